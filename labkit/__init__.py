@@ -1,0 +1,39 @@
+"""labkit: learn asynchronous message processing with actors, Go-style and Rust-style.
+
+Run a program in deterministic virtual time with :func:`simulate`, or in real time with
+:func:`run`; both return a :class:`Run` with the result and a :class:`~labkit.trace.Trace`.
+The dialects live in ``labkit.go`` and ``labkit.rust``; actors in ``labkit.actor``.
+"""
+
+from __future__ import annotations
+
+import random
+
+from labkit._runtime import Run, current, run, run_async, simulate
+from labkit.errors import Deadlock, LabkitError, NotInRunError
+from labkit.trace import Trace
+
+__all__ = (
+    "Deadlock",
+    "LabkitError",
+    "NotInRunError",
+    "Run",
+    "Trace",
+    "now",
+    "rng",
+    "run",
+    "run_async",
+    "simulate",
+)
+
+__version__ = "0.1.0"
+
+
+def now() -> float:
+    """Seconds since the current run started, on its clock (virtual under ``simulate``)."""
+    return current().now()
+
+
+def rng() -> random.Random:
+    """The current run's seeded random generator: use it for every random choice."""
+    return current().rng

@@ -1,0 +1,18 @@
+"""labkit's runtime: clocks, task bookkeeping and the trace recorder (private)."""
+
+from __future__ import annotations
+
+from labkit._runtime.core import Run, Runtime, TaskRecord, current, current_or_none, current_task
+from labkit._runtime.entry import run, run_async, simulate
+
+__all__ = (
+    "Run",
+    "Runtime",
+    "TaskRecord",
+    "current",
+    "current_or_none",
+    "current_task",
+    "run",
+    "run_async",
+    "simulate",
+)

@@ -1,0 +1,393 @@
+"""The runtime every labkit program runs on: one per run.
+
+A :class:`Runtime` owns what must be unique per run so that runs are reproducible: the
+seeded random generator, the message and name counters, the trace rows, the root task group
+and the book of live tasks. Primitives find it through a context variable, so they need no
+argument threading and fail with a clear message when used outside a run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
+import sniffio
+from anyio.abc import TaskGroup
+
+from labkit.errors import Deadlock, NotInRunError
+
+__all__ = (
+    "Parker",
+    "Run",
+    "Runtime",
+    "TaskRecord",
+    "TraceRow",
+    "current",
+    "current_or_none",
+    "current_task",
+)
+
+T = TypeVar("T")
+
+#: One trace row: time, seq, kind, actor, peer, msg_id, corr_id, msg_type, depth, model,
+#: detail (a reason or note, e.g. why a message was dropped).
+TraceRow = tuple[float, int, str, str | None, str | None, int | None, int | None,
+                 str | None, int | None, str | None, str | None]
+
+_RUNTIME: ContextVar[Runtime | None] = ContextVar("labkit_runtime", default=None)
+
+
+class TaskRecord:
+    """Bookkeeping for one task started by labkit (a goroutine, a tokio task, an actor)."""
+
+    __slots__ = ("blocked_on", "cancel_requested", "done", "model", "name", "scope")
+
+    def __init__(self, name: str, model: str | None) -> None:
+        self.name = name
+        self.model = model
+        self.blocked_on: str | None = None
+        self.scope: anyio.CancelScope | None = None
+        self.cancel_requested = False
+        self.done = False
+
+    def cancel(self) -> None:
+        """Cancel the task at its next checkpoint (tokio ``abort``, R32)."""
+        self.cancel_requested = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+
+_MAIN_OUTSIDE = TaskRecord("main", None)
+_TASK: ContextVar[TaskRecord] = ContextVar("labkit_task", default=_MAIN_OUTSIDE)
+
+
+def current_or_none() -> Runtime | None:
+    """The runtime of the run this code executes in, or ``None`` outside any run."""
+    return _RUNTIME.get()
+
+
+def current() -> Runtime:
+    """The runtime of the current run; raises :class:`NotInRunError` outside one."""
+    rt = _RUNTIME.get()
+    if rt is None:
+        raise NotInRunError(
+            "this labkit operation must run inside a labkit run: wrap your code in an "
+            "async function and call labkit.simulate(main) (virtual time) or "
+            "labkit.run(main) (real time)")
+    return rt
+
+
+def current_task() -> TaskRecord:
+    """The record of the labkit task executing now (``main`` for the run's main)."""
+    return _TASK.get()
+
+
+class Parker(Protocol):
+    """A one-shot wake-up slot for one waiting task.
+
+    ``wake`` returns ``False`` when the waiter is already gone (woken by someone else, or
+    cancelled); a channel then offers its value to the next waiter. ``woken`` tells a
+    cancelled waiter whether a value was handed to it before the cancellation landed, so
+    it can give the value back instead of losing it.
+    """
+
+    def wake(self, value: Any) -> bool: ...
+
+    @property
+    def woken(self) -> bool: ...
+
+    def result(self) -> Any: ...
+
+    @property
+    def pending(self) -> bool: ...
+
+    async def wait(self) -> Any: ...
+
+
+class _AsyncioParker:
+    __slots__ = ("_fut",)
+
+    def __init__(self, loop: Any) -> None:
+        self._fut = loop.create_future()
+
+    def wake(self, value: Any) -> bool:
+        fut = self._fut
+        if fut.done():
+            return False
+        fut.set_result(value)
+        return True
+
+    @property
+    def woken(self) -> bool:
+        fut = self._fut
+        return bool(fut.done() and not fut.cancelled())
+
+    def result(self) -> Any:
+        return self._fut.result()
+
+    @property
+    def pending(self) -> bool:
+        return not self._fut.done()
+
+    async def wait(self) -> Any:
+        return await self._fut
+
+
+class _TrioParker:
+    __slots__ = ("_gone", "_task", "_value", "_waiting", "_woken")
+
+    def __init__(self) -> None:
+        import trio
+
+        self._task = trio.lowlevel.current_task()
+        self._woken = False
+        self._gone = False
+        self._waiting = False
+        self._value: Any = None
+
+    def wake(self, value: Any) -> bool:
+        if self._woken or self._gone:
+            return False
+        self._woken = True
+        self._value = value
+        if self._waiting:
+            import outcome
+            import trio
+
+            self._waiting = False
+            trio.lowlevel.reschedule(self._task, outcome.Value(value))
+        return True
+
+    @property
+    def woken(self) -> bool:
+        return self._woken
+
+    def result(self) -> Any:
+        return self._value
+
+    @property
+    def pending(self) -> bool:
+        return not (self._woken or self._gone)
+
+    async def wait(self) -> Any:
+        import trio
+
+        if self._woken:
+            return self._value
+        self._waiting = True
+
+        def abort(_raise_cancel: Any) -> Any:
+            self._waiting = False
+            self._gone = True
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        return await trio.lowlevel.wait_task_rescheduled(abort)
+
+
+@dataclass(frozen=True)
+class Run(Generic[T]):
+    """What a run produced: ``result`` of ``main``, its ``trace``, ``seed`` and ``elapsed``.
+
+    ``elapsed`` is in virtual seconds for :func:`labkit.simulate` and real seconds for
+    :func:`labkit.run`. ``leaked`` names the tasks still running when ``main`` returned
+    (they were cancelled, as a Go program's goroutines die with ``main``). ``completed`` is
+    false when the run was stopped by ``until`` before ``main`` returned.
+    """
+
+    result: T
+    trace: Any  # labkit.trace.Trace (typed loosely to avoid an import cycle)
+    seed: int | None
+    elapsed: float
+    leaked: tuple[str, ...]
+    virtual: bool
+    completed: bool = True
+
+
+class Runtime:
+    """Per-run state. Created by ``simulate``/``run``; reached through :func:`current`."""
+
+    def __init__(self, *, seed: int | None, virtual: bool, trace: bool = True) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.virtual = virtual
+        self.trace_on = trace
+        self.rows: list[TraceRow] = []
+        self.backend = "asyncio"
+        self.live: dict[str, TaskRecord] = {}
+        self.main_task = TaskRecord("main", None)
+        self.tg: TaskGroup | None = None
+        self.fatal: BaseException | None = None
+        self.fatal_task: str | None = None
+        self.result: Any = None
+        self.completed = False
+        self.timed_out = False
+        self.leaked: tuple[str, ...] = ()
+        self._msg_ids = itertools.count(1)
+        self._names: dict[str, itertools.count[int]] = {}
+        self._t0 = 0.0
+        self._time: Callable[[], float] = lambda: 0.0
+        self._loop: Any = None
+        self._idle_reported = False
+        #: Extension slots for dialects and the actor layer (for example the actor system).
+        self.extras: dict[str, Any] = {}
+
+    # -- clock, ids, names ---------------------------------------------------------------
+
+    def _bind(self) -> None:
+        self.backend = sniffio.current_async_library()
+        if self.backend == "trio":
+            import trio
+
+            self._time = trio.current_time
+        else:
+            import asyncio
+
+            self._loop = asyncio.get_running_loop()
+            self._time = self._loop.time
+        self._t0 = self._time()
+
+    def now(self) -> float:
+        """Seconds since the run started, on the run's clock (virtual or real)."""
+        return self._time() - self._t0
+
+    def next_msg_id(self) -> int:
+        """A fresh message id, unique within the run."""
+        return next(self._msg_ids)
+
+    def new_name(self, prefix: str) -> str:
+        """A deterministic per-run name such as ``chan-3`` or ``go-2``."""
+        counter = self._names.get(prefix)
+        if counter is None:
+            counter = self._names[prefix] = itertools.count(1)
+        return f"{prefix}-{next(counter)}"
+
+    # -- trace ---------------------------------------------------------------------------
+
+    def record(self, kind: str, actor: str | None, peer: str | None = None,
+               msg_id: int | None = None, corr_id: int | None = None,
+               msg_type: str | None = None, depth: int | None = None,
+               model: str | None = None, detail: str | None = None) -> None:
+        """Append one event row to the run's trace (a no-op when tracing is off)."""
+        if self.trace_on:
+            rows = self.rows
+            rows.append((self._time() - self._t0, len(rows), kind, actor, peer, msg_id,
+                         corr_id, msg_type, depth, model, detail))
+
+    # -- waiting -------------------------------------------------------------------------
+
+    def parker(self) -> Parker:
+        """A wake-up slot for the current task, for this run's backend."""
+        if self.backend == "trio":
+            return _TrioParker()
+        return _AsyncioParker(self._loop)
+
+    async def park(self, parker: Parker, what: str) -> Any:
+        """Wait on ``parker``, noting ``what`` the task waits for (deadlock reports)."""
+        task = _TASK.get()
+        task.blocked_on = what
+        try:
+            return await parker.wait()
+        finally:
+            task.blocked_on = None
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def start_task(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], *,
+                   prefix: str, model: str | None, name: str | None = None) -> TaskRecord:
+        """Start ``fn(*args)`` as a task of this run. An exception escaping it is fatal.
+
+        Dialects wrap ``fn`` to apply their own policy first (a Go panic ends the run,
+        G31; a tokio task's panic is kept in its ``JoinError``, R33).
+        """
+        if self.tg is None:
+            raise NotInRunError("the run has not started or has already finished")
+        if name is None or name in self.live:
+            name = self.new_name(name or prefix)
+        rec = TaskRecord(name, model)
+        self.live[name] = rec
+        self.record("spawn", _TASK.get().name, name, model=model)
+        self.tg.start_soon(self._task_main, rec, fn, args, name=name)
+        return rec
+
+    async def _task_main(self, rec: TaskRecord, fn: Callable[..., Awaitable[Any]],
+                         args: tuple[Any, ...]) -> None:
+        _TASK.set(rec)
+        cancelled = anyio.get_cancelled_exc_class()
+        try:
+            with anyio.CancelScope() as scope:
+                rec.scope = scope
+                if rec.cancel_requested:
+                    scope.cancel()
+                await fn(*args)
+        except cancelled:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any escape ends the run, by design
+            self.fail(exc, rec.name)
+        finally:
+            rec.done = True
+            self.live.pop(rec.name, None)
+            self.record("stop", rec.name, model=rec.model)
+
+    def fail(self, exc: BaseException, task: str | None = None) -> None:
+        """End the whole run with ``exc`` (the first failure wins)."""
+        if self.fatal is None:
+            self.fatal = exc
+            self.fatal_task = task
+            self.record("fail", task, msg_type=type(exc).__name__, detail=str(exc)[:200])
+        if self.tg is not None:
+            self.tg.cancel_scope.cancel()
+
+    def on_idle(self) -> None:
+        """Called by the virtual loop when every task is blocked and no timer is pending."""
+        if self._idle_reported:
+            return
+        self._idle_reported = True
+        lines = ["all goroutines are asleep - deadlock!", ""]
+        for rec in [self.main_task, *self.live.values()]:
+            if not rec.done:
+                lines.append(f"  {rec.name}: blocked on {rec.blocked_on or 'a non-labkit await'}")
+        self.fail(Deadlock("\n".join(lines)))
+
+
+def loop_running_here() -> bool:
+    """True when the calling thread already runs an event loop (a Jupyter kernel does)."""
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        pass
+    else:
+        return True
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def in_worker_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a fresh thread and return its result (or raise its exception)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="labkit-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]

@@ -1,0 +1,464 @@
+"""The one queue primitive that Go channels, Rust channels and actor mailboxes are built on.
+
+A :class:`Channel` is a FIFO buffer of ``capacity`` slots (``0`` = rendezvous, ``None`` =
+unbounded) with two wait queues: receivers waiting for a value and senders waiting for a
+slot. A sender waiting for a slot either carries a value (a blocked send) or asks for ``n``
+slots without a value (a Rust ``reserve``). Both queues are served in arrival order (G4,
+R10). Operations that need not wait never yield to the event loop, so a buffered send costs
+no more than an ``append`` plus a trace row.
+
+The facades give the operations their meaning:
+
+* Go (``labkit.go``): ``close()`` makes blocked and later sends panic (G13) and lets receivers
+  drain, then get the zero value (G12).
+* Rust (``labkit.rust``): dropping the last sender or ``rx.close()`` closes; failed sends hand
+  the value back (R5, R9). Reservations are slots held by a ``Permit`` (R13, R14).
+* Actors (``labkit.actor``): overflow policies evict the head or tail of the buffer.
+
+Select support: a waiter belongs to a :class:`~labkit._runtime.core.Parker`; several waiters
+on several channels may share one parker (one ``select``). The first channel to wake it
+claims the select; the others find the parker no longer pending and skip it, and the
+selecting task removes its leftover waiters as soon as it resumes (G25, G26).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+import anyio
+
+from labkit._runtime.core import Parker, Runtime, current, current_task
+
+__all__ = (
+    "CLOSED",
+    "EMPTY",
+    "FULL",
+    "OK",
+    "Channel",
+    "ChannelStatistics",
+    "check_capacity",
+)
+
+T = TypeVar("T")
+
+#: Operation statuses.
+OK: Final = 0
+FULL: Final = 1
+EMPTY: Final = 2
+CLOSED: Final = 3
+
+
+def check_capacity(capacity: object, *, minimum: int = 0, what: str = "capacity") -> int:
+    """Validate a channel capacity: an ``int`` of at least ``minimum`` (bools refused)."""
+    if isinstance(capacity, bool) or not isinstance(capacity, int):
+        raise TypeError(f"{what} must be an int, got {type(capacity).__name__} {capacity!r}")
+    if capacity < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {capacity}")
+    return capacity
+
+
+class _Waiter:
+    """One entry in a wait queue: a parked task, the select case it stands for, and, for a
+    blocked sender, the value (or, for a reservation, the number of slots) it waits with."""
+
+    __slots__ = ("case", "msg_id", "parker", "slots", "value")
+
+    def __init__(self, parker: Parker, case: int, value: Any = None, msg_id: int = 0,
+                 slots: int = 0) -> None:
+        self.parker = parker
+        self.case = case
+        self.value = value
+        self.msg_id = msg_id
+        self.slots = slots  # > 0: a reservation of that many slots, no value
+
+
+@dataclass(frozen=True)
+class ChannelStatistics:
+    """A snapshot of one channel (trio's ``MemoryChannelStatistics`` in spirit)."""
+
+    name: str
+    capacity: int | None
+    depth: int
+    peak_depth: int
+    reserved: int
+    sent: int
+    received: int
+    senders_waiting: int
+    receivers_waiting: int
+    closed: bool
+
+
+class Channel(Generic[T]):
+    """A FIFO queue with ``capacity`` slots (0: rendezvous, ``None``: unbounded)."""
+
+    __slots__ = ("buffer", "capacity", "closed", "model", "peak", "received", "recvq",
+                 "reserved", "sendq", "sent", "_name", "_prefix")
+
+    def __init__(self, capacity: int | None, *, name: str | None = None,
+                 model: str | None = None, prefix: str = "chan") -> None:
+        if capacity is not None:
+            check_capacity(capacity)
+        self.capacity = capacity
+        self.buffer: deque[tuple[int, T]] = deque()
+        self.recvq: deque[_Waiter] = deque()
+        self.sendq: deque[_Waiter] = deque()
+        self.closed = False
+        self.reserved = 0
+        self.model = model
+        self.peak = 0
+        self.sent = 0
+        self.received = 0
+        self._name = name
+        self._prefix = prefix
+
+    # -- identity and introspection -------------------------------------------------------
+
+    def name_in(self, rt: Runtime) -> str:
+        """The channel's name in traces (given, or ``chan-N`` numbered per run)."""
+        name = self._name
+        if name is None:
+            name = self._name = rt.new_name(self._prefix)
+        return name
+
+    @property
+    def name(self) -> str:
+        return self._name or f"<unnamed {self._prefix}>"
+
+    def __len__(self) -> int:
+        return len(self.buffer)
+
+    def free(self) -> int | float:
+        """Slots a new value or reservation could take now."""
+        if self.capacity is None:
+            return float("inf")
+        return self.capacity - len(self.buffer) - self.reserved
+
+    def statistics(self) -> ChannelStatistics:
+        _purge(self.sendq)
+        _purge(self.recvq)
+        return ChannelStatistics(
+            name=self.name, capacity=self.capacity, depth=len(self.buffer),
+            peak_depth=self.peak, reserved=self.reserved, sent=self.sent,
+            received=self.received,
+            senders_waiting=sum(1 for w in self.sendq if w.parker.pending),
+            receivers_waiting=sum(1 for w in self.recvq if w.parker.pending),
+            closed=self.closed)
+
+    def _record(self, rt: Runtime, kind: str, msg_id: int | None, value: Any = None,
+                detail: str | None = None, corr_id: int | None = None) -> None:
+        if rt.trace_on:
+            rt.record(kind, current_task().name, self.name_in(rt), msg_id, corr_id,
+                      None if value is None else type(value).__name__, len(self.buffer),
+                      self.model, detail)
+
+    # -- readiness (for select) ------------------------------------------------------------
+
+    def ready_recv(self) -> bool:
+        """Would a receive complete now (a value, a waiting sender, or closed and drained)?"""
+        if self.buffer:
+            return True
+        _purge(self.sendq)
+        for w in self.sendq:
+            if w.slots == 0:
+                return True
+        return self.closed and self.reserved == 0
+
+    def ready_send(self) -> bool:
+        """Would a send complete (or fail because closed) now without waiting?"""
+        if self.closed:
+            return True
+        _purge(self.recvq)
+        if self.recvq:
+            return True
+        _purge(self.sendq)
+        return not self.sendq and self.free() > 0
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def offer(self, value: T, msg_id: int) -> int:
+        """Put ``value`` in without waiting: ``OK``, ``FULL`` or ``CLOSED``. No trace row."""
+        if self.closed:
+            return CLOSED
+        recvq = self.recvq
+        while recvq:
+            w = recvq.popleft()
+            if w.parker.wake((w.case, (value, msg_id))):
+                self.sent += 1
+                self.received += 1
+                return OK
+        if self.free() > 0:
+            _purge(self.sendq)
+            if self.sendq:  # someone is queued for a slot before us (R10)
+                return FULL
+            self.buffer.append((msg_id, value))
+            self.sent += 1
+            if len(self.buffer) > self.peak:
+                self.peak = len(self.buffer)
+            return OK
+        return FULL
+
+    def try_send(self, value: T, *, corr_id: int | None = None) -> int:
+        """Non-blocking send with a trace row: ``OK``, ``FULL`` or ``CLOSED``."""
+        rt = current()
+        msg_id = rt.next_msg_id()
+        status = self.offer(value, msg_id)
+        if status == OK:
+            self._record(rt, "send", msg_id, value, corr_id=corr_id)
+        return status
+
+    async def send(self, value: T, *, corr_id: int | None = None) -> int:
+        """Send, waiting for a slot or a receiver: ``OK`` or ``CLOSED``.
+
+        Cancelled while waiting, the value was not sent, and the trace says it was lost
+        (tokio's ``send`` is not cancel-safe, R11).
+        """
+        rt = current()
+        msg_id = rt.next_msg_id()
+        status = self.offer(value, msg_id)
+        if status != FULL:
+            if status == OK:
+                self._record(rt, "send", msg_id, value, corr_id=corr_id)
+            return status
+        self._record(rt, "send", msg_id, value, corr_id=corr_id)
+        self._record(rt, "block", msg_id, value, detail="full")
+        parker = rt.parker()
+        self.sendq.append(_Waiter(parker, 0, value, msg_id))
+        try:
+            _case, status = await rt.park(parker, f"send to {self.name_in(rt)}")
+        except BaseException:
+            if not parker.woken:
+                _remove(self.sendq, parker)
+                self._record(rt, "drop", msg_id, value, detail="send cancelled while waiting")
+            raise
+        self._record(rt, "unblock", msg_id, value)
+        return int(status)
+
+    def push(self, value: T, msg_id: int) -> None:
+        """Append past the capacity check (a permit's slot, an actor policy's eviction)."""
+        recvq = self.recvq
+        while recvq:
+            w = recvq.popleft()
+            if w.parker.wake((w.case, (value, msg_id))):
+                self.sent += 1
+                self.received += 1
+                return
+        self.buffer.append((msg_id, value))
+        self.sent += 1
+        if len(self.buffer) > self.peak:
+            self.peak = len(self.buffer)
+
+    # -- reservations (Rust permits) --------------------------------------------------------
+
+    def try_reserve(self, slots: int = 1) -> int:
+        """Take ``slots`` free slots now: ``OK``, ``FULL`` or ``CLOSED`` (R13)."""
+        if self.closed:
+            return CLOSED
+        _purge(self.sendq)
+        if self.sendq or self.free() < slots:
+            return FULL
+        self.reserved += slots
+        return OK
+
+    async def reserve(self, slots: int = 1) -> int:
+        """Wait for ``slots`` slots, in FIFO order with blocked sends: ``OK`` or ``CLOSED``."""
+        status = self.try_reserve(slots)
+        if status != FULL:
+            return status
+        rt = current()
+        parker = rt.parker()
+        self.sendq.append(_Waiter(parker, 0, slots=slots))
+        self._record(rt, "block", None, detail=f"reserve {slots}")
+        try:
+            _case, status = await rt.park(parker, f"reserve on {self.name_in(rt)}")
+        except BaseException:
+            if parker.woken:
+                _case, status = parker.result()
+                if status == OK:  # the slots were granted after all: give them back
+                    self.release(slots)
+            else:
+                _remove(self.sendq, parker)
+            raise
+        self._record(rt, "unblock", None)
+        return int(status)
+
+    def release(self, slots: int = 1) -> None:
+        """Give back reserved slots unused (a dropped ``Permit``, R13)."""
+        self.reserved -= slots
+        self._admit()
+        self._wake_receivers_if_finished()
+
+    def send_reserved(self, value: T, *, corr_id: int | None = None) -> None:
+        """Use one reserved slot for ``value``. Cannot fail (``permit.send``, R13)."""
+        rt = current()
+        msg_id = rt.next_msg_id()
+        self.reserved -= 1
+        self.push(value, msg_id)
+        self._record(rt, "send", msg_id, value, corr_id=corr_id)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def poll(self) -> tuple[int, Any, int]:
+        """Take a value without waiting: ``(OK, value, msg_id)``, ``(EMPTY, None, 0)`` or
+        ``(CLOSED, None, 0)`` (closed, drained and no permit outstanding). No trace row."""
+        buffer = self.buffer
+        if buffer:
+            msg_id, value = buffer.popleft()
+            self.received += 1
+            if self.sendq:
+                self._admit()
+            return OK, value, msg_id
+        sendq = self.sendq
+        while sendq:
+            w = sendq[0]
+            if w.slots:  # only reservations wait here; they need free slots, not a taker
+                break
+            sendq.popleft()
+            if w.parker.wake((w.case, OK)):
+                self.sent += 1
+                self.received += 1
+                return OK, w.value, w.msg_id
+        if self.closed and self.reserved == 0:
+            return CLOSED, None, 0
+        return EMPTY, None, 0
+
+    def try_recv(self) -> tuple[int, Any]:
+        """Non-blocking receive with a trace row: ``(status, value)``."""
+        status, value, msg_id = self.poll()
+        if status == OK:
+            self._record(current(), "receive", msg_id, value)
+        return status, value
+
+    async def recv(self) -> tuple[int, Any]:
+        """Receive, waiting for a value: ``(OK, value)`` or ``(CLOSED, None)``.
+
+        Cancel-safe: a value handed over just as the wait is cancelled goes back to the
+        front of the queue (R15, R30).
+        """
+        status, value, msg_id = self.poll()
+        if status != EMPTY:
+            if status == OK:
+                self._record(current(), "receive", msg_id, value)
+            return status, value
+        rt = current()
+        parker = rt.parker()
+        self.recvq.append(_Waiter(parker, 0))
+        try:
+            _case, got = await rt.park(parker, f"receive from {self.name_in(rt)}")
+        except BaseException:
+            if parker.woken:
+                _case, got = parker.result()
+                if got != CLOSED:
+                    self.give_back(got[0], got[1])
+            else:
+                _remove(self.recvq, parker)
+            raise
+        if got == CLOSED:
+            return CLOSED, None
+        value, msg_id = got
+        self._record(rt, "receive", msg_id, value)
+        return OK, value
+
+    def give_back(self, value: T, msg_id: int) -> None:
+        """Return a value taken by a receiver that was cancelled before it could use it."""
+        self.received -= 1
+        self.sent -= 1
+        recvq = self.recvq
+        while recvq:
+            w = recvq.popleft()
+            if w.parker.wake((w.case, (value, msg_id))):
+                self.sent += 1
+                self.received += 1
+                return
+        self.buffer.appendleft((msg_id, value))
+        self.sent += 1
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """No more sends: waiting senders and reservations get ``CLOSED``; receivers drain
+        what is buffered, then get ``CLOSED`` (once no permit is outstanding)."""
+        if self.closed:
+            return
+        self.closed = True
+        sendq = self.sendq
+        while sendq:
+            w = sendq.popleft()
+            w.parker.wake((w.case, CLOSED))
+        self._wake_receivers_if_finished()
+
+    def discard(self) -> list[tuple[int, T]]:
+        """Remove and return everything buffered (a dropped Rust receiver, R17)."""
+        items = list(self.buffer)
+        self.buffer.clear()
+        self._admit()
+        return items
+
+    def evict_head(self) -> tuple[int, T]:
+        """Remove and return the oldest buffered item (mailbox ``drop_head``)."""
+        return self.buffer.popleft()
+
+    def evict_tail(self) -> tuple[int, T]:
+        """Remove and return the newest buffered item (mailbox ``drop_tail``)."""
+        return self.buffer.pop()
+
+    # -- select support --------------------------------------------------------------------
+
+    def add_recv_waiter(self, parker: Parker, case: int) -> None:
+        self.recvq.append(_Waiter(parker, case))
+
+    def add_send_waiter(self, parker: Parker, case: int, value: T, msg_id: int) -> None:
+        self.sendq.append(_Waiter(parker, case, value, msg_id))
+
+    def remove_waiters(self, parker: Parker) -> None:
+        """Withdraw every waiter of ``parker`` (a finished select's losing cases, G26)."""
+        _remove(self.recvq, parker)
+        _remove(self.sendq, parker)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _admit(self) -> None:
+        """Move waiting senders into free slots, in arrival order (G4, R10)."""
+        sendq = self.sendq
+        while sendq and self.free() > 0:
+            w = sendq[0]
+            if not w.parker.pending:
+                sendq.popleft()
+                continue
+            if w.slots:
+                if self.free() < w.slots:
+                    return  # fair: a big reservation at the head is not overtaken
+                sendq.popleft()
+                if w.parker.wake((w.case, OK)):
+                    self.reserved += w.slots
+                continue
+            sendq.popleft()
+            if w.parker.wake((w.case, OK)):
+                self.buffer.append((w.msg_id, w.value))
+                self.sent += 1
+                if len(self.buffer) > self.peak:
+                    self.peak = len(self.buffer)
+
+    def _wake_receivers_if_finished(self) -> None:
+        if self.closed and not self.buffer and self.reserved == 0:
+            recvq = self.recvq
+            while recvq:
+                w = recvq.popleft()
+                w.parker.wake((w.case, CLOSED))
+
+
+def _purge(queue: deque[_Waiter]) -> None:
+    while queue and not queue[0].parker.pending:
+        queue.popleft()
+
+
+def _remove(queue: deque[_Waiter], parker: Parker) -> None:
+    if queue:
+        for w in [w for w in queue if w.parker is parker]:
+            queue.remove(w)
+
+
+async def checkpoint() -> None:
+    """Yield to the scheduler once (a cancel point), on any backend."""
+    await anyio.lowlevel.checkpoint()

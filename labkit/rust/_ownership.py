@@ -1,0 +1,10 @@
+"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ("Owned", "MovedValueError", )
+
+Owned: Any = NotImplemented
+MovedValueError: Any = NotImplemented

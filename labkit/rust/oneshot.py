@@ -1,0 +1,9 @@
+"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ("channel", )
+
+channel: Any = NotImplemented

@@ -1,0 +1,111 @@
+"""Rust's ``Result``: ``Ok(value)`` or ``Err(error)``, usable in ``match`` (R5, R9, R37).
+
+>>> match Ok(3):
+...     case Ok(v):
+...         print("got", v)
+...     case Err(e):
+...         print("failed", e)
+got 3
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, NoReturn, TypeAlias, TypeVar
+
+__all__ = ("Err", "Ok", "Result", "UnwrapError")
+
+T = TypeVar("T", covariant=True)
+E = TypeVar("E", covariant=True)
+
+
+class UnwrapError(Exception):
+    """``unwrap``/``expect`` on the wrong variant (a Rust panic in the real language)."""
+
+
+class Ok(Generic[T]):
+    """The success variant of a :data:`Result`."""
+
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def is_ok(self) -> bool:
+        return True
+
+    def is_err(self) -> bool:
+        return False
+
+    def unwrap(self) -> T:
+        return self.value
+
+    def unwrap_err(self) -> NoReturn:
+        raise UnwrapError(f"called `Result.unwrap_err()` on an `Ok` value: {self.value!r}")
+
+    def expect(self, msg: str) -> T:
+        return self.value
+
+    def unwrap_or(self, default: Any) -> T:
+        return self.value
+
+    def ok(self) -> T | None:
+        return self.value
+
+    def err(self) -> None:
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ok) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(("Ok", self.value))
+
+    def __repr__(self) -> str:
+        return f"Ok({self.value!r})"
+
+
+class Err(Generic[E]):
+    """The failure variant of a :data:`Result`; ``error`` often carries the unsent value."""
+
+    __slots__ = ("error",)
+    __match_args__ = ("error",)
+
+    def __init__(self, error: E) -> None:
+        self.error = error
+
+    def is_ok(self) -> bool:
+        return False
+
+    def is_err(self) -> bool:
+        return True
+
+    def unwrap(self) -> NoReturn:
+        raise UnwrapError(f"called `Result.unwrap()` on an `Err` value: {self.error!r}")
+
+    def unwrap_err(self) -> E:
+        return self.error
+
+    def expect(self, msg: str) -> NoReturn:
+        raise UnwrapError(f"{msg}: {self.error!r}")
+
+    def unwrap_or(self, default: Any) -> Any:
+        return default
+
+    def ok(self) -> None:
+        return None
+
+    def err(self) -> E:
+        return self.error
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Err) and other.error == self.error
+
+    def __hash__(self) -> int:
+        return hash(("Err", self.error))
+
+    def __repr__(self) -> str:
+        return f"Err({self.error!r})"
+
+
+Result: TypeAlias = Ok[T] | Err[E]  # type: ignore[misc]

@@ -1,0 +1,139 @@
+"""Trace: the event rows of one run, as a pandas DataFrame, and metrics over them.
+
+Every runtime event is one row: ``time`` (run clock, seconds), ``seq`` (order of recording),
+``kind`` (spawn, send, block, unblock, receive, drop, close, handle_start, ...), ``actor``
+(the task that acted), ``peer`` (the channel, mailbox or task acted on), ``msg_id``,
+``corr_id``, ``msg_type``, ``depth`` (queue depth after the event), ``model``
+(``go``, ``rust`` or ``actor``) and ``detail`` (a reason, e.g. why a message was dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = (
+    "COLUMNS",
+    "Trace",
+    "depth_over_time",
+    "drops",
+    "latencies",
+    "latency_percentiles",
+    "throughput",
+)
+
+COLUMNS: tuple[str, ...] = ("time", "seq", "kind", "actor", "peer", "msg_id", "corr_id",
+                            "msg_type", "depth", "model", "detail")
+
+#: Event kinds that mark a message entering a queue, and leaving it for a consumer.
+SEND_KINDS = ("send", "tell")
+RECEIVE_KINDS = ("receive",)
+
+
+class Trace:
+    """The recorded events of a run. ``trace.df`` is a pandas DataFrame, one row per event."""
+
+    def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows:
+            yield dict(zip(COLUMNS, row, strict=True))
+
+    def __repr__(self) -> str:
+        return f"<Trace {len(self.rows)} events>"
+
+    @cached_property
+    def df(self) -> pd.DataFrame:
+        """The events as a DataFrame with the columns in :data:`COLUMNS`."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(list(self.rows), columns=list(COLUMNS))
+        for col in ("msg_id", "corr_id", "depth"):
+            frame[col] = frame[col].astype("Int64")
+        frame["time"] = frame["time"].astype("float64")
+        frame["seq"] = frame["seq"].astype("int64")
+        return frame
+
+    def events(self, kind: str | None = None, *, actor: str | None = None,
+               peer: str | None = None) -> pd.DataFrame:
+        """The rows of one ``kind`` (and optionally one actor or peer)."""
+        df = self.df
+        mask = df["kind"].notna()
+        if kind is not None:
+            mask &= df["kind"] == kind
+        if actor is not None:
+            mask &= df["actor"] == actor
+        if peer is not None:
+            mask &= df["peer"] == peer
+        return df[mask].reset_index(drop=True)
+
+    def kinds(self) -> dict[str, int]:
+        """How many events of each kind, in order of first appearance."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row[2]] = counts.get(row[2], 0) + 1
+        return counts
+
+
+def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:
+    return trace.df if isinstance(trace, Trace) else trace
+
+
+def latencies(trace: Trace | pd.DataFrame, *, peer: str | None = None) -> pd.DataFrame:
+    """Per message: when it was sent, when it was received and the latency between.
+
+    A message is matched by ``msg_id`` from its first send-like event to its receive.
+    """
+    import pandas as pd
+
+    df = _frame(trace)
+    if peer is not None:
+        df = df[df["peer"] == peer]
+    sent = df[df["kind"].isin(SEND_KINDS)].groupby("msg_id", sort=True)["time"].min()
+    got = df[df["kind"].isin(RECEIVE_KINDS)].groupby("msg_id", sort=True)["time"].min()
+    out = pd.concat({"sent": sent, "received": got}, axis=1, join="inner").reset_index()
+    out["latency"] = out["received"] - out["sent"]
+    return out
+
+
+def latency_percentiles(trace: Trace | pd.DataFrame,
+                        qs: Sequence[float] = (0.5, 0.9, 0.99)) -> dict[str, float]:
+    """Latency percentiles in seconds, e.g. ``{"p50": ..., "p90": ..., "p99": ...}``."""
+    lat = latencies(trace)["latency"]
+    if lat.empty:
+        return {f"p{round(q * 100):d}": float("nan") for q in qs}
+    return {f"p{round(q * 100):d}": float(lat.quantile(q)) for q in qs}
+
+
+def depth_over_time(trace: Trace | pd.DataFrame, peer: str | None = None) -> pd.DataFrame:
+    """Queue depth after each event that reports one: columns time, peer, depth."""
+    df = _frame(trace)
+    rows = df[df["depth"].notna()]
+    if peer is not None:
+        rows = rows[rows["peer"] == peer]
+    return rows[["time", "peer", "depth"]].reset_index(drop=True)
+
+
+def throughput(trace: Trace | pd.DataFrame, window: float = 1.0) -> pd.DataFrame:
+    """Messages received per second, in windows of ``window`` seconds."""
+    df = _frame(trace)
+    got = df[df["kind"].isin(RECEIVE_KINDS)]
+    bins = (got["time"] // window) * window
+    counts = got.groupby(bins).size()
+    out = counts.rename("messages").reset_index().rename(columns={"time": "window_start"})
+    out["rate"] = out["messages"] / window
+    return out
+
+
+def drops(trace: Trace | pd.DataFrame) -> pd.DataFrame:
+    """Every lost message (``drop`` and ``dead_letter`` events) with its reason."""
+    df = _frame(trace)
+    return df[df["kind"].isin(("drop", "dead_letter"))].reset_index(drop=True)
