@@ -93,8 +93,20 @@ class ChannelStatistics:
 class Channel(Generic[T]):
     """A FIFO queue with ``capacity`` slots (0: rendezvous, ``None``: unbounded)."""
 
-    __slots__ = ("buffer", "capacity", "closed", "model", "peak", "received", "recvq",
-                 "reserved", "sendq", "sent", "_name", "_prefix")
+    __slots__ = (
+        "_name",
+        "_prefix",
+        "buffer",
+        "capacity",
+        "closed",
+        "model",
+        "peak",
+        "received",
+        "recvq",
+        "reserved",
+        "sendq",
+        "sent",
+    )
 
     def __init__(self, capacity: int | None, *, name: str | None = None,
                  model: str | None = None, prefix: str = "chan") -> None:
@@ -194,8 +206,7 @@ class Channel(Generic[T]):
                 return FULL
             self.buffer.append((msg_id, value))
             self.sent += 1
-            if len(self.buffer) > self.peak:
-                self.peak = len(self.buffer)
+            self.peak = max(self.peak, len(self.buffer))
             return OK
         return FULL
 
@@ -246,8 +257,7 @@ class Channel(Generic[T]):
                 return
         self.buffer.append((msg_id, value))
         self.sent += 1
-        if len(self.buffer) > self.peak:
-            self.peak = len(self.buffer)
+        self.peak = max(self.peak, len(self.buffer))
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
@@ -437,8 +447,7 @@ class Channel(Generic[T]):
             if w.parker.wake((w.case, OK)):
                 self.buffer.append((w.msg_id, w.value))
                 self.sent += 1
-                if len(self.buffer) > self.peak:
-                    self.peak = len(self.buffer)
+                self.peak = max(self.peak, len(self.buffer))
 
     def _wake_receivers_if_finished(self) -> None:
         if self.closed and not self.buffer and self.reserved == 0:

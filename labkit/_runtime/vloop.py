@@ -37,28 +37,31 @@ class _OrderedTimerHandle(asyncio.TimerHandle):
         super().__init__(when, callback, args, loop, context=context)
         self._order = order
 
+    def _key(self) -> tuple[float, int]:
+        return (self.when(), self._order)
+
     def __lt__(self, other: object) -> bool:
         if isinstance(other, _OrderedTimerHandle):
-            return (self._when, self._order) < (other._when, other._order)
+            return self._key() < other._key()
         return NotImplemented
 
     def __le__(self, other: object) -> bool:
         if isinstance(other, _OrderedTimerHandle):
-            return (self._when, self._order) <= (other._when, other._order)
+            return self._key() <= other._key()
         return NotImplemented
 
     def __gt__(self, other: object) -> bool:
         if isinstance(other, _OrderedTimerHandle):
-            return (self._when, self._order) > (other._when, other._order)
+            return self._key() > other._key()
         return NotImplemented
 
     def __ge__(self, other: object) -> bool:
         if isinstance(other, _OrderedTimerHandle):
-            return (self._when, self._order) >= (other._when, other._order)
+            return self._key() >= other._key()
         return NotImplemented
 
 
-class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _VirtualSelector(selectors.DefaultSelector):
     """Polls without blocking and advances the owning loop's clock instead of waiting."""
 
     loop: VirtualEventLoop
@@ -88,13 +91,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._virtual_now
 
-    def call_at(self, when: float, callback: Callable[..., object], *args: Any,
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
         self._check_closed()  # type: ignore[attr-defined]
         timer = _OrderedTimerHandle(when, next(self._timer_order), callback, args, self,
                                     context=context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
+        source_traceback = getattr(timer, "_source_traceback", None)
+        if source_traceback:
+            del source_traceback[-1]
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
         timer._scheduled = True  # type: ignore[attr-defined]
         return timer
@@ -108,8 +112,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 # Far in the future the resolution is below one float step; step past
                 # ``when`` so _run_once sees the timer as due.
                 when = math.nextafter(when, math.inf)
-            if when > self._virtual_now:
-                self._virtual_now = when
+            self._virtual_now = max(self._virtual_now, when)
             return
         if self._ready:  # type: ignore[attr-defined]
             return

@@ -14,21 +14,23 @@ from typing import Any, Generic, NoReturn, TypeAlias, TypeVar
 
 __all__ = ("Err", "Ok", "Result", "UnwrapError")
 
-T = TypeVar("T", covariant=True)
-E = TypeVar("E", covariant=True)
+T_co = TypeVar("T_co", covariant=True)
+E_co = TypeVar("E_co", covariant=True)
+T = TypeVar("T")
+E = TypeVar("E")
 
 
 class UnwrapError(Exception):
     """``unwrap``/``expect`` on the wrong variant (a Rust panic in the real language)."""
 
 
-class Ok(Generic[T]):
+class Ok(Generic[T_co]):
     """The success variant of a :data:`Result`."""
 
     __slots__ = ("value",)
     __match_args__ = ("value",)
 
-    def __init__(self, value: T) -> None:
+    def __init__(self, value: T_co) -> None:
         self.value = value
 
     def is_ok(self) -> bool:
@@ -37,19 +39,19 @@ class Ok(Generic[T]):
     def is_err(self) -> bool:
         return False
 
-    def unwrap(self) -> T:
+    def unwrap(self) -> T_co:
         return self.value
 
     def unwrap_err(self) -> NoReturn:
         raise UnwrapError(f"called `Result.unwrap_err()` on an `Ok` value: {self.value!r}")
 
-    def expect(self, msg: str) -> T:
+    def expect(self, msg: str) -> T_co:
         return self.value
 
-    def unwrap_or(self, default: Any) -> T:
+    def unwrap_or(self, default: Any) -> T_co:
         return self.value
 
-    def ok(self) -> T | None:
+    def ok(self) -> T_co | None:
         return self.value
 
     def err(self) -> None:
@@ -65,13 +67,13 @@ class Ok(Generic[T]):
         return f"Ok({self.value!r})"
 
 
-class Err(Generic[E]):
+class Err(Generic[E_co]):
     """The failure variant of a :data:`Result`; ``error`` often carries the unsent value."""
 
     __slots__ = ("error",)
     __match_args__ = ("error",)
 
-    def __init__(self, error: E) -> None:
+    def __init__(self, error: E_co) -> None:
         self.error = error
 
     def is_ok(self) -> bool:
@@ -83,7 +85,7 @@ class Err(Generic[E]):
     def unwrap(self) -> NoReturn:
         raise UnwrapError(f"called `Result.unwrap()` on an `Err` value: {self.error!r}")
 
-    def unwrap_err(self) -> E:
+    def unwrap_err(self) -> E_co:
         return self.error
 
     def expect(self, msg: str) -> NoReturn:
@@ -95,7 +97,7 @@ class Err(Generic[E]):
     def ok(self) -> None:
         return None
 
-    def err(self) -> E:
+    def err(self) -> E_co:
         return self.error
 
     def __eq__(self, other: object) -> bool:
@@ -108,4 +110,4 @@ class Err(Generic[E]):
         return f"Err({self.error!r})"
 
 
-Result: TypeAlias = Ok[T] | Err[E]  # type: ignore[misc]
+Result: TypeAlias = Ok[T] | Err[E]

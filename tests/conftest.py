@@ -1,0 +1,10 @@
+"""Shared pytest configuration: real-time tests run on every anyio backend."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -1,0 +1,324 @@
+"""The runtime: virtual time, determinism, the Run record, task bookkeeping, backends."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+import labkit
+from labkit._runtime import current
+from labkit.channel import Channel
+from labkit.trace import COLUMNS
+
+HERE = Path(__file__).parent
+
+
+# -- virtual time --------------------------------------------------------------------------
+
+
+def test_ten_virtual_hours_take_no_real_time() -> None:
+    async def main() -> float:
+        await anyio.sleep(10 * 3600)
+        return labkit.now()
+
+    started = time.monotonic()
+    run = labkit.simulate(main)
+    assert run.result == 36000.0
+    assert run.elapsed == 36000.0
+    assert run.virtual
+    # A real sleep would take ten hours; the virtual clock jumps straight to the timer.
+    assert time.monotonic() - started < 600
+
+
+def test_virtual_clock_is_exact_for_many_small_sleeps() -> None:
+    async def main() -> float:
+        for _ in range(1000):
+            await anyio.sleep(0.25)
+        return labkit.now()
+
+    assert labkit.simulate(main).result == 250.0
+
+
+def test_timers_due_at_the_same_instant_fire_in_scheduling_order() -> None:
+    order: list[int] = []
+
+    async def sleeper(i: int) -> None:
+        await anyio.sleep(5.0)
+        order.append(i)
+
+    async def main() -> None:
+        for i in range(200):
+            current().start_task(sleeper, (i,), prefix="t", model=None)
+        await anyio.sleep(10)
+
+    labkit.simulate(main)
+    assert order == list(range(200))
+
+
+def test_loop_call_at_ties_keep_scheduling_order() -> None:
+    fired: list[int] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        when = loop.time() + 1.0
+        # Scheduled in a scrambled order of due times, with many exact ties.
+        for i in range(300):
+            loop.call_at(when + (i % 3), fired.append, i)
+        await anyio.sleep(5)
+
+    labkit.simulate(main)
+    expected = sorted(range(300), key=lambda i: (i % 3, i))
+    assert fired == expected
+
+
+def test_until_stops_the_run_at_that_virtual_time() -> None:
+    async def forever() -> None:
+        while True:
+            await anyio.sleep(1)
+
+    async def main() -> str:
+        current().start_task(forever, (), prefix="ticker", model=None)
+        await anyio.sleep(100)
+        return "finished"
+
+    run = labkit.simulate(main, until=12.5)
+    assert not run.completed
+    assert run.result is None
+    assert run.elapsed == 12.5
+    assert run.leaked == ("ticker-1",)
+
+
+# -- the Run record and the trace -----------------------------------------------------------
+
+
+def test_run_record_fields() -> None:
+    async def main(x: int) -> int:
+        await anyio.sleep(2)
+        return x * 2
+
+    run = labkit.simulate(main, 21, seed=7)
+    assert (run.result, run.seed, run.elapsed, run.leaked, run.completed) == (42, 7, 2.0, (), True)
+
+
+def test_trace_dataframe_has_the_design_columns() -> None:
+    async def main() -> None:
+        ch: Channel[str] = Channel(2, name="box")
+        await ch.send("a")
+        await ch.recv()
+
+    df = labkit.simulate(main).trace.df
+    assert list(df.columns) == list(COLUMNS)
+    for name in ("time", "seq", "kind", "actor", "peer", "msg_id", "corr_id", "msg_type",
+                 "depth", "model"):
+        assert name in df.columns
+    assert list(df["kind"]) == ["send", "receive"]
+    assert list(df["peer"]) == ["box", "box"]
+    assert list(df["actor"]) == ["main", "main"]
+    assert df["msg_id"].iloc[0] == df["msg_id"].iloc[1]
+    assert list(df["depth"]) == [1, 0]
+    assert list(df["seq"]) == [0, 1]
+
+
+def test_trace_can_be_switched_off() -> None:
+    async def main() -> None:
+        ch: Channel[int] = Channel(1)
+        await ch.send(1)
+        await ch.recv()
+
+    assert len(labkit.simulate(main, trace=False).trace) == 0
+
+
+def test_leaked_tasks_are_named_and_cancelled_when_main_returns() -> None:
+    cancelled: list[str] = []
+
+    async def stuck() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.append("stuck")
+
+    async def main() -> None:
+        current().start_task(stuck, (), prefix="go", model="go")
+        await anyio.sleep(1)
+
+    run = labkit.simulate(main)
+    assert run.leaked == ("go-1",)
+    assert cancelled == ["stuck"]
+
+
+def test_exception_in_a_task_ends_the_run_and_keeps_the_partial_trace() -> None:
+    async def boom() -> None:
+        await anyio.sleep(3)
+        raise ZeroDivisionError("poison message")
+
+    async def main() -> None:
+        current().start_task(boom, (), prefix="go", model="go")
+        await anyio.sleep(100)
+
+    with pytest.raises(ZeroDivisionError, match="poison message") as info:
+        labkit.simulate(main)
+    run = info.value.run  # type: ignore[attr-defined]
+    assert run.elapsed == 3.0
+    assert "fail" in run.trace.kinds()
+    assert any("go-1" in note for note in info.value.__notes__)
+
+
+def test_exception_in_main_propagates_unchanged() -> None:
+    async def main() -> None:
+        raise KeyError("missing")
+
+    with pytest.raises(KeyError):
+        labkit.simulate(main)
+
+
+def test_deadlock_is_reported_with_what_each_task_waits_on() -> None:
+    async def receiver(ch: Channel[int]) -> None:
+        await ch.recv()
+
+    async def main() -> None:
+        a: Channel[int] = Channel(0, name="a")
+        b: Channel[int] = Channel(0, name="b")
+        current().start_task(receiver, (a,), prefix="go", model="go")
+        await b.recv()
+
+    with pytest.raises(labkit.Deadlock) as info:
+        labkit.simulate(main)
+    message = str(info.value)
+    assert message.startswith("all goroutines are asleep - deadlock!")
+    assert "main: blocked on receive from b" in message
+    assert "go-1: blocked on receive from a" in message
+
+
+def test_awaiting_outside_a_run_raises_a_clear_error() -> None:
+    ch: Channel[int] = Channel(1)
+
+    async def outside() -> None:
+        await ch.send(1)
+
+    with pytest.raises(labkit.NotInRunError, match=r"labkit\.simulate"):
+        anyio.run(outside)
+    with pytest.raises(labkit.NotInRunError):
+        labkit.now()
+
+
+def test_bad_arguments_are_rejected() -> None:
+    async def main() -> None:
+        return None
+
+    with pytest.raises(TypeError, match="async function"):
+        labkit.simulate(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="until"):
+        labkit.simulate(main, until=-1)
+    with pytest.raises(ValueError, match="backend"):
+        labkit.run(main, backend="gevent")
+
+
+# -- running inside an event loop (a Jupyter kernel) ----------------------------------------
+
+
+async def _sleepy_main() -> tuple[float, int]:
+    await anyio.sleep(30)
+    return labkit.now(), labkit.rng().randint(0, 10**9)
+
+
+def test_simulate_works_inside_a_running_asyncio_loop() -> None:
+    async def kernel_cell() -> labkit.Run[tuple[float, int]]:
+        # A notebook cell runs on the kernel's loop; simulate must not need that loop.
+        return labkit.simulate(_sleepy_main, seed=3)
+
+    inside = asyncio.run(kernel_cell())
+    outside = labkit.simulate(_sleepy_main, seed=3)
+    assert inside.result == outside.result
+    assert inside.result[0] == 30.0
+
+
+def test_simulate_works_inside_a_running_trio_loop() -> None:
+    async def cell() -> labkit.Run[tuple[float, int]]:
+        return labkit.simulate(_sleepy_main, seed=3)
+
+    inside = anyio.run(cell, backend="trio")
+    assert inside.result == labkit.simulate(_sleepy_main, seed=3).result
+
+
+def test_real_time_run_inside_a_running_loop() -> None:
+    async def quick() -> str:
+        await anyio.sleep(0.001)
+        return "done"
+
+    async def cell() -> labkit.Run[str]:
+        return labkit.run(quick)
+
+    run = asyncio.run(cell())
+    assert run.result == "done"
+    assert not run.virtual
+
+
+# -- determinism ----------------------------------------------------------------------------
+
+
+def _trace_in_subprocess(seed: int, hashseed: str) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    out = subprocess.run([sys.executable, str(HERE / "_det_scenario.py"), str(seed)],
+                         capture_output=True, text=True, env=env, check=True, timeout=120)
+    return out.stdout
+
+
+def test_same_seed_same_trace_across_processes() -> None:
+    first = _trace_in_subprocess(11, "1")
+    second = _trace_in_subprocess(11, "12345")
+    assert first.count("\n") > 400
+    assert first == second
+
+
+def test_different_seed_gives_a_different_trace() -> None:
+    assert _trace_in_subprocess(11, "1") != _trace_in_subprocess(12, "1")
+
+
+def test_same_seed_same_trace_in_one_process() -> None:
+    sys.path.insert(0, str(HERE))
+    try:
+        import _det_scenario
+    finally:
+        sys.path.remove(str(HERE))
+    assert _det_scenario.trace_csv(5) == _det_scenario.trace_csv(5)
+
+
+# -- real time on both backends ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_run_in_real_time_on_each_backend(backend: str) -> None:
+    async def main() -> list[int]:
+        ch: Channel[int] = Channel(0)
+
+        async def producer() -> None:
+            for i in range(5):
+                await ch.send(i)
+
+        current().start_task(producer, (), prefix="p", model=None)
+        return [(await ch.recv())[1] for _ in range(5)]
+
+    run = labkit.run(main, backend=backend)
+    assert run.result == [0, 1, 2, 3, 4]
+    assert not run.virtual
+    assert run.elapsed >= 0
+
+
+@pytest.mark.anyio
+async def test_run_async_on_the_current_loop() -> None:
+    async def main() -> int:
+        ch: Channel[int] = Channel(1)
+        await ch.send(41)
+        return int((await ch.recv())[1]) + 1
+
+    run = await labkit.run_async(main)
+    assert run.result == 42
+    with pytest.raises(labkit.NotInRunError):
+        labkit.now()  # the run's context does not leak into the caller
