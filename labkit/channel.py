@@ -29,7 +29,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
-from labkit._runtime.core import Parker, Runtime, current, current_task
+from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
 
 __all__ = (
     "CLOSED",
@@ -160,10 +160,12 @@ class Channel(Generic[T]):
 
     def _record(self, rt: Runtime, kind: str, msg_id: int | None, value: Any = None,
                 detail: str | None = None, corr_id: int | None = None) -> None:
-        if rt.trace_on:
-            rt.record(kind, current_task().name, self.name_in(rt), msg_id, corr_id,
-                      None if value is None else type(value).__name__, len(self.buffer),
-                      self.model, detail)
+        """Append a trace row about this channel (callers check ``rt.trace_on``)."""
+        rows = rt.rows
+        rows.append((rt._time() - rt._t0, len(rows), kind, _TASK.get().name,
+                     self._name or self.name_in(rt), msg_id, corr_id,
+                     None if value is None else type(value).__name__, len(self.buffer),
+                     self.model, detail))
 
     # -- readiness (for select) ------------------------------------------------------------
 
@@ -206,7 +208,8 @@ class Channel(Generic[T]):
                 return FULL
             self.buffer.append((msg_id, value))
             self.sent += 1
-            self.peak = max(self.peak, len(self.buffer))
+            if len(self.buffer) > self.peak:
+                self.peak = len(self.buffer)
             return OK
         return FULL
 
@@ -215,7 +218,7 @@ class Channel(Generic[T]):
         rt = current()
         msg_id = rt.next_msg_id()
         status = self.offer(value, msg_id)
-        if status == OK:
+        if status == OK and rt.trace_on:
             self._record(rt, "send", msg_id, value, corr_id=corr_id)
         return status
 
@@ -225,15 +228,30 @@ class Channel(Generic[T]):
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
         """
-        rt = current()
-        msg_id = rt.next_msg_id()
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id = next(rt._msg_ids)
+        buffer = self.buffer
+        capacity = self.capacity
+        if (not self.closed and not self.recvq and not self.sendq
+                and (capacity is None or len(buffer) + self.reserved < capacity)):
+            # Fast path: a free slot and nobody to hand to or queue behind. No yield.
+            buffer.append((msg_id, value))
+            self.sent += 1
+            if len(buffer) > self.peak:
+                self.peak = len(buffer)
+            if rt.trace_on:
+                self._record(rt, "send", msg_id, value, corr_id=corr_id)
+            return OK
         status = self.offer(value, msg_id)
         if status != FULL:
-            if status == OK:
+            if status == OK and rt.trace_on:
                 self._record(rt, "send", msg_id, value, corr_id=corr_id)
             return status
-        self._record(rt, "send", msg_id, value, corr_id=corr_id)
-        self._record(rt, "block", msg_id, value, detail="full")
+        if rt.trace_on:
+            self._record(rt, "send", msg_id, value, corr_id=corr_id)
+            self._record(rt, "block", msg_id, value, detail="full")
         parker = rt.parker()
         self.sendq.append(_Waiter(parker, 0, value, msg_id))
         try:
@@ -241,9 +259,12 @@ class Channel(Generic[T]):
         except BaseException:
             if not parker.woken:
                 _remove(self.sendq, parker)
-                self._record(rt, "drop", msg_id, value, detail="send cancelled while waiting")
+                if rt.trace_on:
+                    self._record(rt, "drop", msg_id, value,
+                                 detail="send cancelled while waiting")
             raise
-        self._record(rt, "unblock", msg_id, value)
+        if rt.trace_on:
+            self._record(rt, "unblock", msg_id, value)
         return int(status)
 
     def push(self, value: T, msg_id: int) -> None:
@@ -257,7 +278,8 @@ class Channel(Generic[T]):
                 return
         self.buffer.append((msg_id, value))
         self.sent += 1
-        self.peak = max(self.peak, len(self.buffer))
+        if len(self.buffer) > self.peak:
+            self.peak = len(self.buffer)
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
@@ -279,7 +301,8 @@ class Channel(Generic[T]):
         rt = current()
         parker = rt.parker()
         self.sendq.append(_Waiter(parker, 0, slots=slots))
-        self._record(rt, "block", None, detail=f"reserve {slots}")
+        if rt.trace_on:
+            self._record(rt, "block", None, detail=f"reserve {slots}")
         try:
             _case, status = await rt.park(parker, f"reserve on {self.name_in(rt)}")
         except BaseException:
@@ -290,7 +313,8 @@ class Channel(Generic[T]):
             else:
                 _remove(self.sendq, parker)
             raise
-        self._record(rt, "unblock", None)
+        if rt.trace_on:
+            self._record(rt, "unblock", None)
         return int(status)
 
     def release(self, slots: int = 1) -> None:
@@ -305,7 +329,8 @@ class Channel(Generic[T]):
         msg_id = rt.next_msg_id()
         self.reserved -= 1
         self.push(value, msg_id)
-        self._record(rt, "send", msg_id, value, corr_id=corr_id)
+        if rt.trace_on:
+            self._record(rt, "send", msg_id, value, corr_id=corr_id)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -337,7 +362,9 @@ class Channel(Generic[T]):
         """Non-blocking receive with a trace row: ``(status, value)``."""
         status, value, msg_id = self.poll()
         if status == OK:
-            self._record(current(), "receive", msg_id, value)
+            rt = current()
+            if rt.trace_on:
+                self._record(rt, "receive", msg_id, value)
         return status, value
 
     async def recv(self) -> tuple[int, Any]:
@@ -346,12 +373,22 @@ class Channel(Generic[T]):
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        buffer = self.buffer
+        if buffer and not self.sendq:
+            # Fast path: take the head, nobody waits for the slot it frees. No yield.
+            msg_id, value = buffer.popleft()
+            self.received += 1
+            if rt.trace_on:
+                self._record(rt, "receive", msg_id, value)
+            return OK, value
         status, value, msg_id = self.poll()
         if status != EMPTY:
-            if status == OK:
-                self._record(current(), "receive", msg_id, value)
+            if status == OK and rt.trace_on:
+                self._record(rt, "receive", msg_id, value)
             return status, value
-        rt = current()
         parker = rt.parker()
         self.recvq.append(_Waiter(parker, 0))
         try:
@@ -367,7 +404,8 @@ class Channel(Generic[T]):
         if got == CLOSED:
             return CLOSED, None
         value, msg_id = got
-        self._record(rt, "receive", msg_id, value)
+        if rt.trace_on:
+            self._record(rt, "receive", msg_id, value)
         return OK, value
 
     def give_back(self, value: T, msg_id: int) -> None:
