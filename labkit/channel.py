@@ -174,9 +174,10 @@ class Channel(Generic[T]):
         if self.buffer:
             return True
         _purge(self.sendq)
-        for w in self.sendq:
-            if w.slots == 0:
-                return True
+        if self.capacity == 0:  # a waiting sender hands over directly only at rendezvous
+            for w in self.sendq:
+                if w.slots == 0:
+                    return True
         return self.closed and self.reserved == 0
 
     def ready_send(self) -> bool:
@@ -329,6 +330,8 @@ class Channel(Generic[T]):
         msg_id = rt.next_msg_id()
         self.reserved -= 1
         self.push(value, msg_id)
+        if self.sendq:  # handed straight to a receiver: the slot is free for a waiter
+            self._admit()
         if rt.trace_on:
             self._record(rt, "send", msg_id, value, corr_id=corr_id)
 
@@ -345,7 +348,10 @@ class Channel(Generic[T]):
                 self._admit()
             return OK, value, msg_id
         sendq = self.sendq
-        while sendq:
+        # Direct hand-over from a waiting sender only at rendezvous: on a buffered channel
+        # an empty buffer with senders waiting means every slot is held by a permit, and
+        # the permits' values must come first (R10, R13).
+        while sendq and self.capacity == 0:
             w = sendq[0]
             if w.slots:  # only reservations wait here; they need free slots, not a taker
                 break

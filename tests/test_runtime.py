@@ -322,3 +322,22 @@ async def test_run_async_on_the_current_loop() -> None:
     assert run.result == 42
     with pytest.raises(labkit.NotInRunError):
         labkit.now()  # the run's context does not leak into the caller
+
+
+def test_leaked_tasks_unwind_in_start_order_every_time() -> None:
+    async def idle() -> None:
+        await anyio.sleep_forever()
+
+    async def main() -> None:
+        for _ in range(40):
+            current().start_task(idle, (), prefix="go", model="go")
+        await anyio.sleep(1)
+
+    def stops() -> list[str]:
+        df = labkit.simulate(main).trace.df
+        return list(df[df["kind"] == "stop"]["actor"])
+
+    first = stops()
+    assert first == [f"go-{i}" for i in range(1, 41)]
+    for _ in range(5):
+        assert stops() == first

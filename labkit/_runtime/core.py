@@ -68,6 +68,11 @@ class TaskRecord:
 
 _MAIN_OUTSIDE = TaskRecord("main", None)
 _TASK: ContextVar[TaskRecord] = ContextVar("labkit_task", default=_MAIN_OUTSIDE)
+#: Checked by :meth:`Runtime.park` when a parked task is woken. A Rust ``select`` branch
+#: that has already lost raises here, so the primitive it waited on takes back what the
+#: wake handed over (a cancel-safe ``recv`` loses nothing, R30).
+_PARK_GUARD: ContextVar[Callable[[], None] | None] = ContextVar("labkit_park_guard",
+                                                                default=None)
 
 
 def current_or_none() -> Runtime | None:
@@ -295,9 +300,13 @@ class Runtime:
         task = _TASK.get()
         task.blocked_on = what
         try:
-            return await parker.wait()
+            value = await parker.wait()
         finally:
             task.blocked_on = None
+        guard = _PARK_GUARD.get()
+        if guard is not None:
+            guard()
+        return value
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -321,6 +330,7 @@ class Runtime:
     async def _task_main(self, rec: TaskRecord, fn: Callable[..., Awaitable[Any]],
                          args: tuple[Any, ...]) -> None:
         _TASK.set(rec)
+        _PARK_GUARD.set(None)  # a task started from a select branch is not that branch
         cancelled = anyio.get_cancelled_exc_class()
         try:
             with anyio.CancelScope() as scope:
@@ -343,6 +353,16 @@ class Runtime:
             self.fatal = exc
             self.fatal_task = task
             self.record("fail", task, msg_type=type(exc).__name__, detail=str(exc)[:200])
+        self.cancel_all()
+
+    def cancel_all(self) -> None:
+        """Cancel every live task, in the order they were started, then the root group.
+
+        Cancelling task by task keeps the order in which they unwind (and record their
+        ``stop`` rows) deterministic; the root scope alone would go through a set.
+        """
+        for rec in list(self.live.values()):
+            rec.cancel()
         if self.tg is not None:
             self.tg.cancel_scope.cancel()
 

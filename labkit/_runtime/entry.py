@@ -44,7 +44,7 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
             else:
                 rt.completed = True
                 rt.leaked = tuple(rt.live)
-            tg.cancel_scope.cancel()
+            rt.cancel_all()
     finally:
         rt.tg = None
         _TASK.reset(task_token)
@@ -56,8 +56,7 @@ async def _stop_at(rt: Runtime, until: float) -> None:
     rt.timed_out = True
     rt.leaked = tuple(rt.live)
     rt.record("stop", "main", msg_type="until")
-    if rt.tg is not None:
-        rt.tg.cancel_scope.cancel()
+    rt.cancel_all()
 
 
 def _finish(rt: Runtime, elapsed: float) -> Run[Any]:

@@ -1,19 +1,994 @@
-"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+"""Multi-producer, single-consumer channels: tokio's ``mpsc`` and std's ``sync::mpsc``.
+
+Thin facades over :class:`labkit.channel.Channel` (the one queue), with Rust's rules:
+
+* tokio (R8-R21): ``channel(n)`` (n >= 1, no rendezvous) and ``unbounded_channel()``.
+  ``await tx.send(v)`` waits for a slot and returns ``Ok(None)`` or ``Err(SendError(v))``;
+  ``await rx.recv()`` returns the value, or ``None`` once the channel is closed and drained.
+* std (R1-R7): ``std_channel()`` (unbounded; also ``mpsc.std.channel()``) and
+  ``sync_channel(n)`` (n == 0 is a rendezvous). A std receiver's ``await rx.recv()`` returns
+  ``Ok(v)`` or ``Err(RecvError())``, as ``std::sync::mpsc::Receiver::recv`` does; it also
+  has ``try_recv``, ``recv_timeout``, ``try_iter`` and ``async for``. Std receivers have no
+  ``close``: only ``drop`` disconnects them (R3).
+
+The channel closes when the last strong sender is dropped (``tx.drop()`` or leaving
+``with tx:``); a :class:`WeakSender` does not count (R20). Python has no deterministic
+destructors, so drops are explicit. Every failed send hands the value back inside its error,
+and sending an :class:`~labkit.rust.Owned` moves it (R37).
+
+>>> import labkit
+>>> async def main():
+...     tx, rx = channel(2)
+...     await tx.send("a")
+...     tx.drop()
+...     return [await rx.recv(), await rx.recv()]
+>>> labkit.simulate(main).result
+['a', None]
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ("channel", "unbounded_channel", "sync_channel", "Sender", "Receiver", "Permit", "WeakSender", "SendError", "TrySendError", "SendTimeoutError", "TryRecvError", )
+import anyio
 
-channel: Any = NotImplemented
-unbounded_channel: Any = NotImplemented
-sync_channel: Any = NotImplemented
-Sender: Any = NotImplemented
-Receiver: Any = NotImplemented
-Permit: Any = NotImplemented
-WeakSender: Any = NotImplemented
-SendError: Any = NotImplemented
-TrySendError: Any = NotImplemented
-SendTimeoutError: Any = NotImplemented
-TryRecvError: Any = NotImplemented
+from labkit._runtime.core import Parker, current, current_task
+from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
+from labkit.rust._ownership import MovedValueError, transfer
+from labkit.rust.result import Err, Ok, Result
+
+__all__ = (
+    "OwnedPermit",
+    "Permit",
+    "PermitIterator",
+    "Receiver",
+    "RecvError",
+    "RecvTimeoutError",
+    "SendError",
+    "SendTimeoutError",
+    "Sender",
+    "StdReceiver",
+    "StdSender",
+    "SyncSender",
+    "TryRecvError",
+    "TrySendError",
+    "UnboundedReceiver",
+    "UnboundedSender",
+    "WeakSender",
+    "channel",
+    "std",
+    "std_channel",
+    "sync_channel",
+    "unbounded_channel",
+)
+
+T = TypeVar("T")
+
+MODEL = "rust"
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+class SendError(Exception, Generic[T]):
+    """The receiver is gone: the unsent value comes back in ``.value`` (R5, R9, R21).
+
+    ``reserve`` fails with ``SendError(None)`` (tokio's ``SendError(())``).
+    """
+
+    __match_args__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        super().__init__()
+        self.value = value
+
+    def into_inner(self) -> T:
+        """The value that could not be sent."""
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.value == self.value
+
+    def __hash__(self) -> int:
+        try:
+            return hash((type(self).__qualname__, self.value))
+        except TypeError:  # an unhashable value: equal errors still hash alike
+            return hash(type(self).__qualname__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({self.value!r})"
+
+    def __str__(self) -> str:
+        return "sending on a closed channel"
+
+
+class TrySendError(SendError[T]):
+    """A ``try_send`` that did not send: ``TrySendError.Full(v)`` or ``.Closed(v)`` (R12).
+
+    std's ``SyncSender.try_send`` says ``.Disconnected(v)`` instead of ``.Closed(v)`` (R5).
+    Use in ``match``: ``case Err(TrySendError.Full(v)):``.
+    """
+
+    Full: ClassVar[type[TrySendError[Any]]]
+    Closed: ClassVar[type[TrySendError[Any]]]
+    Disconnected: ClassVar[type[TrySendError[Any]]]
+
+    def is_full(self) -> bool:
+        return isinstance(self, _TrySendFull)
+
+    def is_closed(self) -> bool:
+        return not isinstance(self, _TrySendFull)
+
+    def __str__(self) -> str:
+        return "no available capacity" if self.is_full() else "channel closed"
+
+
+class _TrySendFull(TrySendError[T]):
+    """The channel is full (R12); the value is handed back."""
+
+
+class _TrySendClosed(TrySendError[T]):
+    """The receiver is closed or dropped (R12); the value is handed back."""
+
+
+class _TrySendDisconnected(TrySendError[T]):
+    """std: the receiver was dropped (R5); the value is handed back."""
+
+
+class SendTimeoutError(SendError[T]):
+    """``send_timeout`` failed: ``SendTimeoutError.Timeout(v)`` or ``.Closed(v)`` (R19)."""
+
+    Timeout: ClassVar[type[SendTimeoutError[Any]]]
+    Closed: ClassVar[type[SendTimeoutError[Any]]]
+
+    def is_timeout(self) -> bool:
+        return isinstance(self, _SendTimeoutTimeout)
+
+    def is_closed(self) -> bool:
+        return not isinstance(self, _SendTimeoutTimeout)
+
+    def __str__(self) -> str:
+        return "timed out waiting on send operation" if self.is_timeout() else "channel closed"
+
+
+class _SendTimeoutTimeout(SendTimeoutError[T]):
+    """No slot came free in time (R19); the value is handed back."""
+
+
+class _SendTimeoutClosed(SendTimeoutError[T]):
+    """The receiver is closed or dropped (R19); the value is handed back."""
+
+
+def _variants(base: type, **variants: type) -> None:
+    for name, cls in variants.items():
+        cls.__name__ = name
+        cls.__qualname__ = f"{base.__qualname__}.{name}"
+        setattr(base, name, cls)
+
+
+_variants(TrySendError, Full=_TrySendFull, Closed=_TrySendClosed,
+          Disconnected=_TrySendDisconnected)
+_variants(SendTimeoutError, Timeout=_SendTimeoutTimeout, Closed=_SendTimeoutClosed)
+
+
+class _UnitError(Exception):
+    """Base of error enums whose variants carry nothing (``TryRecvError.Empty``)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.kind))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.kind}"
+
+
+class TryRecvError(_UnitError):
+    """``try_recv`` found nothing: ``TryRecvError.Empty`` or ``.Disconnected`` (R4, R15).
+
+    Use in ``match``: ``case Err(TryRecvError.Empty):``.
+    """
+
+    Empty: ClassVar[TryRecvError]
+    Disconnected: ClassVar[TryRecvError]
+
+    def __str__(self) -> str:
+        return ("receiving on an empty channel" if self.kind == "Empty"
+                else "receiving on a closed channel")
+
+
+TryRecvError.Empty = TryRecvError("Empty")
+TryRecvError.Disconnected = TryRecvError("Disconnected")
+
+
+class RecvTimeoutError(_UnitError):
+    """std ``recv_timeout``: ``RecvTimeoutError.Timeout`` or ``.Disconnected`` (R6)."""
+
+    Timeout: ClassVar[RecvTimeoutError]
+    Disconnected: ClassVar[RecvTimeoutError]
+
+    def __str__(self) -> str:
+        return ("timed out waiting on channel" if self.kind == "Timeout"
+                else "channel is empty and sending half is closed")
+
+
+RecvTimeoutError.Timeout = RecvTimeoutError("Timeout")
+RecvTimeoutError.Disconnected = RecvTimeoutError("Disconnected")
+
+
+class RecvError(Exception):
+    """Every sender is gone and nothing is left to receive (std R4, oneshot R22).
+
+    All ``RecvError`` values are equal; match with ``case Err(RecvError()):``.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __repr__(self) -> str:
+        return "RecvError"
+
+    def __str__(self) -> str:
+        return "receiving on a closed channel"
+
+
+# -- shared state ------------------------------------------------------------------------
+
+
+class _Notify:
+    """A one-time event that tasks can wait for (``tx.closed()``); no queue, no values."""
+
+    __slots__ = ("fired", "waiters")
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.waiters: list[Parker] = []
+
+    def fire(self) -> None:
+        self.fired = True
+        waiters, self.waiters = self.waiters, []
+        for parker in waiters:
+            parker.wake(None)
+
+    async def wait(self, what: str) -> None:
+        if self.fired:
+            return
+        rt = current()
+        parker = rt.parker()
+        self.waiters.append(parker)
+        try:
+            await rt.park(parker, what)
+        finally:
+            if parker in self.waiters:
+                self.waiters.remove(parker)
+
+
+class _Shared(Generic[T]):
+    """What every handle of one channel shares: the queue and the handle counts."""
+
+    __slots__ = ("chan", "rx_closed", "rx_dropped", "rx_gone", "sender_cls", "senders", "weak")
+
+    def __init__(self, chan: Channel[T], sender_cls: type[Any]) -> None:
+        self.chan = chan
+        self.senders = 1  # strong senders, plus outstanding permits (R15, R18, R20)
+        self.weak = 0
+        self.rx_closed = False
+        self.rx_dropped = False
+        self.rx_gone = _Notify()
+        self.sender_cls = sender_cls
+
+    def record(self, kind: str, detail: str, msg_id: int | None = None,
+               value: object = None) -> None:
+        rt = current()
+        if rt.trace_on:
+            chan = self.chan
+            rt.record(kind, current_task().name, chan.name_in(rt), msg_id,
+                      msg_type=None if value is None else type(value).__name__,
+                      depth=len(chan.buffer), model=MODEL, detail=detail)
+
+    def add_sender(self) -> None:
+        self.senders += 1
+
+    def sender_gone(self) -> None:
+        """One strong sender (or permit) went away; the last one closes the channel (R3)."""
+        self.senders -= 1
+        if self.senders == 0 and not self.chan.closed:
+            self.chan.close()
+            self.record("close", "last sender dropped")
+
+    def close_rx(self, detail: str) -> None:
+        """The receiver closed: no more sends; blocked senders fail with their value (R16)."""
+        if not self.rx_closed:
+            self.rx_closed = True
+            if not self.chan.closed:
+                self.chan.close()
+            self.record("close", detail)
+            self.rx_gone.fire()
+
+    def drop_rx(self) -> None:
+        """The receiver was dropped: close, and drop what is buffered (R17)."""
+        if self.rx_dropped:
+            return
+        self.close_rx("receiver dropped")
+        self.rx_dropped = True
+        items = self.chan.discard()
+        for msg_id, value in items:
+            self.record("drop", "receiver dropped", msg_id, value)
+        items.clear()  # release the values now (their destructors run, as in Rust)
+
+
+def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Shared[Any]:
+    return _Shared(Channel(capacity, model=MODEL, prefix=prefix), sender_cls)
+
+
+# -- senders -----------------------------------------------------------------------------
+
+
+class _SenderBase(Generic[T]):
+    """Clone/drop bookkeeping common to every strong sender (R3, R20)."""
+
+    __slots__ = ("_dropped", "_shared")
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        self._shared = shared
+        self._dropped = False
+
+    def _live(self) -> _Shared[T]:
+        if self._dropped:
+            raise MovedValueError(
+                f"use of a dropped {type(self).__name__}: this handle was dropped (or moved), "
+                f"so it can no longer send; keep a clone (tx.clone()) if you need one")
+        return self._shared
+
+    def clone(self) -> _SenderBase[T]:
+        """Another sender on the same channel; the channel stays open until all are dropped."""
+        shared = self._live()
+        shared.add_sender()
+        return type(self)(shared)
+
+    def drop(self) -> None:
+        """Drop this sender (idempotent). Dropping the last one closes the channel (R3, R15)."""
+        if not self._dropped:
+            self._dropped = True
+            self._shared.sender_gone()
+
+    def is_dropped(self) -> bool:
+        return self._dropped
+
+    def same_channel(self, other: object) -> bool:
+        return getattr(other, "_shared", None) is self._shared
+
+    def strong_count(self) -> int:
+        """Strong senders (and outstanding permits) keeping the channel open."""
+        return self._shared.senders
+
+    def weak_count(self) -> int:
+        return self._shared.weak
+
+    def __enter__(self) -> _SenderBase[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Also on an exception: a panicking thread drops its sender while unwinding (R7).
+        self.drop()
+
+    def __repr__(self) -> str:
+        state = " dropped" if self._dropped else ""
+        return f"<{type(self).__name__} {self._shared.chan.name}{state}>"
+
+
+class _TokioSenderBase(_SenderBase[T]):
+    """What tokio's bounded and unbounded senders share: closed-ness and weak handles."""
+
+    __slots__ = ()
+
+    def is_closed(self) -> bool:
+        """True once the receiver was closed or dropped (R16, R17)."""
+        return self._shared.rx_closed
+
+    async def closed(self) -> None:
+        """Wait until the receiver is closed or dropped (returns at once if it is)."""
+        shared = self._live()
+        await shared.rx_gone.wait(f"closed() on {shared.chan.name_in(current())}")
+
+    def downgrade(self) -> WeakSender[T]:
+        """A weak handle that does not keep the channel open (R20)."""
+        return WeakSender(self._live())
+
+
+class Sender(_TokioSenderBase[T]):
+    """The sending half of ``tokio::sync::mpsc::channel(n)`` (R8-R20)."""
+
+    __slots__ = ()
+
+    def clone(self) -> Sender[T]:
+        shared = self._live()
+        shared.add_sender()
+        return Sender(shared)
+
+    def __enter__(self) -> Sender[T]:
+        return self
+
+    async def send(self, value: T) -> Result[None, SendError[T]]:
+        """Wait for a slot, then send: ``Ok(None)`` or ``Err(SendError(value))`` (R9).
+
+        Waiting senders are served in order (R10). Not cancel-safe: cancelled while waiting,
+        the value is lost, and the trace says so (R11); use ``reserve`` to be safe.
+        """
+        shared = self._live()
+        value = transfer(value)
+        if await shared.chan.send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
+
+    def try_send(self, value: T) -> Result[None, TrySendError[T]]:
+        """Send without waiting: ``Ok(None)``, ``Err(TrySendError.Full(v))`` or
+        ``Err(TrySendError.Closed(v))`` (R12)."""
+        shared = self._live()
+        value = transfer(value)
+        status = shared.chan.try_send(value)
+        if status == OK:
+            return Ok(None)
+        if status == FULL:
+            return Err(TrySendError.Full(value))
+        return Err(TrySendError.Closed(value))
+
+    async def send_timeout(self, value: T, seconds: float) -> Result[None, SendTimeoutError[T]]:
+        """Like ``send``, giving up after ``seconds``: ``Err(SendTimeoutError.Timeout(v))`` or
+        ``Err(SendTimeoutError.Closed(v))``, the value handed back either way (R19)."""
+        shared = self._live()
+        _check_seconds(seconds)
+        value = transfer(value)
+        chan = shared.chan
+        status: int | None = chan.try_reserve(1)
+        if status == FULL:
+            status = None
+            with anyio.move_on_after(seconds):
+                status = await chan.reserve(1)  # FIFO with blocked sends (R10)
+        if status is None:
+            return Err(SendTimeoutError.Timeout(value))
+        if status == CLOSED:
+            return Err(SendTimeoutError.Closed(value))
+        chan.send_reserved(value)
+        return Ok(None)
+
+    async def reserve(self) -> Result[Permit[T], SendError[None]]:
+        """Wait for one slot: ``Ok(Permit)`` or ``Err(SendError(None))`` when closed (R13)."""
+        shared = self._live()
+        if await shared.chan.reserve(1) == OK:
+            return Ok(Permit(shared))
+        return Err(SendError(None))
+
+    def try_reserve(self) -> Result[Permit[T], TrySendError[None]]:
+        """One slot now: ``Ok(Permit)``, ``Err(TrySendError.Full(None))`` or ``.Closed`` (R13)."""
+        shared = self._live()
+        status = shared.chan.try_reserve(1)
+        if status == OK:
+            return Ok(Permit(shared))
+        if status == FULL:
+            return Err(TrySendError.Full(None))
+        return Err(TrySendError.Closed(None))
+
+    async def reserve_many(self, n: int) -> Result[PermitIterator[T], SendError[None]]:
+        """Wait for ``n`` slots at once (FIFO, R10, R13). ``n > max_capacity()`` is an error."""
+        shared = self._live()
+        check_capacity(n, what="n")
+        if n > self.max_capacity():
+            return Err(SendError(None))
+        if await shared.chan.reserve(n) == OK:
+            return Ok(PermitIterator(shared, n))
+        return Err(SendError(None))
+
+    def try_reserve_many(self, n: int) -> Result[PermitIterator[T], TrySendError[None]]:
+        """``n`` slots now, or ``Err(TrySendError.Full(None))`` / ``.Closed(None)`` (R13)."""
+        shared = self._live()
+        check_capacity(n, what="n")
+        if shared.chan.closed:
+            return Err(TrySendError.Closed(None))
+        if n > self.max_capacity():
+            return Err(TrySendError.Full(None))
+        status = shared.chan.try_reserve(n)
+        if status == OK:
+            return Ok(PermitIterator(shared, n))
+        if status == FULL:
+            return Err(TrySendError.Full(None))
+        return Err(TrySendError.Closed(None))
+
+    async def reserve_owned(self) -> Result[OwnedPermit[T], SendError[None]]:
+        """Like ``reserve``, but consumes this sender: the permit owns it and hands a sender
+        back from ``send``/``release`` (R13). On failure the sender is dropped."""
+        shared = self._live()
+        self._dropped = True  # moved into the call, as ``reserve_owned(self)`` is
+        if await shared.chan.reserve(1) == OK:
+            return Ok(OwnedPermit(shared))  # the strong count moves into the permit
+        shared.sender_gone()
+        return Err(SendError(None))
+
+    def try_reserve_owned(self) -> Result[OwnedPermit[T], TrySendError[Sender[T]]]:
+        """``reserve_owned`` without waiting; the error hands this sender back (R13)."""
+        shared = self._live()
+        status = shared.chan.try_reserve(1)
+        if status == OK:
+            self._dropped = True
+            return Ok(OwnedPermit(shared))
+        if status == FULL:
+            return Err(TrySendError.Full(self))
+        return Err(TrySendError.Closed(self))
+
+    def capacity(self) -> int:
+        """Free slots now: falls on send and reserve, rises on recv (R14)."""
+        return max(0, int(self._shared.chan.free()))
+
+    def max_capacity(self) -> int:
+        """The channel's bound ``n``, constant (R14)."""
+        cap = self._shared.chan.capacity
+        assert cap is not None
+        return cap
+
+
+class UnboundedSender(_TokioSenderBase[T]):
+    """The sending half of ``tokio::sync::mpsc::unbounded_channel()`` (R21)."""
+
+    __slots__ = ()
+
+    def clone(self) -> UnboundedSender[T]:
+        shared = self._live()
+        shared.add_sender()
+        return UnboundedSender(shared)
+
+    def __enter__(self) -> UnboundedSender[T]:
+        return self
+
+    def send(self, value: T) -> Result[None, SendError[T]]:
+        """Send now, never waiting (synchronous, R21): ``Ok(None)`` or ``Err(SendError(v))``."""
+        shared = self._live()
+        value = transfer(value)
+        if shared.chan.try_send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
+
+
+class WeakSender(Generic[T]):
+    """A sender that does not keep the channel open (R20): ``upgrade()`` gives a
+    strong sender while one (or an outstanding permit) still exists, else ``None``."""
+
+    __slots__ = ("_dropped", "_shared")
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        self._shared = shared
+        self._dropped = False
+        shared.weak += 1
+
+    def upgrade(self) -> Any:
+        """A new strong sender (``Sender`` or ``UnboundedSender``), or ``None`` (R20)."""
+        shared = self._shared
+        if self._dropped or shared.senders == 0:
+            return None
+        shared.add_sender()
+        return shared.sender_cls(shared)
+
+    def clone(self) -> WeakSender[T]:
+        return WeakSender(self._shared)
+
+    def drop(self) -> None:
+        if not self._dropped:
+            self._dropped = True
+            self._shared.weak -= 1
+
+    def strong_count(self) -> int:
+        return self._shared.senders
+
+    def weak_count(self) -> int:
+        return self._shared.weak
+
+    def __repr__(self) -> str:
+        return f"<WeakSender {self._shared.chan.name}>"
+
+
+# -- permits -----------------------------------------------------------------------------
+
+
+def _permit_send(shared: _Shared[T], value: T) -> None:
+    value = transfer(value)
+    if shared.rx_dropped:
+        # tokio drops the value: nobody can ever receive it (R17).
+        shared.chan.release(1)
+        shared.record("drop", "receiver dropped", None, value)
+    else:
+        shared.chan.send_reserved(value)
+
+
+class Permit(Generic[T]):
+    """One reserved slot (R13): ``send(v)`` cannot fail or wait; ``release()`` (or leaving
+    ``with permit:`` unused) gives the slot back. While held it keeps the channel open."""
+
+    __slots__ = ("_shared", "_used")
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        self._shared = shared
+        self._used = False
+        shared.add_sender()
+
+    def _take(self) -> _Shared[T]:
+        if self._used:
+            raise MovedValueError("use of a spent Permit: it was already used or released")
+        self._used = True
+        return self._shared
+
+    def send(self, value: T) -> None:
+        """Send into the reserved slot: synchronous, cannot fail (R13)."""
+        shared = self._take()
+        _permit_send(shared, value)
+        shared.sender_gone()
+
+    def release(self) -> None:
+        """Give the slot back unused (a dropped permit, R13)."""
+        shared = self._take()
+        shared.chan.release(1)
+        shared.sender_gone()
+
+    drop = release
+
+    def __enter__(self) -> Permit[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._used:
+            self.release()
+
+    def __repr__(self) -> str:
+        return f"<Permit {self._shared.chan.name}{' spent' if self._used else ''}>"
+
+
+class OwnedPermit(Permit[T]):
+    """A permit that owns a sender (``reserve_owned``): ``send``/``release`` give it back."""
+
+    __slots__ = ()
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        super().__init__(shared)
+        shared.senders -= 1  # it took over the spent sender's count instead of adding one
+
+    def send(self, value: T) -> Sender[T]:  # type: ignore[override]
+        shared = self._take()
+        _permit_send(shared, value)
+        return Sender(shared)
+
+    def release(self) -> Sender[T]:  # type: ignore[override]
+        shared = self._take()
+        shared.chan.release(1)
+        return Sender(shared)
+
+    drop = release  # type: ignore[assignment]
+
+
+class PermitIterator(Generic[T]):
+    """``n`` reserved slots from ``reserve_many`` (R13): iterate to get one ``Permit`` each;
+    ``release()`` (or leaving ``with``) gives back the ones not taken."""
+
+    __slots__ = ("_remaining", "_shared")
+
+    def __init__(self, shared: _Shared[T], n: int) -> None:
+        self._shared = shared
+        self._remaining = n
+        if n:
+            shared.add_sender()
+
+    def __iter__(self) -> Iterator[Permit[T]]:
+        return self
+
+    def __next__(self) -> Permit[T]:
+        if self._remaining == 0:
+            raise StopIteration
+        self._remaining -= 1
+        permit = Permit(self._shared)
+        if self._remaining == 0:
+            self._shared.sender_gone()
+        return permit
+
+    def __len__(self) -> int:
+        return self._remaining
+
+    def release(self) -> None:
+        if self._remaining:
+            n, self._remaining = self._remaining, 0
+            self._shared.chan.release(n)
+            self._shared.sender_gone()
+
+    drop = release
+
+    def __enter__(self) -> PermitIterator[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# -- receivers ---------------------------------------------------------------------------
+
+
+class _ReceiverBase(Generic[T]):
+    __slots__ = ("_shared",)
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        self._shared = shared
+
+    def _live(self) -> _Shared[T]:
+        shared = self._shared
+        if shared.rx_dropped:
+            raise MovedValueError(f"use of a dropped {type(self).__name__}")
+        return shared
+
+    def drop(self) -> None:
+        """Drop the receiver: the channel closes, buffered messages are dropped (R3, R17)."""
+        self._shared.drop_rx()
+
+    def __enter__(self) -> _ReceiverBase[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
+
+
+class Receiver(_ReceiverBase[T]):
+    """The receiving half of a tokio mpsc channel, bounded or unbounded (R15-R19)."""
+
+    __slots__ = ()
+
+    async def recv(self) -> T | None:
+        """The next value, waiting for one; ``None`` once closed and drained (R15).
+
+        Cancel-safe: a value is never lost to a cancelled ``recv`` (R30).
+        """
+        status, value = await self._live().chan.recv()
+        return value if status == OK else None
+
+    def try_recv(self) -> Result[T, TryRecvError]:
+        """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R15)."""
+        status, value = self._live().chan.try_recv()
+        if status == OK:
+            return Ok(value)
+        if status == EMPTY:
+            return Err(TryRecvError.Empty)
+        return Err(TryRecvError.Disconnected)
+
+    async def recv_many(self, buffer: list[T], limit: int) -> int:
+        """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
+        waiting more; returns how many. 0 only when closed and drained, or ``limit == 0``
+        (R19)."""
+        chan = self._live().chan
+        check_capacity(limit, what="limit")
+        if limit == 0:
+            return 0
+        status, value = await chan.recv()
+        if status != OK:
+            return 0
+        buffer.append(value)
+        count = 1
+        while count < limit:
+            status, value = chan.try_recv()
+            if status != OK:
+                break
+            buffer.append(value)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Stop new sends (they fail with their value); buffered messages and outstanding
+        permits can still be received (R16)."""
+        self._live().close_rx("receiver closed")
+
+    def is_closed(self) -> bool:
+        """True after ``close()``, or once every sender and permit is gone (R18)."""
+        shared = self._shared
+        return shared.rx_closed or shared.senders == 0
+
+    def is_empty(self) -> bool:
+        return not self._shared.chan.buffer
+
+    def __len__(self) -> int:
+        """Messages queued now; unchanged by close or sender drop (R18)."""
+        return len(self._shared.chan.buffer)
+
+    def capacity(self) -> int:
+        return max(0, int(self._shared.chan.free())) if self._shared.chan.capacity else 0
+
+    def max_capacity(self) -> int:
+        return self._shared.chan.capacity or 0
+
+    def sender_strong_count(self) -> int:
+        return self._shared.senders
+
+    def sender_weak_count(self) -> int:
+        return self._shared.weak
+
+    def __enter__(self) -> Receiver[T]:
+        return self
+
+    def __aiter__(self) -> Receiver[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        status, value = await self._live().chan.recv()
+        if status != OK:
+            raise StopAsyncIteration
+        return value  # type: ignore[no-any-return]
+
+
+#: tokio's ``UnboundedReceiver`` has the same API as ``Receiver``.
+UnboundedReceiver = Receiver
+
+
+def _check_seconds(seconds: object) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"seconds must be a number, got {type(seconds).__name__} {seconds!r}")
+    if seconds < 0:
+        raise ValueError(f"seconds must be >= 0, got {seconds}")
+    return float(seconds)
+
+
+def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
+    """``tokio::sync::mpsc::channel(n)``: a FIFO channel of ``n >= 1`` slots (R8).
+
+    tokio has no rendezvous channel: ``n == 0`` raises ``ValueError`` (tokio panics). For a
+    rendezvous use the std :func:`sync_channel` ``(0)``.
+    """
+    check_capacity(capacity, minimum=1, what="mpsc channel capacity")
+    shared: _Shared[Any] = _new_shared(capacity, Sender, "mpsc")
+    return Sender(shared), Receiver(shared)
+
+
+def unbounded_channel() -> tuple[UnboundedSender[Any], Receiver[Any]]:
+    """``tokio::sync::mpsc::unbounded_channel()``: no bound, ``send`` is synchronous (R21)."""
+    shared: _Shared[Any] = _new_shared(None, UnboundedSender, "mpsc")
+    return UnboundedSender(shared), Receiver(shared)
+
+
+# -- std::sync::mpsc ---------------------------------------------------------------------
+
+
+class StdSender(_SenderBase[T]):
+    """``std::sync::mpsc::Sender`` (unbounded, R1): ``send`` never waits."""
+
+    __slots__ = ()
+
+    def clone(self) -> StdSender[T]:
+        shared = self._live()
+        shared.add_sender()
+        return StdSender(shared)
+
+    def __enter__(self) -> StdSender[T]:
+        return self
+
+    def send(self, value: T) -> Result[None, SendError[T]]:
+        """``Ok(None)``, or ``Err(SendError(v))`` once the receiver is dropped (R1, R5)."""
+        shared = self._live()
+        value = transfer(value)
+        if shared.chan.try_send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
+
+
+class SyncSender(_SenderBase[T]):
+    """``std::sync::mpsc::SyncSender`` of a bounded ``sync_channel(n)`` (R2)."""
+
+    __slots__ = ()
+
+    def clone(self) -> SyncSender[T]:
+        shared = self._live()
+        shared.add_sender()
+        return SyncSender(shared)
+
+    def __enter__(self) -> SyncSender[T]:
+        return self
+
+    async def send(self, value: T) -> Result[None, SendError[T]]:
+        """Wait for a slot (for a receiver, when ``n == 0``): ``Ok(None)`` or
+        ``Err(SendError(v))`` once the receiver is dropped (R2, R5)."""
+        shared = self._live()
+        value = transfer(value)
+        if await shared.chan.send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
+
+    def try_send(self, value: T) -> Result[None, TrySendError[T]]:
+        """``Ok(None)``, ``Err(TrySendError.Full(v))`` or ``Err(TrySendError.Disconnected(v))``
+        (R2, R5). On a rendezvous channel it is ``Full`` unless a receiver is waiting."""
+        shared = self._live()
+        value = transfer(value)
+        status = shared.chan.try_send(value)
+        if status == OK:
+            return Ok(None)
+        if status == FULL:
+            return Err(TrySendError.Full(value))
+        return Err(TrySendError.Disconnected(value))
+
+
+class StdReceiver(_ReceiverBase[T]):
+    """``std::sync::mpsc::Receiver`` (R3-R6): ``recv`` returns a ``Result``, no ``close``."""
+
+    __slots__ = ()
+
+    async def recv(self) -> Result[T, RecvError]:
+        """``Ok(v)``; ``Err(RecvError())`` only once every sender is gone and the buffer is
+        drained (R4)."""
+        status, value = await self._live().chan.recv()
+        return Ok(value) if status == OK else Err(RecvError())
+
+    def try_recv(self) -> Result[T, TryRecvError]:
+        """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R4)."""
+        status, value = self._live().chan.try_recv()
+        if status == OK:
+            return Ok(value)
+        if status == EMPTY:
+            return Err(TryRecvError.Empty)
+        return Err(TryRecvError.Disconnected)
+
+    async def recv_timeout(self, seconds: float) -> Result[T, RecvTimeoutError]:
+        """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
+        ``Err(RecvTimeoutError.Disconnected)`` (R6)."""
+        chan = self._live().chan
+        _check_seconds(seconds)
+        got: tuple[int, Any] | None = None
+        with anyio.move_on_after(seconds):
+            got = await chan.recv()  # cancel-safe: a value is never lost here
+        if got is None:
+            return Err(RecvTimeoutError.Timeout)
+        status, value = got
+        return Ok(value) if status == OK else Err(RecvTimeoutError.Disconnected)
+
+    def try_iter(self) -> Iterator[T]:
+        """The values available now, without waiting (``rx.try_iter()``)."""
+        chan = self._live().chan
+        while True:
+            status, value = chan.try_recv()
+            if status != OK:
+                return
+            yield value
+
+    def __enter__(self) -> StdReceiver[T]:
+        return self
+
+    def __aiter__(self) -> StdReceiver[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        """``for x in rx`` (``async for`` here): ends when every sender is gone (R6)."""
+        status, value = await self._live().chan.recv()
+        if status != OK:
+            raise StopAsyncIteration
+        return value  # type: ignore[no-any-return]
+
+
+def std_channel() -> tuple[StdSender[Any], StdReceiver[Any]]:
+    """``std::sync::mpsc::channel()``: unbounded, FIFO, cloneable sender (R1)."""
+    shared: _Shared[Any] = _new_shared(None, StdSender, "mpsc")
+    return StdSender(shared), StdReceiver(shared)
+
+
+def sync_channel(capacity: int) -> tuple[SyncSender[Any], StdReceiver[Any]]:
+    """``std::sync::mpsc::sync_channel(n)``: bounded; ``n == 0`` is a rendezvous (R2)."""
+    check_capacity(capacity, minimum=0, what="sync_channel capacity")
+    shared: _Shared[Any] = _new_shared(capacity, SyncSender, "mpsc")
+    return SyncSender(shared), StdReceiver(shared)
+
+
+class std:  # named like the Rust path std::sync::mpsc
+    """``mpsc.std.channel()`` and ``mpsc.std.sync_channel(n)``, spelled as in Rust."""
+
+    channel = staticmethod(std_channel)
+    sync_channel = staticmethod(sync_channel)

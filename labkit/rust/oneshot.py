@@ -1,9 +1,208 @@
-"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+"""``tokio::sync::oneshot``: one value, sent once, from one task to another (R22, R40).
+
+``tx.send(v)`` consumes the sender: it never waits, returns ``Ok(None)``, or ``Err(v)``
+(the live value) when the receiver is gone; using ``tx`` again raises
+:class:`~labkit.rust.MovedValueError`. ``await rx`` gives ``Ok(v)``, or ``Err(RecvError())``
+when the sender was dropped unsent. The usual reply path of a request (R40):
+
+>>> import labkit
+>>> async def main():
+...     tx, rx = channel()
+...     tx.send("pong")
+...     return await rx
+>>> labkit.simulate(main).result
+Ok('pong')
+
+Built on :class:`labkit.channel.Channel` with one slot, closed as soon as the value is in
+(the sender is spent), so receivers see ``Ok`` once and ``Closed`` after.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ("channel", )
+from labkit._runtime.core import current, current_task
+from labkit.channel import EMPTY, OK, Channel
+from labkit.rust._ownership import MovedValueError, transfer
+from labkit.rust.mpsc import RecvError, _Notify, _UnitError
+from labkit.rust.result import Err, Ok, Result
 
-channel: Any = NotImplemented
+__all__ = ("Receiver", "RecvError", "Sender", "TryRecvError", "channel")
+
+T = TypeVar("T")
+
+
+class TryRecvError(_UnitError):
+    """``rx.try_recv()`` failed: ``TryRecvError.Empty`` (nothing yet) or ``.Closed`` (the
+    sender was dropped, or the value was already taken) (R22)."""
+
+    Empty: ClassVar[TryRecvError]
+    Closed: ClassVar[TryRecvError]
+
+    def __str__(self) -> str:
+        return "channel empty" if self.kind == "Empty" else "channel closed"
+
+
+TryRecvError.Empty = TryRecvError("Empty")
+TryRecvError.Closed = TryRecvError("Closed")
+
+
+class _State(Generic[T]):
+    __slots__ = ("chan", "done", "rx_closed", "rx_dropped", "rx_gone", "tx_spent")
+
+    def __init__(self) -> None:
+        self.chan: Channel[T] = Channel(1, model="rust", prefix="oneshot")
+        self.tx_spent = False
+        self.rx_closed = False
+        self.rx_dropped = False
+        self.done = False  # the receiver got its value (or its error)
+        self.rx_gone = _Notify()
+
+    def record(self, kind: str, detail: str, value: object = None) -> None:
+        rt = current()
+        if rt.trace_on:
+            rt.record(kind, current_task().name, self.chan.name_in(rt), None,
+                      msg_type=None if value is None else type(value).__name__,
+                      depth=len(self.chan.buffer), model="rust", detail=detail)
+
+
+class Sender(Generic[T]):
+    """The sending half: ``send`` once (R22)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: _State[T]) -> None:
+        self._state = state
+
+    def _take(self) -> _State[T]:
+        state = self._state
+        if state.tx_spent:
+            raise MovedValueError(
+                "use of moved value: a oneshot Sender is consumed by send() or drop(); "
+                "it can send only once (make a new oneshot.channel() for another value)")
+        state.tx_spent = True
+        return state
+
+    def send(self, value: T) -> Result[None, T]:
+        """Send the one value, never waiting: ``Ok(None)``, or ``Err(value)`` if the receiver
+        was closed or dropped (R22). Consumes the sender."""
+        state = self._take()
+        value = transfer(value)
+        if state.rx_closed:
+            return Err(value)
+        state.chan.try_send(value)  # one empty slot: cannot be full
+        state.chan.close()  # the sender is gone
+        return Ok(None)
+
+    def drop(self) -> None:
+        """Drop the sender unsent (idempotent): the receiver gets ``Err(RecvError())``."""
+        state = self._state
+        if not state.tx_spent:
+            state.tx_spent = True
+            state.chan.close()
+            state.record("close", "sender dropped")
+
+    def is_closed(self) -> bool:
+        """True once the receiver was closed or dropped: the reply is no longer wanted."""
+        return self._state.rx_closed
+
+    async def closed(self) -> None:
+        """Wait until the receiver is closed or dropped (R22: abandon work nobody wants)."""
+        state = self._state
+        await state.rx_gone.wait(f"closed() on {state.chan.name_in(current())}")
+
+    def __enter__(self) -> Sender[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+    def __repr__(self) -> str:
+        return f"<oneshot.Sender {self._state.chan.name}{' spent' if self._state.tx_spent else ''}>"
+
+
+class Receiver(Generic[T]):
+    """The receiving half: ``await rx`` (or ``await rx.recv()``) once (R22)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: _State[T]) -> None:
+        self._state = state
+
+    def _live(self) -> _State[T]:
+        state = self._state
+        if state.rx_dropped:
+            raise MovedValueError("use of a dropped oneshot Receiver")
+        if state.done:
+            raise MovedValueError(
+                "a oneshot Receiver can be awaited only once, and it already completed")
+        return state
+
+    async def recv(self) -> Result[T, RecvError]:
+        """``Ok(v)``, or ``Err(RecvError())`` if the sender was dropped unsent (R22).
+
+        Cancel-safe: cancelled while waiting, the value stays for the next await (R30).
+        """
+        state = self._live()
+        status, value = await state.chan.recv()
+        state.done = True
+        return Ok(value) if status == OK else Err(RecvError())
+
+    def __await__(self) -> Generator[Any, None, Result[T, RecvError]]:
+        return self.recv().__await__()
+
+    def try_recv(self) -> Result[T, TryRecvError]:
+        """``Ok(v)``, ``Err(TryRecvError.Empty)``, or ``Err(TryRecvError.Closed)`` when the
+        sender is gone or the value was already taken (R22)."""
+        state = self._state
+        if state.rx_dropped:
+            raise MovedValueError("use of a dropped oneshot Receiver")
+        status, value = state.chan.try_recv()
+        if status == OK:
+            state.done = True
+            return Ok(value)
+        if status == EMPTY:
+            return Err(TryRecvError.Empty)
+        return Err(TryRecvError.Closed)
+
+    def close(self) -> None:
+        """Refuse the value from now on: a later ``send`` fails with ``Err(v)``; a value sent
+        before the close is still received (R22)."""
+        state = self._state
+        if not state.rx_closed:
+            state.rx_closed = True
+            state.chan.close()  # nothing more can arrive; a value already in stays
+            state.record("close", "receiver closed")
+            state.rx_gone.fire()
+
+    def drop(self) -> None:
+        """Drop the receiver: close, and drop a value already sent (idempotent)."""
+        state = self._state
+        if state.rx_dropped:
+            return
+        self.close()
+        state.rx_dropped = True
+        items = state.chan.discard()
+        for _msg_id, value in items:
+            state.record("drop", "receiver dropped", value)
+        items.clear()
+
+    def is_terminated(self) -> bool:
+        """True once the receiver has yielded its value or error."""
+        return self._state.done
+
+    def __enter__(self) -> Receiver[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+    def __repr__(self) -> str:
+        return f"<oneshot.Receiver {self._state.chan.name}>"
+
+
+def channel() -> tuple[Sender[Any], Receiver[Any]]:
+    """``tokio::sync::oneshot::channel()``: a one-value channel (R22)."""
+    state: _State[Any] = _State()
+    return Sender(state), Receiver(state)

@@ -10,6 +10,7 @@ got 3
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeAlias, TypeVar
 
 __all__ = ("Err", "Ok", "Result", "UnwrapError")
@@ -18,6 +19,7 @@ T_co = TypeVar("T_co", covariant=True)
 E_co = TypeVar("E_co", covariant=True)
 T = TypeVar("T")
 E = TypeVar("E")
+U = TypeVar("U")
 
 
 class UnwrapError(Exception):
@@ -50,6 +52,29 @@ class Ok(Generic[T_co]):
 
     def unwrap_or(self, default: Any) -> T_co:
         return self.value
+
+    def expect_err(self, msg: str) -> NoReturn:
+        raise UnwrapError(f"{msg}: {self.value!r}")
+
+    def unwrap_or_else(self, fn: Callable[[Any], Any]) -> T_co:
+        return self.value
+
+    def is_ok_and(self, pred: Callable[[T_co], object]) -> bool:
+        return bool(pred(self.value))
+
+    def is_err_and(self, pred: Callable[[Any], object]) -> bool:
+        return False
+
+    def map(self, fn: Callable[[T_co], U]) -> Ok[U]:
+        """``Ok(fn(value))``."""
+        return Ok(fn(self.value))
+
+    def map_err(self, fn: Callable[[Any], Any]) -> Ok[T_co]:
+        return self
+
+    def and_then(self, fn: Callable[[T_co], U]) -> U:
+        """``fn(value)``, which returns a ``Result`` itself."""
+        return fn(self.value)
 
     def ok(self) -> T_co | None:
         return self.value
@@ -93,6 +118,29 @@ class Err(Generic[E_co]):
 
     def unwrap_or(self, default: Any) -> Any:
         return default
+
+    def expect_err(self, msg: str) -> E_co:
+        return self.error
+
+    def unwrap_or_else(self, fn: Callable[[E_co], U]) -> U:
+        """``fn(error)``: compute a fallback from the error."""
+        return fn(self.error)
+
+    def is_ok_and(self, pred: Callable[[Any], object]) -> bool:
+        return False
+
+    def is_err_and(self, pred: Callable[[E_co], object]) -> bool:
+        return bool(pred(self.error))
+
+    def map(self, fn: Callable[[Any], Any]) -> Err[E_co]:
+        return self
+
+    def map_err(self, fn: Callable[[E_co], U]) -> Err[U]:
+        """``Err(fn(error))``."""
+        return Err(fn(self.error))
+
+    def and_then(self, fn: Callable[[Any], Any]) -> Err[E_co]:
+        return self
 
     def ok(self) -> None:
         return None

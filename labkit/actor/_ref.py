@@ -1,0 +1,214 @@
+"""ActorRef: the only way to reach an actor (``tell``, ``send``, ``ask``, ``stop``)."""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+
+from labkit._runtime.core import Parker, Runtime, current, current_task
+from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
+from labkit.actor._mailbox import Envelope, Mailbox, MailboxStatistics, Signal, Stop
+from labkit.channel import FULL
+
+if TYPE_CHECKING:
+    from labkit.actor._system import _Cell
+
+__all__ = ("ActorRef",)
+
+#: What an asker is woken with: (REPLIED, value), (FAILED, exc), (DEAD, letter) or
+#: (TIMED_OUT, None) from its own timer.
+REPLIED: Final = 0
+FAILED: Final = 1
+DEAD: Final = 2
+TIMED_OUT: Final = 3
+_TIMED_OUT = (TIMED_OUT, None)
+
+_STOP = Stop()
+_DRAIN = Stop(drain=True)
+
+#: The actor whose task is running now. Tasks an actor starts inherit it, so a match with
+#: the current task is checked before it counts as the sender.
+CURRENT_CELL: ContextVar[_Cell | None] = ContextVar("labkit_actor", default=None)
+
+
+def _sender() -> tuple[ActorRef | None, str]:
+    """The ref and name of whoever is sending now: the current actor, or a plain task."""
+    task = current_task()
+    cell = CURRENT_CELL.get()
+    if cell is not None and cell.task is task:
+        return cell.ref, cell.name
+    return None, task.name
+
+
+async def _wait_reply(rt: Runtime, parker: Parker, timeout: float, what: str) -> Any:
+    """Park on ``parker`` for at most ``timeout`` seconds; ``(TIMED_OUT, None)`` if no wake.
+
+    On asyncio a loop timer wakes the parker (no cancel scope: an ask stays cheap); on trio
+    a cancel scope is already cheap.
+    """
+    if rt.backend == "asyncio":
+        timer = asyncio.get_running_loop().call_later(timeout, parker.wake, _TIMED_OUT)
+        try:
+            return await rt.park(parker, what)
+        finally:
+            timer.cancel()
+    with anyio.move_on_after(timeout):
+        return await rt.park(parker, what)
+    return parker.result() if parker.woken else _TIMED_OUT
+
+
+class ActorRef:
+    """A handle to one actor. Cheap to pass around in messages; compare by identity.
+
+    * ``ref.tell(msg) -> bool`` never waits and applies the mailbox's overflow policy.
+    * ``await ref.send(msg) -> bool`` waits for mailbox space (backpressure).
+    * ``await ref.ask(msg, timeout=None)`` waits for the reply (:class:`AskTimeout`).
+    * ``ref.stop()`` goes on the system lane, so a full mailbox cannot lose it.
+    """
+
+    __slots__ = ("_accepts", "_cell", "_mailbox", "name")
+
+    def __init__(self, cell: _Cell) -> None:
+        self._cell = cell
+        self._mailbox = cell.mailbox
+        self._accepts = cell.accepts
+        self.name = cell.name
+
+    def __repr__(self) -> str:
+        state = "alive" if self._cell.alive else "stopped"
+        return f"<ActorRef {self.name} ({state})>"
+
+    @property
+    def is_alive(self) -> bool:
+        """False once the actor has stopped (messages to it become dead letters)."""
+        return self._cell.alive
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return self._mailbox
+
+    def statistics(self) -> MailboxStatistics:
+        """The mailbox's statistics record (depth, peak, drops, waiting senders, ...)."""
+        return self._mailbox.statistics()
+
+    def _check(self, message: Any) -> None:
+        accepts = self._accepts
+        if accepts is not None and not isinstance(message, accepts):
+            cell = self._cell
+            cell.rt.record("reject", current_task().name, self.name, None, None,
+                           type(message).__name__, len(self._mailbox), "actor",
+                           "wrong message type")
+            raise WrongMessageType(self.name, type(cell.actor).__name__, accepts, message)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def tell(self, message: Any, *, sender: ActorRef | None = None) -> bool:
+        """Enqueue ``message`` without waiting; the overflow policy decides on a full
+        mailbox. True if it was queued; False if it became a dead letter."""
+        if self._accepts is not None:
+            self._check(message)
+        rt = current()
+        if sender is None:
+            sender, sender_name = _sender()
+        else:
+            sender_name = sender.name
+        return self._mailbox.put(rt, (message, sender, sender_name, None, None),
+                                 rt.next_msg_id())
+
+    async def send(self, message: Any, *, sender: ActorRef | None = None) -> bool:
+        """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
+        the actor stopped first (the message is then a dead letter)."""
+        if self._accepts is not None:
+            self._check(message)
+        rt = current()
+        if sender is None:
+            sender, sender_name = _sender()
+        else:
+            sender_name = sender.name
+        return await self._mailbox.put_wait(rt, (message, sender, sender_name, None, None),
+                                            rt.next_msg_id())
+
+    async def ask(self, message: Any, *, timeout: float | None = None) -> Any:
+        """Send ``message`` (waiting for space) and wait for the reply, all within
+        ``timeout`` seconds (``None``: no limit).
+
+        Raises :class:`AskTimeout` (a ``TimeoutError``) on timeout, :class:`ActorFailed`
+        if the handler raised, :class:`Undeliverable` if the message became a dead letter.
+        """
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be a non-negative number of seconds or None, "
+                             f"got {timeout!r}")
+        if self._accepts is not None:
+            self._check(message)
+        rt = current()
+        sender, sender_name = _sender()
+        parker = rt.parker()
+        msg_id = rt.next_msg_id()
+        env: Envelope = (message, sender, sender_name, msg_id, parker)
+        mailbox = self._mailbox
+        what = f"a reply from actor {self.name}"
+        if timeout is None:
+            await mailbox.put_wait(rt, env, msg_id)
+            outcome = await rt.park(parker, what)
+        else:
+            start = rt.now()
+            if mailbox.offer(rt, env, msg_id, "send") == FULL:
+                queued = False
+                with anyio.move_on_after(timeout):
+                    await mailbox.wait_for_space(rt, env, msg_id)
+                    queued = True
+                if not queued:
+                    raise self._timed_out(rt, sender_name, message, timeout, msg_id)
+            outcome = await _wait_reply(rt, parker, timeout - (rt.now() - start), what)
+        kind, value = outcome
+        if kind == REPLIED:
+            return value
+        if kind == FAILED:
+            raise ActorFailed(self.name, message, value) from value
+        if kind == DEAD:
+            raise Undeliverable(value)
+        raise self._timed_out(rt, sender_name, message, timeout, msg_id)
+
+    def _timed_out(self, rt: Runtime, sender_name: str, message: Any, timeout: float | None,
+                   msg_id: int) -> AskTimeout:
+        rt.record("timeout", sender_name, self.name, msg_id, msg_id, type(message).__name__,
+                  len(self._mailbox), "actor", "ask timed out")
+        return AskTimeout(self.name, message, timeout or 0.0, msg_id)
+
+    def _forward(self, env: Envelope) -> bool:
+        if self._accepts is not None:
+            self._check(env[0])
+        rt = current()
+        return self._mailbox.put(rt, env, rt.next_msg_id(), "forward")
+
+    # -- stopping and signals ------------------------------------------------------------------
+
+    def stop(self, *, drain: bool = False) -> None:
+        """Ask the actor to stop, on the system lane (ahead of queued user messages).
+
+        ``drain=False``: queued user messages become dead letters ("actor stopped").
+        ``drain=True``: the mailbox closes to new messages and the actor handles what is
+        queued before stopping. Returns at once; ``await ref.wait_stopped()`` to wait.
+        """
+        if not self._cell.stopping:
+            self._mailbox.put_system(_DRAIN if drain else _STOP)
+
+    def signal(self, signal: Signal) -> None:
+        """Deliver a system signal (supervision's seam): never dropped by overflow, handled
+        before user messages by the actor's ``on_signal``. To a stopped actor it becomes a
+        dead letter."""
+        if not isinstance(signal, Signal):
+            raise TypeError(f"signal must be a labkit.actor.Signal, got "
+                            f"{type(signal).__name__}; use tell() for user messages")
+        cell = self._cell
+        if cell.stopping:
+            cell.system.dead_letter(signal, self.name, "actor stopped")
+        else:
+            self._mailbox.put_system(signal)
+
+    async def wait_stopped(self) -> None:
+        """Wait until the actor has stopped (``on_stop`` done, mailbox emptied)."""
+        await self._cell.wait_stopped()

@@ -1,0 +1,435 @@
+"""ActorSystem and the actor loop: one task per actor, parked on its mailbox when idle."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import anyio
+
+from labkit._runtime.core import Parker, Runtime, TaskRecord, current
+from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
+from labkit.actor._dead import DeadLetter
+from labkit.actor._errors import ActorError
+from labkit.actor._mailbox import (
+    SYSTEM_CASE,
+    Envelope,
+    Mailbox,
+    MailboxStatistics,
+    Signal,
+    Stop,
+)
+from labkit.actor._ref import CURRENT_CELL, DEAD, FAILED, REPLIED, ActorRef
+from labkit.channel import CLOSED, OK
+
+__all__ = ("ActorSystem", "current_cell")
+
+_MODEL = "actor"
+
+
+def current_cell() -> _Cell | None:
+    """The actor whose task is running now (inherited by tasks it starts: check ``task``)."""
+    return CURRENT_CELL.get()
+
+
+def _stop_all(failure: Failure) -> Directive:
+    return Directive.STOP
+
+
+class _Cell:
+    """The runtime side of one actor: its instance, mailbox, task and message loop."""
+
+    __slots__ = ("_watchers", "accepts", "actor", "alive", "args", "children", "ctx",
+                 "factory", "failures", "mailbox", "name", "parent", "ref", "rt", "stopping",
+                 "supervisor", "system", "task")
+
+    def __init__(self, system: ActorSystem, rt: Runtime, factory: Callable[..., Actor],
+                 args: tuple[Any, ...], actor: Actor, mailbox: Mailbox,
+                 supervisor: Supervisor | None, parent: _Cell | None) -> None:
+        self.system = system
+        self.rt = rt
+        self.factory = factory
+        self.args = args
+        self.actor = actor
+        self.accepts = type(actor).accepts
+        self.mailbox = mailbox
+        self.supervisor = supervisor
+        self.parent = parent
+        self.children: list[_Cell] = []
+        self.ctx = Context(self)
+        self.failures = 0
+        self.alive = True
+        self.stopping = False
+        self.name = ""
+        self.ref: ActorRef = None  # type: ignore[assignment]  # set by ActorSystem._spawn
+        self.task: TaskRecord = None  # type: ignore[assignment]
+        self._watchers: list[Parker] | None = None
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        CURRENT_CELL.set(self)
+        rt = self.rt
+        mailbox = self.mailbox
+        chan = mailbox._chan
+        lane = mailbox._system
+        try:
+            running = await self._start()
+            while running:
+                if lane:
+                    running = await self._signal(lane.pop(0))
+                    continue
+                status, env, msg_id = chan.poll()
+                if status == OK:
+                    running = await self._handle(env, msg_id)
+                    continue
+                if status == CLOSED:  # drained after stop(drain=True)
+                    break
+                parker = rt.parker()
+                chan.add_recv_waiter(parker, 0)
+                mailbox._waiter = parker
+                try:
+                    case, got = await rt.park(parker, f"a message for actor {self.name}")
+                except BaseException:
+                    mailbox._waiter = None
+                    if parker.woken:
+                        case, got = parker.result()
+                        if case != SYSTEM_CASE and got != CLOSED:
+                            chan.give_back(got[0], got[1])
+                    else:
+                        chan.remove_waiters(parker)
+                    raise
+                mailbox._waiter = None
+                if case == SYSTEM_CASE:
+                    chan.remove_waiters(parker)
+                elif got == CLOSED:
+                    break
+                else:
+                    running = await self._handle(got[0], got[1])
+        except BaseException:
+            self._abandon()
+            raise
+        await self._finish()
+
+    async def _start(self) -> bool:
+        try:
+            await self.actor.on_start(self.ctx)
+        except Exception as exc:  # noqa: BLE001 - a user hook's failure is the actor's
+            # A failing on_start stops the actor: there is no state to resume from.
+            self._record_failure(exc, None, None, "on_start")
+            return False
+        return True
+
+    async def _handle(self, env: Envelope, msg_id: int) -> bool:
+        """Handle one user message; False when the actor must stop."""
+        rt = self.rt
+        mailbox = self.mailbox
+        message, _sender, sender_name, corr_id, reply = env
+        if rt.trace_on:
+            rt.record("receive", self.name, sender_name, msg_id, corr_id,
+                      type(message).__name__, len(mailbox._chan.buffer), _MODEL)
+        ctx = self.ctx
+        ctx._env = env
+        ctx._msg_id = msg_id
+        ctx._replied = False
+        try:
+            result = await self.actor.receive(message, ctx)
+        except Exception as exc:  # noqa: BLE001 - handed to the supervisor, never swallowed
+            ctx._env = None
+            mailbox.processed += 1
+            mailbox.failed += 1
+            return await self._failed(exc, env, msg_id, "receive")
+        ctx._env = None
+        mailbox.processed += 1
+        if reply is not None and not ctx._replied:
+            self.answer(env, msg_id, result)
+        if rt.trace_on:
+            rt.record("handle_end", self.name, sender_name, msg_id, corr_id,
+                      type(message).__name__, len(mailbox._chan.buffer), _MODEL)
+        return True
+
+    async def _signal(self, signal: Signal) -> bool:
+        """Handle one system message; False when the actor must stop."""
+        if isinstance(signal, Stop):
+            if not signal.drain:
+                return False
+            self.mailbox.close("actor stopping: mailbox closed while it drains")
+            return True
+        try:
+            await self.actor.on_signal(signal, self.ctx)
+        except Exception as exc:  # noqa: BLE001 - handed to the supervisor
+            return await self._failed(exc, None, None, "signal", signal)
+        return True
+
+    # -- replies -------------------------------------------------------------------------------
+
+    def answer(self, env: Envelope, msg_id: int | None, value: Any, again: bool = False) -> bool:
+        """Deliver ``value`` as the reply to ``env``: to its asker, or told to its sender."""
+        rt = self.rt
+        _message, sender, sender_name, corr_id, reply = env
+        if reply is not None:
+            if reply.wake((REPLIED, value)):
+                if rt.trace_on:
+                    rt.record("reply", self.name, sender_name, None, corr_id,
+                              type(value).__name__, None, _MODEL)
+                return True
+            reason = ("the ask was already answered" if again
+                      else "reply came after the asker stopped waiting (ask timed out)")
+        elif sender is not None:
+            ref: ActorRef = sender
+            if ref._accepts is not None:
+                ref._check(value)
+            return ref._mailbox.put(rt, (value, self.ref, self.name, msg_id, None),
+                                    rt.next_msg_id())
+        else:
+            reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
+                      f"an actor (use ask to get a reply)")
+        self.system._lost(rt, value, sender_name, self.name, reason, None, corr_id, None)
+        return False
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def _record_failure(self, exc: Exception, env: Envelope | None, msg_id: int | None,
+                        phase: str) -> None:
+        self.failures += 1
+        rt = self.rt
+        rt.record("fail", self.name, None if env is None else env[2], msg_id,
+                  None if env is None else env[3], type(exc).__name__,
+                  len(self.mailbox._chan.buffer), _MODEL,
+                  f"{phase}: {type(exc).__name__}: {exc}"[:200])
+
+    async def _failed(self, exc: Exception, env: Envelope | None, msg_id: int | None,
+                      phase: str, signal: Signal | None = None) -> bool:
+        """Record the failure, lose the message with a reason, ask the supervisor."""
+        self._record_failure(exc, env, msg_id, phase)
+        rt = self.rt
+        if env is not None:
+            reply = env[4]
+            if reply is not None and not self.ctx._replied:
+                reply.wake((FAILED, exc))
+            self.mailbox._dead(rt, env, msg_id,
+                               f"handler raised {type(exc).__name__}: {exc}"[:200])
+        decide = self.supervisor or self.system.supervisor
+        failure = Failure(self.ref, exc, signal if env is None else env[0], rt.now(),
+                          self.failures, phase)
+        directive = decide(failure)
+        if inspect.isawaitable(directive):
+            directive = await directive
+        if directive is Directive.RESUME:
+            return True
+        if directive is Directive.RESTART:
+            return await self._restart(exc)
+        if directive is Directive.STOP:
+            return False
+        raise TypeError(f"a supervisor must return a labkit.actor.Directive, got {directive!r}")
+
+    async def _restart(self, exc: Exception) -> bool:
+        rt = self.rt
+        rt.record("restart", self.name, None, None, None, type(exc).__name__,
+                  len(self.mailbox._chan.buffer), _MODEL, f"after {type(exc).__name__}")
+        await self._call_on_stop()
+        actor = self.factory(*self.args)
+        if not isinstance(actor, Actor):
+            raise TypeError(f"actor factory {self.factory!r} returned {actor!r}, not an Actor")
+        self.actor = actor
+        return await self._start()
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    async def _call_on_stop(self) -> None:
+        try:
+            await self.actor.on_stop(self.ctx)
+        except Exception as exc:  # noqa: BLE001 - recorded; the actor stops anyway
+            self._record_failure(exc, None, None, "on_stop")
+
+    def _close(self, reason: str) -> None:
+        """Close the mailbox and turn what is queued into dead letters with ``reason``."""
+        self.stopping = True
+        rt = self.rt
+        mailbox = self.mailbox
+        mailbox.close(reason)
+        for msg_id, env in mailbox.discard():
+            mailbox._dead(rt, env, msg_id, reason)
+        lane = mailbox._system
+        while lane:
+            signal = lane.pop(0)
+            if not isinstance(signal, Stop):
+                self.system._lost(rt, signal, self.name, None, reason, None, None, None)
+
+    async def _finish(self) -> None:
+        """Orderly stop: mailbox closed and emptied, children stopped, then ``on_stop``."""
+        self._close("actor stopped")
+        children = list(self.children)
+        for child in children:
+            child.ref.stop()
+        for child in children:
+            await child.wait_stopped()
+        await self._call_on_stop()
+        self._close("actor stopped")  # anything that came in during on_stop
+        self._gone()
+
+    def _abandon(self) -> None:
+        """The task was cancelled (the run or the system is ending): no more awaiting."""
+        ctx = self.ctx
+        if ctx._env is not None:
+            self.mailbox._dead(self.rt, ctx._env, ctx._msg_id,
+                               "actor cancelled while handling it")
+            ctx._env = None
+        self._close("actor cancelled")
+        for child in self.children:
+            child.ref.stop()
+        self._gone()
+
+    def _gone(self) -> None:
+        self.alive = False
+        self.system._cells.pop(self.name, None)
+        if self.parent is not None and self in self.parent.children:
+            self.parent.children.remove(self)
+        watchers = self._watchers
+        if watchers:
+            self._watchers = None
+            for parker in watchers:
+                parker.wake(None)
+
+    async def wait_stopped(self) -> None:
+        if not self.alive:
+            return
+        rt = current()
+        parker = rt.parker()
+        if self._watchers is None:
+            self._watchers = []
+        self._watchers.append(parker)
+        await rt.park(parker, f"actor {self.name} to stop")
+
+
+class ActorSystem:
+    """Owns a group of actors: ``async with ActorSystem() as system:``.
+
+    ``system.spawn(ActorClass, *args, name=None, mailbox=None)`` starts an actor (one task
+    of the run) and returns its :class:`ActorRef`. On exit every actor is stopped and
+    awaited (children after their parents' stop request, ``on_stop`` last). Lost messages
+    are listed in ``system.dead_letters``. ``supervisor`` decides what a failing handler
+    leads to (default: the actor stops). ``drain=True`` lets every actor handle what is
+    queued before it stops on exit; by default queued messages become dead letters.
+    """
+
+    def __init__(self, name: str = "system", *, supervisor: Supervisor | None = None,
+                 drain: bool = False) -> None:
+        self.name = name
+        self.drain = drain
+        self.supervisor: Supervisor = supervisor or _stop_all
+        self.dead_letters: list[DeadLetter] = []
+        self._cells: dict[str, _Cell] = {}
+        self._rt: Runtime | None = None
+        self._open = False
+
+    def __repr__(self) -> str:
+        return f"<ActorSystem {self.name} actors={len(self._cells)}>"
+
+    async def __aenter__(self) -> ActorSystem:
+        if self._open:
+            raise RuntimeError(f"actor system {self.name!r} is already running")
+        self._rt = current()
+        self._open = True
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._open = False
+        cells = list(self._cells.values())
+        if exc is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
+            for cell in cells:
+                cell.task.cancel()
+            return
+        await self.shutdown(cells, drain=self.drain)
+
+    async def shutdown(self, cells: list[_Cell] | None = None, *, drain: bool = False) -> None:
+        """Stop every actor and wait until all have stopped (``drain``: see ``ref.stop``)."""
+        if cells is None:
+            cells = list(self._cells.values())
+        for cell in cells:
+            if cell.parent is None:
+                cell.ref.stop(drain=drain)
+        for cell in cells:
+            await cell.wait_stopped()
+
+    # -- actors --------------------------------------------------------------------------------
+
+    def spawn(self, factory: Callable[..., Actor], *args: Any, name: str | None = None,
+              mailbox: Mailbox | None = None, supervisor: Supervisor | None = None) -> ActorRef:
+        """Start ``factory(*args)`` (an :class:`Actor` subclass or a function returning an
+        actor) as a top-level actor. ``name`` defaults to ``actor-N`` (numbered per run)."""
+        return self._spawn(factory, args, name, mailbox, supervisor, None)
+
+    def _spawn(self, factory: Callable[..., Actor], args: tuple[Any, ...], name: str | None,
+               mailbox: Mailbox | None, supervisor: Supervisor | None,
+               parent: _Cell | None) -> ActorRef:
+        rt = self._rt
+        if rt is None or not self._open:
+            raise ActorError(f"actor system {self.name!r} is not running: spawn actors inside "
+                             f"'async with ActorSystem() as system:'")
+        if isinstance(factory, Actor):
+            raise TypeError(f"spawn takes the actor's class (or a factory) and its arguments, "
+                            f"e.g. system.spawn({type(factory).__name__}, ...), not an instance")
+        if not callable(factory):
+            raise TypeError(f"spawn takes an Actor subclass or a factory, got {factory!r}")
+        if name is not None:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"actor name must be a non-empty str, got {name!r}")
+            if name in self._cells:
+                raise ValueError(f"an actor named {name!r} is already running in this system")
+        if mailbox is not None and not isinstance(mailbox, Mailbox):
+            raise TypeError(f"mailbox must be a labkit.actor.Mailbox, got {mailbox!r}")
+        actor = factory(*args)
+        if not isinstance(actor, Actor):
+            raise TypeError(f"{factory!r} returned {type(actor).__name__}, not an Actor")
+        box = Mailbox() if mailbox is None else mailbox
+        cell = _Cell(self, rt, factory, args, actor, box, supervisor, parent)
+        box._attach(self._lost_env)  # refuse a second owner before any task starts
+        cell.task = rt.start_task(cell.run, (), prefix="actor", model=_MODEL, name=name)
+        cell.name = cell.task.name
+        box._set_name(cell.name)
+        cell.ref = ActorRef(cell)
+        self._cells[cell.name] = cell
+        if parent is not None:
+            parent.children.append(cell)
+        return cell.ref
+
+    @property
+    def actors(self) -> tuple[ActorRef, ...]:
+        """The live actors, in spawn order."""
+        return tuple(cell.ref for cell in self._cells.values())
+
+    def lookup(self, name: str) -> ActorRef | None:
+        """The live actor called ``name``, or ``None``."""
+        cell = self._cells.get(name)
+        return None if cell is None else cell.ref
+
+    def statistics(self) -> tuple[MailboxStatistics, ...]:
+        """Every live actor's mailbox statistics, in spawn order."""
+        return tuple(cell.mailbox.statistics() for cell in self._cells.values())
+
+    # -- dead letters --------------------------------------------------------------------------
+
+    def dead_letter(self, message: Any, recipient: str, reason: str, *,
+                    sender: str | None = None, msg_id: int | None = None) -> DeadLetter:
+        """Record a lost message (for layers that shed load or route into the void)."""
+        return self._lost(current(), message, recipient, sender, reason, msg_id, None, None)
+
+    def _lost(self, rt: Runtime, message: Any, recipient: str, sender: str | None,
+              reason: str, msg_id: int | None, corr_id: int | None,
+              depth: int | None) -> DeadLetter:
+        letter = DeadLetter(message, recipient, sender, reason, rt.now(), msg_id)
+        self.dead_letters.append(letter)
+        rt.record("dead_letter", recipient, sender, msg_id, corr_id, type(message).__name__,
+                  depth, _MODEL, reason)
+        return letter
+
+    def _lost_env(self, rt: Runtime, recipient: str, env: Envelope, msg_id: int | None,
+                  reason: str, depth: int) -> None:
+        message, _sender, sender_name, corr_id, reply = env
+        letter = self._lost(rt, message, recipient, sender_name, reason, msg_id, corr_id, depth)
+        if reply is not None:
+            reply.wake((DEAD, letter))

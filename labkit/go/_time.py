@@ -1,0 +1,199 @@
+"""Go timers: ``after``, ``Timer`` and ``Ticker`` on the run's clock (G45-G47).
+
+labkit models **Go 1.23 and later** (G47): timer and ticker channels report ``cap == 0``
+and ``len == 0``; a tick nobody has received yet waits inside the timer, and ``stop()`` /
+``reset()`` discard it, so no stale value is received after they return. A ticker never
+queues more than one tick: it drops ticks for slow receivers (G46), and ``stop()`` does not
+close its channel.
+
+``asynctimerchan=True`` gives the Go 1.19-1.22 behaviour instead (``GODEBUG=asynctimerchan=1``):
+a buffered channel with ``cap == 1`` whose pending tick survives ``stop()``.
+
+The value delivered is the run clock's time (``labkit.now()``) when the timer fired.
+Timers run as background tasks of the run, not goroutines: they are not in ``run.leaked``
+and do not count as blocked goroutines; a pending timer keeps ``simulate`` from declaring a
+deadlock, as in Go. Stop tickers you no longer need.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from labkit._runtime.core import Runtime, current
+from labkit.channel import OK
+from labkit.errors import NotInRunError
+from labkit.go.chan import Chan
+
+__all__ = ("Ticker", "Timer", "TimerChan", "after", "call_later")
+
+
+class TimerChan(Chan[float]):
+    """A Go 1.23 timer channel: it holds at most one tick but reports ``cap``/``len`` 0 (G47)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _prefix(cls) -> str:
+        return "timer"
+
+    @property
+    def cap(self) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return 0
+
+
+def check_duration(seconds: object, what: str) -> float:
+    """A duration in seconds: an int or float (bools refused), not NaN."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or math.isnan(seconds):
+        raise TypeError(f"{what} must be a number of seconds, got "
+                        f"{type(seconds).__name__} {seconds!r}")
+    return float(seconds)
+
+
+def call_later(rt: Runtime, delay: float, fn: Callable[[], Any]) -> anyio.CancelScope:
+    """Call ``fn()`` after ``delay`` run-clock seconds from a background task of the run.
+
+    Cancel the returned scope to stop it. Used by timers and context deadlines.
+    """
+    if rt.tg is None:
+        raise NotInRunError("the run has not started or has already finished")
+    scope = anyio.CancelScope()
+
+    async def timer() -> None:
+        with scope:
+            await anyio.sleep(max(0.0, delay))
+            fn()
+
+    rt.tg.start_soon(timer)
+    return scope
+
+
+def _deliver(rt: Runtime, chan: Chan[float], who: str, now: float) -> None:
+    """Put a tick in without waiting; drop it when the previous one is still unread (G46)."""
+    ch = chan.channel
+    assert ch is not None
+    msg_id = rt.next_msg_id()
+    status = ch.offer(now, msg_id)
+    if rt.trace_on:
+        kind, detail = ("send", None) if status == OK else ("drop", "tick dropped: slow receiver")
+        rt.record(kind, who, ch.name_in(rt), msg_id, None, "float", len(ch.buffer), "go", detail)
+
+
+def _drain(chan: Chan[float]) -> bool:
+    ch = chan.channel
+    assert ch is not None
+    return bool(ch.discard())
+
+
+def _new_chan(asynctimerchan: bool) -> Chan[float]:
+    return Chan(1) if asynctimerchan else TimerChan(1)
+
+
+class Timer:
+    """``time.NewTimer(d)``: one value on ``.c`` after ``seconds`` (G45).
+
+    ``stop()`` returns True if it stopped a tick from being delivered; ``reset(seconds)``
+    re-arms the timer. Both discard an unread tick (Go 1.23, G47) unless
+    ``asynctimerchan=True``.
+    """
+
+    def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
+        delay = check_duration(seconds, "go.Timer duration")
+        self._rt = current()
+        self._async = asynctimerchan
+        self._chan = _new_chan(asynctimerchan)
+        self.c: Chan[float] = self._chan.recv_only()
+        self._name = self._rt.new_name("timer")
+        self._scope: anyio.CancelScope | None = None
+        self._arm(delay)
+
+    def _arm(self, delay: float) -> None:
+        def fire() -> None:
+            self._scope = None
+            _deliver(self._rt, self._chan, self._name, self._rt.now())
+
+        self._scope = call_later(self._rt, delay, fire)
+
+    def stop(self) -> bool:
+        """Stop the timer. True if a tick was prevented (or, Go 1.23, discarded unread)."""
+        active = self._scope is not None
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+        if not self._async and _drain(self._chan):
+            active = True
+        return active
+
+    def reset(self, seconds: float) -> bool:
+        """Re-arm to fire ``seconds`` from now; returns what ``stop()`` would have."""
+        delay = check_duration(seconds, "go.Timer duration")
+        was_active = self.stop()
+        self._arm(delay)
+        return was_active
+
+
+def after(seconds: float, *, asynctimerchan: bool = False) -> Chan[float]:
+    """``time.After(d)``: a channel that receives the time once, after ``seconds`` (G45)."""
+    return Timer(seconds, asynctimerchan=asynctimerchan).c
+
+
+class Ticker:
+    """``time.NewTicker(d)``: a tick on ``.c`` every ``seconds``; slow receivers lose ticks,
+    ticks never queue up (G46). ``stop()`` does not close ``.c``."""
+
+    def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
+        self._rt = current()
+        self._async = asynctimerchan
+        self._chan = _new_chan(asynctimerchan)
+        self.c: Chan[float] = self._chan.recv_only()
+        self._name = self._rt.new_name("ticker")
+        self._scope: anyio.CancelScope | None = None
+        self._start(self._check(seconds))
+
+    @staticmethod
+    def _check(seconds: float) -> float:
+        period = check_duration(seconds, "go.Ticker interval")
+        if period <= 0:
+            raise ValueError(f"non-positive interval for go.Ticker: {seconds!r} (Go panics "
+                             "here); give a positive number of seconds")
+        return period
+
+    def _start(self, period: float) -> None:
+        rt = self._rt
+        if rt.tg is None:
+            raise NotInRunError("the run has not started or has already finished")
+        scope = self._scope = anyio.CancelScope()
+        start = rt.now()
+
+        async def ticking() -> None:
+            with scope:
+                k = 1
+                while True:
+                    await anyio.sleep(max(0.0, start + k * period - rt.now()))
+                    now = rt.now()
+                    _deliver(rt, self._chan, self._name, now)
+                    # Behind schedule (a slow real-time loop)? Skip the missed ticks (G46).
+                    k = max(k + 1, math.floor((now - start) / period) + 1)
+
+        rt.tg.start_soon(ticking)
+
+    def stop(self) -> None:
+        """Stop ticking. The channel stays open; with Go 1.23 timers an unread tick is
+        discarded (G47)."""
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+        if not self._async:
+            _drain(self._chan)
+
+    def reset(self, seconds: float) -> None:
+        """Stop, then tick every ``seconds`` from now."""
+        period = self._check(seconds)
+        self.stop()
+        self._start(period)

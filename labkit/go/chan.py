@@ -1,0 +1,265 @@
+"""Go channels: ``Chan``, the nil channel and direction views (G1-G19, G28, G29).
+
+A :class:`Chan` is a thin facade over :class:`labkit.channel.Channel`, the one queue
+primitive: the facade adds what makes it *Go*:
+
+* ``close()`` is explicit; a send on a closed channel panics, even a send that was already
+  blocked when the close happened (G13); closing twice or closing nil panics (G14);
+* a receive drains what is buffered, then returns ``(zero, False)`` forever (G12);
+* the nil channel :data:`nil` is never ready: sending to it or receiving from it blocks
+  forever (G17), and ``len``/``cap`` are 0 (G19);
+* ``send_only()``/``recv_only()`` are direction views; the forbidden operations raise
+  ``TypeError``, the run-time form of Go's compile error (G9).
+
+Example::
+
+    ch = go.Chan(3)
+    await ch.send(1)
+    v, ok = await ch.recv()     # (1, True)
+    ch.close()
+    v, ok = await ch.recv()     # (None, False): the zero value, closed and drained
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Generic, NoReturn, TypeVar
+
+from labkit._runtime.core import Runtime, current, current_or_none, current_task
+from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
+from labkit.go._panic import Panic
+
+__all__ = ("Chan", "nil")
+
+T = TypeVar("T")
+
+BOTH: Final = "both"
+SEND: Final = "send"
+RECV: Final = "recv"
+
+
+async def block_forever(what: str) -> NoReturn:
+    """Wait on a wake-up slot that nobody will ever fill (nil channels, ``select()``, G17).
+
+    In ``labkit.simulate`` a program whose every goroutine waits like this ends with
+    :class:`labkit.Deadlock` (G33).
+    """
+    rt = current()
+    rt.record("block", current_task().name, None, model="go", detail=what)
+    await rt.park(rt.parker(), what)
+    raise AssertionError("unreachable: a nil-channel wait was woken")  # pragma: no cover
+
+
+def trace(rt: Runtime, ch: Channel[Any], kind: str, msg_id: int | None, value: Any = None,
+          detail: str | None = None) -> None:
+    """Record one Go channel event row (same columns as the core channel's rows)."""
+    if rt.trace_on:
+        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, None,
+                  None if value is None else type(value).__name__, len(ch.buffer), "go",
+                  detail)
+
+
+class Chan(Generic[T]):
+    """A Go channel: ``Chan(0)`` is unbuffered (G1), ``Chan(n)`` buffers n values (G2).
+
+    ``zero`` is the element type's zero value, returned by a receive on a closed, drained
+    channel (G12). Values are delivered in FIFO order (G3) to exactly one receiver (G7), and
+    blocked senders are served in arrival order (G4).
+    """
+
+    __slots__ = ("_ch", "_dir", "zero")
+
+    _ch: Channel[T] | None
+    _dir: str
+    zero: Any
+
+    def __init__(self, cap: int = 0, *, zero: Any = None, name: str | None = None) -> None:
+        check_capacity(cap, what="go.Chan capacity")
+        self._ch = Channel(cap, name=name, model="go", prefix=self._prefix())
+        self._dir = BOTH
+        self.zero = zero
+        rt = current_or_none()
+        if rt is not None:
+            self._ch.name_in(rt)  # chan-1 is the first channel made in the run
+
+    @classmethod
+    def _prefix(cls) -> str:
+        return "chan"
+
+    @classmethod
+    def _make_nil(cls) -> Chan[Any]:
+        nil_chan: Chan[Any] = cls.__new__(cls)
+        nil_chan._ch = None
+        nil_chan._dir = BOTH
+        nil_chan.zero = None
+        return nil_chan
+
+    def _view(self, direction: str) -> Chan[T]:
+        view: Chan[T] = type(self).__new__(type(self))
+        view._ch = self._ch
+        view._dir = direction
+        view.zero = self.zero
+        return view
+
+    # -- direction views (G9) -------------------------------------------------------------
+
+    def send_only(self) -> Chan[T]:
+        """This channel as ``chan<- T``: receiving from it or ranging over it is refused."""
+        if self._dir == RECV:
+            raise TypeError("cannot convert a receive-only channel (<-chan) to send-only "
+                            "(chan<-): a direction view never widens (G9)")
+        return self if self._dir == SEND else self._view(SEND)
+
+    def recv_only(self) -> Chan[T]:
+        """This channel as ``<-chan T``: sending to it and closing it are refused."""
+        if self._dir == SEND:
+            raise TypeError("cannot convert a send-only channel (chan<-) to receive-only "
+                            "(<-chan): a direction view never widens (G9)")
+        return self if self._dir == RECV else self._view(RECV)
+
+    def check_can_send(self) -> None:
+        """Raise ``TypeError`` if this is a receive-only view (G9)."""
+        if self._dir == RECV:
+            raise TypeError("invalid operation: cannot send to receive-only channel "
+                            f"{self!r} (G9)")
+
+    def check_can_recv(self) -> None:
+        """Raise ``TypeError`` if this is a send-only view (G9)."""
+        if self._dir == SEND:
+            raise TypeError("invalid operation: cannot receive from send-only channel "
+                            f"{self!r} (G9)")
+
+    # -- introspection (G19, G29) ---------------------------------------------------------
+
+    @property
+    def channel(self) -> Channel[T] | None:
+        """The underlying core :class:`~labkit.channel.Channel` (``None`` for nil)."""
+        return self._ch
+
+    @property
+    def is_nil(self) -> bool:
+        """True for the nil channel (never ready, G17)."""
+        return self._ch is None
+
+    @property
+    def cap(self) -> int:
+        """Buffer capacity: 0 for unbuffered and for nil (G29, G19)."""
+        ch = self._ch
+        return 0 if ch is None or ch.capacity is None else ch.capacity
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called. Go has no such query: for teaching and tests only."""
+        return self._ch is not None and self._ch.closed
+
+    def __len__(self) -> int:
+        """Values queued in the buffer now: a racy snapshot, not a synchronisation tool (G29)."""
+        return 0 if self._ch is None else len(self._ch.buffer)
+
+    def __bool__(self) -> bool:
+        # Without this an empty channel would be falsy (it has __len__); nil is falsy as None.
+        return self._ch is not None
+
+    def __eq__(self, other: object) -> bool:
+        # A direction view is the same channel, as in Go, where a conversion compares equal.
+        return isinstance(other, Chan) and other._ch is self._ch
+
+    def __hash__(self) -> int:
+        return id(self._ch)
+
+    def __repr__(self) -> str:
+        ch = self._ch
+        if ch is None:
+            return "go.nil"
+        parts = ["<go.Chan"]
+        if not ch.name.startswith("<"):  # named once used in a run
+            parts.append(ch.name)
+        parts.append(f"cap={self.cap} len={len(self)}")
+        if self._dir != BOTH:
+            parts.append(f"{self._dir}-only")
+        if ch.closed:
+            parts.append("closed")
+        return " ".join(parts) + ">"
+
+    # -- operations -----------------------------------------------------------------------
+
+    async def send(self, value: T) -> None:
+        """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
+
+        Panics with ``send on closed channel`` if the channel is closed, or gets closed
+        while this send waits (G13). On nil it blocks forever (G17).
+        """
+        self.check_can_send()
+        ch = self._ch
+        if ch is None:
+            await block_forever("send to nil chan")
+        if await ch.send(value) == CLOSED:
+            raise Panic("send on closed channel")
+
+    async def recv(self) -> tuple[T, bool]:
+        """Receive: ``(value, True)``, or ``(zero, False)`` once closed and drained (G6, G12).
+
+        On nil it blocks forever (G17).
+        """
+        self.check_can_recv()
+        ch = self._ch
+        if ch is None:
+            await block_forever("receive from nil chan")
+        status, value = await ch.recv()
+        if status == CLOSED:
+            return self.zero, False
+        return value, True
+
+    def close(self) -> None:
+        """No more values will be sent (G11). Blocked receivers all wake (G15); blocked and
+        later senders panic (G13). Closing twice, or closing nil, panics (G14)."""
+        if self._dir == RECV:
+            raise TypeError(f"invalid operation: cannot close receive-only channel {self!r} "
+                            "(G9)")
+        ch = self._ch
+        if ch is None:
+            raise Panic("close of nil channel")
+        if ch.closed:
+            raise Panic("close of closed channel")
+        ch.close()
+        rt = current_or_none()  # a context can be cancelled outside a run
+        if rt is not None:
+            trace(rt, ch, "close", None)
+
+    def __aiter__(self) -> Chan[T]:
+        """``async for v in ch``: values until closed and drained (G28); nil blocks (G19)."""
+        self.check_can_recv()
+        return self
+
+    async def __anext__(self) -> T:
+        value, ok = await self.recv()
+        if not ok:
+            raise StopAsyncIteration
+        return value
+
+    # -- non-blocking forms, used by select, errgroup and timers ---------------------------
+
+    def _try_send(self, value: T) -> bool:
+        """Send now or return False (``select`` with a default). Panics if closed (G13)."""
+        ch = self._ch
+        if ch is None:
+            return False
+        status = ch.try_send(value)
+        if status == CLOSED:
+            raise Panic("send on closed channel")
+        return status != FULL
+
+    def _try_recv(self) -> tuple[T, bool] | None:
+        """Receive now: ``(value, ok)``, or ``None`` if that would block."""
+        ch = self._ch
+        if ch is None:
+            return None
+        status, value = ch.try_recv()
+        if status == OK:
+            return value, True
+        if status == CLOSED:
+            return self.zero, False
+        return None
+
+
+#: The nil channel: never ready for communication (G17, G18); ``len``/``cap`` are 0 (G19).
+nil: Chan[Any] = Chan._make_nil()
