@@ -7,34 +7,56 @@
 from __future__ import annotations
 
 from labkit.rust import broadcast, mpsc, oneshot, watch
-from labkit.rust._enum import NonExhaustiveMatch, enum, match_exhaustive
-from labkit.rust._ownership import MovedValueError, Owned
-from labkit.rust._select import select
-from labkit.rust._sync import CancellationToken, Semaphore
+from labkit.rust._enum import NonExhaustiveMatch, check_exhaustive, enum, match_exhaustive
+from labkit.rust._ownership import MovedValueError, NotSendError, Owned, not_send, transfer
+from labkit.rust._select import AllBranchesDisabled, Branch, select
+from labkit.rust._sync import (
+    AcquireError,
+    CancellationToken,
+    DropGuard,
+    Semaphore,
+    SemaphorePermit,
+    TryAcquireError,
+)
 from labkit.rust._task import JoinError, JoinHandle, JoinSet, spawn
-from labkit.rust._time import interval
+from labkit.rust._time import Elapsed, Interval, interval, sleep, sleep_until, timeout
 from labkit.rust.result import Err, Ok, Result, UnwrapError
 
 __all__ = (
+    "AcquireError",
+    "AllBranchesDisabled",
+    "Branch",
     "CancellationToken",
+    "DropGuard",
+    "Elapsed",
     "Err",
+    "Interval",
     "JoinError",
     "JoinHandle",
     "JoinSet",
     "MovedValueError",
     "NonExhaustiveMatch",
+    "NotSendError",
     "Ok",
     "Owned",
     "Result",
     "Semaphore",
+    "SemaphorePermit",
+    "TryAcquireError",
     "UnwrapError",
     "broadcast",
+    "check_exhaustive",
     "enum",
     "interval",
     "match_exhaustive",
     "mpsc",
+    "not_send",
     "oneshot",
     "select",
+    "sleep",
+    "sleep_until",
     "spawn",
+    "timeout",
+    "transfer",
     "watch",
 )

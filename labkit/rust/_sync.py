@@ -1,10 +1,413 @@
-"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+"""``CancellationToken`` (tokio-util, R31) and the fair ``Semaphore`` (R35).
+
+A token is cooperative cancellation: nothing stops until code checks ``is_cancelled()`` or
+awaits ``cancelled()``. Clones share one state; a child is cancelled with its parent, never
+the other way round. The semaphore hands out permits strictly in request order, a large
+``acquire_many`` included, so small requests cannot overtake it.
+
+Not modelled: ``cancelled_owned``/``WaitForCancellationFutureOwned`` (Python has no lifetimes,
+``cancelled()`` serves both), ``Semaphore::MAX_PERMITS`` overflow panics, and ``OwnedPermit``
+(a ``SemaphorePermit`` is not tied to a borrow here). Dropping relies on explicit ``drop()``,
+``release()`` or ``with``: Python has no deterministic destructors.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import deque
+from collections.abc import Awaitable
+from typing import ClassVar, TypeVar
 
-__all__ = ("CancellationToken", "Semaphore", )
+from labkit._runtime.core import Parker, current, current_or_none, current_task
+from labkit.channel import check_capacity
+from labkit.rust.result import Err, Ok, Result
 
-CancellationToken: Any = NotImplemented
-Semaphore: Any = NotImplemented
+__all__ = (
+    "AcquireError",
+    "CancellationToken",
+    "DropGuard",
+    "Semaphore",
+    "SemaphorePermit",
+    "TryAcquireError",
+)
+
+T = TypeVar("T")
+
+MODEL = "rust"
+
+
+# -- CancellationToken ----------------------------------------------------------------------
+
+
+class _TokenNode:
+    """The state one token and all its clones share."""
+
+    __slots__ = ("cancelled", "children", "name", "parent", "waiters")
+
+    def __init__(self, parent: _TokenNode | None) -> None:
+        self.cancelled = False
+        self.children: list[_TokenNode] = []
+        self.waiters: list[Parker] = []
+        self.parent = parent
+        self.name: str | None = None
+
+    def cancel(self) -> None:
+        if self.cancelled:
+            return
+        self.cancelled = True
+        waiters, self.waiters = self.waiters, []
+        for parker in waiters:
+            parker.wake(None)
+        children, self.children = self.children, []
+        for child in children:
+            child.cancel()
+
+
+class CancellationToken:
+    """Cooperative cancellation shared by clones (R31).
+
+    ``cancel()`` is idempotent; ``await cancelled()`` returns at once (without yielding) if
+    the token is already cancelled; ``child_token()`` is cancelled with this token.
+    """
+
+    __slots__ = ("_node",)
+
+    def __init__(self) -> None:
+        self._node = _TokenNode(None)
+
+    @classmethod
+    def _from(cls, node: _TokenNode) -> CancellationToken:
+        token = cls.__new__(cls)
+        token._node = node
+        return token
+
+    def _name(self) -> str | None:
+        node = self._node
+        if node.name is None:
+            rt = current_or_none()
+            if rt is not None:
+                node.name = rt.new_name("token")
+        return node.name
+
+    def cancel(self) -> None:
+        """Cancel this token, its clones and every child token (R31)."""
+        node = self._node
+        if node.cancelled:
+            return
+        rt = current_or_none()
+        if rt is not None:
+            rt.record("cancel", current_task().name, self._name(), model=MODEL)
+        node.cancel()
+
+    def is_cancelled(self) -> bool:
+        return self._node.cancelled
+
+    async def cancelled(self) -> None:
+        """Wait until the token is cancelled; cancel-safe (R30, R31)."""
+        node = self._node
+        if node.cancelled:
+            return
+        rt = current()
+        parker = rt.parker()
+        node.waiters.append(parker)
+        try:
+            await rt.park(parker, f"cancelled() on {self._name()}")
+        finally:
+            if parker in node.waiters:
+                node.waiters.remove(parker)
+
+    def child_token(self) -> CancellationToken:
+        """A token cancelled when this one is; cancelling it leaves this one alone. A child
+        of a cancelled token starts cancelled (R31, case 101)."""
+        node = self._node
+        child = _TokenNode(node)
+        if node.cancelled:
+            child.cancelled = True
+        else:
+            node.children.append(child)
+        return CancellationToken._from(child)
+
+    def clone(self) -> CancellationToken:
+        """Another handle on the same token: cancelling either cancels both (R31)."""
+        return CancellationToken._from(self._node)
+
+    def drop(self) -> None:
+        """Drop this handle. A token is not cancelled by being dropped (use a guard)."""
+
+    def drop_guard(self) -> DropGuard:
+        """A guard that cancels the token when it is dropped (``drop()`` or ``with``)."""
+        return DropGuard(self)
+
+    async def run_until_cancelled(self, awaitable: Awaitable[T]) -> T | None:
+        """Run ``awaitable`` until it completes (its value) or the token is cancelled
+        (``None``, and the awaitable is cancelled). Cancellation is checked first (R31)."""
+        from labkit.rust._select import _discard, select
+
+        if self._node.cancelled:
+            _discard(awaitable)
+            return None
+        index, value = await select(self.cancelled(), awaitable, biased=True)
+        return None if index == 0 else value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CancellationToken) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
+    def __repr__(self) -> str:
+        state = "cancelled" if self._node.cancelled else "active"
+        return f"<CancellationToken {state}>"
+
+
+class DropGuard:
+    """Cancels its token when dropped, unless ``disarm()``-ed first (R31)."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: CancellationToken) -> None:
+        self._token: CancellationToken | None = token
+
+    def disarm(self) -> CancellationToken:
+        """Give the token back without cancelling it."""
+        token = self._token
+        if token is None:
+            raise ValueError("this DropGuard was already dropped or disarmed")
+        self._token = None
+        return token
+
+    def drop(self) -> None:
+        """Drop the guard: cancel the token."""
+        token, self._token = self._token, None
+        if token is not None:
+            token.cancel()
+
+    def __enter__(self) -> DropGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+
+# -- Semaphore ------------------------------------------------------------------------------
+
+
+class AcquireError(Exception):
+    """The semaphore was closed (R35)."""
+
+    __match_args__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash("AcquireError")
+
+    def __str__(self) -> str:
+        return "semaphore closed"
+
+
+class TryAcquireError(Exception):
+    """``try_acquire`` got nothing: ``TryAcquireError.NoPermits`` or ``.Closed`` (R35).
+
+    Use in ``match``: ``case Err(TryAcquireError.NoPermits):``.
+    """
+
+    __slots__ = ("kind",)
+
+    NoPermits: ClassVar[TryAcquireError]
+    Closed: ClassVar[TryAcquireError]
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash(("TryAcquireError", self.kind))
+
+    def __repr__(self) -> str:
+        return f"TryAcquireError.{self.kind}"
+
+    def __str__(self) -> str:
+        return "no permits available" if self.kind == "NoPermits" else "semaphore closed"
+
+
+TryAcquireError.NoPermits = TryAcquireError("NoPermits")
+TryAcquireError.Closed = TryAcquireError("Closed")
+
+_GRANTED = 1
+_CLOSED = 2
+
+
+class _SemWaiter:
+    __slots__ = ("n", "parker")
+
+    def __init__(self, parker: Parker, n: int) -> None:
+        self.parker = parker
+        self.n = n
+
+
+class Semaphore:
+    """A counting semaphore that is fair: permits go out in request order (R35).
+
+    >>> permit = await sem.acquire()   # ... then permit.release()
+    >>> with await sem.acquire():       # released when the block ends
+    ...     ...
+
+    ``acquire``/``acquire_many`` raise :class:`AcquireError` once the semaphore is closed.
+    Cancelling a waiting ``acquire`` loses its place in the queue (R30).
+    """
+
+    __slots__ = ("_closed", "_name", "_permits", "_waiters")
+
+    def __init__(self, permits: int) -> None:
+        self._permits = check_capacity(permits, what="permits")
+        self._waiters: deque[_SemWaiter] = deque()
+        self._closed = False
+        self._name: str | None = None
+
+    def _trace_name(self) -> str:
+        if self._name is None:
+            self._name = current().new_name("sem")
+        return self._name
+
+    def available_permits(self) -> int:
+        return self._permits
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def add_permits(self, n: int) -> None:
+        """Add ``n`` permits, handing them to waiters in request order."""
+        self._permits += check_capacity(n, what="n")
+        self._grant()
+
+    def forget_permits(self, n: int) -> int:
+        """Remove up to ``n`` available permits; returns how many were removed."""
+        taken = min(n, self._permits)
+        self._permits -= taken
+        return taken
+
+    def close(self) -> None:
+        """Close: every waiting and later ``acquire`` fails with :class:`AcquireError`."""
+        if self._closed:
+            return
+        self._closed = True
+        waiters, self._waiters = self._waiters, deque()
+        for w in waiters:
+            w.parker.wake(_CLOSED)
+
+    def _queue_empty(self) -> bool:
+        waiters = self._waiters
+        while waiters and not waiters[0].parker.pending:
+            waiters.popleft()
+        return not waiters
+
+    def try_acquire(self) -> Result[SemaphorePermit, TryAcquireError]:
+        """``Ok(permit)``, ``Err(TryAcquireError.NoPermits)`` or ``.Closed`` (R35)."""
+        return self.try_acquire_many(1)
+
+    def try_acquire_many(self, n: int) -> Result[SemaphorePermit, TryAcquireError]:
+        """``n`` permits now, or an error; never overtakes a waiting ``acquire`` (R35)."""
+        if self._closed:
+            return Err(TryAcquireError.Closed)
+        if self._permits >= n and self._queue_empty():
+            self._permits -= n
+            return Ok(SemaphorePermit(self, n))
+        return Err(TryAcquireError.NoPermits)
+
+    async def acquire(self) -> SemaphorePermit:
+        """Wait for one permit, in request order (R35)."""
+        return await self.acquire_many(1)
+
+    async def acquire_many(self, n: int) -> SemaphorePermit:
+        """Wait for ``n`` permits at once; later requests queue behind it (R35)."""
+        check_capacity(n, what="n")
+        if self._closed:
+            raise AcquireError
+        if self._permits >= n and self._queue_empty():
+            self._permits -= n
+            return SemaphorePermit(self, n)
+        rt = current()
+        parker = rt.parker()
+        self._waiters.append(_SemWaiter(parker, n))
+        name = self._trace_name()
+        rt.record("block", current_task().name, name, model=MODEL, detail=f"acquire {n}")
+        try:
+            status = await rt.park(parker, f"acquire {n} on {name}")
+        except BaseException:
+            if parker.woken:
+                if parker.result() == _GRANTED:  # granted as we were cancelled: give back
+                    self.release_permits(n)
+            else:
+                self._remove(parker)
+            raise
+        if status == _CLOSED:
+            raise AcquireError
+        rt.record("unblock", current_task().name, name, model=MODEL, detail=f"acquire {n}")
+        return SemaphorePermit(self, n)
+
+    def release_permits(self, n: int) -> None:
+        """Return ``n`` permits (what dropping a permit does)."""
+        self._permits += n
+        self._grant()
+
+    def _remove(self, parker: Parker) -> None:
+        for w in self._waiters:
+            if w.parker is parker:
+                self._waiters.remove(w)
+                break
+        self._grant()  # a big request leaving the head may unblock smaller ones
+
+    def _grant(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            w = waiters[0]
+            if not w.parker.pending:
+                waiters.popleft()
+                continue
+            if w.n > self._permits:
+                return  # strict FIFO: nobody overtakes the head (R35)
+            waiters.popleft()
+            if w.parker.wake(_GRANTED):
+                self._permits -= w.n
+
+    def __repr__(self) -> str:
+        return f"<Semaphore permits={self._permits} waiting={len(self._waiters)}>"
+
+
+class SemaphorePermit:
+    """Permits held from a :class:`Semaphore`; ``release()`` (or leaving ``with``) returns
+    them (tokio returns them on drop, R35)."""
+
+    __slots__ = ("_n", "_sem")
+
+    def __init__(self, sem: Semaphore, n: int) -> None:
+        self._sem: Semaphore | None = sem
+        self._n = n
+
+    def num_permits(self) -> int:
+        return self._n
+
+    def release(self) -> None:
+        """Give the permits back (dropping the permit). A second call does nothing."""
+        sem, self._sem = self._sem, None
+        if sem is not None and self._n:
+            sem.release_permits(self._n)
+
+    drop = release
+
+    def forget(self) -> None:
+        """Keep the permits out of the semaphore for good."""
+        self._sem = None
+
+    def __enter__(self) -> SemaphorePermit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<SemaphorePermit {self._n}{'' if self._sem else ' released'}>"

@@ -1,9 +1,162 @@
-"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+"""tokio time: ``interval`` (missed-tick behaviours), ``timeout``, ``sleep`` (R36).
+
+>>> iv = rust.interval(1.0)          # Burst by default
+>>> await iv.tick()                  # the first tick completes at once, as in tokio
+>>> match await rust.timeout(0.5, rx.recv()):
+...     case rust.Ok(v): ...
+...     case rust.Err(rust.Elapsed()): ...
+
+``Burst`` (the default) fires missed ticks back to back to catch up, unlike Go's Ticker, which
+drops them (G46). ``skip`` jumps to the next multiple of the period after now; ``delay``
+restarts the period from now. As in tokio, a tick counts as missed only when it is more
+than 5 ms late. All times are on the run's clock (virtual under ``labkit.simulate``).
+
+``timeout`` checks the wrapped awaitable first, so one that completes without waiting wins
+even with a zero duration; on expiry it is cancelled (dropped) and ``Err(Elapsed())`` comes
+back. Not modelled: ``Instant`` arithmetic (times are floats in seconds), the timer wheel's
+millisecond granularity, and ``pause``/``advance`` (``labkit.simulate`` is the test clock).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Awaitable
+from typing import Final, TypeVar
 
-__all__ = ("interval", )
+import anyio
 
-interval: Any = NotImplemented
+from labkit._runtime.core import current
+from labkit.rust.result import Err, Ok, Result
+
+__all__ = ("Elapsed", "Interval", "interval", "sleep", "sleep_until", "timeout")
+
+T = TypeVar("T")
+
+MISSED: Final = ("burst", "skip", "delay")
+#: tokio treats a tick up to 5 ms late as on time (``interval.rs``).
+_TOLERANCE: Final = 0.005
+
+
+def _check_seconds(seconds: object, what: str) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"{what} must be a number of seconds, got {seconds!r}")
+    if math.isnan(seconds):
+        raise ValueError(f"{what} must be a number of seconds, got NaN")
+    return float(seconds)
+
+
+class Elapsed(Exception):
+    """A ``timeout`` expired before its awaitable completed (R36)."""
+
+    __match_args__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash("Elapsed")
+
+    def __repr__(self) -> str:
+        return "Elapsed"
+
+    def __str__(self) -> str:
+        return "deadline has elapsed"
+
+
+async def sleep(seconds: float) -> None:
+    """Wait ``seconds`` on the run's clock (``tokio::time::sleep``)."""
+    await anyio.sleep(max(0.0, _check_seconds(seconds, "seconds")))
+
+
+async def sleep_until(deadline: float) -> None:
+    """Wait until ``deadline`` on the run's clock (``labkit.now()`` scale)."""
+    delay = _check_seconds(deadline, "deadline") - current().now()
+    await anyio.sleep(max(0.0, delay))
+
+
+async def timeout(seconds: float, awaitable: Awaitable[T]) -> Result[T, Elapsed]:
+    """``Ok(value)`` if ``awaitable`` completes within ``seconds``, else ``Err(Elapsed())``
+    with the awaitable cancelled (R36). A ready awaitable wins even at zero seconds."""
+    seconds = _check_seconds(seconds, "seconds")
+    with anyio.move_on_after(max(0.0, seconds)):
+        return Ok(await awaitable)
+    return Err(Elapsed())
+
+
+class Interval:
+    """Ticks every ``period`` seconds from its creation; the first tick is immediate (R36).
+
+    ``await tick()`` returns the time the tick was due (run clock). What happens to ticks
+    missed because the caller was late depends on ``missed``: ``"burst"``, ``"skip"`` or
+    ``"delay"``.
+    """
+
+    __slots__ = ("_base", "_k", "_missed", "_period")
+
+    def __init__(self, period: float, missed: str = "burst", *,
+                 start: float | None = None) -> None:
+        period = _check_seconds(period, "period")
+        if period <= 0:
+            raise ValueError(f"interval period must be > 0 seconds (tokio panics), got {period}")
+        self._period = period
+        self._missed = _check_missed(missed)
+        # deadline k is base + k * period: no drift from repeated float additions
+        self._base = current().now() if start is None else _check_seconds(start, "start")
+        self._k = 0
+
+    @property
+    def period(self) -> float:
+        return self._period
+
+    @property
+    def missed_tick_behavior(self) -> str:
+        return self._missed
+
+    def set_missed_tick_behavior(self, missed: str) -> None:
+        self._missed = _check_missed(missed)
+
+    def deadline(self) -> float:
+        """When the next tick is due (run clock)."""
+        return self._base + self._k * self._period
+
+    async def tick(self) -> float:
+        """Wait for the next tick and return when it was due. A tick already due returns
+        at once without yielding (how Burst catches up, R36)."""
+        rt = current()
+        due = self.deadline()
+        now = rt.now()
+        if now < due:
+            await anyio.sleep(due - now)
+            now = rt.now()
+        if now > due + _TOLERANCE:
+            if self._missed == "burst":
+                self._k += 1
+            elif self._missed == "delay":
+                self._base, self._k = now, 1
+            else:  # skip: the first multiple of the period strictly after now
+                self._k += int((now - due) // self._period) + 1
+        else:
+            self._k += 1
+        return due
+
+    def reset(self) -> None:
+        """Make the next tick due one period from now."""
+        self._base, self._k = current().now(), 1
+
+    def reset_immediately(self) -> None:
+        """Make the next tick due now."""
+        self._base, self._k = current().now(), 0
+
+    def __repr__(self) -> str:
+        return f"<Interval {self._period}s {self._missed}>"
+
+
+def _check_missed(missed: str) -> str:
+    if missed not in MISSED:
+        raise ValueError(f"missed must be one of 'burst', 'skip', 'delay', got {missed!r}")
+    return missed
+
+
+def interval(seconds: float, missed: str = "burst") -> Interval:
+    """An :class:`Interval` ticking every ``seconds``; first tick now (R36)."""
+    return Interval(seconds, missed)

@@ -1,9 +1,494 @@
-"""Placeholder: being implemented (see labkit/rust/__init__.py)."""
+"""tokio ``broadcast``: every receiver sees every value sent after it subscribed (R23-R25).
+
+>>> tx, rx1 = rust.broadcast.channel(16)
+>>> rx2 = tx.subscribe()
+>>> tx.send("hello")                 # Ok(2): two receivers
+>>> await rx1.recv()                 # Ok("hello")
+
+The buffer is a ring of ``capacity`` slots, rounded up to a power of two (R23). ``send`` never
+waits: when the ring is full the oldest value is overwritten, and a receiver that had not
+read it gets ``Err(RecvError.Lagged(k))``, k being exactly how many it missed, then carries on
+from the oldest value still held (R24). Loss is reported, never silent.
+
+Values are cloned per receiver (``T: Clone``): each ``recv`` returns a ``copy.deepcopy`` of
+the value (immutable atoms are shared as is), so one receiver mutating what it got cannot
+affect another. An :class:`~labkit.rust.Owned` is moved into the channel by ``send`` (the
+sender's handle is spent, R37) and each receiver gets its own live ``Owned`` holding a clone.
+
+Not modelled: tokio drops a value as soon as every receiver has read it; here it stays in its
+slot until overwritten (only memory differs: no receiver can read it twice). ``WeakSender``
+and ``Sender::closed`` are modelled, the unstable ``new_receiver_with_lag`` is not.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ("channel", )
+from labkit._runtime.core import Parker, Runtime, current, current_task
+from labkit.channel import check_capacity
+from labkit.rust._ownership import MovedValueError, Owned, transfer
+from labkit.rust.result import Err, Ok, Result
 
-channel: Any = NotImplemented
+__all__ = (
+    "channel",
+    "Receiver",
+    "RecvError",
+    "SendError",
+    "Sender",
+    "TryRecvError",
+)
+
+T = TypeVar("T")
+
+MODEL = "rust"
+
+_ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, type(None), complex,
+                                     frozenset, range, type(Ellipsis)})
+
+
+def _clone(value: T) -> T:
+    """``T::clone`` for a receiver: a deep copy; immutable atoms are shared (R23)."""
+    if type(value) in _ATOMS:
+        return value
+    if isinstance(value, Owned):
+        return Owned(copy.deepcopy(value.value))  # type: ignore[return-value]
+    if isinstance(value, tuple) and type(value) is tuple and all(
+            type(v) in _ATOMS for v in value):
+        return value
+    return copy.deepcopy(value)
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class SendError(Exception, Generic[T]):
+    """No receiver exists: the value comes back in ``.value`` (R23)."""
+
+    __match_args__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        super().__init__()
+        self.value = value
+
+    def into_inner(self) -> T:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash("broadcast.SendError")
+
+    def __repr__(self) -> str:
+        return f"SendError({self.value!r})"
+
+    def __str__(self) -> str:
+        return "channel closed: no receivers"
+
+
+def _variant_repr(family: str, kind: str, count: int) -> str:
+    return f"{family}.Lagged({count})" if kind == "Lagged" else f"{family}.{kind}"
+
+
+class RecvError(Exception):
+    """``recv`` failed: ``RecvError.Lagged(k)`` (k values missed, R24) or
+    ``RecvError.Closed`` (every sender gone and nothing left, R25).
+
+    Use in ``match``: ``case Err(RecvError.Lagged(k)):`` and ``case Err(RecvError.Closed):``.
+    """
+
+    Lagged: ClassVar[type[_Lagged]]
+    Closed: ClassVar[RecvError]
+
+    __match_args__ = ("count",)
+
+    def __init__(self, kind: str = "Closed", count: int = 0) -> None:
+        super().__init__(kind, count)
+        self.kind = kind
+        self.count = count
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, RecvError) and other.kind == self.kind
+                and other.count == self.count)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.count))
+
+    def __repr__(self) -> str:
+        return _variant_repr("RecvError", self.kind, self.count)
+
+    def __str__(self) -> str:
+        if self.kind == "Lagged":
+            return f"channel lagged by {self.count}"
+        return "channel closed"
+
+
+class _Lagged(RecvError):
+    """The receiver missed ``count`` values; its next ``recv`` gets the oldest held (R24)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__("Lagged", count)
+
+
+class TryRecvError(Exception):
+    """``try_recv`` failed: ``TryRecvError.Empty``, ``.Closed`` or ``.Lagged(k)`` (R24)."""
+
+    Lagged: ClassVar[type[_TryLagged]]
+    Closed: ClassVar[TryRecvError]
+    Empty: ClassVar[TryRecvError]
+
+    __match_args__ = ("count",)
+
+    def __init__(self, kind: str = "Empty", count: int = 0) -> None:
+        super().__init__(kind, count)
+        self.kind = kind
+        self.count = count
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TryRecvError) and other.kind == self.kind
+                and other.count == self.count)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.count))
+
+    def __repr__(self) -> str:
+        return _variant_repr("TryRecvError", self.kind, self.count)
+
+    def __str__(self) -> str:
+        if self.kind == "Lagged":
+            return f"channel lagged by {self.count}"
+        return "channel empty" if self.kind == "Empty" else "channel closed"
+
+
+class _TryLagged(TryRecvError):
+    def __init__(self, count: int) -> None:
+        super().__init__("Lagged", count)
+
+
+def _name_variant(base: type, name: str, cls: type) -> None:
+    cls.__name__ = name
+    cls.__qualname__ = f"{base.__qualname__}.{name}"
+
+
+_name_variant(RecvError, "Lagged", _Lagged)
+_name_variant(TryRecvError, "Lagged", _TryLagged)
+RecvError.Lagged = _Lagged
+RecvError.Closed = RecvError("Closed")
+TryRecvError.Lagged = _TryLagged
+TryRecvError.Closed = TryRecvError("Closed")
+TryRecvError.Empty = TryRecvError("Empty")
+
+
+# -- shared state ---------------------------------------------------------------------------
+
+_OK = 0
+_EMPTY = 1
+_CLOSED = 2
+_LAGGED = 3
+
+
+class _Shared(Generic[T]):
+    """The ring and the handle counts every sender and receiver of one channel share."""
+
+    __slots__ = ("capacity", "closed_waiters", "mask", "name", "next_key", "receivers",
+                 "senders", "slots", "tail", "waiters")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.mask = capacity - 1
+        self.slots: list[tuple[int, T] | None] = [None] * capacity
+        self.tail = 0  # position the next value gets; held values are [head, tail)
+        self.senders = 1
+        self.receivers: dict[int, Receiver[T]] = {}
+        self.next_key = 0
+        self.waiters: list[Parker] = []
+        self.closed_waiters: list[Parker] = []
+        self.name: str | None = None
+
+    @property
+    def head(self) -> int:
+        """Position of the oldest value still held."""
+        return max(0, self.tail - self.capacity)
+
+    def name_in(self, rt: Runtime) -> str:
+        if self.name is None:
+            self.name = rt.new_name("bcast")
+        return self.name
+
+    def unread(self) -> int:
+        """Values not yet seen by every receiver (tokio's ``Sender::len``)."""
+        if not self.receivers:
+            return 0
+        oldest = min(r._next for r in self.receivers.values())
+        return self.tail - max(oldest, self.head)
+
+    def add_receiver(self, rx: Receiver[T]) -> int:
+        key = self.next_key
+        self.next_key += 1
+        self.receivers[key] = rx
+        return key
+
+    def remove_receiver(self, key: int) -> None:
+        del self.receivers[key]
+        if not self.receivers:
+            waiters, self.closed_waiters = self.closed_waiters, []
+            for parker in waiters:
+                parker.wake(None)
+
+    def wake_receivers(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for parker in waiters:
+            parker.wake(None)
+
+    async def wait(self, waiters: list[Parker], what: str) -> None:
+        rt = current()
+        parker = rt.parker()
+        waiters.append(parker)
+        try:
+            await rt.park(parker, f"{what} {self.name_in(rt)}")
+        finally:
+            if parker in waiters:
+                waiters.remove(parker)
+
+
+def _dropped(what: str) -> MovedValueError:
+    return MovedValueError(f"use of a dropped broadcast {what}")
+
+
+# -- handles --------------------------------------------------------------------------------
+
+
+class Sender(Generic[T]):
+    """The sending half: ``send`` never waits (R23). Clone it for more senders; the channel
+    closes for receivers when the last one is dropped (R25)."""
+
+    __slots__ = ("_dropped", "_shared")
+
+    def __init__(self, shared: _Shared[T]) -> None:
+        self._shared = shared
+        self._dropped = False
+
+    def _live(self) -> _Shared[T]:
+        if self._dropped:
+            raise _dropped("Sender")
+        return self._shared
+
+    def send(self, value: T) -> Result[int, SendError[T]]:
+        """Send to every receiver: ``Ok(number of receivers)``, or ``Err(SendError(value))``
+        when there are none (R23). When the ring is full the oldest value is overwritten."""
+        sh = self._live()
+        n = len(sh.receivers)
+        if n == 0:
+            return Err(SendError(value))
+        value = transfer(value)
+        rt = current()
+        msg_id = rt.next_msg_id()
+        pos = sh.tail
+        if pos >= sh.capacity and rt.trace_on:
+            evicted = pos - sh.capacity
+            behind = sum(1 for r in sh.receivers.values() if r._next <= evicted)
+            if behind:
+                old = sh.slots[evicted & sh.mask]
+                assert old is not None
+                rt.record("drop", current_task().name, sh.name_in(rt), old[0],
+                          msg_type=type(old[1]).__name__, depth=sh.capacity, model=MODEL,
+                          detail=f"overwritten before {behind} receiver(s) read it")
+        sh.slots[pos & sh.mask] = (msg_id, value)
+        sh.tail = pos + 1
+        if rt.trace_on:
+            rt.record("send", current_task().name, sh.name_in(rt), msg_id,
+                      msg_type=type(value).__name__, depth=sh.unread(), model=MODEL)
+        if sh.waiters:
+            sh.wake_receivers()
+        return Ok(n)
+
+    def subscribe(self) -> Receiver[T]:
+        """A new receiver that sees values sent from now on (R23)."""
+        return Receiver(self._live(), self._shared.tail)
+
+    def receiver_count(self) -> int:
+        return len(self._live().receivers)
+
+    def len(self) -> int:
+        """Values held that some receiver has not read yet."""
+        return self._live().unread()
+
+    def __len__(self) -> int:
+        return self.len()
+
+    def is_empty(self) -> bool:
+        return self.len() == 0
+
+    def same_channel(self, other: Sender[T]) -> bool:
+        return self._shared is other._shared
+
+    async def closed(self) -> None:
+        """Wait until there are no receivers (R25)."""
+        sh = self._live()
+        while sh.receivers:
+            await sh.wait(sh.closed_waiters, "closed() on")
+
+    def clone(self) -> Sender[T]:
+        sh = self._live()
+        sh.senders += 1
+        return Sender(sh)
+
+    def drop(self) -> None:
+        """Drop this sender; when the last one goes, receivers drain and then get
+        ``RecvError.Closed`` (R25). A second drop does nothing."""
+        if self._dropped:
+            return
+        self._dropped = True
+        sh = self._shared
+        sh.senders -= 1
+        if sh.senders == 0:
+            rt = current()
+            rt.record("close", current_task().name, sh.name_in(rt), model=MODEL,
+                      detail="last sender dropped")
+            sh.wake_receivers()
+
+    def __enter__(self) -> Sender[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+    def __repr__(self) -> str:
+        return f"<broadcast.Sender{' dropped' if self._dropped else ''}>"
+
+
+class Receiver(Generic[T]):
+    """One subscriber with its own cursor: ``await recv()`` gives ``Ok(v)``,
+    ``Err(RecvError.Lagged(k))`` or ``Err(RecvError.Closed)`` (R24, R25)."""
+
+    __slots__ = ("_dropped", "_key", "_next", "_shared")
+
+    def __init__(self, shared: _Shared[T], start: int) -> None:
+        self._shared = shared
+        self._next = start
+        self._dropped = False
+        self._key = shared.add_receiver(self)
+
+    def _live(self) -> _Shared[T]:
+        if self._dropped:
+            raise _dropped("Receiver")
+        return self._shared
+
+    def _poll(self) -> tuple[int, Any]:
+        sh = self._live()
+        pos = self._next
+        head = sh.head
+        if pos < head:  # overwritten before we read them (R24)
+            self._next = head
+            return _LAGGED, head - pos
+        if pos < sh.tail:
+            slot = sh.slots[pos & sh.mask]
+            assert slot is not None
+            self._next = pos + 1
+            return _OK, slot
+        if sh.senders == 0:
+            return _CLOSED, None
+        return _EMPTY, None
+
+    def _deliver(self, slot: tuple[int, T]) -> T:
+        msg_id, value = slot
+        sh = self._shared
+        rt = current()
+        if rt.trace_on:
+            rt.record("receive", current_task().name, sh.name_in(rt), msg_id,
+                      msg_type=type(value).__name__, depth=sh.tail - self._next, model=MODEL)
+        return _clone(value)
+
+    def _lagged(self, k: int) -> None:
+        rt = current()
+        rt.record("lagged", current_task().name, self._shared.name_in(rt), model=MODEL,
+                  detail=f"Lagged({k})")
+
+    def try_recv(self) -> Result[T, TryRecvError]:
+        """Without waiting: ``Ok(v)``, ``Err(TryRecvError.Empty)``, ``.Closed`` or
+        ``.Lagged(k)`` (R24)."""
+        status, got = self._poll()
+        if status == _OK:
+            return Ok(self._deliver(got))
+        if status == _LAGGED:
+            self._lagged(got)
+            return Err(TryRecvError.Lagged(got))
+        return Err(TryRecvError.Closed if status == _CLOSED else TryRecvError.Empty)
+
+    async def recv(self) -> Result[T, RecvError]:
+        """Wait for the next value: ``Ok(v)``, ``Err(RecvError.Lagged(k))`` or
+        ``Err(RecvError.Closed)`` once every sender is gone and all is read (R24, R25).
+        Cancel-safe: the cursor only moves when a value is returned (R30)."""
+        while True:
+            status, got = self._poll()
+            if status == _OK:
+                return Ok(self._deliver(got))
+            if status == _LAGGED:
+                self._lagged(got)
+                return Err(RecvError.Lagged(got))
+            if status == _CLOSED:
+                return Err(RecvError.Closed)
+            await self._shared.wait(self._shared.waiters, "receive from")
+
+    def __len__(self) -> int:
+        """Values sent since this receiver's cursor that it has not read (may exceed the
+        capacity when it has lagged)."""
+        return self._live().tail - self._next
+
+    def len(self) -> int:
+        return len(self)
+
+    def is_empty(self) -> bool:
+        return len(self) == 0
+
+    def is_closed(self) -> bool:
+        """True once every sender is gone."""
+        return self._live().senders == 0
+
+    def same_channel(self, other: Receiver[T]) -> bool:
+        return self._shared is other._shared
+
+    def resubscribe(self) -> Receiver[T]:
+        """A new receiver starting at the tail: it sees only values sent from now (R25)."""
+        sh = self._live()
+        return Receiver(sh, sh.tail)
+
+    def drop(self) -> None:
+        """Drop this receiver: its unread values count as read (R25)."""
+        if self._dropped:
+            return
+        self._dropped = True
+        self._shared.remove_receiver(self._key)
+
+    def __enter__(self) -> Receiver[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop()
+
+    def __aiter__(self) -> Receiver[T]:
+        return self
+
+    async def __anext__(self) -> Result[T, RecvError]:
+        """``async for r in rx`` yields every ``recv`` result (lags included) until Closed."""
+        result = await self.recv()
+        if isinstance(result, Err) and result.error.kind == "Closed":
+            raise StopAsyncIteration
+        return result
+
+    def __repr__(self) -> str:
+        return f"<broadcast.Receiver{' dropped' if self._dropped else ''}>"
+
+
+def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
+    """A broadcast channel holding ``capacity`` values (rounded up to a power of two),
+    and its first receiver. ``capacity`` 0 raises ``ValueError`` (tokio panics), R23."""
+    if isinstance(capacity, int) and not isinstance(capacity, bool) and capacity == 0:
+        raise ValueError("broadcast channel capacity cannot be zero (tokio panics): "
+                         "use channel(1) or more")
+    check_capacity(capacity, minimum=1)
+    rounded = 1 << (capacity - 1).bit_length()
+    shared: _Shared[Any] = _Shared(rounded)
+    tx = Sender(shared)
+    return tx, Receiver(shared, 0)
