@@ -19,7 +19,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/00_start_here.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lint: $(STAMP)
-	$(BIN)/ruff check labkit tests benchmarks
+	$(BIN)/ruff check .
 
 types: $(STAMP)
 	$(BIN)/mypy
