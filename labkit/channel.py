@@ -59,6 +59,16 @@ def check_capacity(capacity: object, *, minimum: int = 0, what: str = "capacity"
     return capacity
 
 
+class _WaitQueue(list["_Waiter"]):
+    """A FIFO of waiters. A list, not a deque: wait queues are short, and an empty deque
+    costs ~760 bytes where a list of one waiter costs ~90 (an idle actor has one)."""
+
+    __slots__ = ()
+
+    def popleft(self) -> _Waiter:
+        return self.pop(0)
+
+
 class _Waiter:
     """One entry in a wait queue: a parked task, the select case it stands for, and, for a
     blocked sender, the value (or, for a reservation, the number of slots) it waits with."""
@@ -72,6 +82,11 @@ class _Waiter:
         self.value = value
         self.msg_id = msg_id
         self.slots = slots  # > 0: a reservation of that many slots, no value
+
+
+#: Shared by every channel with nobody waiting: ``_queue_sender``/``_queue_receiver``
+#: replace it with a queue of the channel's own before appending.
+_NO_WAITERS = _WaitQueue()
 
 
 @dataclass(frozen=True)
@@ -114,8 +129,10 @@ class Channel(Generic[T]):
             check_capacity(capacity)
         self.capacity = capacity
         self.buffer: deque[tuple[int, T]] = deque()
-        self.recvq: deque[_Waiter] = deque()
-        self.sendq: deque[_Waiter] = deque()
+        # Wait queues are created on first use: most channels (an idle actor's mailbox)
+        # never have a blocked sender.
+        self.recvq: _WaitQueue = _NO_WAITERS
+        self.sendq: _WaitQueue = _NO_WAITERS
         self.closed = False
         self.reserved = 0
         self.model = model
@@ -254,7 +271,7 @@ class Channel(Generic[T]):
             self._record(rt, "send", msg_id, value, corr_id=corr_id)
             self._record(rt, "block", msg_id, value, detail="full")
         parker = rt.parker()
-        self.sendq.append(_Waiter(parker, 0, value, msg_id))
+        self._queue_sender(_Waiter(parker, 0, value, msg_id))
         try:
             _case, status = await rt.park(parker, f"send to {self.name_in(rt)}")
         except BaseException:
@@ -301,7 +318,7 @@ class Channel(Generic[T]):
             return status
         rt = current()
         parker = rt.parker()
-        self.sendq.append(_Waiter(parker, 0, slots=slots))
+        self._queue_sender(_Waiter(parker, 0, slots=slots))
         if rt.trace_on:
             self._record(rt, "block", None, detail=f"reserve {slots}")
         try:
@@ -396,7 +413,7 @@ class Channel(Generic[T]):
                 self._record(rt, "receive", msg_id, value)
             return status, value
         parker = rt.parker()
-        self.recvq.append(_Waiter(parker, 0))
+        self._queue_receiver(_Waiter(parker, 0))
         try:
             _case, got = await rt.park(parker, f"receive from {self.name_in(rt)}")
         except BaseException:
@@ -460,10 +477,10 @@ class Channel(Generic[T]):
     # -- select support --------------------------------------------------------------------
 
     def add_recv_waiter(self, parker: Parker, case: int) -> None:
-        self.recvq.append(_Waiter(parker, case))
+        self._queue_receiver(_Waiter(parker, case))
 
     def add_send_waiter(self, parker: Parker, case: int, value: T, msg_id: int) -> None:
-        self.sendq.append(_Waiter(parker, case, value, msg_id))
+        self._queue_sender(_Waiter(parker, case, value, msg_id))
 
     def remove_waiters(self, parker: Parker) -> None:
         """Withdraw every waiter of ``parker`` (a finished select's losing cases, G26)."""
@@ -471,6 +488,16 @@ class Channel(Generic[T]):
         _remove(self.sendq, parker)
 
     # -- internals -------------------------------------------------------------------------
+
+    def _queue_sender(self, waiter: _Waiter) -> None:
+        if self.sendq is _NO_WAITERS:
+            self.sendq = _WaitQueue()
+        self.sendq.append(waiter)
+
+    def _queue_receiver(self, waiter: _Waiter) -> None:
+        if self.recvq is _NO_WAITERS:
+            self.recvq = _WaitQueue()
+        self.recvq.append(waiter)
 
     def _admit(self) -> None:
         """Move waiting senders into free slots, in arrival order (G4, R10)."""
@@ -501,12 +528,12 @@ class Channel(Generic[T]):
                 w.parker.wake((w.case, CLOSED))
 
 
-def _purge(queue: deque[_Waiter]) -> None:
+def _purge(queue: _WaitQueue) -> None:
     while queue and not queue[0].parker.pending:
         queue.popleft()
 
 
-def _remove(queue: deque[_Waiter], parker: Parker) -> None:
+def _remove(queue: _WaitQueue, parker: Parker) -> None:
     if queue:
         for w in [w for w in queue if w.parker is parker]:
             queue.remove(w)

@@ -8,6 +8,7 @@ argument threading and fail with a clear message when used outside a run.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import threading
@@ -46,20 +47,27 @@ _RUNTIME: ContextVar[Runtime | None] = ContextVar("labkit_runtime", default=None
 class TaskRecord:
     """Bookkeeping for one task started by labkit (a goroutine, a tokio task, an actor)."""
 
-    __slots__ = ("blocked_on", "cancel_requested", "done", "model", "name", "scope")
+    __slots__ = ("blocked_on", "cancel_requested", "done", "model", "name", "scope", "started",
+                 "task")
 
     def __init__(self, name: str, model: str | None) -> None:
         self.name = name
         self.model = model
         self.blocked_on: str | None = None
-        self.scope: anyio.CancelScope | None = None
+        self.scope: anyio.CancelScope | None = None  # trio: the task's own cancel scope
+        self.task: asyncio.Task[None] | None = None  # asyncio: the plain task
         self.cancel_requested = False
+        self.started = False
         self.done = False
 
     def cancel(self) -> None:
-        """Cancel the task at its next checkpoint (tokio ``abort``, R32)."""
+        """Cancel the task at its next checkpoint (tokio ``abort``, R32). A task that has
+        not started yet starts already cancelled: it runs up to its first ``await``."""
         self.cancel_requested = True
-        if self.scope is not None:
+        if self.task is not None:
+            if self.started and not self.task.done():
+                self.task.cancel()
+        elif self.scope is not None:
             self.scope.cancel()
 
     def __repr__(self) -> str:
@@ -242,6 +250,8 @@ class Runtime:
         self._time: Callable[[], float] = lambda: 0.0
         self._loop: Any = None
         self._idle_reported = False
+        self._closing = False
+        self._drain: Parker | None = None
         #: Extension slots for dialects and the actor layer (for example the actor system).
         self.extras: dict[str, Any] = {}
 
@@ -323,15 +333,55 @@ class Runtime:
             name = self.new_name(name or prefix)
         rec = TaskRecord(name, model)
         self.live[name] = rec
-        self.record("spawn", _TASK.get().name, name, model=model)
-        self.tg.start_soon(self._task_main, rec, fn, args, name=name)
+        if self.trace_on:
+            self.record("spawn", _TASK.get().name, name, model=model)
+        if self._closing:
+            rec.cancel_requested = True
+        loop = self._loop
+        if loop is not None:
+            # On asyncio a plain task is a quarter of the memory of a task-group child;
+            # the root waits for these itself (see ``drain``).
+            rec.task = loop.create_task(self._task_main_asyncio(rec, fn, args), name=name)
+        else:
+            self.tg.start_soon(self._task_main, rec, fn, args, name=name)
         return rec
+
+    async def _task_main_asyncio(self, rec: TaskRecord, fn: Callable[..., Awaitable[Any]],
+                                 args: tuple[Any, ...]) -> None:
+        _TASK.set(rec)
+        _PARK_GUARD.set(None)  # a task started from a select branch is not that branch
+        rec.started = True
+        if rec.cancel_requested:
+            asyncio.current_task().cancel()  # type: ignore[union-attr]
+        try:
+            await fn(*args)
+        except asyncio.CancelledError:
+            return  # cancelled by abort() or by the end of the run: nobody awaits it
+        except BaseException as exc:  # noqa: BLE001 - any escape ends the run, by design
+            self.fail(exc, rec.name)
+        finally:
+            self._task_finished(rec)
+
+    def _task_finished(self, rec: TaskRecord) -> None:
+        rec.done = True
+        self.live.pop(rec.name, None)
+        self.record("stop", rec.name, model=rec.model)
+        if not self.live and self._drain is not None:
+            self._drain.wake(None)
+
+    async def drain(self) -> None:
+        """Wait until every task started with :meth:`start_task` has finished (asyncio)."""
+        while self.live and self._loop is not None:
+            self._drain = parker = self.parker()
+            await parker.wait()
+        self._drain = None
 
     async def _task_main(self, rec: TaskRecord, fn: Callable[..., Awaitable[Any]],
                          args: tuple[Any, ...]) -> None:
         _TASK.set(rec)
         _PARK_GUARD.set(None)  # a task started from a select branch is not that branch
         cancelled = anyio.get_cancelled_exc_class()
+        rec.started = True
         try:
             with anyio.CancelScope() as scope:
                 rec.scope = scope
@@ -361,6 +411,7 @@ class Runtime:
         Cancelling task by task keeps the order in which they unwind (and record their
         ``stop`` rows) deterministic; the root scope alone would go through a set.
         """
+        self._closing = True
         for rec in list(self.live.values()):
             rec.cancel()
         if self.tg is not None:

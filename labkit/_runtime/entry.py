@@ -45,6 +45,8 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
                 rt.completed = True
                 rt.leaked = tuple(rt.live)
             rt.cancel_all()
+        with anyio.CancelScope(shield=True):
+            await rt.drain()
     finally:
         rt.tg = None
         _TASK.reset(task_token)
