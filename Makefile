@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: lab test lint types unit bench notebooks clean
+.PHONY: lab test lint types unit nbval bench notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,18 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint types unit
+# Every notebook is re-executed and its outputs compared strictly with the committed ones.
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval notebooks
+
+test: lint types unit nbval
+
+# Regenerate the generated notebook sources, then re-execute every notebook in place.
+notebooks: $(STAMP)
+	$(BIN)/python tools/make_start_notebook.py
+	for nb in notebooks/*.ipynb; do \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
