@@ -19,6 +19,8 @@ from typing import ClassVar, TypeVar
 
 from labkit._runtime.core import Parker, current, current_or_none, current_task
 from labkit.channel import check_capacity
+from labkit.rust._errors import PlainError, UnitError
+from labkit.rust._handles import WaitList
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
@@ -46,7 +48,7 @@ class _TokenNode:
     def __init__(self, parent: _TokenNode | None) -> None:
         self.cancelled = False
         self.children: list[_TokenNode] = []
-        self.waiters: list[Parker] = []
+        self.waiters = WaitList()
         self.parent = parent
         self.name: str | None = None
 
@@ -54,9 +56,7 @@ class _TokenNode:
         if self.cancelled:
             return
         self.cancelled = True
-        waiters, self.waiters = self.waiters, []
-        for parker in waiters:
-            parker.wake(None)
+        self.waiters.wake_all()
         children, self.children = self.children, []
         for child in children:
             child.cancel()
@@ -104,16 +104,8 @@ class CancellationToken:
     async def cancelled(self) -> None:
         """Wait until the token is cancelled; cancel-safe (R30, R31)."""
         node = self._node
-        if node.cancelled:
-            return
-        rt = current()
-        parker = rt.parker()
-        node.waiters.append(parker)
-        try:
-            await rt.park(parker, f"cancelled() on {self._name()}")
-        finally:
-            if parker in node.waiters:
-                node.waiters.remove(parker)
+        if not node.cancelled:
+            await node.waiters.wait(f"cancelled() on {self._name()}")
 
     def child_token(self) -> CancellationToken:
         """A token cancelled when this one is; cancelling it leaves this one alone. A child
@@ -191,44 +183,25 @@ class DropGuard:
 # -- Semaphore ------------------------------------------------------------------------------
 
 
-class AcquireError(Exception):
+class AcquireError(PlainError):
     """The semaphore was closed (R35)."""
 
-    __match_args__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash("AcquireError")
+    __repr__ = Exception.__repr__  # ``AcquireError()``, as it always printed
 
     def __str__(self) -> str:
         return "semaphore closed"
 
 
-class TryAcquireError(Exception):
+class TryAcquireError(UnitError):
     """``try_acquire`` got nothing: ``TryAcquireError.NoPermits`` or ``.Closed`` (R35).
 
     Use in ``match``: ``case Err(TryAcquireError.NoPermits):``.
     """
 
-    __slots__ = ("kind",)
+    __slots__ = ()
 
     NoPermits: ClassVar[TryAcquireError]
     Closed: ClassVar[TryAcquireError]
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.kind == self.kind
-
-    def __hash__(self) -> int:
-        return hash(("TryAcquireError", self.kind))
-
-    def __repr__(self) -> str:
-        return f"TryAcquireError.{self.kind}"
 
     def __str__(self) -> str:
         return "no permits available" if self.kind == "NoPermits" else "semaphore closed"

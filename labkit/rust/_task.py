@@ -25,7 +25,8 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-from labkit._runtime.core import Parker, TaskRecord, current, current_task
+from labkit._runtime.core import TaskRecord, current, current_task
+from labkit.rust._handles import WaitList
 from labkit.rust._ownership import MovedValueError
 from labkit.rust.result import Err, Ok, Result
 
@@ -96,7 +97,7 @@ class JoinHandle(Generic[T]):
         self._name = name
         self._rec: TaskRecord | None = None
         self._result: Ok[T] | Err[JoinError] | None = None
-        self._waiters: list[Parker] = []
+        self._waiters = WaitList()
         self._callbacks: list[Callable[[JoinHandle[T]], None]] = []
         self._aborted = False
         self._dropped = False
@@ -134,23 +135,14 @@ class JoinHandle(Generic[T]):
         result = self._result
         if result is not None:
             return result
-        rt = current()
-        parker = rt.parker()
-        self._waiters.append(parker)
-        try:
-            await rt.park(parker, f"join {self._name}")
-        finally:
-            if parker in self._waiters:
-                self._waiters.remove(parker)
+        await self._waiters.wait(f"join {self._name}")
         result = self._result
         assert result is not None
         return result
 
     def _finish(self, result: Ok[T] | Err[JoinError]) -> None:
         self._result = result
-        waiters, self._waiters = self._waiters, []
-        for parker in waiters:
-            parker.wake(None)
+        self._waiters.wake_all()
         for callback in self._callbacks:
             callback(self)
 
@@ -208,7 +200,7 @@ class JoinSet(Generic[T]):
     def __init__(self) -> None:
         self._tasks: dict[str, JoinHandle[T]] = {}
         self._done: deque[JoinHandle[T]] = deque()
-        self._waiters: list[Parker] = []
+        self._waiters = WaitList()
         self._dropped = False
 
     def _check(self) -> None:
@@ -228,9 +220,7 @@ class JoinSet(Generic[T]):
     def _on_finish(self, handle: JoinHandle[T]) -> None:
         if handle.id in self._tasks:
             self._done.append(handle)
-            waiters, self._waiters = self._waiters, []
-            for parker in waiters:
-                parker.wake(None)
+            self._waiters.wake_all()
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -267,14 +257,7 @@ class JoinSet(Generic[T]):
                 return handle.id, handle._result
             if not self._tasks:
                 return None
-            rt = current()
-            parker = rt.parker()
-            self._waiters.append(parker)
-            try:
-                await rt.park(parker, "join_next on a JoinSet")
-            finally:
-                if parker in self._waiters:
-                    self._waiters.remove(parker)
+            await self._waiters.wait("join_next on a JoinSet")
 
     def abort_all(self) -> None:
         """Request cancellation of every task; keep calling ``join_next`` to drain (R34)."""

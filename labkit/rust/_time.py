@@ -26,6 +26,7 @@ from typing import Final, TypeVar
 import anyio
 
 from labkit._runtime.core import current
+from labkit.rust._errors import PlainError
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = ("Elapsed", "Interval", "interval", "sleep", "sleep_until", "timeout")
@@ -45,19 +46,8 @@ def _check_seconds(seconds: object, what: str) -> float:
     return float(seconds)
 
 
-class Elapsed(Exception):
+class Elapsed(PlainError):
     """A ``timeout`` expired before its awaitable completed (R36)."""
-
-    __match_args__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash("Elapsed")
-
-    def __repr__(self) -> str:
-        return "Elapsed"
 
     def __str__(self) -> str:
         return "deadline has elapsed"

@@ -25,9 +25,11 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar, Generic, TypeVar
 
-from labkit._runtime.core import Parker, Runtime, current, current_task
+from labkit._runtime.core import current, current_task
 from labkit.channel import check_capacity
-from labkit.rust._ownership import MovedValueError, Owned, transfer
+from labkit.rust._errors import UnitError, ValueCarryingError, name_variants
+from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._ownership import Owned, transfer
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
@@ -62,98 +64,41 @@ def _clone(value: T) -> T:
 # -- errors ---------------------------------------------------------------------------------
 
 
-class SendError(Exception, Generic[T]):
+class SendError(ValueCarryingError[T]):
     """No receiver exists: the value comes back in ``.value`` (R23)."""
-
-    __match_args__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        super().__init__()
-        self.value = value
-
-    def into_inner(self) -> T:
-        return self.value
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash("broadcast.SendError")
-
-    def __repr__(self) -> str:
-        return f"SendError({self.value!r})"
 
     def __str__(self) -> str:
         return "channel closed: no receivers"
 
 
-def _variant_repr(family: str, kind: str, count: int) -> str:
-    return f"{family}.Lagged({count})" if kind == "Lagged" else f"{family}.{kind}"
+class _LagError(UnitError):
+    """A variant kind plus ``count``, the values missed when the kind is ``Lagged`` (R24).
 
-
-class RecvError(Exception):
-    """``recv`` failed: ``RecvError.Lagged(k)`` (k values missed, R24) or
-    ``RecvError.Closed`` (every sender gone and nothing left, R25).
-
-    Use in ``match``: ``case Err(RecvError.Lagged(k)):`` and ``case Err(RecvError.Closed):``.
+    Variants compare equal within their family (``RecvError.Lagged(2) == RecvError.Lagged(2)``).
     """
 
-    Lagged: ClassVar[type[_Lagged]]
-    Closed: ClassVar[RecvError]
+    __slots__ = ("count",)
+
+    family: ClassVar[str]
 
     __match_args__ = ("count",)
 
-    def __init__(self, kind: str = "Closed", count: int = 0) -> None:
-        super().__init__(kind, count)
+    def __init__(self, kind: str, count: int = 0) -> None:
+        Exception.__init__(self, kind, count)
         self.kind = kind
         self.count = count
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, RecvError) and other.kind == self.kind
-                and other.count == self.count)
+        return (isinstance(other, _LagError) and other.family == self.family
+                and other.kind == self.kind and other.count == self.count)
 
     def __hash__(self) -> int:
         return hash((self.kind, self.count))
 
     def __repr__(self) -> str:
-        return _variant_repr("RecvError", self.kind, self.count)
-
-    def __str__(self) -> str:
         if self.kind == "Lagged":
-            return f"channel lagged by {self.count}"
-        return "channel closed"
-
-
-class _Lagged(RecvError):
-    """The receiver missed ``count`` values; its next ``recv`` gets the oldest held (R24)."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__("Lagged", count)
-
-
-class TryRecvError(Exception):
-    """``try_recv`` failed: ``TryRecvError.Empty``, ``.Closed`` or ``.Lagged(k)`` (R24)."""
-
-    Lagged: ClassVar[type[_TryLagged]]
-    Closed: ClassVar[TryRecvError]
-    Empty: ClassVar[TryRecvError]
-
-    __match_args__ = ("count",)
-
-    def __init__(self, kind: str = "Empty", count: int = 0) -> None:
-        super().__init__(kind, count)
-        self.kind = kind
-        self.count = count
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, TryRecvError) and other.kind == self.kind
-                and other.count == self.count)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.count))
-
-    def __repr__(self) -> str:
-        return _variant_repr("TryRecvError", self.kind, self.count)
+            return f"{self.family}.Lagged({self.count})"
+        return f"{self.family}.{self.kind}"
 
     def __str__(self) -> str:
         if self.kind == "Lagged":
@@ -161,21 +106,58 @@ class TryRecvError(Exception):
         return "channel empty" if self.kind == "Empty" else "channel closed"
 
 
-class _TryLagged(TryRecvError):
+class RecvError(_LagError):
+    """``recv`` failed: ``RecvError.Lagged(k)`` (k values missed, R24) or
+    ``RecvError.Closed`` (every sender gone and nothing left, R25).
+
+    Use in ``match``: ``case Err(RecvError.Lagged(k)):`` and ``case Err(RecvError.Closed):``.
+    """
+
+    __slots__ = ()
+
+    family = "RecvError"
+
+    Lagged: ClassVar[type[RecvError]]
+    Closed: ClassVar[RecvError]
+
+    def __init__(self, kind: str = "Closed", count: int = 0) -> None:
+        super().__init__(kind, count)
+
+
+class _Lagged(RecvError):
+    """The receiver missed ``count`` values; its next ``recv`` gets the oldest held (R24)."""
+
+    __slots__ = ()
+
     def __init__(self, count: int) -> None:
         super().__init__("Lagged", count)
 
 
-def _name_variant(base: type, name: str, cls: type) -> None:
-    cls.__name__ = name
-    cls.__qualname__ = f"{base.__qualname__}.{name}"
+class TryRecvError(_LagError):
+    """``try_recv`` failed: ``TryRecvError.Empty``, ``.Closed`` or ``.Lagged(k)`` (R24)."""
+
+    __slots__ = ()
+
+    family = "TryRecvError"
+
+    Lagged: ClassVar[type[TryRecvError]]
+    Closed: ClassVar[TryRecvError]
+    Empty: ClassVar[TryRecvError]
+
+    def __init__(self, kind: str = "Empty", count: int = 0) -> None:
+        super().__init__(kind, count)
 
 
-_name_variant(RecvError, "Lagged", _Lagged)
-_name_variant(TryRecvError, "Lagged", _TryLagged)
-RecvError.Lagged = _Lagged
+class _TryLagged(TryRecvError):
+    __slots__ = ()
+
+    def __init__(self, count: int) -> None:
+        super().__init__("Lagged", count)
+
+
+name_variants(RecvError, Lagged=_Lagged)
+name_variants(TryRecvError, Lagged=_TryLagged)
 RecvError.Closed = RecvError("Closed")
-TryRecvError.Lagged = _TryLagged
 TryRecvError.Closed = TryRecvError("Closed")
 TryRecvError.Empty = TryRecvError("Empty")
 
@@ -188,33 +170,29 @@ _CLOSED = 2
 _LAGGED = 3
 
 
-class _Shared(Generic[T]):
+class _Shared(ChannelState, Generic[T]):
     """The ring and the handle counts every sender and receiver of one channel share."""
 
-    __slots__ = ("capacity", "closed_waiters", "mask", "name", "next_key", "receivers",
-                 "senders", "slots", "tail", "waiters")
+    __slots__ = ("capacity", "mask", "next_key", "receivers", "slots", "tail")
+
+    prefix = "bcast"
 
     def __init__(self, capacity: int) -> None:
+        super().__init__()
         self.capacity = capacity
         self.mask = capacity - 1
         self.slots: list[tuple[int, T] | None] = [None] * capacity
         self.tail = 0  # position the next value gets; held values are [head, tail)
-        self.senders = 1
         self.receivers: dict[int, Receiver[T]] = {}
         self.next_key = 0
-        self.waiters: list[Parker] = []
-        self.closed_waiters: list[Parker] = []
-        self.name: str | None = None
+
+    def has_receivers(self) -> bool:
+        return bool(self.receivers)
 
     @property
     def head(self) -> int:
         """Position of the oldest value still held."""
         return max(0, self.tail - self.capacity)
-
-    def name_in(self, rt: Runtime) -> str:
-        if self.name is None:
-            self.name = rt.new_name("bcast")
-        return self.name
 
     def unread(self) -> int:
         """Values not yet seen by every receiver (tokio's ``Sender::len``)."""
@@ -232,47 +210,19 @@ class _Shared(Generic[T]):
     def remove_receiver(self, key: int) -> None:
         del self.receivers[key]
         if not self.receivers:
-            waiters, self.closed_waiters = self.closed_waiters, []
-            for parker in waiters:
-                parker.wake(None)
-
-    def wake_receivers(self) -> None:
-        waiters, self.waiters = self.waiters, []
-        for parker in waiters:
-            parker.wake(None)
-
-    async def wait(self, waiters: list[Parker], what: str) -> None:
-        rt = current()
-        parker = rt.parker()
-        waiters.append(parker)
-        try:
-            await rt.park(parker, f"{what} {self.name_in(rt)}")
-        finally:
-            if parker in waiters:
-                waiters.remove(parker)
-
-
-def _dropped(what: str) -> MovedValueError:
-    return MovedValueError(f"use of a dropped broadcast {what}")
+            self.closed_waiters.wake_all()
 
 
 # -- handles --------------------------------------------------------------------------------
 
 
-class Sender(Generic[T]):
+class Sender(Handle[_Shared[T]]):
     """The sending half: ``send`` never waits (R23). Clone it for more senders; the channel
     closes for receivers when the last one is dropped (R25)."""
 
-    __slots__ = ("_dropped", "_shared")
+    __slots__ = ()
 
-    def __init__(self, shared: _Shared[T]) -> None:
-        self._shared = shared
-        self._dropped = False
-
-    def _live(self) -> _Shared[T]:
-        if self._dropped:
-            raise _dropped("Sender")
-        return self._shared
+    family = "broadcast"
 
     def send(self, value: T) -> Result[int, SendError[T]]:
         """Send to every receiver: ``Ok(number of receivers)``, or ``Err(SendError(value))``
@@ -300,7 +250,7 @@ class Sender(Generic[T]):
             rt.record("send", current_task().name, sh.name_in(rt), msg_id,
                       msg_type=type(value).__name__, depth=sh.unread(), model=MODEL)
         if sh.waiters:
-            sh.wake_receivers()
+            sh.waiters.wake_all()
         return Ok(n)
 
     def subscribe(self) -> Receiver[T]:
@@ -320,60 +270,39 @@ class Sender(Generic[T]):
     def is_empty(self) -> bool:
         return self.len() == 0
 
-    def same_channel(self, other: Sender[T]) -> bool:
-        return self._shared is other._shared
-
     async def closed(self) -> None:
         """Wait until there are no receivers (R25)."""
-        sh = self._live()
-        while sh.receivers:
-            await sh.wait(sh.closed_waiters, "closed() on")
+        await self._live().no_receivers()
 
     def clone(self) -> Sender[T]:
         sh = self._live()
         sh.senders += 1
         return Sender(sh)
 
-    def drop(self) -> None:
-        """Drop this sender; when the last one goes, receivers drain and then get
-        ``RecvError.Closed`` (R25). A second drop does nothing."""
-        if self._dropped:
-            return
-        self._dropped = True
+    def _release(self) -> None:
+        """When the last sender goes, receivers drain and then get ``RecvError.Closed``
+        (R25)."""
         sh = self._shared
         sh.senders -= 1
         if sh.senders == 0:
             rt = current()
             rt.record("close", current_task().name, sh.name_in(rt), model=MODEL,
                       detail="last sender dropped")
-            sh.wake_receivers()
-
-    def __enter__(self) -> Sender[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
-
-    def __repr__(self) -> str:
-        return f"<broadcast.Sender{' dropped' if self._dropped else ''}>"
+            sh.waiters.wake_all()
 
 
-class Receiver(Generic[T]):
+class Receiver(Handle[_Shared[T]]):
     """One subscriber with its own cursor: ``await recv()`` gives ``Ok(v)``,
     ``Err(RecvError.Lagged(k))`` or ``Err(RecvError.Closed)`` (R24, R25)."""
 
-    __slots__ = ("_dropped", "_key", "_next", "_shared")
+    __slots__ = ("_key", "_next")
+
+    family = "broadcast"
 
     def __init__(self, shared: _Shared[T], start: int) -> None:
-        self._shared = shared
+        super().__init__(shared)
         self._next = start
-        self._dropped = False
         self._key = shared.add_receiver(self)
-
-    def _live(self) -> _Shared[T]:
-        if self._dropped:
-            raise _dropped("Receiver")
-        return self._shared
 
     def _poll(self) -> tuple[int, Any]:
         sh = self._live()
@@ -446,26 +375,14 @@ class Receiver(Generic[T]):
         """True once every sender is gone."""
         return self._live().senders == 0
 
-    def same_channel(self, other: Receiver[T]) -> bool:
-        return self._shared is other._shared
-
     def resubscribe(self) -> Receiver[T]:
         """A new receiver starting at the tail: it sees only values sent from now (R25)."""
         sh = self._live()
         return Receiver(sh, sh.tail)
 
-    def drop(self) -> None:
-        """Drop this receiver: its unread values count as read (R25)."""
-        if self._dropped:
-            return
-        self._dropped = True
+    def _release(self) -> None:
+        """A dropped receiver's unread values count as read (R25)."""
         self._shared.remove_receiver(self._key)
-
-    def __enter__(self) -> Receiver[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
 
     def __aiter__(self) -> Receiver[T]:
         return self
@@ -476,9 +393,6 @@ class Receiver(Generic[T]):
         if isinstance(result, Err) and result.error.kind == "Closed":
             raise StopAsyncIteration
         return result
-
-    def __repr__(self) -> str:
-        return f"<broadcast.Receiver{' dropped' if self._dropped else ''}>"
 
 
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:

@@ -29,12 +29,14 @@ and sending an :class:`~labkit.rust.Owned` moves it (R37).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._runtime.core import Parker, current, current_task
+from labkit._runtime.core import current, current_task
 from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
+from labkit.rust._errors import PlainError, UnitError, ValueCarryingError, name_variants
+from labkit.rust._handles import Handle, Notify
 from labkit.rust._ownership import MovedValueError, transfer
 from labkit.rust.result import Err, Ok, Result
 
@@ -71,33 +73,11 @@ MODEL = "rust"
 # -- errors ------------------------------------------------------------------------------
 
 
-class SendError(Exception, Generic[T]):
+class SendError(ValueCarryingError[T]):
     """The receiver is gone: the unsent value comes back in ``.value`` (R5, R9, R21).
 
     ``reserve`` fails with ``SendError(None)`` (tokio's ``SendError(())``).
     """
-
-    __match_args__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        super().__init__()
-        self.value = value
-
-    def into_inner(self) -> T:
-        """The value that could not be sent."""
-        return self.value
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.value == self.value
-
-    def __hash__(self) -> int:
-        try:
-            return hash((type(self).__qualname__, self.value))
-        except TypeError:  # an unhashable value: equal errors still hash alike
-            return hash(type(self).__qualname__)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}({self.value!r})"
 
     def __str__(self) -> str:
         return "sending on a closed channel"
@@ -160,38 +140,12 @@ class _SendTimeoutClosed(SendTimeoutError[T]):
     """The receiver is closed or dropped (R19); the value is handed back."""
 
 
-def _variants(base: type, **variants: type) -> None:
-    for name, cls in variants.items():
-        cls.__name__ = name
-        cls.__qualname__ = f"{base.__qualname__}.{name}"
-        setattr(base, name, cls)
+name_variants(TrySendError, Full=_TrySendFull, Closed=_TrySendClosed,
+              Disconnected=_TrySendDisconnected)
+name_variants(SendTimeoutError, Timeout=_SendTimeoutTimeout, Closed=_SendTimeoutClosed)
 
 
-_variants(TrySendError, Full=_TrySendFull, Closed=_TrySendClosed,
-          Disconnected=_TrySendDisconnected)
-_variants(SendTimeoutError, Timeout=_SendTimeoutTimeout, Closed=_SendTimeoutClosed)
-
-
-class _UnitError(Exception):
-    """Base of error enums whose variants carry nothing (``TryRecvError.Empty``)."""
-
-    __slots__ = ("kind",)
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.kind == self.kind
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.kind))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}.{self.kind}"
-
-
-class TryRecvError(_UnitError):
+class TryRecvError(UnitError):
     """``try_recv`` found nothing: ``TryRecvError.Empty`` or ``.Disconnected`` (R4, R15).
 
     Use in ``match``: ``case Err(TryRecvError.Empty):``.
@@ -209,7 +163,7 @@ TryRecvError.Empty = TryRecvError("Empty")
 TryRecvError.Disconnected = TryRecvError("Disconnected")
 
 
-class RecvTimeoutError(_UnitError):
+class RecvTimeoutError(UnitError):
     """std ``recv_timeout``: ``RecvTimeoutError.Timeout`` or ``.Disconnected`` (R6)."""
 
     Timeout: ClassVar[RecvTimeoutError]
@@ -224,54 +178,17 @@ RecvTimeoutError.Timeout = RecvTimeoutError("Timeout")
 RecvTimeoutError.Disconnected = RecvTimeoutError("Disconnected")
 
 
-class RecvError(Exception):
+class RecvError(PlainError):
     """Every sender is gone and nothing is left to receive (std R4, oneshot R22).
 
     All ``RecvError`` values are equal; match with ``case Err(RecvError()):``.
     """
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self).__name__)
-
-    def __repr__(self) -> str:
-        return "RecvError"
 
     def __str__(self) -> str:
         return "receiving on a closed channel"
 
 
 # -- shared state ------------------------------------------------------------------------
-
-
-class _Notify:
-    """A one-time event that tasks can wait for (``tx.closed()``); no queue, no values."""
-
-    __slots__ = ("fired", "waiters")
-
-    def __init__(self) -> None:
-        self.fired = False
-        self.waiters: list[Parker] = []
-
-    def fire(self) -> None:
-        self.fired = True
-        waiters, self.waiters = self.waiters, []
-        for parker in waiters:
-            parker.wake(None)
-
-    async def wait(self, what: str) -> None:
-        if self.fired:
-            return
-        rt = current()
-        parker = rt.parker()
-        self.waiters.append(parker)
-        try:
-            await rt.park(parker, what)
-        finally:
-            if parker in self.waiters:
-                self.waiters.remove(parker)
 
 
 class _Shared(Generic[T]):
@@ -285,7 +202,7 @@ class _Shared(Generic[T]):
         self.weak = 0
         self.rx_closed = False
         self.rx_dropped = False
-        self.rx_gone = _Notify()
+        self.rx_gone = Notify()
         self.sender_cls = sender_cls
 
     def record(self, kind: str, detail: str, msg_id: int | None = None,
@@ -335,39 +252,38 @@ def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Sh
 # -- senders -----------------------------------------------------------------------------
 
 
-class _SenderBase(Generic[T]):
-    """Clone/drop bookkeeping common to every strong sender (R3, R20)."""
+def _try_send_error(status: int, value: T,
+                    closed: type[TrySendError[Any]] = _TrySendClosed) -> Err[TrySendError[T]]:
+    """The error of a ``try_*`` that did not get its slot: ``Full(v)``, else ``closed(v)``."""
+    return Err(TrySendError.Full(value) if status == FULL else closed(value))
 
-    __slots__ = ("_dropped", "_shared")
 
-    def __init__(self, shared: _Shared[T]) -> None:
-        self._shared = shared
-        self._dropped = False
+class _SenderBase(Handle[_Shared[T]]):
+    """Clone/drop bookkeeping and sending common to every strong sender (R3, R20).
 
-    def _live(self) -> _Shared[T]:
-        if self._dropped:
-            raise MovedValueError(
-                f"use of a dropped {type(self).__name__}: this handle was dropped (or moved), "
-                f"so it can no longer send; keep a clone (tx.clone()) if you need one")
-        return self._shared
+    Leaving ``with tx:`` drops it, also on an exception: a panicking thread drops its sender
+    while unwinding (R7).
+    """
 
-    def clone(self) -> _SenderBase[T]:
+    __slots__ = ()
+
+    def _moved(self) -> MovedValueError:
+        return MovedValueError(
+            f"use of a dropped {type(self).__name__}: this handle was dropped (or moved), "
+            f"so it can no longer send; keep a clone (tx.clone()) if you need one")
+
+    def _release(self) -> None:
+        """Dropping the last sender closes the channel (R3, R15)."""
+        self._shared.sender_gone()
+
+    def clone(self) -> Self:
         """Another sender on the same channel; the channel stays open until all are dropped."""
         shared = self._live()
         shared.add_sender()
         return type(self)(shared)
 
-    def drop(self) -> None:
-        """Drop this sender (idempotent). Dropping the last one closes the channel (R3, R15)."""
-        if not self._dropped:
-            self._dropped = True
-            self._shared.sender_gone()
-
     def is_dropped(self) -> bool:
         return self._dropped
-
-    def same_channel(self, other: object) -> bool:
-        return getattr(other, "_shared", None) is self._shared
 
     def strong_count(self) -> int:
         """Strong senders (and outstanding permits) keeping the channel open."""
@@ -376,12 +292,30 @@ class _SenderBase(Generic[T]):
     def weak_count(self) -> int:
         return self._shared.weak
 
-    def __enter__(self) -> _SenderBase[T]:
-        return self
+    def _send_now(self, value: T) -> Result[None, SendError[T]]:
+        """An unbounded send: it never waits, and fails only once the receiver is gone."""
+        shared = self._live()
+        value = transfer(value)
+        if shared.chan.try_send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
 
-    def __exit__(self, *exc: object) -> None:
-        # Also on an exception: a panicking thread drops its sender while unwinding (R7).
-        self.drop()
+    async def _send_waiting(self, value: T) -> Result[None, SendError[T]]:
+        """A bounded send: wait for a slot (FIFO, R10), fail once the receiver is gone."""
+        shared = self._live()
+        value = transfer(value)
+        if await shared.chan.send(value) == OK:
+            return Ok(None)
+        return Err(SendError(value))
+
+    def _try_send(self, value: T,
+                  closed: type[TrySendError[Any]]) -> Result[None, TrySendError[T]]:
+        shared = self._live()
+        value = transfer(value)
+        status = shared.chan.try_send(value)
+        if status == OK:
+            return Ok(None)
+        return _try_send_error(status, value, closed)
 
     def __repr__(self) -> str:
         state = " dropped" if self._dropped else ""
@@ -412,37 +346,18 @@ class Sender(_TokioSenderBase[T]):
 
     __slots__ = ()
 
-    def clone(self) -> Sender[T]:
-        shared = self._live()
-        shared.add_sender()
-        return Sender(shared)
-
-    def __enter__(self) -> Sender[T]:
-        return self
-
     async def send(self, value: T) -> Result[None, SendError[T]]:
         """Wait for a slot, then send: ``Ok(None)`` or ``Err(SendError(value))`` (R9).
 
         Waiting senders are served in order (R10). Not cancel-safe: cancelled while waiting,
         the value is lost, and the trace says so (R11); use ``reserve`` to be safe.
         """
-        shared = self._live()
-        value = transfer(value)
-        if await shared.chan.send(value) == OK:
-            return Ok(None)
-        return Err(SendError(value))
+        return await self._send_waiting(value)
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """Send without waiting: ``Ok(None)``, ``Err(TrySendError.Full(v))`` or
         ``Err(TrySendError.Closed(v))`` (R12)."""
-        shared = self._live()
-        value = transfer(value)
-        status = shared.chan.try_send(value)
-        if status == OK:
-            return Ok(None)
-        if status == FULL:
-            return Err(TrySendError.Full(value))
-        return Err(TrySendError.Closed(value))
+        return self._try_send(value, _TrySendClosed)
 
     async def send_timeout(self, value: T, seconds: float) -> Result[None, SendTimeoutError[T]]:
         """Like ``send``, giving up after ``seconds``: ``Err(SendTimeoutError.Timeout(v))`` or
@@ -476,9 +391,7 @@ class Sender(_TokioSenderBase[T]):
         status = shared.chan.try_reserve(1)
         if status == OK:
             return Ok(Permit(shared))
-        if status == FULL:
-            return Err(TrySendError.Full(None))
-        return Err(TrySendError.Closed(None))
+        return _try_send_error(status, None)
 
     async def reserve_many(self, n: int) -> Result[PermitIterator[T], SendError[None]]:
         """Wait for ``n`` slots at once (FIFO, R10, R13). ``n > max_capacity()`` is an error."""
@@ -501,9 +414,7 @@ class Sender(_TokioSenderBase[T]):
         status = shared.chan.try_reserve(n)
         if status == OK:
             return Ok(PermitIterator(shared, n))
-        if status == FULL:
-            return Err(TrySendError.Full(None))
-        return Err(TrySendError.Closed(None))
+        return _try_send_error(status, None)
 
     async def reserve_owned(self) -> Result[OwnedPermit[T], SendError[None]]:
         """Like ``reserve``, but consumes this sender: the permit owns it and hands a sender
@@ -522,9 +433,7 @@ class Sender(_TokioSenderBase[T]):
         if status == OK:
             self._dropped = True
             return Ok(OwnedPermit(shared))
-        if status == FULL:
-            return Err(TrySendError.Full(self))
-        return Err(TrySendError.Closed(self))
+        return _try_send_error(status, self)
 
     def capacity(self) -> int:
         """Free slots now: falls on send and reserve, rises on recv (R14)."""
@@ -542,21 +451,9 @@ class UnboundedSender(_TokioSenderBase[T]):
 
     __slots__ = ()
 
-    def clone(self) -> UnboundedSender[T]:
-        shared = self._live()
-        shared.add_sender()
-        return UnboundedSender(shared)
-
-    def __enter__(self) -> UnboundedSender[T]:
-        return self
-
     def send(self, value: T) -> Result[None, SendError[T]]:
         """Send now, never waiting (synchronous, R21): ``Ok(None)`` or ``Err(SendError(v))``."""
-        shared = self._live()
-        value = transfer(value)
-        if shared.chan.try_send(value) == OK:
-            return Ok(None)
-        return Err(SendError(value))
+        return self._send_now(value)
 
 
 class WeakSender(Generic[T]):
@@ -718,27 +615,39 @@ class PermitIterator(Generic[T]):
 # -- receivers ---------------------------------------------------------------------------
 
 
-class _ReceiverBase(Generic[T]):
-    __slots__ = ("_shared",)
+class _ReceiverBase(Handle[_Shared[T]]):
+    """What the tokio and std receivers share: taking values without waiting, ``async for``,
+    and dropping (R3, R17)."""
 
-    def __init__(self, shared: _Shared[T]) -> None:
-        self._shared = shared
+    __slots__ = ()
 
-    def _live(self) -> _Shared[T]:
-        shared = self._shared
-        if shared.rx_dropped:
-            raise MovedValueError(f"use of a dropped {type(self).__name__}")
-        return shared
+    def _moved(self) -> MovedValueError:
+        return MovedValueError(f"use of a dropped {type(self).__name__}")
 
-    def drop(self) -> None:
-        """Drop the receiver: the channel closes, buffered messages are dropped (R3, R17)."""
+    def _release(self) -> None:
+        """Dropping the receiver closes the channel and drops buffered messages (R3, R17)."""
         self._shared.drop_rx()
 
-    def __enter__(self) -> _ReceiverBase[T]:
+    def try_recv(self) -> Result[T, TryRecvError]:
+        """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R4,
+        R15)."""
+        status, value = self._live().chan.try_recv()
+        if status == OK:
+            return Ok(value)
+        if status == EMPTY:
+            return Err(TryRecvError.Empty)
+        return Err(TryRecvError.Disconnected)
+
+    def __aiter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
+    async def __anext__(self) -> T:
+        """``async for x in rx``: ends once every sender is gone and the buffer is drained
+        (R6, R15)."""
+        status, value = await self._live().chan.recv()
+        if status != OK:
+            raise StopAsyncIteration
+        return value  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
@@ -756,15 +665,6 @@ class Receiver(_ReceiverBase[T]):
         """
         status, value = await self._live().chan.recv()
         return value if status == OK else None
-
-    def try_recv(self) -> Result[T, TryRecvError]:
-        """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R15)."""
-        status, value = self._live().chan.try_recv()
-        if status == OK:
-            return Ok(value)
-        if status == EMPTY:
-            return Err(TryRecvError.Empty)
-        return Err(TryRecvError.Disconnected)
 
     async def recv_many(self, buffer: list[T], limit: int) -> int:
         """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
@@ -816,18 +716,6 @@ class Receiver(_ReceiverBase[T]):
     def sender_weak_count(self) -> int:
         return self._shared.weak
 
-    def __enter__(self) -> Receiver[T]:
-        return self
-
-    def __aiter__(self) -> Receiver[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        status, value = await self._live().chan.recv()
-        if status != OK:
-            raise StopAsyncIteration
-        return value  # type: ignore[no-any-return]
-
 
 #: tokio's ``UnboundedReceiver`` has the same API as ``Receiver``.
 UnboundedReceiver = Receiver
@@ -866,21 +754,9 @@ class StdSender(_SenderBase[T]):
 
     __slots__ = ()
 
-    def clone(self) -> StdSender[T]:
-        shared = self._live()
-        shared.add_sender()
-        return StdSender(shared)
-
-    def __enter__(self) -> StdSender[T]:
-        return self
-
     def send(self, value: T) -> Result[None, SendError[T]]:
         """``Ok(None)``, or ``Err(SendError(v))`` once the receiver is dropped (R1, R5)."""
-        shared = self._live()
-        value = transfer(value)
-        if shared.chan.try_send(value) == OK:
-            return Ok(None)
-        return Err(SendError(value))
+        return self._send_now(value)
 
 
 class SyncSender(_SenderBase[T]):
@@ -888,34 +764,15 @@ class SyncSender(_SenderBase[T]):
 
     __slots__ = ()
 
-    def clone(self) -> SyncSender[T]:
-        shared = self._live()
-        shared.add_sender()
-        return SyncSender(shared)
-
-    def __enter__(self) -> SyncSender[T]:
-        return self
-
     async def send(self, value: T) -> Result[None, SendError[T]]:
         """Wait for a slot (for a receiver, when ``n == 0``): ``Ok(None)`` or
         ``Err(SendError(v))`` once the receiver is dropped (R2, R5)."""
-        shared = self._live()
-        value = transfer(value)
-        if await shared.chan.send(value) == OK:
-            return Ok(None)
-        return Err(SendError(value))
+        return await self._send_waiting(value)
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """``Ok(None)``, ``Err(TrySendError.Full(v))`` or ``Err(TrySendError.Disconnected(v))``
         (R2, R5). On a rendezvous channel it is ``Full`` unless a receiver is waiting."""
-        shared = self._live()
-        value = transfer(value)
-        status = shared.chan.try_send(value)
-        if status == OK:
-            return Ok(None)
-        if status == FULL:
-            return Err(TrySendError.Full(value))
-        return Err(TrySendError.Disconnected(value))
+        return self._try_send(value, _TrySendDisconnected)
 
 
 class StdReceiver(_ReceiverBase[T]):
@@ -928,15 +785,6 @@ class StdReceiver(_ReceiverBase[T]):
         drained (R4)."""
         status, value = await self._live().chan.recv()
         return Ok(value) if status == OK else Err(RecvError())
-
-    def try_recv(self) -> Result[T, TryRecvError]:
-        """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R4)."""
-        status, value = self._live().chan.try_recv()
-        if status == OK:
-            return Ok(value)
-        if status == EMPTY:
-            return Err(TryRecvError.Empty)
-        return Err(TryRecvError.Disconnected)
 
     async def recv_timeout(self, seconds: float) -> Result[T, RecvTimeoutError]:
         """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
@@ -959,19 +807,6 @@ class StdReceiver(_ReceiverBase[T]):
             if status != OK:
                 return
             yield value
-
-    def __enter__(self) -> StdReceiver[T]:
-        return self
-
-    def __aiter__(self) -> StdReceiver[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        """``for x in rx`` (``async for`` here): ends when every sender is gone (R6)."""
-        status, value = await self._live().chan.recv()
-        if status != OK:
-            raise StopAsyncIteration
-        return value  # type: ignore[no-any-return]
 
 
 def std_channel() -> tuple[StdSender[Any], StdReceiver[Any]]:

@@ -24,8 +24,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from labkit._runtime.core import current, current_task
 from labkit.channel import EMPTY, OK, Channel
+from labkit.rust._errors import UnitError
+from labkit.rust._handles import Handle, Notify
 from labkit.rust._ownership import MovedValueError, transfer
-from labkit.rust.mpsc import RecvError, _Notify, _UnitError
+from labkit.rust.mpsc import RecvError
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = ("Receiver", "RecvError", "Sender", "TryRecvError", "channel")
@@ -33,7 +35,7 @@ __all__ = ("Receiver", "RecvError", "Sender", "TryRecvError", "channel")
 T = TypeVar("T")
 
 
-class TryRecvError(_UnitError):
+class TryRecvError(UnitError):
     """``rx.try_recv()`` failed: ``TryRecvError.Empty`` (nothing yet) or ``.Closed`` (the
     sender was dropped, or the value was already taken) (R22)."""
 
@@ -49,15 +51,13 @@ TryRecvError.Closed = TryRecvError("Closed")
 
 
 class _State(Generic[T]):
-    __slots__ = ("chan", "done", "rx_closed", "rx_dropped", "rx_gone", "tx_spent")
+    __slots__ = ("chan", "done", "rx_closed", "rx_gone")
 
     def __init__(self) -> None:
         self.chan: Channel[T] = Channel(1, model="rust", prefix="oneshot")
-        self.tx_spent = False
         self.rx_closed = False
-        self.rx_dropped = False
         self.done = False  # the receiver got its value (or its error)
-        self.rx_gone = _Notify()
+        self.rx_gone = Notify()
 
     def record(self, kind: str, detail: str, value: object = None) -> None:
         rt = current()
@@ -67,27 +67,21 @@ class _State(Generic[T]):
                       depth=len(self.chan.buffer), model="rust", detail=detail)
 
 
-class Sender(Generic[T]):
-    """The sending half: ``send`` once (R22)."""
+class Sender(Handle[_State[T]]):
+    """The sending half: ``send`` once (R22). Sending or dropping spends it."""
 
-    __slots__ = ("_state",)
+    __slots__ = ()
 
-    def __init__(self, state: _State[T]) -> None:
-        self._state = state
-
-    def _take(self) -> _State[T]:
-        state = self._state
-        if state.tx_spent:
-            raise MovedValueError(
-                "use of moved value: a oneshot Sender is consumed by send() or drop(); "
-                "it can send only once (make a new oneshot.channel() for another value)")
-        state.tx_spent = True
-        return state
+    def _moved(self) -> MovedValueError:
+        return MovedValueError(
+            "use of moved value: a oneshot Sender is consumed by send() or drop(); "
+            "it can send only once (make a new oneshot.channel() for another value)")
 
     def send(self, value: T) -> Result[None, T]:
         """Send the one value, never waiting: ``Ok(None)``, or ``Err(value)`` if the receiver
         was closed or dropped (R22). Consumes the sender."""
-        state = self._take()
+        state = self._live()
+        self._dropped = True
         value = transfer(value)
         if state.rx_closed:
             return Err(value)
@@ -95,45 +89,34 @@ class Sender(Generic[T]):
         state.chan.close()  # the sender is gone
         return Ok(None)
 
-    def drop(self) -> None:
-        """Drop the sender unsent (idempotent): the receiver gets ``Err(RecvError())``."""
-        state = self._state
-        if not state.tx_spent:
-            state.tx_spent = True
-            state.chan.close()
-            state.record("close", "sender dropped")
+    def _release(self) -> None:
+        """Dropped unsent: the receiver gets ``Err(RecvError())``."""
+        state = self._shared
+        state.chan.close()
+        state.record("close", "sender dropped")
 
     def is_closed(self) -> bool:
         """True once the receiver was closed or dropped: the reply is no longer wanted."""
-        return self._state.rx_closed
+        return self._shared.rx_closed
 
     async def closed(self) -> None:
         """Wait until the receiver is closed or dropped (R22: abandon work nobody wants)."""
-        state = self._state
+        state = self._shared
         await state.rx_gone.wait(f"closed() on {state.chan.name_in(current())}")
 
-    def __enter__(self) -> Sender[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
-
     def __repr__(self) -> str:
-        return f"<oneshot.Sender {self._state.chan.name}{' spent' if self._state.tx_spent else ''}>"
+        return f"<oneshot.Sender {self._shared.chan.name}{' spent' if self._dropped else ''}>"
 
 
-class Receiver(Generic[T]):
+class Receiver(Handle[_State[T]]):
     """The receiving half: ``await rx`` (or ``await rx.recv()``) once (R22)."""
 
-    __slots__ = ("_state",)
+    __slots__ = ()
 
-    def __init__(self, state: _State[T]) -> None:
-        self._state = state
+    family = "oneshot"
 
-    def _live(self) -> _State[T]:
-        state = self._state
-        if state.rx_dropped:
-            raise MovedValueError("use of a dropped oneshot Receiver")
+    def _awaitable(self) -> _State[T]:
+        state = self._live()
         if state.done:
             raise MovedValueError(
                 "a oneshot Receiver can be awaited only once, and it already completed")
@@ -144,7 +127,7 @@ class Receiver(Generic[T]):
 
         Cancel-safe: cancelled while waiting, the value stays for the next await (R30).
         """
-        state = self._live()
+        state = self._awaitable()
         status, value = await state.chan.recv()
         state.done = True
         return Ok(value) if status == OK else Err(RecvError())
@@ -155,9 +138,7 @@ class Receiver(Generic[T]):
     def try_recv(self) -> Result[T, TryRecvError]:
         """``Ok(v)``, ``Err(TryRecvError.Empty)``, or ``Err(TryRecvError.Closed)`` when the
         sender is gone or the value was already taken (R22)."""
-        state = self._state
-        if state.rx_dropped:
-            raise MovedValueError("use of a dropped oneshot Receiver")
+        state = self._live()
         status, value = state.chan.try_recv()
         if status == OK:
             state.done = True
@@ -169,20 +150,17 @@ class Receiver(Generic[T]):
     def close(self) -> None:
         """Refuse the value from now on: a later ``send`` fails with ``Err(v)``; a value sent
         before the close is still received (R22)."""
-        state = self._state
+        state = self._shared
         if not state.rx_closed:
             state.rx_closed = True
             state.chan.close()  # nothing more can arrive; a value already in stays
             state.record("close", "receiver closed")
             state.rx_gone.fire()
 
-    def drop(self) -> None:
-        """Drop the receiver: close, and drop a value already sent (idempotent)."""
-        state = self._state
-        if state.rx_dropped:
-            return
+    def _release(self) -> None:
+        """Dropping the receiver closes it, and drops a value already sent."""
         self.close()
-        state.rx_dropped = True
+        state = self._shared
         items = state.chan.discard()
         for _msg_id, value in items:
             state.record("drop", "receiver dropped", value)
@@ -190,16 +168,10 @@ class Receiver(Generic[T]):
 
     def is_terminated(self) -> bool:
         """True once the receiver has yielded its value or error."""
-        return self._state.done
-
-    def __enter__(self) -> Receiver[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
+        return self._shared.done
 
     def __repr__(self) -> str:
-        return f"<oneshot.Receiver {self._state.chan.name}>"
+        return f"<oneshot.Receiver {self._shared.chan.name}>"
 
 
 def channel() -> tuple[Sender[Any], Receiver[Any]]:

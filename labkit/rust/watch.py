@@ -23,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from labkit._runtime.core import Parker, Runtime, current, current_or_none, current_task
-from labkit.rust._ownership import MovedValueError, transfer
+from labkit._runtime.core import current_or_none, current_task
+from labkit.rust._errors import PlainError, ValueCarryingError
+from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._ownership import transfer
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = ("channel", "Receiver", "RecvError", "SendError", "Sender")
@@ -34,69 +36,36 @@ T = TypeVar("T")
 MODEL = "rust"
 
 
-class SendError(Exception, Generic[T]):
+class SendError(ValueCarryingError[T]):
     """Every receiver is gone: the value comes back in ``.value`` (R26)."""
-
-    __match_args__ = ("value",)
-
-    def __init__(self, value: T) -> None:
-        super().__init__()
-        self.value = value
-
-    def into_inner(self) -> T:
-        return self.value
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash("watch.SendError")
-
-    def __repr__(self) -> str:
-        return f"SendError({self.value!r})"
 
     def __str__(self) -> str:
         return "channel closed: no receivers"
 
 
-class RecvError(Exception):
+class RecvError(PlainError):
     """Every sender is gone (and, for ``changed``, the last value was seen), R26.
 
     All ``RecvError`` values are equal; match with ``case Err(RecvError()):``.
     """
 
-    __match_args__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash("watch.RecvError")
-
-    def __repr__(self) -> str:
-        return "RecvError"
-
     def __str__(self) -> str:
         return "channel closed"
 
 
-class _Shared(Generic[T]):
-    __slots__ = ("closed_waiters", "name", "receivers", "senders", "value", "version",
-                 "waiters")
+class _Shared(ChannelState, Generic[T]):
+    __slots__ = ("receivers", "value", "version")
+
+    prefix = "watch"
 
     def __init__(self, value: T) -> None:
+        super().__init__()
         self.value = value
         self.version = 0
-        self.senders = 1
         self.receivers = 1
-        self.waiters: list[Parker] = []
-        self.closed_waiters: list[Parker] = []
-        self.name: str | None = None
 
-    def name_in(self, rt: Runtime) -> str:
-        if self.name is None:
-            self.name = rt.new_name("watch")
-        return self.name
+    def has_receivers(self) -> bool:
+        return self.receivers > 0
 
     def record(self, kind: str, detail: str | None = None, value: object = None) -> None:
         rt = current_or_none()
@@ -109,43 +78,17 @@ class _Shared(Generic[T]):
         old, self.value = self.value, value
         self.version += 1
         self.record("send", value=value)
-        self.wake()
+        self.waiters.wake_all()
         return old
 
-    def wake(self) -> None:
-        waiters, self.waiters = self.waiters, []
-        for parker in waiters:
-            parker.wake(None)
 
-    async def wait(self, waiters: list[Parker], what: str) -> None:
-        rt = current()
-        parker = rt.parker()
-        waiters.append(parker)
-        try:
-            await rt.park(parker, f"{what} {self.name_in(rt)}")
-        finally:
-            if parker in waiters:
-                waiters.remove(parker)
-
-
-def _dropped(what: str) -> MovedValueError:
-    return MovedValueError(f"use of a dropped watch {what}")
-
-
-class Sender(Generic[T]):
+class Sender(Handle[_Shared[T]]):
     """Stores the latest value. Clone for more senders; receivers see the channel closed
     only when the last one is dropped (case 94)."""
 
-    __slots__ = ("_dropped", "_shared")
+    __slots__ = ()
 
-    def __init__(self, shared: _Shared[T]) -> None:
-        self._shared = shared
-        self._dropped = False
-
-    def _live(self) -> _Shared[T]:
-        if self._dropped:
-            raise _dropped("Sender")
-        return self._shared
+    family = "watch"
 
     def send(self, value: T) -> Result[None, SendError[T]]:
         """Store ``value`` and notify receivers: ``Ok(None)``, or ``Err(SendError(value))``
@@ -191,9 +134,7 @@ class Sender(Generic[T]):
 
     async def closed(self) -> None:
         """Wait until no receiver exists."""
-        sh = self._live()
-        while sh.receivers:
-            await sh.wait(sh.closed_waiters, "closed() on")
+        await self._live().no_receivers()
 
     def receiver_count(self) -> int:
         return self._live().receivers
@@ -201,49 +142,30 @@ class Sender(Generic[T]):
     def sender_count(self) -> int:
         return self._live().senders
 
-    def same_channel(self, other: Sender[T]) -> bool:
-        return self._shared is other._shared
-
     def clone(self) -> Sender[T]:
         sh = self._live()
         sh.senders += 1
         return Sender(sh)
 
-    def drop(self) -> None:
-        """Drop this sender; the last drop wakes every receiver (case 94)."""
-        if self._dropped:
-            return
-        self._dropped = True
+    def _release(self) -> None:
+        """The last sender dropped wakes every receiver (case 94)."""
         sh = self._shared
         sh.senders -= 1
         if sh.senders == 0:
             sh.record("close", "last sender dropped")
-            sh.wake()
-
-    def __enter__(self) -> Sender[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
-
-    def __repr__(self) -> str:
-        return f"<watch.Sender{' dropped' if self._dropped else ''}>"
+            sh.waiters.wake_all()
 
 
-class Receiver(Generic[T]):
+class Receiver(Handle[_Shared[T]]):
     """Observes the latest value, remembering which version it has seen (R26)."""
 
-    __slots__ = ("_dropped", "_seen", "_shared")
+    __slots__ = ("_seen",)
+
+    family = "watch"
 
     def __init__(self, shared: _Shared[T], seen: int) -> None:
-        self._shared = shared
+        super().__init__(shared)
         self._seen = seen
-        self._dropped = False
-
-    def _live(self) -> _Shared[T]:
-        if self._dropped:
-            raise _dropped("Receiver")
-        return self._shared
 
     def borrow(self) -> T:
         """The current value; does not mark it seen (R26)."""
@@ -295,35 +217,18 @@ class Receiver(Generic[T]):
             if isinstance(result, Err):
                 return Err(RecvError())
 
-    def same_channel(self, other: Receiver[T]) -> bool:
-        return self._shared is other._shared
-
     def clone(self) -> Receiver[T]:
         """Another receiver with the same seen version."""
         sh = self._live()
         sh.receivers += 1
         return Receiver(sh, self._seen)
 
-    def drop(self) -> None:
-        """Drop this receiver; with none left, ``send`` fails (R26, case 95)."""
-        if self._dropped:
-            return
-        self._dropped = True
+    def _release(self) -> None:
+        """With no receiver left, ``send`` fails (R26, case 95)."""
         sh = self._shared
         sh.receivers -= 1
         if sh.receivers == 0:
-            waiters, sh.closed_waiters = sh.closed_waiters, []
-            for parker in waiters:
-                parker.wake(None)
-
-    def __enter__(self) -> Receiver[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.drop()
-
-    def __repr__(self) -> str:
-        return f"<watch.Receiver{' dropped' if self._dropped else ''}>"
+            sh.closed_waiters.wake_all()
 
 
 def channel(init: T) -> tuple[Sender[T], Receiver[T]]:
