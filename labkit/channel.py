@@ -29,7 +29,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
+from labkit._runtime.core import _PARK_GUARD, _RUNTIME, _TASK, Parker, Runtime, current
 
 __all__ = (
     "CLOSED",
@@ -84,6 +84,10 @@ class _Waiter:
         self.slots = slots  # > 0: a reservation of that many slots, no value
 
 
+#: Shared by every channel whose buffer was never used. It holds nothing (``maxlen=0``):
+#: every append goes through ``_buffer()`` or checks for it first.
+_NO_BUFFER: deque[Any] = deque(maxlen=0)
+
 #: Shared by every channel with nobody waiting: ``_queue_sender``/``_queue_receiver``
 #: replace it with a queue of the channel's own before appending.
 _NO_WAITERS = _WaitQueue()
@@ -128,9 +132,9 @@ class Channel(Generic[T]):
         if capacity is not None:
             check_capacity(capacity)
         self.capacity = capacity
-        self.buffer: deque[tuple[int, T]] = deque()
-        # Wait queues are created on first use: most channels (an idle actor's mailbox)
-        # never have a blocked sender.
+        # The buffer and the wait queues are created on first use: an idle actor's
+        # mailbox never needs them, and an empty deque costs ~760 bytes.
+        self.buffer: deque[tuple[int, T]] = _NO_BUFFER
         self.recvq: _WaitQueue = _NO_WAITERS
         self.sendq: _WaitQueue = _NO_WAITERS
         self.closed = False
@@ -211,6 +215,18 @@ class Channel(Generic[T]):
 
     def offer(self, value: T, msg_id: int) -> int:
         """Put ``value`` in without waiting: ``OK``, ``FULL`` or ``CLOSED``. No trace row."""
+        buffer = self.buffer
+        capacity = self.capacity
+        if (not self.closed and not self.recvq and not self.sendq
+                and (capacity is None or len(buffer) + self.reserved < capacity)):
+            # Fast path: a free slot and nobody to hand to or queue behind.
+            if buffer is _NO_BUFFER:
+                buffer = self.buffer = deque()
+            buffer.append((msg_id, value))
+            self.sent += 1
+            if len(buffer) > self.peak:
+                self.peak = len(buffer)
+            return OK
         if self.closed:
             return CLOSED
         recvq = self.recvq
@@ -224,7 +240,7 @@ class Channel(Generic[T]):
             _purge(self.sendq)
             if self.sendq:  # someone is queued for a slot before us (R10)
                 return FULL
-            self.buffer.append((msg_id, value))
+            self._buffer().append((msg_id, value))
             self.sent += 1
             if len(self.buffer) > self.peak:
                 self.peak = len(self.buffer)
@@ -255,12 +271,18 @@ class Channel(Generic[T]):
         if (not self.closed and not self.recvq and not self.sendq
                 and (capacity is None or len(buffer) + self.reserved < capacity)):
             # Fast path: a free slot and nobody to hand to or queue behind. No yield.
+            if buffer is _NO_BUFFER:
+                buffer = self.buffer = deque()
             buffer.append((msg_id, value))
             self.sent += 1
             if len(buffer) > self.peak:
                 self.peak = len(buffer)
             if rt.trace_on:
-                self._record(rt, "send", msg_id, value, corr_id=corr_id)
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
+                             self._name or self.name_in(rt), msg_id, corr_id,
+                             None if value is None else type(value).__name__, len(buffer),
+                             self.model, None))
             return OK
         status = self.offer(value, msg_id)
         if status != FULL:
@@ -272,9 +294,16 @@ class Channel(Generic[T]):
             self._record(rt, "block", msg_id, value, detail="full")
         parker = rt.parker()
         self._queue_sender(_Waiter(parker, 0, value, msg_id))
+        task = _TASK.get()
+        task.blocked_on = ("send to", self)
         try:
-            _case, status = await rt.park(parker, f"send to {self.name_in(rt)}")
+            _case, status = await parker.wait()
+            task.blocked_on = None
+            guard = _PARK_GUARD.get()
+            if guard is not None:
+                guard()
         except BaseException:
+            task.blocked_on = None
             if not parker.woken:
                 _remove(self.sendq, parker)
                 if rt.trace_on:
@@ -294,10 +323,11 @@ class Channel(Generic[T]):
                 self.sent += 1
                 self.received += 1
                 return
-        self.buffer.append((msg_id, value))
+        buffer = self._buffer()
+        buffer.append((msg_id, value))
         self.sent += 1
-        if len(self.buffer) > self.peak:
-            self.peak = len(self.buffer)
+        if len(buffer) > self.peak:
+            self.peak = len(buffer)
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
@@ -322,7 +352,7 @@ class Channel(Generic[T]):
         if rt.trace_on:
             self._record(rt, "block", None, detail=f"reserve {slots}")
         try:
-            _case, status = await rt.park(parker, f"reserve on {self.name_in(rt)}")
+            _case, status = await rt.park(parker, ("reserve on", self))
         except BaseException:
             if parker.woken:
                 _case, status = parker.result()
@@ -405,7 +435,11 @@ class Channel(Generic[T]):
             msg_id, value = buffer.popleft()
             self.received += 1
             if rt.trace_on:
-                self._record(rt, "receive", msg_id, value)
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                             self._name or self.name_in(rt), msg_id, None,
+                             None if value is None else type(value).__name__, len(buffer),
+                             self.model, None))
             return OK, value
         status, value, msg_id = self.poll()
         if status != EMPTY:
@@ -414,9 +448,16 @@ class Channel(Generic[T]):
             return status, value
         parker = rt.parker()
         self._queue_receiver(_Waiter(parker, 0))
+        task = _TASK.get()
+        task.blocked_on = ("receive from", self)
         try:
-            _case, got = await rt.park(parker, f"receive from {self.name_in(rt)}")
+            _case, got = await parker.wait()
+            task.blocked_on = None
+            guard = _PARK_GUARD.get()
+            if guard is not None:
+                guard()
         except BaseException:
+            task.blocked_on = None
             if parker.woken:
                 _case, got = parker.result()
                 if got != CLOSED:
@@ -442,7 +483,7 @@ class Channel(Generic[T]):
                 self.sent += 1
                 self.received += 1
                 return
-        self.buffer.appendleft((msg_id, value))
+        self._buffer().appendleft((msg_id, value))
         self.sent += 1
 
     # -- closing ---------------------------------------------------------------------------
@@ -489,6 +530,12 @@ class Channel(Generic[T]):
 
     # -- internals -------------------------------------------------------------------------
 
+    def _buffer(self) -> deque[tuple[int, T]]:
+        buffer = self.buffer
+        if buffer is _NO_BUFFER:
+            buffer = self.buffer = deque()
+        return buffer
+
     def _queue_sender(self, waiter: _Waiter) -> None:
         if self.sendq is _NO_WAITERS:
             self.sendq = _WaitQueue()
@@ -516,7 +563,7 @@ class Channel(Generic[T]):
                 continue
             sendq.popleft()
             if w.parker.wake((w.case, OK)):
-                self.buffer.append((w.msg_id, w.value))
+                self._buffer().append((w.msg_id, w.value))
                 self.sent += 1
                 self.peak = max(self.peak, len(self.buffer))
 

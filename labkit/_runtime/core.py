@@ -53,7 +53,9 @@ class TaskRecord:
     def __init__(self, name: str, model: str | None) -> None:
         self.name = name
         self.model = model
-        self.blocked_on: str | None = None
+        #: What the task waits on: a text, or ``(verb, channel)`` formatted only when a
+        #: deadlock report needs it (formatting on every wait would cost more than waiting).
+        self.blocked_on: object = None
         self.scope: anyio.CancelScope | None = None  # trio: the task's own cancel scope
         self.task: asyncio.Task[None] | None = None  # asyncio: the plain task
         self.cancel_requested = False
@@ -123,7 +125,7 @@ class Parker(Protocol):
     @property
     def pending(self) -> bool: ...
 
-    async def wait(self) -> Any: ...
+    def wait(self) -> Awaitable[Any]: ...
 
 
 class _AsyncioParker:
@@ -151,8 +153,9 @@ class _AsyncioParker:
     def pending(self) -> bool:
         return not self._fut.done()
 
-    async def wait(self) -> Any:
-        return await self._fut
+    def wait(self) -> Awaitable[Any]:
+        # The future itself: awaiting it costs no coroutine frame of ours.
+        return self._fut  # type: ignore[no-any-return]
 
 
 class _TrioParker:
@@ -305,7 +308,7 @@ class Runtime:
             return _TrioParker()
         return _AsyncioParker(self._loop)
 
-    async def park(self, parker: Parker, what: str) -> Any:
+    async def park(self, parker: Parker, what: object) -> Any:
         """Wait on ``parker``, noting ``what`` the task waits for (deadlock reports)."""
         task = _TASK.get()
         task.blocked_on = what
@@ -417,6 +420,16 @@ class Runtime:
         if self.tg is not None:
             self.tg.cancel_scope.cancel()
 
+    def describe(self, what: object) -> str:
+        """Text for a task's ``blocked_on``: ``(verb, channel)`` pairs name the channel."""
+        if what is None:
+            return "a non-labkit await"
+        if isinstance(what, tuple):
+            verb, obj = what
+            name_in = getattr(obj, "name_in", None)
+            return f"{verb} {name_in(self) if name_in is not None else obj}"
+        return str(what)
+
     def on_idle(self) -> None:
         """Called by the virtual loop when every task is blocked and no timer is pending."""
         if self._idle_reported:
@@ -425,7 +438,7 @@ class Runtime:
         lines = ["all goroutines are asleep - deadlock!", ""]
         for rec in [self.main_task, *self.live.values()]:
             if not rec.done:
-                lines.append(f"  {rec.name}: blocked on {rec.blocked_on or 'a non-labkit await'}")
+                lines.append(f"  {rec.name}: blocked on {self.describe(rec.blocked_on)}")
         self.fail(Deadlock("\n".join(lines)))
 
 
