@@ -341,3 +341,17 @@ def test_leaked_tasks_unwind_in_start_order_every_time() -> None:
     assert first == [f"go-{i}" for i in range(1, 41)]
     for _ in range(5):
         assert stops() == first
+
+
+def test_a_deadlocked_run_names_the_tasks_still_running() -> None:
+    async def stuck(ch: Channel[int]) -> None:
+        await ch.recv()
+
+    async def main() -> None:
+        ch: Channel[int] = Channel(0, name="never")
+        current().start_task(stuck, (ch,), prefix="go", model="go")
+        await ch.recv()
+
+    with pytest.raises(labkit.Deadlock) as info:
+        labkit.simulate(main)
+    assert info.value.run.leaked == ("go-1",)  # type: ignore[attr-defined]

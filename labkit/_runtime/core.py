@@ -405,6 +405,8 @@ class Runtime:
         if self.fatal is None:
             self.fatal = exc
             self.fatal_task = task
+            if not self.completed:  # the partial run names what was still running
+                self.leaked = tuple(self.live)
             self.record("fail", task, msg_type=type(exc).__name__, detail=str(exc)[:200])
         self.cancel_all()
 

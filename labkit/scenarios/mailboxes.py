@@ -1,0 +1,736 @@
+"""Notebook 01 (mailboxes): buffering, FIFO order, who closes, select fairness, replies,
+ownership, each in the Go model and the Rust model on the same workload.
+
+Every function is a pure function of its parameters and ``seed`` returning a
+:class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
+virtual seconds. Contrasts 2, 3, 7, 12 and 16 of SEMANTICS.md section 4.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import labkit
+from labkit import Run, go, rust
+from labkit.scenarios._common import (
+    INTERVALS,
+    check_choice,
+    check_count,
+    check_model,
+    check_positive,
+    interval,
+    simulate_may_hang,
+    with_result,
+)
+
+__all__ = (
+    "AskReplyResult",
+    "FifoResult",
+    "MODELS",
+    "OwnershipResult",
+    "ProducerConsumerResult",
+    "SelectFairnessResult",
+    "WhoClosesResult",
+    "ask_reply",
+    "fifo_order",
+    "ownership",
+    "producer_consumer",
+    "select_fairness",
+    "who_closes",
+)
+
+MODELS = ("go", "rust")
+
+
+def _channel_name(model: str, capacity: int) -> str:
+    """The channel the model builds for ``capacity``, spelled as in the source language."""
+    if model == "go":
+        return f"make(chan T, {capacity})" if capacity else "make(chan T)"
+    # tokio has no zero-capacity mpsc (R8): the rendezvous is std's sync_channel(0) (R2).
+    if capacity:
+        return f"tokio::sync::mpsc::channel({capacity})"
+    return "std::sync::mpsc::sync_channel(0)"
+
+
+def _rust_channel(capacity: int) -> tuple[Any, Any]:
+    return rust.mpsc.channel(capacity) if capacity else rust.mpsc.sync_channel(0)
+
+
+# == producer_consumer: buffered vs rendezvous (G1, G2, R2, R8) ===========================
+
+
+@dataclass(frozen=True)
+class ProducerConsumerResult:
+    """Headline numbers of :func:`producer_consumer` (all times in virtual seconds).
+
+    ``producer_blocked`` is the time the producer spent waiting inside ``send`` (for a
+    free slot or, at capacity 0, for the consumer); ``blocked_sends`` counts the sends that
+    waited at all. ``consumer_idle`` is the time the consumer spent waiting for a message.
+    ``latency`` runs from the start of a send to the consumer receiving the value.
+    """
+
+    model: str
+    channel: str
+    capacity: int
+    messages: int
+    delivered: int
+    in_order: bool
+    elapsed: float
+    producer_blocked: float
+    blocked_sends: int
+    consumer_idle: float
+    peak_depth: int
+    mean_latency: float
+    max_latency: float
+
+
+class _PCStats:
+    __slots__ = ("blocked", "blocked_sends", "idle", "latencies", "peak", "received",
+                 "sent_at")
+
+    def __init__(self, n: int) -> None:
+        self.sent_at = [0.0] * n
+        self.blocked = 0.0
+        self.blocked_sends = 0
+        self.peak = 0
+        self.idle = 0.0
+        self.latencies: list[float] = []
+        self.received: list[int] = []
+
+    def result(self, model: str, capacity: int, n: int) -> ProducerConsumerResult:
+        lat = self.latencies
+        return ProducerConsumerResult(
+            model=model, channel=_channel_name(model, capacity), capacity=capacity,
+            messages=n, delivered=len(self.received),
+            in_order=self.received == list(range(n)), elapsed=labkit.now(),
+            producer_blocked=self.blocked, blocked_sends=self.blocked_sends,
+            consumer_idle=self.idle, peak_depth=self.peak,
+            mean_latency=sum(lat) / len(lat) if lat else 0.0,
+            max_latency=max(lat, default=0.0))
+
+
+def _workload(n: int, producer_rate: float, consumer_rate: float,
+              pacing: str) -> tuple[list[float], list[float]]:
+    """The gaps before each send and the time to handle each message, drawn up front so
+    both models see exactly the same workload for one seed."""
+    rng = labkit.rng()
+    gaps = [interval(rng, 1.0 / producer_rate, pacing) for _ in range(n)]
+    work = [interval(rng, 1.0 / consumer_rate, pacing) for _ in range(n)]
+    return gaps, work
+
+
+async def _go_pc_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) -> None:
+    now = labkit.now
+    for i, gap in enumerate(gaps):
+        await go.sleep(gap)
+        start = stats.sent_at[i] = now()
+        await ch.send(i)
+        waited = now() - start
+        if waited > 0:
+            stats.blocked += waited
+            stats.blocked_sends += 1
+        if len(ch) > stats.peak:
+            stats.peak = len(ch)
+    ch.close()  # the sender closes (G11, G16): the consumer's range ends (G28)
+
+
+async def _go_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
+                      pacing: str) -> ProducerConsumerResult:
+    gaps, work = _workload(n, producer_rate, consumer_rate, pacing)
+    stats = _PCStats(n)
+    ch: go.Chan[int] = go.Chan(capacity)
+    go.go(_go_pc_producer, ch, gaps, stats)
+    now = labkit.now
+    while True:
+        start = now()
+        v, ok = await ch.recv()
+        if not ok:
+            break
+        t = now()
+        stats.idle += t - start
+        stats.latencies.append(t - stats.sent_at[v])
+        stats.received.append(v)
+        await go.sleep(work[v])
+    return stats.result("go", capacity, n)
+
+
+async def _rust_pc_producer(tx: Any, gaps: list[float], stats: _PCStats, rx: Any) -> None:
+    now = labkit.now
+    with tx:  # dropped at the end: the last sender closes the channel (R3, R15)
+        for i, gap in enumerate(gaps):
+            await rust.sleep(gap)
+            start = stats.sent_at[i] = now()
+            (await tx.send(i)).unwrap()
+            waited = now() - start
+            if waited > 0:
+                stats.blocked += waited
+                stats.blocked_sends += 1
+            # std's Receiver has no len(); a rendezvous channel never holds a value.
+            depth = len(rx) if rx is not None else 0
+            if depth > stats.peak:
+                stats.peak = depth
+
+
+async def _rust_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
+                        pacing: str) -> ProducerConsumerResult:
+    gaps, work = _workload(n, producer_rate, consumer_rate, pacing)
+    stats = _PCStats(n)
+    tx, rx = _rust_channel(capacity)
+    std = capacity == 0
+    producer = rust.spawn(_rust_pc_producer, tx, gaps, stats, None if std else rx,
+                          name="producer")
+    now = labkit.now
+    while True:
+        start = now()
+        got = await rx.recv()  # tokio: value or None; std: Ok(v) or Err(RecvError) (R4)
+        if std:
+            if got.is_err():
+                break
+            v = got.unwrap()
+        elif got is None:
+            break
+        else:
+            v = got
+        t = now()
+        stats.idle += t - start
+        stats.latencies.append(t - stats.sent_at[v])
+        stats.received.append(v)
+        await rust.sleep(work[v])
+    (await producer).unwrap()  # a panic in the producer must not pass for a short run
+    return stats.result("rust", capacity, n)
+
+
+def producer_consumer(model: str = "go", capacity: int = 0, producer_rate: float = 10.0,
+                      consumer_rate: float = 10.0, messages: int = 100, *,
+                      pacing: str = "exponential", seed: int = 0
+                      ) -> Run[ProducerConsumerResult]:
+    """One producer, one consumer, one channel of ``capacity`` slots.
+
+    The producer waits a gap of mean ``1/producer_rate`` seconds before each send; the
+    consumer takes a mean ``1/consumer_rate`` seconds per message (``pacing``:
+    "exponential" or "fixed"); the same seed gives both models the same gaps and times.
+    Go: ``go.Chan(capacity)``, unbuffered at 0 (G1) or buffered (G2), FIFO (G3), closed by
+    the producer (G11, G16, G28). Rust: tokio ``mpsc.channel(capacity)`` (R8, R9), and at
+    capacity 0 std ``sync_channel(0)``, a rendezvous, since tokio has none (R2, R8); the
+    producer's drop closes it (R3, R15). Watch ``producer_blocked`` fall as capacity grows.
+    """
+    model = check_model(model, MODELS)
+    capacity = check_count("capacity", capacity)
+    producer_rate = check_positive("producer_rate", producer_rate)
+    consumer_rate = check_positive("consumer_rate", consumer_rate)
+    messages = check_count("messages", messages)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+    main = _go_pc_main if model == "go" else _rust_pc_main
+    return labkit.simulate(main, capacity, messages, producer_rate, consumer_rate, pacing,
+                           seed=seed)
+
+
+# == fifo_order: per-sender FIFO, interleaving across senders (G3, G7, R1, R10) ==========
+
+
+@dataclass(frozen=True)
+class FifoResult:
+    """What :func:`fifo_order` received, in order, as ``(producer, seq)`` pairs.
+
+    ``per_producer_fifo`` is true when each producer's values arrived in the order it sent
+    them; ``switches`` counts how often consecutive values came from different producers
+    (0 would mean no interleaving at all).
+    """
+
+    model: str
+    producers: int
+    messages: int
+    received: tuple[tuple[int, int], ...]
+    per_producer_fifo: bool
+    switches: int
+
+
+def _fifo_result(model: str, producers: int, n: int,
+                 got: list[tuple[int, int]]) -> FifoResult:
+    per_producer = all([s for p, s in got if p == k] == list(range(n)) for k in range(producers))
+    switches = sum(1 for a, b in itertools.pairwise(got) if a[0] != b[0])
+    return FifoResult(model, producers, n, tuple(got), per_producer, switches)
+
+
+async def _go_fifo_producer(ch: go.Chan[tuple[int, int]], p: int, gaps: list[float],
+                            wg: go.WaitGroup) -> None:
+    for seq, gap in enumerate(gaps):
+        await go.sleep(gap)
+        await ch.send((p, seq))
+    wg.done()
+
+
+async def _go_fifo_closer(ch: go.Chan[tuple[int, int]], wg: go.WaitGroup) -> None:
+    await wg.wait()
+    ch.close()  # one place closes, after every sender is done (G16)
+
+
+async def _go_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+    rng = labkit.rng()
+    ch: go.Chan[tuple[int, int]] = go.Chan(capacity)
+    wg = go.WaitGroup()
+    wg.add(producers)
+    for p in range(producers):
+        go.go(_go_fifo_producer, ch, p, [rng.expovariate(1 / gap) for _ in range(n)], wg)
+    go.go(_go_fifo_closer, ch, wg)
+    got = [v async for v in ch]
+    return _fifo_result("go", producers, n, got)
+
+
+async def _rust_fifo_producer(tx: Any, p: int, gaps: list[float]) -> None:
+    with tx:
+        for seq, gap in enumerate(gaps):
+            await rust.sleep(gap)
+            (await tx.send((p, seq))).unwrap()
+
+
+async def _rust_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+    rng = labkit.rng()
+    tx, rx = _rust_channel(capacity)
+    for p in range(producers):
+        rust.spawn(_rust_fifo_producer, tx.clone(), p, [rng.expovariate(1 / gap)
+                                                        for _ in range(n)])
+    tx.drop()  # only the producers' clones keep the channel open now (R3)
+    got = [v async for v in rx]
+    return _fifo_result("rust", producers, n, got)
+
+
+def fifo_order(model: str = "go", producers: int = 3, messages: int = 5, capacity: int = 2,
+               gap: float = 0.010, *, seed: int = 0) -> Run[FifoResult]:
+    """``producers`` senders each send ``messages`` numbered values, with random gaps of
+    mean ``gap`` seconds, into one channel of ``capacity``; one receiver collects them.
+
+    Each sender's values arrive in send order (G3; R1, R10), while values of different
+    senders interleave. Go: many senders on one channel (G7), closed once by a closer that
+    waits on a WaitGroup (G16). Rust: one cloned Sender per producer; the channel closes
+    when the last clone is dropped (R3, R15).
+    """
+    model = check_model(model, MODELS)
+    producers = check_count("producers", producers, minimum=1)
+    messages = check_count("messages", messages)
+    capacity = check_count("capacity", capacity)
+    gap = check_positive("gap", gap)
+    main = _go_fifo_main if model == "go" else _rust_fifo_main
+    return labkit.simulate(main, producers, messages, capacity, gap, seed=seed)
+
+
+# == who_closes: Go's explicit close vs Rust's last-sender drop (G16, G28, G33, R3, R20) ==
+
+
+@dataclass(frozen=True)
+class WhoClosesResult:
+    """Did shutdown work? :func:`who_closes` never raises on a hang; it reports it.
+
+    ``hung`` is true when the consumer never saw the end of the stream. ``deadlock`` is true
+    when every task was blocked (Go's "all goroutines are asleep", G33); then ``blocked``
+    says what each task waited on. ``leaked`` names the tasks still running when ``main``
+    gave up (or was stopped by the deadlock).
+    """
+
+    model: str
+    mistake: bool
+    messages: int
+    received: int
+    hung: bool
+    deadlock: bool
+    leaked: tuple[str, ...]
+    blocked: dict[str, str]
+    explanation: str
+
+
+_WHO_CLOSES_EXPLAINED = {
+    ("go", True): "the producer never called close(ch), so the consumer's range loop waits "
+                  "forever for a value that will never come (G16, G28)",
+    ("go", False): "the producer called close(ch) after its last send, so the consumer's "
+                   "range loop drained the channel and ended (G11, G28)",
+    ("rust", True): "the consumer kept a strong Sender clone to its own channel, so the last "
+                    "sender is never dropped and recv() never returns None (R3, R15)",
+    ("rust", False): "the consumer kept only a WeakSender, which does not keep the channel "
+                     "open; when the producer dropped its sender, recv() returned None (R20)",
+}
+
+
+async def _go_wc_producer(ch: go.Chan[int], n: int, close: bool) -> None:
+    for i in range(n):
+        await go.sleep(0.010)
+        await ch.send(i)
+    if close:
+        ch.close()
+
+
+async def _go_wc_consumer(ch: go.Chan[int], got: list[int], done: go.Chan[None]) -> None:
+    async for v in ch:  # for v := range ch: ends only when ch is closed and drained (G28)
+        got.append(v)
+    done.close()
+
+
+async def _go_wc_main(n: int, mistake: bool, patience: float | None,
+                      got: list[int]) -> bool:
+    ch: go.Chan[int] = go.Chan(0)
+    done: go.Chan[None] = go.Chan(0)
+    go.go(_go_wc_producer, ch, n, not mistake)
+    go.go(_go_wc_consumer, ch, got, done)
+    if patience is None:
+        await done.recv()  # waits forever if the consumer hangs: a deadlock (G33)
+        return False
+    sel = await go.select(go.Recv(done), go.Recv(go.after(patience)))
+    return sel.index == 1  # main gives up; the consumer is leaked
+
+
+async def _rust_wc_producer(tx: Any, n: int) -> None:
+    with tx:  # dropped when the producer is done
+        for i in range(n):
+            await rust.sleep(0.010)
+            (await tx.send(i)).unwrap()
+
+
+async def _rust_wc_consumer(rx: Any, own_sender: Any, got: list[int]) -> None:
+    # The consumer holds a handle to its own channel, say to re-queue work for itself; as a
+    # strong Sender it keeps the channel open (R3), as a WeakSender it does not (R20).
+    while (v := await rx.recv()) is not None:
+        got.append(v)
+    own_sender.drop()
+
+
+async def _rust_wc_main(n: int, mistake: bool, patience: float | None,
+                        got: list[int]) -> bool:
+    tx, rx = rust.mpsc.channel(1)
+    own = tx.clone() if mistake else tx.downgrade()
+    consumer = rust.spawn(_rust_wc_consumer, rx, own, got, name="consumer")
+    rust.spawn(_rust_wc_producer, tx, n, name="producer")
+    if patience is None:
+        (await consumer).unwrap()  # waits forever if the consumer hangs: every task blocked
+        return False
+    outcome = await rust.timeout(patience, consumer)
+    if outcome.is_ok():
+        outcome.unwrap().unwrap()
+    return outcome.is_err()
+
+
+def who_closes(model: str = "go", mistake: bool = True, messages: int = 3,
+               patience: float | None = 1.0, *, seed: int = 0) -> Run[WhoClosesResult]:
+    """A producer sends ``messages`` values to a consumer that reads until the stream ends;
+    ``main`` then waits for the consumer, at most ``patience`` seconds.
+
+    Go (G11, G16, G28): the mistake is forgetting ``close(ch)``, so the consumer's ``range``
+    never ends. Rust (R3, R15, R20): the mistake is a stray strong ``Sender`` clone (held by
+    the consumer itself), so ``recv()`` never returns ``None``; the fix is a ``WeakSender``.
+    With ``patience=None`` main waits forever, every task ends up blocked and the run is a
+    deadlock (G33); otherwise main gives up and the consumer is leaked. Never raises on a
+    hang: ``result.hung`` says what happened.
+    """
+    model = check_model(model, MODELS)
+    messages = check_count("messages", messages)
+    if patience is not None:
+        patience = check_positive("patience", patience, allow_zero=True)
+    main = _go_wc_main if model == "go" else _rust_wc_main
+    got: list[int] = []  # filled by the consumer, readable even after a deadlock
+    run, blocked = simulate_may_hang(main, messages, bool(mistake), patience, got, seed=seed)
+    deadlock = bool(blocked)
+    gave_up = True if run.result is None else run.result
+    leaked = tuple(sorted(name for name in blocked if name != "main")) if deadlock else run.leaked
+    result = WhoClosesResult(
+        model=model, mistake=bool(mistake), messages=messages, received=len(got),
+        hung=gave_up, deadlock=deadlock, leaked=leaked, blocked=blocked,
+        explanation=_WHO_CLOSES_EXPLAINED[model, bool(mistake)])
+    return with_result(run, result)
+
+
+# == select_fairness: uniform choice vs biased starvation (G21, R28) ======================
+
+
+@dataclass(frozen=True)
+class SelectFairnessResult:
+    """How often each of two always-ready inputs won :func:`select_fairness`.
+
+    ``longest_wait_b`` is the longest run of consecutive selects that input "b" lost.
+    """
+
+    model: str
+    biased: bool
+    iterations: int
+    wins_a: int
+    wins_b: int
+    share_a: float
+    share_b: float
+    longest_wait_b: int
+
+
+def _fairness(model: str, biased: bool, picks: list[int]) -> SelectFairnessResult:
+    n = len(picks)
+    wins_b = sum(picks)
+    longest = run = 0
+    for pick in picks:
+        run = 0 if pick else run + 1
+        longest = max(longest, run)
+    return SelectFairnessResult(model, biased, n, n - wins_b, wins_b,
+                                (n - wins_b) / n if n else 0.0, wins_b / n if n else 0.0,
+                                longest)
+
+
+async def _go_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
+    a: go.Chan[str] = go.Chan(iterations)
+    b: go.Chan[str] = go.Chan(iterations)
+    for _ in range(iterations):  # both inputs stay ready for every select
+        await a.send("a")
+        await b.send("b")
+    picks: list[int] = []
+    for _ in range(iterations):
+        if biased:
+            # Go has no biased select; the priority idiom is a first select on "a" alone
+            # with a default, then a fair select on both.
+            first = await go.select(go.Recv(a), default=True)
+            if first.index == 0:
+                picks.append(0)
+                continue
+        sel = await go.select(go.Recv(a), go.Recv(b))  # uniform among ready cases (G21)
+        picks.append(sel.index)
+    return _fairness("go", biased, picks)
+
+
+async def _rust_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
+    tx_a, rx_a = rust.mpsc.unbounded_channel()
+    tx_b, rx_b = rust.mpsc.unbounded_channel()
+    for _ in range(iterations):  # both inputs stay ready for every select
+        tx_a.send("a").unwrap()
+        tx_b.send("b").unwrap()
+    picks: list[int] = []
+    for _ in range(iterations):
+        # Random start by default; declaration order with biased (R28). recv() is
+        # cancel-safe, so the losing branch loses no message (R30).
+        index, _value = await rust.select(rx_a.recv(), rx_b.recv(), biased=biased)
+        picks.append(index)
+    return _fairness("rust", biased, picks)
+
+
+def select_fairness(model: str = "go", biased: bool = False, iterations: int = 1000, *,
+                    seed: int = 0) -> Run[SelectFairnessResult]:
+    """Select ``iterations`` times between two inputs "a" and "b" that are always ready.
+
+    Go picks uniformly at random among ready cases (G21): about half each. tokio's
+    ``select!`` starts from a random branch by default (R28): also about half each; with
+    ``biased=True`` it polls in declaration order and "b" starves (R28). Go has no biased
+    select: ``biased=True`` uses Go's priority idiom (a select on "a" with a ``default``
+    first, G22), which starves "b" the same way.
+    """
+    model = check_model(model, MODELS)
+    iterations = check_count("iterations", iterations)
+    main = _go_sf_main if model == "go" else _rust_sf_main
+    return labkit.simulate(main, iterations, bool(biased), seed=seed)
+
+
+# == ask_reply: a reply channel in the message vs a oneshot (R22, R40; contrast 2) ========
+
+
+@dataclass(frozen=True)
+class AskReplyResult:
+    """What happened to :func:`ask_reply`'s requests and to the tasks that answered them.
+
+    ``blocked_repliers`` counts replier tasks stuck forever on a reply nobody will receive
+    (they are in ``run.leaked`` too). ``failed_replies`` counts replies that were refused
+    because the caller had left: Rust's oneshot ``send`` returning ``Err(v)`` (R22).
+    """
+
+    model: str
+    reply_buffer: int
+    requests: int
+    answered: int
+    timed_out: int
+    blocked_repliers: int
+    failed_replies: int
+
+
+class _AskStats:
+    __slots__ = ("answered", "failed", "finished", "reached", "timed_out")
+
+    def __init__(self) -> None:
+        self.answered = 0
+        self.timed_out = 0
+        self.reached = 0  # repliers that got to the point of replying
+        self.finished = 0  # repliers whose reply went through or was refused
+        self.failed = 0
+
+    def result(self, model: str, buffer: int, requests: int) -> AskReplyResult:
+        return AskReplyResult(model, buffer, requests, self.answered, self.timed_out,
+                              self.reached - self.finished, self.failed)
+
+
+async def _go_replier(value: int, reply: go.Chan[int], service: float, stats: _AskStats,
+                      progress: go.Chan[None]) -> None:
+    await go.sleep(service)
+    stats.reached += 1
+    await progress.send(None)
+    await reply.send(value * 2)  # unbuffered and the caller gone: blocks forever
+    stats.finished += 1
+
+
+async def _go_server(requests: go.Chan[tuple[int, go.Chan[int]]], services: list[float],
+                     stats: _AskStats, progress: go.Chan[None]) -> None:
+    k = 0
+    async for value, reply in requests:  # one replier goroutine per request
+        go.go(_go_replier, value, reply, services[k], stats, progress)
+        k += 1
+
+
+async def _go_ask_main(n: int, timeout: float, services: list[float],
+                       buffer: int) -> AskReplyResult:
+    stats = _AskStats()
+    requests: go.Chan[tuple[int, go.Chan[int]]] = go.Chan(0)
+    progress: go.Chan[None] = go.Chan(n)
+    go.go(_go_server, requests, services, stats, progress)
+    for i in range(n):
+        reply: go.Chan[int] = go.Chan(buffer)  # the reply channel travels in the message
+        await requests.send((i, reply))
+        sel = await go.select(go.Recv(reply), go.Recv(go.after(timeout)))
+        if sel.index == 0:
+            stats.answered += 1
+        else:
+            stats.timed_out += 1  # the caller leaves; nobody will receive from reply
+    requests.close()
+    for _ in range(n):  # every replier has reached its reply
+        await progress.recv()
+    await go.sleep(0)  # let the repliers whose send can proceed finish
+    return stats.result("go", buffer, n)
+
+
+async def _rust_replier(value: int, reply: Any, service: float, stats: _AskStats) -> None:
+    await rust.sleep(service)
+    stats.reached += 1
+    if reply.send(value * 2).is_err():  # never waits; Err(v) when the caller left (R22)
+        stats.failed += 1
+    stats.finished += 1
+
+
+async def _rust_server(rx: Any, services: list[float], stats: _AskStats) -> None:
+    k = 0
+    handles = []
+    while (msg := await rx.recv()) is not None:
+        value, reply = msg
+        handles.append(rust.spawn(_rust_replier, value, reply, services[k], stats))
+        k += 1
+    for handle in handles:
+        (await handle).unwrap()
+
+
+async def _rust_ask_main(n: int, timeout: float, services: list[float],
+                         buffer: int) -> AskReplyResult:
+    stats = _AskStats()
+    tx, rx = rust.mpsc.channel(1)
+    server = rust.spawn(_rust_server, rx, services, stats, name="server")
+    for i in range(n):
+        reply_tx, reply_rx = rust.oneshot.channel()
+        (await tx.send((i, reply_tx))).unwrap()
+        got = await rust.timeout(timeout, reply_rx)
+        if got.is_ok():
+            stats.answered += 1
+        else:
+            stats.timed_out += 1
+            reply_rx.drop()  # the caller leaves: its receiver is dropped (R22)
+    tx.drop()
+    (await server).unwrap()
+    return stats.result("rust", buffer, n)
+
+
+def ask_reply(model: str = "go", caller_timeout: float = 0.100, service_time: float = 0.100,
+              requests: int = 20, reply_buffer: int = 0, *,
+              seed: int = 0) -> Run[AskReplyResult]:
+    """A caller makes ``requests`` requests one after another, each waiting at most
+    ``caller_timeout`` seconds for its reply; each is answered by its own replier task after
+    an exponential service time of mean ``service_time``.
+
+    Go: the reply channel travels in the message; the caller ``select``s on it and a timer
+    (G21, G45). With ``reply_buffer=0`` (unbuffered, G1) a replier whose caller timed out
+    blocks forever on its send: ``blocked_repliers`` counts them and they are leaked; with
+    ``reply_buffer=1`` (G2) the reply is parked in the buffer and the replier moves on.
+    Rust: a ``oneshot`` in the message (R40); ``send`` never waits and returns ``Err(v)``
+    when the caller has gone (R22), so nothing leaks (``reply_buffer`` is ignored).
+    """
+    model = check_model(model, MODELS)
+    caller_timeout = check_positive("caller_timeout", caller_timeout)
+    service_time = check_positive("service_time", service_time)
+    requests = check_count("requests", requests)
+    reply_buffer = check_count("reply_buffer", reply_buffer)
+
+    async def main() -> AskReplyResult:
+        rng = labkit.rng()
+        services = [rng.expovariate(1.0 / service_time) for _ in range(requests)]
+        if model == "go":
+            return await _go_ask_main(requests, caller_timeout, services, reply_buffer)
+        return await _rust_ask_main(requests, caller_timeout, services, reply_buffer)
+
+    return labkit.simulate(main, seed=seed)
+
+
+# == ownership: shared mutable message vs a move (R37) ====================================
+
+
+@dataclass(frozen=True)
+class OwnershipResult:
+    """What the receiver saw in :func:`ownership`, and what the sender's late edit did.
+
+    ``sent`` is the message when it was sent; ``received`` what the receiver read later.
+    ``mutation_visible`` is true when the sender's edit after the send reached the
+    receiver. ``error`` is the error the edit raised, if it was refused (a moved value).
+    """
+
+    model: str
+    sent: tuple[str, ...]
+    received: tuple[str, ...]
+    mutation_visible: bool
+    error: str | None
+
+
+async def _go_own_receiver(ch: go.Chan[list[str]], out: go.Chan[tuple[str, ...]]) -> None:
+    msg, _ok = await ch.recv()
+    await go.sleep(0.010)  # the receiver reads the message a little later
+    await out.send(tuple(msg))
+
+
+async def _go_own_main() -> OwnershipResult:
+    ch: go.Chan[list[str]] = go.Chan(1)
+    out: go.Chan[tuple[str, ...]] = go.Chan(0)
+    go.go(_go_own_receiver, ch, out)
+    msg = ["order", "qty=1"]
+    sent = tuple(msg)
+    await ch.send(msg)  # Go sends the reference (a slice header): both sides share it
+    msg[1] = "qty=100"  # compiles and runs: a data race in real Go
+    received, _ok = await out.recv()
+    return OwnershipResult("go", sent, received, received != sent, None)
+
+
+async def _rust_own_receiver(rx: Any, out: Any) -> None:
+    msg = await rx.recv()
+    await rust.sleep(0.010)
+    out.send(tuple(msg.value))
+
+
+async def _rust_own_main() -> OwnershipResult:
+    tx, rx = rust.mpsc.channel(1)
+    out_tx, out_rx = rust.oneshot.channel()
+    rust.spawn(_rust_own_receiver, rx, out_tx, name="receiver")
+    msg: rust.Owned[list[str]] = rust.Owned(["order", "qty=1"])
+    sent = tuple(msg.value)
+    (await tx.send(msg)).unwrap()  # the send moves msg (R37)
+    error: str | None = None
+    try:
+        msg.value[1] = "qty=100"  # Rust: error[E0382]: borrow of moved value
+    except rust.MovedValueError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    received = (await out_rx).unwrap()
+    return OwnershipResult("rust", sent, received, received != sent, error)
+
+
+def ownership(model: str = "go", *, seed: int = 0) -> Run[OwnershipResult]:
+    """The sender edits a message after sending it; what does the receiver see?
+
+    Go: the channel carries a reference to the same list, so the edit shows up at the
+    receiver (a data race in real Go; the memory model, G8, only orders the send itself).
+    Rust: sending an ``Owned`` moves it (R37); the sender's handle is spent and the edit
+    raises ``MovedValueError`` (Rust refuses to compile it, E0382), so the receiver reads
+    exactly what was sent.
+    """
+    model = check_model(model, MODELS)
+    main = _go_own_main if model == "go" else _rust_own_main
+    return labkit.simulate(main, seed=seed)
