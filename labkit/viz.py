@@ -1,0 +1,700 @@
+"""Altair charts over a :class:`~labkit.trace.Trace`: what happened to every message, drawn.
+
+Every builder takes a ``Trace``, a ``Run`` (its ``.trace`` is used) or a trace DataFrame and
+returns an Altair chart with a title, axis titles with units and tooltips::
+
+    run = labkit.simulate(main)
+    viz.timeline(run)            # per-actor lanes: when each message waited, was handled
+    viz.depth_chart(run)         # queue depth over time (step line), per channel/mailbox
+    viz.latency_chart(run)       # latency histogram with p50/p90/p99 rules
+    viz.throughput_chart(run)    # messages received per second over time
+    viz.sequence_diagram(run)    # actors as lanes, time downwards, messages as arrows
+    viz.compare({"Go": go_run, "Rust": rust_run}, chart="depth")   # shared axes
+
+Colours: one fixed palette, :data:`PALETTE`, maps the trace's ``model`` column (``go``,
+``rust``, ``actor``; anything else is ``other``) to the same colour in every chart of every
+notebook, so a learner reads "cyan is Go, rust-red is Rust" once.
+
+Size: every chart caps its data (``limit`` messages, ``max_points`` points, pre-binned
+histograms), so a 10 000-message trace still gives a spec of a few hundred rows.
+
+Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
+names by a hash of their content, and no selection parameters are used, so the same trace
+gives the same ``chart.to_dict()``.
+
+Offline rendering (the choice, and why): :func:`enable_offline` registers a renderer,
+``labkit-svg``, that turns each chart into an SVG with vl-convert (Vega bundled in a Rust
+library; no CDN, no browser, no network: remote URLs are refused). The SVG is
+
+- shown by JupyterLab with no internet access,
+- shown where a notebook is viewed without a kernel (GitHub, nbviewer), and
+- free of random ids (unlike the ``html`` renderer's ``altair-viz-<id>``), so nbval can
+  compare it.
+
+The price is interactivity (no tooltips or zoom in the SVG). ``enable_offline("png")`` emits a
+PNG instead (nbval skips PNGs). ``enable_offline("widget")`` uses
+``alt.JupyterChart.enable_offline()``, which is live and offline but only shows with a kernel
+and stores about 0.9 MB of JavaScript per chart in the notebook's widget state (strip it
+with ``nbstripout --keep-output --keep-count``). Altair's ``mimetype`` renderer is not used:
+it emits Vega-Lite v6, which JupyterLab 4 does not render. :func:`to_svg` and :func:`to_png`
+give the static images directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
+
+if TYPE_CHECKING:
+    from labkit._runtime.core import Run
+
+__all__ = (
+    "CHARTS",
+    "MAX_POINTS",
+    "NEUTRAL",
+    "PALETTE",
+    "compare",
+    "depth_chart",
+    "enable_offline",
+    "latency_chart",
+    "model_color",
+    "sequence_diagram",
+    "throughput_chart",
+    "timeline",
+    "to_png",
+    "to_svg",
+)
+
+Source: TypeAlias = "Trace | Run[Any] | pd.DataFrame"
+Chart: TypeAlias = "alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart"
+
+#: Model -> colour, the same in every chart: Go's gopher cyan, Rust's rust red, a violet for
+#: the actor layer, grey for anything else.
+PALETTE: Mapping[str, str] = MappingProxyType({
+    "go": "#00ADD8",
+    "rust": "#CE422B",
+    "actor": "#7B5EA7",
+    "other": "#8C8C8C",
+})
+#: Colour for scaffolding that belongs to no model (lifelines, percentile rules, drops).
+NEUTRAL = "#4D4D4D"
+#: Default cap on the points a chart embeds (per series).
+MAX_POINTS = 400
+
+_PHASES = ("blocked", "waiting", "handling")
+#: In the actor layer, these rows are recorded by the mailbox owner (``actor``), with the
+#: sender as ``peer``; on channels ``peer`` is always the channel.
+_OWNER_SIDE_KINDS = ("receive", "handle_end", "dead_letter", "reply", "fail", "restart")
+_LOST_KINDS = ("drop", "dead_letter")
+
+
+# -- palette ---------------------------------------------------------------------------------
+
+def model_color(field: str = "model", *, title: str = "model") -> alt.Color:
+    """The colour channel every labkit chart uses: ``field`` mapped through :data:`PALETTE`."""
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        scale=alt.Scale(domain=list(PALETTE), range=list(PALETTE.values())),
+    )
+
+
+# -- data preparation ------------------------------------------------------------------------
+
+def _frame(source: Source) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, Trace):
+        return source.df
+    trace = getattr(source, "trace", None)
+    if isinstance(trace, Trace):
+        return trace.df
+    raise TypeError(
+        f"expected a labkit Trace, a Run or a trace DataFrame, got {type(source).__name__}; "
+        "pass run.trace or run.trace.df")
+
+
+def _events(source: Source) -> pd.DataFrame:
+    """The trace with a ``queue`` column (the channel or mailbox a row is about) and models
+    outside the palette folded into ``other``."""
+    df = _frame(source).sort_values("seq", kind="stable")
+    out = df.copy()
+    owner_side = (out["model"] == "actor") & out["kind"].isin(_OWNER_SIDE_KINDS)
+    out["queue"] = out["peer"].where(~owner_side, out["actor"])
+    out["model"] = out["model"].where(out["model"].isin(list(PALETTE)), "other")
+    return out
+
+
+def _end_time(df: pd.DataFrame) -> float:
+    return float(df["time"].max()) if len(df) else 0.0
+
+
+def _r(x: float) -> float:
+    """Round a clock value so float noise (0.30000000000000004) stays out of specs."""
+    return round(float(x), 9)
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        or value is pd.NA else str(value)
+
+
+def _messages(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per message that was sent and received: sender, receiver, times, queue."""
+    cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type"]
+    sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
+    sent = sent.drop_duplicates("msg_id", keep="first")
+    got = df[df["kind"].isin(RECEIVE_KINDS) & df["msg_id"].notna()][
+        ["msg_id", "time", "seq", "actor"]]
+    got = got.drop_duplicates("msg_id", keep="first")
+    msgs = sent.merge(got, on="msg_id", how="inner", suffixes=("_sent", "_got"))
+    msgs = msgs.rename(columns={
+        "time_sent": "sent", "time_got": "received", "actor_sent": "sender",
+        "actor_got": "receiver", "seq_sent": "send_seq", "seq_got": "receive_seq"})
+    return msgs.reset_index(drop=True)
+
+
+def _lanes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """``names`` in order of each actor's first appearance in the trace."""
+    wanted = set(names)
+    order: list[str] = []
+    for name in df["actor"].tolist():
+        if name in wanted and name not in order:
+            order.append(name)
+    order.extend(sorted(wanted - set(order)))
+    return order
+
+
+def _nice(x: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is >= ``x``."""
+    if x <= 0:
+        return 1.0
+    exp = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        step = m * 10.0 ** exp
+        if step >= x * (1 - 1e-12):
+            return float(f"{step:.12g}")
+    return float(f"{10.0 ** (exp + 1):.12g}")
+
+
+def _seconds_label(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:g} ms" if ms < 1000 else f"{seconds:g} s"
+
+
+# -- timeline --------------------------------------------------------------------------------
+
+def timeline(source: Source, *, limit: int = 150, title: str | None = None,
+             width: int = 600) -> alt.Chart:
+    """Per-actor lanes: for each of the first ``limit`` messages (in order of receipt), when
+    it **waited** in its queue (send -> receive, on the receiver's lane), when it was
+    **handled** (receive -> ``handle_end``, or the receiver's next event), and when a sender
+    was **blocked** on a full queue (block -> unblock, on the sender's lane)."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1 message, got {limit!r}")
+    df = _events(source)
+    end = _end_time(df)
+    msgs = _messages(df).sort_values("receive_seq", kind="stable").head(limit)
+
+    # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
+    # that received a value is busy with it until it does something else).
+    next_time = df.groupby("actor", sort=False)["time"].shift(-1)
+    after = dict(zip(df["seq"].tolist(), next_time.tolist(), strict=True))
+    ends_at = df[df["kind"] == "handle_end"].drop_duplicates("msg_id")
+    ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
+
+    def handled_at(msg_id: int, receive_seq: int) -> float:
+        done = ended.get(msg_id)
+        if done is None:
+            done = after.get(receive_seq)
+        return end if done is None or math.isnan(done) else float(done)
+
+    handled = [handled_at(i, s) for i, s in
+               zip(msgs["msg_id"].tolist(), msgs["receive_seq"].tolist(), strict=True)]
+
+    shown = set(msgs["msg_id"].tolist())
+    blocks = df[(df["kind"] == "block") & df["msg_id"].isin(shown)]
+    blocks = blocks.drop_duplicates(["actor", "msg_id"])
+    unblocks = df[(df["kind"] == "unblock") & df["msg_id"].isin(shown)]
+    unblocks = unblocks.drop_duplicates(["actor", "msg_id"])[["actor", "msg_id", "time"]]
+    blocked = blocks.merge(unblocks, on=["actor", "msg_id"], how="left",
+                           suffixes=("", "_end"))
+
+    rows: list[dict[str, Any]] = []
+
+    def add(lane: Any, phase: str, start: Any, stop: Any, msg: Any) -> None:
+        start, stop = float(start), float(stop)
+        rows.append({
+            "lane": str(lane), "phase": phase, "start": _r(start), "end": _r(stop),
+            "duration_ms": _r((stop - start) * 1000), "msg_id": int(msg["msg_id"]),
+            "msg_type": _text(msg["msg_type"]), "queue": _text(msg["queue"]),
+            "model": str(msg["model"])})
+
+    for block in blocked.to_dict("records"):
+        stop = end if pd.isna(block["time_end"]) else block["time_end"]
+        add(block["actor"], "blocked", block["time"], stop, block)
+    for msg, done in zip(msgs.to_dict("records"), handled, strict=True):
+        add(msg["receiver"], "waiting", msg["sent"], msg["received"], msg)
+        add(msg["receiver"], "handling", msg["received"], done, msg)
+    data = pd.DataFrame(rows, columns=["lane", "phase", "start", "end", "duration_ms",
+                                       "msg_id", "msg_type", "queue", "model"])
+    lanes = _lanes(df, data["lane"].unique().tolist())
+    bars = alt.Chart(data).mark_bar(height={"band": 0.28}, stroke="white", strokeWidth=0.5)
+    chart: alt.Chart = bars.encode(
+        x=alt.X("start:Q", title="time (s)"),
+        x2="end:Q",
+        y=alt.Y("lane:N", title="actor", sort=lanes),
+        yOffset=alt.YOffset("phase:N", sort=list(_PHASES),
+                            scale=alt.Scale(domain=list(_PHASES))),
+        color=model_color(),
+        opacity=alt.Opacity("phase:N", title="phase",
+                            # monotonic, so Vega-Lite uses it as given: the work
+                            # solid, a blocked sender strong, a waiting message faint
+                            scale=alt.Scale(domain=["handling", "blocked", "waiting"],
+                                            range=[1.0, 0.7, 0.3])),
+        tooltip=[
+            alt.Tooltip("lane:N", title="actor"),
+            alt.Tooltip("phase:N", title="phase"),
+            alt.Tooltip("msg_id:Q", title="message id"),
+            alt.Tooltip("msg_type:N", title="type"),
+            alt.Tooltip("queue:N", title="queue"),
+            alt.Tooltip("start:Q", title="from (s)", format=".6~f"),
+            alt.Tooltip("end:Q", title="to (s)", format=".6~f"),
+            alt.Tooltip("duration_ms:Q", title="duration (ms)", format=".3~f"),
+        ],
+    ).properties(
+        title=title or f"When each message waited and was handled (first {limit} messages)",
+        width=width,
+    )
+    return chart
+
+
+# -- depth -----------------------------------------------------------------------------------
+
+def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MAX_POINTS,
+                max_queues: int = 8, title: str | None = None, width: int = 600,
+                height: int = 220) -> alt.Chart:
+    """Queue depth (messages waiting) over time as a step line, one line per channel or
+    mailbox (``peer``: only that one). A queue with more than ``max_points`` changes is
+    shown as its peak depth per time bin; at most ``max_queues`` queues (the busiest)."""
+    df = _events(source)
+    rows = df[df["depth"].notna() & df["queue"].notna()]
+    if peer is not None:
+        rows = rows[rows["queue"] == peer]
+        if rows.empty and not (df["queue"] == peer).any():
+            known = sorted(df.loc[df["depth"].notna(), "queue"].dropna().unique().tolist())
+            raise ValueError(f"no queue named {peer!r} in this trace; queues: {known}")
+    busiest = rows.groupby("queue").size().reset_index(name="n")
+    busiest = busiest.sort_values(["n", "queue"], ascending=[False, True],
+                                  kind="stable").head(max_queues)
+    keep = set(busiest["queue"].tolist())
+    rows = rows[rows["queue"].isin(keep)]
+    # Several events at one instant: the depth after the last one is what the queue held.
+    rows = rows.drop_duplicates(["queue", "time"], keep="last")
+    end = _end_time(df)
+    start = float(df["time"].min()) if len(df) else 0.0
+    parts: list[pd.DataFrame] = []
+    binned = False
+    for queue in sorted(keep):
+        q = rows[rows["queue"] == queue]
+        model = q["model"].iloc[0]
+        series = pd.DataFrame({"time": q["time"].astype("float64"),
+                               "depth": q["depth"].astype("int64")})
+        if len(series) > max_points and end > start:
+            binned = True
+            width_s = (end - start) / max_points
+            idx = ((series["time"] - start) // width_s).clip(upper=max_points - 1)
+            series = series.groupby(idx).agg(depth=("depth", "max")).reset_index()
+            series["time"] = start + series["time"] * width_s
+        series["queue"] = str(queue)
+        series["model"] = str(model)
+        parts.append(series)
+    cols = ["time", "depth", "queue", "model"]
+    data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    data["time"] = data["time"].map(_r)
+    label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
+    subtitle = f"peak per {_seconds_label((end - start) / max_points)} bin" if binned else ""
+    chart: alt.Chart = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
+        x=alt.X("time:Q", title="time (s)"),
+        y=alt.Y("depth:Q", title="depth (messages)",
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        color=model_color(),
+        strokeDash=alt.StrokeDash("queue:N", title="queue"),
+        detail="queue:N",
+        tooltip=[
+            alt.Tooltip("queue:N", title="queue"),
+            alt.Tooltip("time:Q", title="time (s)", format=".6~f"),
+            alt.Tooltip("depth:Q", title="depth (messages)"),
+        ],
+    ).properties(title=alt.TitleParams(label, subtitle=subtitle) if subtitle else label,
+                 width=width, height=height)
+    return chart
+
+
+# -- latency ---------------------------------------------------------------------------------
+
+def _latency_ms(df: pd.DataFrame) -> pd.DataFrame:
+    msgs = _messages(df)
+    return pd.DataFrame({
+        "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
+        "model": msgs["model"].astype(str),
+    })
+
+
+def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histogram",
+                  bins: int = 30, bin_width_ms: float | None = None,
+                  title: str | None = None, width: int = 500,
+                  height: int = 220) -> alt.LayerChart:
+    """Latency (send -> receive) of every message, as a histogram (or an ECDF), with the
+    p50, p90 and p99 marked as labelled rules (the values of
+    :func:`labkit.trace.latency_percentiles`, in ms). Data is binned here, so the spec
+    holds at most ``bins`` bars (or 101 ECDF points) per model, however long the trace."""
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins!r}")
+    df = _events(source)
+    lat = _latency_ms(df)
+    top = float(lat["latency_ms"].max()) if len(lat) else 0.0
+    step = bin_width_ms if bin_width_ms else _nice(top / bins) if top > 0 else 1.0
+    if kind == "histogram":
+        parts = []
+        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
+            idx = np.floor(group["latency_ms"].to_numpy() / step + 1e-9).astype(int)
+            counts = pd.Series(idx).value_counts().sort_index()
+            parts.append(pd.DataFrame({
+                "bin_start": [_r(i * step) for i in counts.index],
+                "bin_end": [_r((i + 1) * step) for i in counts.index],
+                "messages": counts.to_numpy().astype(int),
+                "model": str(model)}))
+        cols = ["bin_start", "bin_end", "messages", "model"]
+        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+        base = alt.Chart(data).mark_bar(opacity=0.85, binSpacing=1).encode(
+            x=alt.X("bin_start:Q", title="latency (ms)"),
+            x2="bin_end:Q",
+            y=alt.Y("messages:Q", title="messages", stack=None,
+                    axis=alt.Axis(tickMinStep=1, format="d")),
+            y2=alt.datum(0),
+            color=model_color(),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="from (ms)", format=".3~f"),
+                alt.Tooltip("bin_end:Q", title="to (ms)", format=".3~f"),
+                alt.Tooltip("messages:Q", title="messages"),
+                alt.Tooltip("model:N", title="model"),
+            ])
+    else:
+        qs = np.linspace(0.0, 1.0, 101)
+        parts = []
+        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
+            values = np.quantile(group["latency_ms"].to_numpy(), qs)
+            parts.append(pd.DataFrame({"latency_ms": [_r(v) for v in values],
+                                       "fraction": [_r(q) for q in qs], "model": str(model)}))
+        cols = ["latency_ms", "fraction", "model"]
+        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+        base = alt.Chart(data).mark_line(interpolate="step-after").encode(
+            x=alt.X("latency_ms:Q", title="latency (ms)"),
+            y=alt.Y("fraction:Q", title="fraction of messages", axis=alt.Axis(format="%")),
+            color=model_color(),
+            tooltip=[
+                alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
+                alt.Tooltip("fraction:Q", title="fraction", format=".0%"),
+                alt.Tooltip("model:N", title="model"),
+            ])
+    pct = latency_percentiles(df)
+    marks = pd.DataFrame({
+        "percentile": list(pct),
+        "value_ms": [_r(v * 1000) for v in pct.values()],
+        "label_y": [4 + 14 * i for i in range(len(pct))],
+    })
+    marks = marks[marks["value_ms"].notna()]
+    marks["label"] = [f"{p} = {v:.3g} ms" for p, v in
+                      zip(marks["percentile"], marks["value_ms"], strict=True)]
+    rules = alt.Chart(marks).mark_rule(color=NEUTRAL, strokeDash=[4, 3]).encode(
+        x=alt.X("value_ms:Q", title="latency (ms)"),
+        tooltip=[alt.Tooltip("percentile:N", title="percentile"),
+                 alt.Tooltip("value_ms:Q", title="latency (ms)", format=".3~f")])
+    labels = alt.Chart(marks).mark_text(align="left", baseline="top", dx=4,
+                                        color=NEUTRAL, fontSize=11).encode(
+        x=alt.X("value_ms:Q", title="latency (ms)"),
+        y=alt.Y("label_y:Q", scale=None),
+        text="label:N")
+    return alt.LayerChart(layer=[base, rules, labels]).properties(
+        title=title or "Latency from send to receive, with p50 / p90 / p99",
+        width=width, height=height)
+
+
+# -- throughput ------------------------------------------------------------------------------
+
+def _auto_window(duration: float, max_points: int) -> float:
+    return _nice(duration / 50) if duration > 0 else 1.0
+
+
+def throughput_chart(source: Source, window: float | None = None, *,
+                     max_points: int = MAX_POINTS, title: str | None = None,
+                     width: int = 600, height: int = 200) -> alt.Chart:
+    """Messages received per second over time, counted in windows of ``window`` seconds
+    (default: a round number giving about 50 windows). Empty windows count as zero. A window
+    so small that it would give more than ``max_points`` points is widened, and the title
+    says so."""
+    if window is not None and not window > 0:
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+    df = _events(source)
+    start = 0.0
+    end = _end_time(df)
+    duration = end - start
+    widened = False
+    if window is None:
+        window = _auto_window(duration, max_points)
+    elif duration / window > max_points:
+        window = _nice(duration / max_points)
+        widened = True
+    got = df[df["kind"].isin(RECEIVE_KINDS)]
+    n_windows = max(1, math.floor(duration / window + 1e-9) + 1)
+    parts = []
+    for model in sorted(set(got["model"].tolist())):
+        times = got.loc[got["model"] == model, "time"].to_numpy(dtype="float64")
+        idx = np.floor((times - start) / window + 1e-9).astype(int)
+        counts = np.bincount(idx, minlength=n_windows)[:n_windows]
+        parts.append(pd.DataFrame({
+            "window_start": [_r(start + i * window) for i in range(n_windows)],
+            "window_end": [_r(start + (i + 1) * window) for i in range(n_windows)],
+            "messages": counts.astype(int),
+            "rate": [_r(c / window) for c in counts],
+            "model": model}))
+    cols = ["window_start", "window_end", "messages", "rate", "model"]
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    label = title or f"Throughput: messages received per second ({_seconds_label(window)} windows)"
+    if widened:
+        label += " (window widened to keep the chart small)"
+    chart: alt.Chart = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
+        x=alt.X("window_start:Q", title="time (s)"),
+        y=alt.Y("rate:Q", title="throughput (messages/s)"),
+        color=model_color(),
+        tooltip=[
+            alt.Tooltip("window_start:Q", title="from (s)", format=".6~f"),
+            alt.Tooltip("window_end:Q", title="to (s)", format=".6~f"),
+            alt.Tooltip("messages:Q", title="messages received"),
+            alt.Tooltip("rate:Q", title="rate (messages/s)", format=".4~g"),
+            alt.Tooltip("model:N", title="model"),
+        ],
+    ).properties(title=label, width=width, height=height)
+    return chart
+
+
+# -- sequence diagram ------------------------------------------------------------------------
+
+def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = None,
+                     lane_width: int = 140, height: int = 420) -> alt.LayerChart:
+    """Actors as lanes (x), time running downwards (y), and each of the first ``limit``
+    messages (in order of sending) as a line from the sender's lane at send time to the
+    receiver's lane at receive time, with an arrowhead at the receiver. Lost messages
+    (``drop``, ``dead_letter``) in that span are crosses."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1 message, got {limit!r}")
+    df = _events(source)
+    msgs = _messages(df).sort_values("send_seq", kind="stable").head(limit)
+    last = float(msgs["received"].max()) if len(msgs) else _end_time(df)
+    lost = df[df["kind"].isin(_LOST_KINDS) & (df["time"] <= last)].head(limit)
+    lanes = _lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
+                   + lost["actor"].tolist())
+    pos = {name: i for i, name in enumerate(lanes)}
+    arrows = pd.DataFrame({
+        "sender": msgs["sender"].astype(str), "receiver": msgs["receiver"].astype(str),
+        "sent": msgs["sent"].map(_r), "received": msgs["received"].map(_r),
+        "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(_r),
+        "msg_id": msgs["msg_id"].astype(int), "msg_type": msgs["msg_type"].map(_text),
+        "queue": msgs["queue"].map(_text), "model": msgs["model"].astype(str),
+    })
+    arrows["direction"] = [
+        "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
+        for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
+    top = _r(float(df["time"].min())) if len(df) else 0.0
+    life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
+                         "to": [_r(last)] * len(lanes)})
+    drops = pd.DataFrame({
+        "lane": lost["actor"].astype(str), "time": lost["time"].map(_r),
+        "kind": lost["kind"].astype(str), "msg_type": lost["msg_type"].map(_text),
+        "detail": lost["detail"].map(_text)})
+    x_lane = alt.Scale(domain=lanes)
+    y_time = alt.Scale(reverse=True)
+    tips = [
+        alt.Tooltip("msg_id:Q", title="message id"),
+        alt.Tooltip("msg_type:N", title="type"),
+        alt.Tooltip("sender:N", title="from"),
+        alt.Tooltip("receiver:N", title="to"),
+        alt.Tooltip("queue:N", title="via"),
+        alt.Tooltip("sent:Q", title="sent (s)", format=".6~f"),
+        alt.Tooltip("received:Q", title="received (s)", format=".6~f"),
+        alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
+    ]
+    lifelines = alt.Chart(life).mark_rule(color=NEUTRAL, strokeDash=[2, 4],
+                                          opacity=0.6).encode(
+        x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes,
+                axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("from:Q", title="time (s)", scale=y_time),
+        y2="to:Q")
+    lines = alt.Chart(arrows).mark_rule(strokeWidth=1.5).encode(
+        x=alt.X("sender:N", title="actor", scale=x_lane, sort=lanes),
+        x2="receiver:N",
+        y=alt.Y("sent:Q", title="time (s)", scale=y_time),
+        y2="received:Q",
+        color=model_color(),
+        tooltip=tips)
+    heads = alt.Chart(arrows).mark_point(filled=True, size=70, opacity=1).encode(
+        x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
+        y=alt.Y("received:Q", title="time (s)", scale=y_time),
+        shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
+            domain=["right", "left", "self"],
+            range=["triangle-right", "triangle-left", "circle"])),
+        color=model_color(),
+        tooltip=tips)
+    crosses = alt.Chart(drops).mark_point(shape="cross", filled=True, size=90,
+                                          color=NEUTRAL).encode(
+        x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
+        y=alt.Y("time:Q", title="time (s)", scale=y_time),
+        tooltip=[alt.Tooltip("kind:N", title="lost"),
+                 alt.Tooltip("msg_type:N", title="type"),
+                 alt.Tooltip("detail:N", title="why"),
+                 alt.Tooltip("time:Q", title="time (s)", format=".6~f")])
+    return alt.LayerChart(layer=[lifelines, lines, heads, crosses]).properties(
+        title=title or f"Message sequence (first {limit} messages)",
+        width=max(240, lane_width * len(lanes)), height=height)
+
+
+# -- comparison ------------------------------------------------------------------------------
+
+#: The chart builders :func:`compare` knows by name.
+CHARTS: Mapping[str, Callable[..., Any]] = MappingProxyType({
+    "timeline": timeline,
+    "depth": depth_chart,
+    "latency": latency_chart,
+    "throughput": throughput_chart,
+    "sequence": sequence_diagram,
+})
+#: Which axis of each chart holds actor lanes (kept per panel; the time/value axes are shared).
+_LANE_AXIS = {"timeline": "y", "sequence": "x"}
+
+
+def compare(runs: Mapping[str, Source],
+            chart: str = "depth",
+            *, direction: Literal["horizontal", "vertical"] | None = None,
+            title: str | None = None, **options: Any) -> alt.HConcatChart | alt.VConcatChart:
+    """Two (or more) runs of one workload side by side on shared axes, coloured by model from
+    :data:`PALETTE`: ``compare({"Go": go_run, "Rust": rust_run}, chart="latency")``.
+
+    Each panel is titled by its key. Time and value scales are shared (``resolve_scale``),
+    so equal lengths mean equal seconds, messages or ms in every panel; actor lanes stay per
+    panel. Throughput windows and latency bins are computed once for all runs so the bars
+    line up. ``chart`` is a key of :data:`CHARTS`; ``options`` go to its builder
+    (``limit=``, ``window=``, ...).
+    """
+    if chart not in CHARTS:
+        raise ValueError(f"unknown chart {chart!r}; choose one of {sorted(CHARTS)}")
+    if not runs:
+        raise ValueError("compare needs at least one run, e.g. {'Go': go_run, 'Rust': rust_run}")
+    frames = {label: _events(src) for label, src in runs.items()}
+    opts = dict(options)
+    if chart == "throughput" and opts.get("window") is None:
+        longest = max(_end_time(f) for f in frames.values())
+        opts["window"] = _auto_window(longest, int(opts.get("max_points", MAX_POINTS)))
+    if chart == "latency" and opts.get("bin_width_ms") is None:
+        tops = [float(_latency_ms(f)["latency_ms"].max()) for f in frames.values()
+                if len(_latency_ms(f))]
+        top = max(tops, default=0.0)
+        bins = int(opts.get("bins", 30))
+        opts["bin_width_ms"] = _nice(top / bins) if top > 0 else 1.0
+    build = CHARTS[chart]
+    panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
+    if direction is None:
+        direction = "vertical" if chart == "timeline" else "horizontal"
+    heading = title or f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
+    combined: alt.HConcatChart | alt.VConcatChart
+    if direction == "vertical":
+        combined = alt.vconcat(*panels, title=heading)
+    else:
+        combined = alt.hconcat(*panels, title=heading)
+    lane = _LANE_AXIS.get(chart)
+    resolved: alt.HConcatChart | alt.VConcatChart = combined.resolve_scale(
+        x="independent" if lane == "x" else "shared",
+        y="independent" if lane == "y" else "shared",
+        color="shared",
+        # queue names differ between runs: each panel's first queue gets a solid line
+        strokeDash="independent",
+    )
+    return resolved
+
+
+_TITLES = {
+    "timeline": "when each message waited and was handled",
+    "depth": "queue depth over time",
+    "latency": "latency from send to receive",
+    "throughput": "messages received per second",
+    "sequence": "message sequence",
+}
+
+
+# -- offline rendering -----------------------------------------------------------------------
+
+def _vl_version() -> str | None:
+    import vl_convert as vlc
+
+    major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return major_minor if major_minor in vlc.get_vegalite_versions() else None
+
+
+def _spec(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
+    return dict(chart) if isinstance(chart, Mapping) else dict(chart.to_dict())
+
+
+def to_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
+    """The chart as an SVG document, rendered offline by vl-convert (no network access)."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(_spec(chart), vl_version=_vl_version(), allowed_base_urls=[])
+    return str(svg)
+
+
+def to_png(chart: alt.TopLevelMixin | Mapping[str, Any], *, scale: float = 1.0) -> bytes:
+    """The chart as PNG bytes, rendered offline by vl-convert (no network access)."""
+    import vl_convert as vlc
+
+    png = vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale,
+                              allowed_base_urls=[])
+    return bytes(png)
+
+
+def _svg_renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:
+    return {"image/svg+xml": to_svg(spec), "text/plain": "<labkit chart>"}
+
+
+def _png_renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:
+    png = base64.b64encode(to_png(spec, scale=2.0)).decode("ascii")
+    return {"image/png": png, "text/plain": "<labkit chart>"}
+
+
+def enable_offline(mode: Literal["svg", "png", "widget"] = "svg") -> str:
+    """Make Altair charts display in Jupyter with no internet access; returns the renderer
+    name. ``svg`` (default) and ``png`` render static images with vl-convert: they show
+    without a kernel (GitHub, nbviewer) and hold no random ids. ``widget`` is the live
+    ``alt.JupyterChart`` with its JavaScript bundled (strip widget state before committing).
+    See the module docstring for why SVG is the default."""
+    if mode == "svg":
+        alt.renderers.register("labkit-svg", _svg_renderer)
+        alt.renderers.enable("labkit-svg")
+        return "labkit-svg"
+    if mode == "png":
+        alt.renderers.register("labkit-png", _png_renderer)
+        alt.renderers.enable("labkit-png")
+        return "labkit-png"
+    if mode == "widget":
+        alt.JupyterChart.enable_offline()
+        alt.renderers.enable("jupyter", offline=True)
+        return "jupyter"
+    raise ValueError(f"mode must be 'svg', 'png' or 'widget', got {mode!r}")
