@@ -1,0 +1,489 @@
+"""Live dashboards: ipywidgets controls bound to a scenario, its charts redrawn in place.
+
+A :class:`Dashboard` calls a scenario (a pure function of keyword parameters, see
+:mod:`labkit.scenarios`) with the values of its controls, draws the run with
+:mod:`labkit.viz` and redraws whenever a control moves::
+
+    from labkit import scenarios, widgets
+    widgets.Dashboard(
+        scenarios.producer_consumer,
+        controls={"capacity": range(0, 11), "producer_rate": (1.0, 50.0),
+                  "consumer_rate": (1.0, 50.0)},
+        charts=["timeline", "depth"],
+        compare_models=["go", "rust"],          # one panel per model, shared axes
+        fixed={"messages": 200, "seed": 1},
+    )
+
+Controls are ipywidgets (any ``ValueWidget``) or shorthands: ``range(a, b)`` and
+``(min, max)`` / ``(min, max, step)`` of ints give an ``IntSlider``, floats a
+``FloatSlider``, a ``list`` a ``Dropdown`` and a ``bool`` a ``Checkbox``; a shorthand starts
+at the scenario's default for that parameter when it is in range. A Play button and a time
+slider scrub through virtual time: the charts show the trace cut at the chosen instant
+(:func:`truncate`), from runs kept in a small LRU cache, so scrubbing never re-simulates.
+
+Why it looks like this (nbval, and viewing without a kernel):
+
+- The charts are one SVG (rendered offline by :func:`labkit.viz.to_svg`) in an
+  ``ipywidgets.Image``; a change replaces the image's ``value`` through ``observe``. No
+  ``interact``, no printing into an ``Output``, no ``clear_output``, no display updates:
+  nbval cannot validate those, while widget views are not compared at all. An ``<img>``
+  also keeps each SVG's internals (ids, styles) apart from the page's.
+- Displaying a dashboard emits the widget view **and** an ``image/svg+xml`` of the charts as
+  they are at display time, so GitHub and nbviewer show a picture, and nbval compares a
+  deterministic SVG (no random ids, no wall-clock values).
+- Errors raised by the scenario (a bad parameter combination) are shown in the status line
+  instead of escaping from a widget callback, where nobody would see them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import inspect
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from typing import Any, TypeAlias, TypeVar, overload
+
+import altair as alt
+import ipywidgets
+
+from labkit import viz
+from labkit._runtime import Run
+from labkit.trace import Trace
+
+__all__ = (
+    "MODEL_LABELS",
+    "ChartSpec",
+    "ControlSpec",
+    "Dashboard",
+    "as_control",
+    "truncate",
+)
+
+T = TypeVar("T")
+
+#: A control: an ipywidgets value widget, or a shorthand (range, (min, max[, step]), list,
+#: bool) that :func:`as_control` turns into one.
+ControlSpec: TypeAlias = "ipywidgets.ValueWidget | range | tuple[Any, ...] | list[Any] | bool"
+#: A chart: a key of :data:`labkit.viz.CHARTS` (``"depth"``) or a function ``Run -> chart``.
+ChartSpec: TypeAlias = "str | Callable[[Run[Any]], Any]"
+
+#: Panel titles for ``compare_models`` (the colours come from the trace's ``model`` column).
+MODEL_LABELS: Mapping[str, str] = {"go": "Go", "rust": "Rust", "actor": "Actor"}
+
+#: ``viz.depth_chart`` -> ``"depth"``: a builder passed as a function still compares with
+#: shared bins and axes through :func:`labkit.viz.compare`.
+_CHART_NAMES: dict[Any, str] = {fn: name for name, fn in viz.CHARTS.items()}
+_TIME_AXIS = "time (s)"
+
+
+# -- cutting a run at an instant -------------------------------------------------------------
+
+@overload
+def truncate(source: Trace, at: float) -> Trace: ...
+@overload
+def truncate(source: Run[T], at: float) -> Run[T]: ...
+def truncate(source: Trace | Run[T], at: float) -> Trace | Run[T]:
+    """The trace (or run) as it stood at virtual time ``at``: only events at or before ``at``.
+
+    A cut run keeps its ``result`` (the headline numbers of the whole run), has
+    ``elapsed = min(elapsed, at)`` and ``completed = False`` when the cut falls before its
+    end. Cutting at or after the last event returns ``source`` itself.
+    """
+    if isinstance(source, Trace):
+        rows = source.rows
+        if not rows or max(row[0] for row in rows) <= at:
+            return source
+        return Trace([row for row in rows if row[0] <= at])
+    if isinstance(source, Run):
+        trace = truncate(source.trace, at)
+        if trace is source.trace and source.elapsed <= at:
+            return source
+        return dataclasses.replace(source, trace=trace, elapsed=min(source.elapsed, at),
+                                   completed=source.completed and source.elapsed <= at)
+    raise TypeError(f"truncate expects a labkit Run or Trace, got {type(source).__name__}")
+
+
+def _end(run: Run[Any]) -> float:
+    """The last instant worth showing: the run's elapsed time or its last event."""
+    rows = run.trace.rows
+    last = max((row[0] for row in rows), default=0.0)
+    return float(max(run.elapsed, last))
+
+
+# -- controls --------------------------------------------------------------------------------
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidgets.ValueWidget:
+    """The widget for one scenario parameter ``name``.
+
+    ``range(a, b[, s])`` and an all-int ``(min, max[, step])`` give an ``IntSlider``, a tuple
+    with a float a ``FloatSlider``, a ``list`` of options (or ``(label, value)`` pairs) a
+    ``Dropdown``, a ``bool`` a ``Checkbox``; a widget is used as it is. The shorthand starts
+    at ``default`` (the scenario's default) when that is a valid value, else at its first.
+    Sliders update on release, not while dragging, so each change simulates once.
+    """
+    style = {"description_width": "initial"}
+    if isinstance(spec, ipywidgets.ValueWidget):
+        if getattr(spec, "description", None) == "":
+            spec.description = name
+        return spec
+    if isinstance(spec, bool):
+        return ipywidgets.Checkbox(value=spec, description=name, style=style)
+    if isinstance(spec, range):
+        if not spec:
+            raise ValueError(f"control {name!r}: {spec!r} is empty; give at least one value")
+        value = default if isinstance(default, int) and default in spec else spec[0]
+        lo, hi = min(spec[0], spec[-1]), max(spec[0], spec[-1])
+        return ipywidgets.IntSlider(value=value, min=lo, max=hi, step=abs(spec.step),
+                                    description=name, continuous_update=False, style=style)
+    if isinstance(spec, tuple) and len(spec) in (2, 3) and all(_is_number(x) for x in spec):
+        lo, hi = spec[0], spec[1]
+        if lo > hi:
+            raise ValueError(f"control {name!r}: min {lo!r} is above max {hi!r}; "
+                             "write (min, max) or (min, max, step)")
+        inside = _is_number(default) and lo <= default <= hi
+        if all(isinstance(x, int) for x in spec):
+            step = spec[2] if len(spec) == 3 else 1
+            return ipywidgets.IntSlider(value=default if inside else lo, min=lo, max=hi,
+                                        step=step, description=name,
+                                        continuous_update=False, style=style)
+        step = spec[2] if len(spec) == 3 else (hi - lo) / 100 or 0.1
+        return ipywidgets.FloatSlider(value=default if inside else lo, min=lo, max=hi,
+                                      step=step, description=name,
+                                      continuous_update=False, style=style)
+    if isinstance(spec, list):
+        if not spec:
+            raise ValueError(f"control {name!r}: the list of options is empty")
+        dropdown = ipywidgets.Dropdown(options=spec, description=name, style=style)
+        values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in spec]
+        if default is not None and default in values:
+            dropdown.value = default
+        return dropdown
+    raise TypeError(
+        f"control {name!r}: cannot make a widget from {spec!r}; give an ipywidgets widget, "
+        "range(a, b), (min, max), (min, max, step), a list of options or a bool")
+
+
+def _scenario_defaults(scenario: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        params = inspect.signature(scenario).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+# -- pinning the time axis while scrubbing ---------------------------------------------------
+
+def _units(spec: Mapping[str, Any], data: Any = None) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Every unit spec with an encoding, in document order, with the data it draws."""
+    data = spec.get("data", data)
+    encoding = spec.get("encoding")
+    if isinstance(encoding, dict):
+        yield spec, data  # type: ignore[misc]
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for child in spec.get(key, ()):
+            yield from _units(child, data)
+
+
+def _time_fields(unit: Mapping[str, Any]) -> list[str]:
+    """The fields of ``unit``'s x axis when that axis is time (labkit's "time (s)" title)."""
+    x = unit["encoding"].get("x")
+    if not isinstance(x, dict) or x.get("type") != "quantitative":
+        return []
+    axis = x.get("axis")
+    title = axis.get("title") if isinstance(axis, dict) else x.get("title")
+    if title != _TIME_AXIS:
+        return []
+    fields = [x.get("field")]
+    x2 = unit["encoding"].get("x2")
+    if isinstance(x2, dict):
+        fields.append(x2.get("field"))
+    return [f for f in fields if isinstance(f, str)]
+
+
+def _time_domains(spec: Mapping[str, Any]) -> list[float | None]:
+    """Per unit (document order): the largest time its x axis shows, or ``None``."""
+    datasets = spec.get("datasets", {})
+    out: list[float | None] = []
+    for unit, data in _units(spec):
+        fields = _time_fields(unit)
+        rows = datasets.get(data.get("name")) if isinstance(data, dict) else None
+        if not fields or not isinstance(rows, list):
+            out.append(None)
+            continue
+        values = [r[f] for r in rows for f in fields
+                  if isinstance(r.get(f), int | float) and math.isfinite(r[f])]
+        out.append(max(values, default=None))
+    return out
+
+
+def _pin_time_axes(spec: dict[str, Any], domains: list[float | None]) -> None:
+    """Give every time x axis of ``spec`` the extent it had over the whole run, so that the
+    axes stay still while scrubbing and the picture grows into them."""
+    units = list(_units(spec))
+    if len(units) != len(domains):
+        return
+    for (unit, _), top in zip(units, domains, strict=True):
+        if top is None or not _time_fields(unit):
+            continue
+        x = unit["encoding"]["x"]
+        scale = dict(x.get("scale") or {})
+        lo = min(0.0, float(scale.get("domainMin", 0.0)))
+        scale["domain"] = [lo, top]
+        scale.pop("domainMin", None)
+        scale.pop("domainMax", None)
+        x["scale"] = scale
+
+
+# -- the dashboard ---------------------------------------------------------------------------
+
+class Dashboard:
+    """Controls bound to ``scenario``; its ``charts`` redrawn in place when one changes.
+
+    ``controls`` maps scenario parameters to widgets or shorthands (:func:`as_control`);
+    ``fixed`` gives parameters that do not change. ``charts`` is one chart or a sequence:
+    keys of :data:`labkit.viz.CHARTS` or functions ``Run -> alt.Chart``. With
+    ``compare_models`` the scenario runs once per model (``model=...``) and each chart puts
+    the runs side by side on shared axes (:func:`labkit.viz.compare`).
+
+    Show it as the last expression of a cell (or ``dash.widget``). Attributes for code and
+    tests: ``controls`` (name -> widget), ``play`` and ``time`` (virtual-time scrubbing),
+    ``image`` (the charts), ``status`` (headline numbers or the error), ``runs`` (label ->
+    Run, as simulated), ``svg``, ``error``, ``simulations`` (scenario calls so far).
+    """
+
+    def __init__(self, scenario: Callable[..., Run[Any]],
+                 controls: Mapping[str, ControlSpec],
+                 charts: ChartSpec | Sequence[ChartSpec],
+                 *, compare_models: Sequence[str] | None = None,
+                 fixed: Mapping[str, Any] | None = None,
+                 steps: int = 40, interval_ms: int = 250, cache_size: int = 16) -> None:
+        self.scenario = scenario
+        self.fixed: dict[str, Any] = dict(fixed or {})
+        self.compare_models = tuple(compare_models) if compare_models is not None else None
+        if self.compare_models is not None and not self.compare_models:
+            raise ValueError("compare_models is empty; give models such as ['go', 'rust'] "
+                             "or leave it out")
+        clash = sorted(set(controls) & set(self.fixed))
+        if clash:
+            raise ValueError(f"parameters {clash} are both controls and fixed; keep one")
+        if self.compare_models is not None and ("model" in controls or "model" in self.fixed):
+            raise ValueError("with compare_models the dashboard sets model= itself; "
+                             "remove 'model' from controls and fixed")
+        chart_list = [charts] if isinstance(charts, str) or callable(charts) else list(charts)
+        if not chart_list:
+            raise ValueError("charts is empty; give e.g. 'depth' or [viz.timeline]")
+        for chart in chart_list:
+            if isinstance(chart, str) and chart not in viz.CHARTS:
+                raise ValueError(f"unknown chart {chart!r}; choose one of "
+                                 f"{sorted(viz.CHARTS)} or pass a function Run -> chart")
+        self.charts: tuple[ChartSpec, ...] = tuple(chart_list)
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        if cache_size < 1:
+            raise ValueError(f"cache_size must be at least 1, got {cache_size}")
+        self.steps = steps
+        self.cache_size = cache_size
+
+        defaults = _scenario_defaults(scenario)
+        self.controls: dict[str, ipywidgets.ValueWidget] = {
+            name: as_control(spec, name=name, default=defaults.get(name))
+            for name, spec in controls.items()}
+        self.play = ipywidgets.Play(value=steps, min=0, max=steps, step=1,
+                                    interval=interval_ms, description="play")
+        self.time = ipywidgets.FloatSlider(value=0.0, min=0.0, max=0.0, step=None,
+                                           description=_TIME_AXIS, readout_format=".3f",
+                                           continuous_update=False,
+                                           style={"description_width": "initial"},
+                                           layout=ipywidgets.Layout(width="420px"))
+        self.image = ipywidgets.Image(value=b"", format="svg+xml")
+        self.status = ipywidgets.HTML(value="")
+        self.widget = ipywidgets.VBox([
+            ipywidgets.HBox(list(self.controls.values()),
+                            layout=ipywidgets.Layout(flex_flow="row wrap")),
+            ipywidgets.HBox([self.play, self.time]),
+            self.image,
+            self.status,
+        ])
+
+        self.runs: dict[str, Run[Any]] = {}
+        self.svg = ""
+        self.error: str | None = None
+        self.simulations = 0
+        self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
+        self._full_domains: list[float | None] = []
+        self._end = 0.0
+        self._quiet = False
+
+        for widget in self.controls.values():
+            widget.observe(self._on_control, names="value")
+        self.play.observe(self._on_play, names="value")
+        self.time.observe(self._on_time, names="value")
+        self.refresh()
+
+    # -- parameters and runs ---------------------------------------------------------------
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments the scenario gets now (without ``model`` in compare mode)."""
+        params = dict(self.fixed)
+        params.update((name, w.value) for name, w in self.controls.items())
+        return params
+
+    def _simulate(self, model: str | None) -> Run[Any]:
+        values = tuple((name, w.value) for name, w in self.controls.items())
+        key: Hashable = (model, values)
+        try:
+            hash(key)
+        except TypeError:  # an unhashable option value: run it, do not cache it
+            key = None
+        if key is not None and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        params = self.params
+        if model is not None:
+            params["model"] = model
+        self.simulations += 1
+        run = self.scenario(**params)
+        if not isinstance(run, Run):
+            raise TypeError(f"{getattr(self.scenario, '__name__', 'scenario')} returned "
+                            f"{type(run).__name__}, not a labkit Run")
+        if key is not None:
+            self._cache[key] = run
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return run
+
+    def refresh(self) -> None:
+        """Run the scenario for the current control values (from the cache when it can)
+        and redraw at the end of the run. Errors go to the status line."""
+        try:
+            if self.compare_models is None:
+                runs = {"": self._simulate(None)}
+            else:
+                runs = {MODEL_LABELS.get(m, m): self._simulate(m) for m in self.compare_models}
+        except Exception as exc:  # noqa: BLE001 - a widget callback has nobody to raise to
+            self._fail(exc)
+            return
+        self.runs = runs
+        self._end = max(_end(run) for run in runs.values())
+        self._quiet = True
+        try:  # move both scrubbers to the end without a redraw per trait change
+            self.time.max = self._end
+            self.time.step = self._end / self.steps if self._end > 0 else None
+            self.time.value = self._end
+            self.play.value = self.steps
+        finally:
+            self._quiet = False
+        self._full_domains = []
+        self.draw()
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
+        build = viz.CHARTS[chart] if isinstance(chart, str) else chart
+        if self.compare_models is None:
+            return build(runs[""])
+        name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
+        if name is not None:
+            return viz.compare(runs, chart=name)
+        panels = [build(run).properties(title=label) for label, run in runs.items()]
+        return alt.hconcat(*panels).resolve_scale(color="shared")
+
+    def chart(self, at: float | None = None) -> Any:
+        """The charts (one Altair chart, stacked when several) with traces cut at ``at``."""
+        runs = self.runs if at is None else {k: truncate(r, at) for k, r in self.runs.items()}
+        charts = [self._chart(c, runs) for c in self.charts]
+        return charts[0] if len(charts) == 1 else alt.vconcat(*charts)
+
+    def draw(self) -> None:
+        """Redraw the charts at the time slider's instant (no simulation)."""
+        if not self.runs:
+            return
+        at = float(self.time.value)
+        whole = at >= self._end
+        try:
+            spec: dict[str, Any] = dict(self.chart(None if whole else at).to_dict())
+            if whole:
+                self._full_domains = _time_domains(spec)
+            elif self._full_domains:
+                _pin_time_axes(spec, self._full_domains)
+            svg = viz.to_svg(spec)
+        except Exception as exc:  # noqa: BLE001 - shown in the status line instead
+            self._fail(exc)
+            return
+        self.error = None
+        self.svg = svg
+        self.image.value = svg.encode("utf-8")
+        self.status.value = self._status_html(at)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = f"{type(exc).__name__}: {exc}"
+        shown = "the charts show the last parameters that worked" if self.svg else \
+            "no chart yet"
+        self.status.value = (f'<span style="color:#CE422B"><b>{html.escape(self.error)}</b>'
+                             f"</span> ({shown})")
+
+    def _status_html(self, at: float) -> str:
+        lines = []
+        for label, run in self.runs.items():
+            head = f"<b>{html.escape(label)}</b>: " if label else ""
+            lines.append(head + html.escape(_headline(run.result)))
+        if at < self._end:
+            lines.append(f"showing the trace up to t = {at:.4g} s of {self._end:.4g} s "
+                         "(numbers above are for the whole run)")
+        return "<br>".join(lines)
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def _on_control(self, _change: Mapping[str, Any]) -> None:
+        self.refresh()
+
+    def _on_play(self, change: Mapping[str, Any]) -> None:
+        if self._quiet:
+            return
+        self.time.value = self._end * int(change["new"]) / self.steps
+
+    def _on_time(self, _change: Mapping[str, Any]) -> None:
+        if not self._quiet:
+            self.draw()
+
+    # -- display ------------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_kwargs: Any) -> dict[str, Any]:
+        """The live widget, plus the charts as SVG for viewers without a kernel (GitHub,
+        nbviewer) and for nbval, which compares the SVG and skips the widget view."""
+        name = getattr(self.scenario, "__name__", "scenario")
+        bundle: dict[str, Any] = {"text/plain": f"<labkit Dashboard: {name}>"}
+        view = self.widget._repr_mimebundle_()
+        if isinstance(view, dict):
+            bundle.update({k: v for k, v in view.items() if k != "text/plain"})
+        if self.svg:
+            bundle["image/svg+xml"] = self.svg
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+
+
+def _headline(result: Any) -> str:
+    """The scalar fields of a scenario's result dataclass, as ``name value`` pairs."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        parts = []
+        for field in dataclasses.fields(result):
+            value = getattr(result, field.name)
+            if isinstance(value, float):
+                parts.append(f"{field.name} {value:.4g}")
+            elif isinstance(value, bool | int | str):
+                parts.append(f"{field.name} {value}")
+        return " · ".join(parts)
+    text = repr(result)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,266 @@
+"""labkit.widgets: a dashboard re-runs its scenario when a control changes, scrubs virtual
+time without re-simulating, compares models, shows errors in its status line and displays a
+deterministic SVG for viewers without a kernel. ipywidgets works without a kernel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("altair")
+pytest.importorskip("vl_convert")
+
+import ipywidgets
+
+from labkit import Run, scenarios, viz
+from labkit.trace import Trace
+from labkit.widgets import Dashboard, as_control, truncate
+
+# -- a small fake scenario: n messages sent at `rate` per second, each received 0.5 s later --
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    model: str
+    n: int
+    rate: float
+    label: str
+
+
+class Fake:
+    """A scenario that records its calls and can be told to fail."""
+
+    def __init__(self, fail_at_n: int | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.fail_at_n = fail_at_n
+
+    def __call__(self, model: str = "go", n: int = 3, rate: float = 2.0,
+                 label: str = "a", *, seed: int = 0) -> Run[FakeResult]:
+        self.calls.append({"model": model, "n": n, "rate": rate, "label": label,
+                           "seed": seed})
+        if n == self.fail_at_n:
+            raise ValueError(f"n={n} is not allowed with rate={rate}; choose another n")
+        rows: list[tuple[Any, ...]] = [(0.0, 0, "spawn", "main", "producer", None, None,
+                                        None, None, model, None)]
+        for i in range(n):
+            t = i / rate
+            rows.append((t, len(rows), "send", "producer", "chan-1", i + 1, None, "int", 1,
+                         model, None))
+            rows.append((t + 0.5, len(rows), "receive", "main", "chan-1", i + 1, None, "int",
+                         0, model, None))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        rows = [(r[0], seq, *r[2:]) for seq, r in enumerate(rows)]
+        end = max(r[0] for r in rows)
+        return Run(result=FakeResult(model, n, rate, label), trace=Trace(rows), seed=seed,
+                   elapsed=end, leaked=(), virtual=True)
+
+    @property
+    def __name__(self) -> str:  # scenarios are named in the dashboard's text/plain
+        return "fake"
+
+
+def fake_dashboard(fake: Fake, **kwargs: Any) -> Dashboard:
+    controls: dict[str, Any] = {"n": range(1, 9), "rate": (1.0, 4.0), "label": ["a", "b"]}
+    return Dashboard(fake, controls, kwargs.pop("charts", "depth"), **kwargs)
+
+
+# -- building -----------------------------------------------------------------------------
+
+
+def test_dashboard_builds_widgets_from_shorthands_at_scenario_defaults() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake, fixed={"seed": 7})
+    n, rate, label = dash.controls["n"], dash.controls["rate"], dash.controls["label"]
+    assert isinstance(n, ipywidgets.IntSlider) and (n.min, n.max, n.value) == (1, 8, 3)
+    assert isinstance(rate, ipywidgets.FloatSlider) and rate.value == 2.0
+    assert isinstance(label, ipywidgets.Dropdown) and label.value == "a"
+    assert isinstance(dash.widget, ipywidgets.VBox)
+    assert isinstance(dash.play, ipywidgets.Play)
+    assert fake.calls == [{"model": "go", "n": 3, "rate": 2.0, "label": "a", "seed": 7}]
+    assert dash.svg.startswith("<svg") and dash.image.value == dash.svg.encode()
+    assert dash.image.format == "svg+xml"
+    assert "n 3" in dash.status.value and dash.error is None
+    assert dash.time.value == dash.time.max == pytest.approx(1.5)
+
+
+def test_as_control_shorthands_and_refusals() -> None:
+    assert isinstance(as_control((1, 10, 2), name="k"), ipywidgets.IntSlider)
+    assert isinstance(as_control(True, name="flag"), ipywidgets.Checkbox)
+    toggle = ipywidgets.ToggleButtons(options=["go", "rust"])
+    assert as_control(toggle, name="model") is toggle
+    assert toggle.description == "model"
+    with pytest.raises(TypeError, match="cannot make a widget"):
+        as_control("nope", name="x")
+    with pytest.raises(ValueError, match="empty"):
+        as_control(range(0), name="x")
+    with pytest.raises(ValueError, match="above max"):
+        as_control((5, 1), name="x")
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="both controls and fixed"):
+        Dashboard(Fake(), {"n": range(1, 3)}, "depth", fixed={"n": 2})
+    with pytest.raises(ValueError, match="sets model"):
+        Dashboard(Fake(), {"model": ["go", "rust"]}, "depth", compare_models=["go", "rust"])
+    with pytest.raises(ValueError, match="unknown chart"):
+        Dashboard(Fake(), {"n": range(1, 3)}, "pie")
+
+
+# -- changing a control re-runs the scenario and redraws in place --------------------------
+
+
+def test_changing_a_control_reruns_with_the_new_value_and_redraws() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake)
+    image, status, svg = dash.image, dash.status, dash.svg
+    dash.controls["n"].value = 6
+    assert fake.calls[-1]["n"] == 6
+    assert dash.svg != svg and dash.image is image and dash.status is status
+    assert image.value == dash.svg.encode()
+    assert "n 6" in status.value
+    dash.controls["label"].value = "b"
+    assert fake.calls[-1] == {"model": "go", "n": 6, "rate": 2.0, "label": "b", "seed": 0}
+    assert dash.time.value == dash.time.max == pytest.approx(5 / 2.0 + 0.5)
+
+
+def test_real_scenario_reruns_with_the_new_capacity() -> None:
+    dash = Dashboard(scenarios.producer_consumer,
+                     {"capacity": range(0, 6), "pacing": ["exponential", "fixed"]},
+                     ["depth", "timeline"], fixed={"model": "go", "messages": 60, "seed": 1})
+    assert dash.controls["capacity"].value == 0
+    assert dash.runs[""].result.capacity == 0
+    before = dash.svg
+    dash.controls["capacity"].value = 4
+    result = dash.runs[""].result
+    assert result.capacity == 4 and result.channel == "make(chan T, 4)"
+    assert "make(chan T, 4)" in dash.status.value
+    assert dash.svg != before
+
+
+# -- scrubbing virtual time ------------------------------------------------------------------
+
+
+def test_truncate_cuts_runs_and_traces_at_an_instant() -> None:
+    run = scenarios.producer_consumer("rust", capacity=2, messages=40, seed=3)
+    cut = truncate(run, 1.0)
+    assert 0 < len(cut.trace) < len(run.trace)
+    assert all(row[0] <= 1.0 for row in cut.trace.rows)
+    assert cut.trace.rows == [row for row in run.trace.rows if row[0] <= 1.0]
+    assert cut.elapsed == 1.0 and not cut.completed and cut.result is run.result
+    assert truncate(run, run.elapsed + 1) is run
+    assert truncate(run.trace, 1.0).rows == cut.trace.rows
+    with pytest.raises(TypeError):
+        truncate("trace", 1.0)  # type: ignore[call-overload]
+
+
+def test_play_scrubs_the_trace_without_resimulating() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake, charts=["depth", viz.timeline], steps=10)
+    dash.controls["n"].value = 8  # sends at 0 .. 3.5 s, last receive at 4.0 s
+    calls, full_svg = len(fake.calls), dash.svg
+    dash.play.value = 5
+    assert dash.time.value == pytest.approx(2.0)
+    assert len(fake.calls) == calls
+    assert dash.svg != full_svg
+    assert "up to t = 2 s of 4 s" in dash.status.value
+    depth = dash.chart(dash.time.value).to_dict()
+    shown = [r["time"] for rows in depth["datasets"].values() for r in rows if "depth" in r]
+    assert shown and max(shown) <= 2.0
+    dash.play.value = 10
+    assert dash.svg == full_svg and "up to" not in dash.status.value
+
+
+# -- compare mode ----------------------------------------------------------------------------
+
+
+def test_compare_mode_runs_each_model_and_draws_one_panel_per_model() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake, compare_models=["go", "rust"])
+    assert [c["model"] for c in fake.calls] == ["go", "rust"]
+    assert list(dash.runs) == ["Go", "Rust"]
+    spec = dash.chart().to_dict()
+    assert [p["title"] for p in spec["hconcat"]] == ["Go", "Rust"]
+    dash.controls["n"].value = 5
+    assert [(c["model"], c["n"]) for c in fake.calls[2:]] == [("go", 5), ("rust", 5)]
+    assert "<b>Go</b>" in dash.status.value and "<b>Rust</b>" in dash.status.value
+
+
+def test_compare_mode_with_a_custom_chart_function() -> None:
+    def lanes(run: Run[Any]) -> Any:
+        return viz.depth_chart(run, title="custom")
+
+    dash = Dashboard(scenarios.producer_consumer, {"capacity": range(0, 4)}, [lanes],
+                     compare_models=["go", "rust"], fixed={"messages": 30, "seed": 2})
+    spec = dash.chart().to_dict()
+    assert [p["title"] for p in spec["hconcat"]] == ["Go", "Rust"]
+    models = {r["model"] for rows in spec["datasets"].values() for r in rows if "model" in r}
+    assert models == {"go", "rust"}
+
+
+# -- display -----------------------------------------------------------------------------
+
+
+def test_mimebundle_has_the_widget_and_a_deterministic_svg() -> None:
+    def build() -> Dashboard:
+        return Dashboard(scenarios.producer_consumer, {"capacity": range(0, 6)},
+                         ["timeline", "depth"], compare_models=["go", "rust"],
+                         fixed={"messages": 50, "seed": 1})
+
+    first, second = build()._repr_mimebundle_(), build()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in first
+    assert first["image/svg+xml"].startswith("<svg")
+    assert first["image/svg+xml"] == second["image/svg+xml"]
+    assert first["text/plain"] == "<labkit Dashboard: producer_consumer>"
+    assert "altair-viz" not in first["image/svg+xml"]
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_scenario_errors_land_in_the_status_line() -> None:
+    fake = Fake(fail_at_n=4)
+    dash = fake_dashboard(fake)
+    good = dash.svg
+    dash.controls["n"].value = 4  # must not raise
+    assert dash.error is not None and "n=4 is not allowed" in dash.error
+    assert "n=4 is not allowed" in dash.status.value and "ValueError" in dash.status.value
+    assert dash.svg == good  # the last chart that worked stays
+    dash.controls["n"].value = 5
+    assert dash.error is None and "n 5" in dash.status.value
+
+
+def test_a_failing_first_run_shows_the_error_and_no_image() -> None:
+    dash = Dashboard(scenarios.producer_consumer, {"pacing": ["bursty", "fixed"]}, "depth",
+                     fixed={"messages": 10})
+    assert dash.error is not None and "pacing must be one of" in dash.error
+    assert "no chart yet" in dash.status.value
+    assert "image/svg+xml" not in dash._repr_mimebundle_()
+    dash.controls["pacing"].value = "fixed"
+    assert dash.error is None and dash.svg
+
+
+# -- the cache ---------------------------------------------------------------------------
+
+
+def test_cache_avoids_rerunning_seen_parameters() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake, compare_models=["go", "rust"])
+    dash.controls["n"].value = 5
+    dash.controls["n"].value = 3
+    dash.controls["n"].value = 5
+    assert len(fake.calls) == 4 and dash.simulations == 4
+    assert [c["n"] for c in fake.calls] == [3, 3, 5, 5]
+
+
+def test_cache_is_least_recently_used() -> None:
+    fake = Fake()
+    dash = fake_dashboard(fake, cache_size=2)
+    dash.controls["n"].value = 4   # cache: 3, 4
+    dash.controls["n"].value = 3   # hit; 4 is now the oldest
+    dash.controls["n"].value = 5   # evicts 4
+    dash.controls["n"].value = 3   # hit
+    dash.controls["n"].value = 4   # miss
+    assert [c["n"] for c in fake.calls] == [3, 4, 5, 4]
