@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from labkit._runtime.core import Parker, Runtime
+from labkit._runtime.core import _PARK_GUARD, _TASK, Parker, Runtime
 from labkit.actor._errors import MailboxFull
 from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
 
@@ -165,8 +165,10 @@ class Mailbox:
 
     def _record(self, rt: Runtime, kind: str, env: Envelope, msg_id: int,
                 detail: str | None = None) -> None:
-        rt.record(kind, env[2], self.name, msg_id, env[3], type(env[0]).__name__,
-                  len(self._chan.buffer), _MODEL, detail)
+        """Append a trace row about ``env`` (callers check ``rt.trace_on``)."""
+        rows = rt.rows
+        rows.append((rt._time() - rt._t0, len(rows), kind, env[2], self.name, msg_id, env[3],
+                     type(env[0]).__name__, len(self._chan.buffer), _MODEL, detail))
 
     def offer(self, rt: Runtime, env: Envelope, msg_id: int, kind: str) -> int:
         """Enqueue if there is room now: ``OK``, ``FULL`` (nothing done) or ``CLOSED``
@@ -181,12 +183,18 @@ class Mailbox:
 
     def put(self, rt: Runtime, env: Envelope, msg_id: int, kind: str = "tell") -> bool:
         """Enqueue without waiting, applying the overflow policy. True if ``env`` was queued."""
-        chan = self._chan
-        status = chan.offer(env, msg_id)
+        status = self._chan.offer(env, msg_id)
         if status == OK:
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
             return True
+        return self.refused(rt, env, msg_id, status, kind)
+
+    def refused(self, rt: Runtime, env: Envelope, msg_id: int, status: int,
+                kind: str = "tell") -> bool:
+        """The rest of :meth:`put` once ``Channel.offer`` returned ``status`` (``FULL`` or
+        ``CLOSED``): a dead letter, an eviction, or :class:`MailboxFull`."""
+        chan = self._chan
         if status == CLOSED:
             self._dead(rt, env, msg_id, self._closed_reason)
             return False
@@ -232,9 +240,18 @@ class Mailbox:
             self._record(rt, "block", env, msg_id, "mailbox full")
         parker = rt.parker()
         chan.add_send_waiter(parker, 0, env, msg_id)
+        # Runtime.park, inlined (no frame of its own); what the task waits on is
+        # formatted only for a deadlock report.
+        task = _TASK.get()
+        task.blocked_on = ("send to actor", self.name)
         try:
-            _case, status = await rt.park(parker, f"send to actor {self.name}")
+            _case, status = await parker.wait()
+            task.blocked_on = None
+            guard = _PARK_GUARD.get()
+            if guard is not None:
+                guard()
         except BaseException:
+            task.blocked_on = None
             if not parker.woken:
                 chan.remove_waiters(parker)
                 # An asker learns of this from its own timeout, not from a reply.

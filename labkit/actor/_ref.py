@@ -8,10 +8,18 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from labkit._runtime.core import Parker, Runtime, current, current_task
+from labkit._runtime.core import (
+    _PARK_GUARD,
+    _RUNTIME,
+    _TASK,
+    Parker,
+    Runtime,
+    current,
+    current_task,
+)
 from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
 from labkit.actor._mailbox import Envelope, Mailbox, MailboxStatistics, Signal, Stop
-from labkit.channel import FULL
+from labkit.channel import CLOSED, FULL, OK
 
 if TYPE_CHECKING:
     from labkit.actor._system import _Cell
@@ -43,7 +51,7 @@ def _sender() -> tuple[ActorRef | None, str]:
     return None, task.name
 
 
-async def _wait_reply(rt: Runtime, parker: Parker, timeout: float, what: str) -> Any:
+async def _wait_reply(rt: Runtime, parker: Parker, timeout: float, what: object) -> Any:
     """Park on ``parker`` for at most ``timeout`` seconds; ``(TIMED_OUT, None)`` if no wake.
 
     On asyncio a loop timer wakes the parker (no cancel scope: an ask stays cheap); on trio
@@ -108,28 +116,89 @@ class ActorRef:
     def tell(self, message: Any, *, sender: ActorRef | None = None) -> bool:
         """Enqueue ``message`` without waiting; the overflow policy decides on a full
         mailbox. True if it was queued; False if it became a dead letter."""
+        # Mailbox.put inlined, with its trace row (one frame when the message is queued).
         if self._accepts is not None:
             self._check(message)
-        rt = current()
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
         if sender is None:
-            sender, sender_name = _sender()
+            task = _TASK.get()  # _sender(), inlined
+            cell = CURRENT_CELL.get()
+            if cell is not None and cell.task is task:
+                sender, sender_name = cell.ref, cell.name
+            else:
+                sender_name = task.name
         else:
             sender_name = sender.name
-        return self._mailbox.put(rt, (message, sender, sender_name, None, None),
-                                 rt.next_msg_id())
+        env: Envelope = (message, sender, sender_name, None, None)
+        msg_id = next(rt._msg_ids)
+        mailbox = self._mailbox
+        chan = mailbox._chan
+        buffer = chan.buffer
+        cap = chan.capacity
+        if (buffer and not chan.recvq and not chan.sendq and not chan.closed
+                and (cap is None or len(buffer) + chan.reserved < cap)):
+            buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
+            chan.sent += 1
+            if len(buffer) > chan.peak:
+                chan.peak = len(buffer)
+            status = OK
+        else:
+            status = chan.offer(env, msg_id)
+        if status == OK:
+            if rt.trace_on:
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "tell", sender_name, mailbox.name,
+                             msg_id, None, type(message).__name__, len(chan.buffer), "actor",
+                             None))
+            return True
+        return mailbox.refused(rt, env, msg_id, status, "tell")
 
     async def send(self, message: Any, *, sender: ActorRef | None = None) -> bool:
         """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
         the actor stopped first (the message is then a dead letter)."""
+        # Mailbox.put_wait inlined: it awaits only when the mailbox is full.
         if self._accepts is not None:
             self._check(message)
-        rt = current()
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
         if sender is None:
-            sender, sender_name = _sender()
+            task = _TASK.get()  # _sender(), inlined
+            cell = CURRENT_CELL.get()
+            if cell is not None and cell.task is task:
+                sender, sender_name = cell.ref, cell.name
+            else:
+                sender_name = task.name
         else:
             sender_name = sender.name
-        return await self._mailbox.put_wait(rt, (message, sender, sender_name, None, None),
-                                            rt.next_msg_id())
+        env: Envelope = (message, sender, sender_name, None, None)
+        msg_id = next(rt._msg_ids)
+        mailbox = self._mailbox
+        chan = mailbox._chan
+        buffer = chan.buffer
+        cap = chan.capacity
+        if (buffer and not chan.recvq and not chan.sendq and not chan.closed
+                and (cap is None or len(buffer) + chan.reserved < cap)):
+            buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
+            chan.sent += 1
+            if len(buffer) > chan.peak:
+                chan.peak = len(buffer)
+            status = OK
+        else:
+            status = chan.offer(env, msg_id)
+        if status == OK:
+            if rt.trace_on:
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "send", sender_name, mailbox.name,
+                             msg_id, None, type(message).__name__, len(chan.buffer), "actor",
+                             None))
+            return True
+        if status == CLOSED:
+            mailbox._dead(rt, env, msg_id, mailbox._closed_reason)
+            return False
+        return await mailbox.wait_for_space(rt, env, msg_id)
 
     async def ask(self, message: Any, *, timeout: float | None = None) -> Any:
         """Send ``message`` (waiting for space) and wait for the reply, all within
@@ -143,16 +212,53 @@ class ActorRef:
                              f"got {timeout!r}")
         if self._accepts is not None:
             self._check(message)
-        rt = current()
-        sender, sender_name = _sender()
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        task = _TASK.get()  # _sender(), inlined
+        cell = CURRENT_CELL.get()
+        if cell is not None and cell.task is task:
+            sender, sender_name = cell.ref, cell.name
+        else:
+            sender, sender_name = None, task.name
         parker = rt.parker()
-        msg_id = rt.next_msg_id()
+        msg_id = next(rt._msg_ids)
         env: Envelope = (message, sender, sender_name, msg_id, parker)
         mailbox = self._mailbox
-        what = f"a reply from actor {self.name}"
+        what = ("a reply from actor", self.name)  # formatted only for a deadlock report
         if timeout is None:
-            await mailbox.put_wait(rt, env, msg_id)
-            outcome = await rt.park(parker, what)
+            # Mailbox.put_wait inlined: it awaits only when the mailbox is full.
+            chan = mailbox._chan
+            buffer = chan.buffer
+            cap = chan.capacity
+            if (buffer and not chan.recvq and not chan.sendq and not chan.closed
+                    and (cap is None or len(buffer) + chan.reserved < cap)):
+                buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
+                chan.sent += 1
+                if len(buffer) > chan.peak:
+                    chan.peak = len(buffer)
+                status = OK
+            else:
+                status = chan.offer(env, msg_id)
+            if status == OK:
+                if rt.trace_on:
+                    rows = rt.rows
+                    rows.append((rt._time() - rt._t0, len(rows), "send", sender_name,
+                                 mailbox.name, msg_id, msg_id, type(message).__name__,
+                                 len(chan.buffer), "actor", None))
+            elif status == CLOSED:
+                mailbox._dead(rt, env, msg_id, mailbox._closed_reason)  # wakes the parker
+            else:
+                await mailbox.wait_for_space(rt, env, msg_id)
+            # Runtime.park, inlined: await the parker without a frame of our own.
+            task.blocked_on = what
+            try:
+                outcome = await parker.wait()
+            finally:
+                task.blocked_on = None
+            guard = _PARK_GUARD.get()
+            if guard is not None:
+                guard()
         else:
             start = rt.now()
             if mailbox.offer(rt, env, msg_id, "send") == FULL:

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from labkit._runtime.core import Parker, Runtime, TaskRecord, current
+from labkit._runtime.core import _PARK_GUARD, _TASK, Parker, Runtime, TaskRecord, current
 from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
 from labkit.actor._dead import DeadLetter
 from labkit.actor._errors import ActorError
@@ -75,39 +75,87 @@ class _Cell:
         mailbox = self.mailbox
         chan = mailbox._chan
         lane = mailbox._system
+        ctx = self.ctx
         try:
             running = await self._start()
             while running:
                 if lane:
                     running = await self._signal(lane.pop(0))
                     continue
-                status, env, msg_id = chan.poll()
-                if status == OK:
-                    running = await self._handle(env, msg_id)
-                    continue
-                if status == CLOSED:  # drained after stop(drain=True)
-                    break
-                parker = rt.parker()
-                chan.add_recv_waiter(parker, 0)
-                mailbox._waiter = parker
-                try:
-                    case, got = await rt.park(parker, f"a message for actor {self.name}")
-                except BaseException:
-                    mailbox._waiter = None
-                    if parker.woken:
-                        case, got = parker.result()
-                        if case != SYSTEM_CASE and got != CLOSED:
-                            chan.give_back(got[0], got[1])
-                    else:
-                        chan.remove_waiters(parker)
-                    raise
-                mailbox._waiter = None
-                if case == SYSTEM_CASE:
-                    chan.remove_waiters(parker)
-                elif got == CLOSED:
-                    break
+                buffer = chan.buffer
+                if buffer and not chan.sendq:  # Channel.poll's fast path, inlined
+                    msg_id, env = buffer.popleft()
+                    chan.received += 1
+                    status = OK
                 else:
-                    running = await self._handle(got[0], got[1])
+                    status, env, msg_id = chan.poll()
+                if status != OK:
+                    if status == CLOSED:  # drained after stop(drain=True)
+                        break
+                    parker = rt.parker()
+                    chan.add_recv_waiter(parker, 0)
+                    mailbox._waiter = parker
+                    # Runtime.park, inlined: no frame of ours stays parked with the actor,
+                    # and what it waits on is formatted only for a deadlock report.
+                    task = _TASK.get()
+                    task.blocked_on = ("a message for actor", self.name)
+                    try:
+                        case, got = await parker.wait()
+                        task.blocked_on = None
+                        guard = _PARK_GUARD.get()
+                        if guard is not None:
+                            guard()
+                    except BaseException:
+                        task.blocked_on = None
+                        mailbox._waiter = None
+                        if parker.woken:
+                            case, got = parker.result()
+                            if case != SYSTEM_CASE and got != CLOSED:
+                                chan.give_back(got[0], got[1])
+                        else:
+                            chan.remove_waiters(parker)
+                        raise
+                    mailbox._waiter = None
+                    if case == SYSTEM_CASE:
+                        chan.remove_waiters(parker)
+                        continue
+                    if got == CLOSED:
+                        break
+                    env, msg_id = got
+                # Handle one user message, in this frame (no call per message).
+                message, _sender, sender_name, corr_id, reply = env
+                if rt.trace_on:
+                    rows = rt.rows
+                    rows.append((rt._time() - rt._t0, len(rows), "receive", self.name,
+                                 sender_name, msg_id, corr_id, type(message).__name__,
+                                 len(chan.buffer), _MODEL, None))
+                ctx._env = env
+                ctx._msg_id = msg_id
+                ctx._replied = False
+                try:
+                    result = await self.actor.receive(message, ctx)
+                except Exception as exc:  # noqa: BLE001 - handed to the supervisor
+                    ctx._env = None
+                    mailbox.processed += 1
+                    mailbox.failed += 1
+                    running = await self._failed(exc, env, msg_id, "receive")
+                    continue
+                ctx._env = None
+                mailbox.processed += 1
+                if reply is not None and not ctx._replied:
+                    if reply.wake((REPLIED, result)):  # answer(), its usual case inlined
+                        if rt.trace_on:
+                            rows = rt.rows
+                            rows.append((rt._time() - rt._t0, len(rows), "reply", self.name,
+                                         sender_name, None, corr_id, type(result).__name__,
+                                         None, _MODEL, None))
+                    else:
+                        self.answer(env, msg_id, result)
+                if rt.trace_on:
+                    rows = rt.rows
+                    rows.append((rt._time() - rt._t0, len(rows), "handle_end", self.name,
+                                 sender_name, msg_id, corr_id, type(message).__name__,
+                                 len(chan.buffer), _MODEL, None))
         except BaseException:
             self._abandon()
             raise
@@ -120,34 +168,6 @@ class _Cell:
             # A failing on_start stops the actor: there is no state to resume from.
             self._record_failure(exc, None, None, "on_start")
             return False
-        return True
-
-    async def _handle(self, env: Envelope, msg_id: int) -> bool:
-        """Handle one user message; False when the actor must stop."""
-        rt = self.rt
-        mailbox = self.mailbox
-        message, _sender, sender_name, corr_id, reply = env
-        if rt.trace_on:
-            rt.record("receive", self.name, sender_name, msg_id, corr_id,
-                      type(message).__name__, len(mailbox._chan.buffer), _MODEL)
-        ctx = self.ctx
-        ctx._env = env
-        ctx._msg_id = msg_id
-        ctx._replied = False
-        try:
-            result = await self.actor.receive(message, ctx)
-        except Exception as exc:  # noqa: BLE001 - handed to the supervisor, never swallowed
-            ctx._env = None
-            mailbox.processed += 1
-            mailbox.failed += 1
-            return await self._failed(exc, env, msg_id, "receive")
-        ctx._env = None
-        mailbox.processed += 1
-        if reply is not None and not ctx._replied:
-            self.answer(env, msg_id, result)
-        if rt.trace_on:
-            rt.record("handle_end", self.name, sender_name, msg_id, corr_id,
-                      type(message).__name__, len(mailbox._chan.buffer), _MODEL)
         return True
 
     async def _signal(self, signal: Signal) -> bool:
@@ -181,8 +201,19 @@ class _Cell:
             ref: ActorRef = sender
             if ref._accepts is not None:
                 ref._check(value)
-            return ref._mailbox.put(rt, (value, self.ref, self.name, msg_id, None),
-                                    rt.next_msg_id())
+            told: Envelope = (value, self.ref, self.name, msg_id, None)
+            told_id = next(rt._msg_ids)
+            mailbox = ref._mailbox
+            chan = mailbox._chan
+            status = chan.offer(told, told_id)  # Mailbox.put, inlined
+            if status == OK:
+                if rt.trace_on:
+                    rows = rt.rows
+                    rows.append((rt._time() - rt._t0, len(rows), "tell", self.name,
+                                 mailbox.name, told_id, msg_id, type(value).__name__,
+                                 len(chan.buffer), _MODEL, None))
+                return True
+            return mailbox.refused(rt, told, told_id, status, "tell")
         else:
             reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
                       f"an actor (use ask to get a reply)")

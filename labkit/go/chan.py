@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
-from labkit._runtime.core import Runtime, current, current_or_none, current_task
+from labkit._runtime.core import _RUNTIME, _TASK, Runtime, current, current_or_none, current_task
 from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
 from labkit.go._panic import Panic
 
@@ -182,16 +182,47 @@ class Chan(Generic[T]):
 
     # -- operations -----------------------------------------------------------------------
 
+    # ``send``, ``recv`` and ``__anext__`` stay coroutines (``select`` refuses
+    # ``ch.send(v)``, and a send must not happen before it is awaited), but each is one
+    # frame: a send or receive that need not wait is done here, synchronously, exactly as
+    # the core channel's fast path does it (same counters, same trace row); anything else
+    # (a waiter to hand to, a buffer not yet made, a wait) goes through the core.
+
     async def send(self, value: T) -> None:
         """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
 
         Panics with ``send on closed channel`` if the channel is closed, or gets closed
         while this send waits (G13). On nil it blocks forever (G17).
         """
-        self.check_can_send()
+        if self._dir == RECV:
+            raise TypeError("invalid operation: cannot send to receive-only channel "
+                            f"{self!r} (G9)")
         ch = self._ch
         if ch is None:
             await block_forever("send to nil chan")
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        buffer = ch.buffer
+        cap = ch.capacity
+        if (not ch.sendq and not ch.closed
+                and (cap is None or len(buffer) + ch.reserved < cap)):
+            # A free slot (or a waiting receiver) and nobody queued first: no wait.
+            msg_id = next(rt._msg_ids)
+            if buffer and not ch.recvq:  # Channel.send's fast path, inlined
+                buffer.append((msg_id, value))
+                ch.sent += 1
+                if len(buffer) > ch.peak:
+                    ch.peak = len(buffer)
+            else:
+                ch.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
+            if rt.trace_on:
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
+                             ch._name or ch.name_in(rt), msg_id, None,
+                             None if value is None else type(value).__name__,
+                             len(ch.buffer), ch.model, None))
+            return
         if await ch.send(value) == CLOSED:
             raise Panic("send on closed channel")
 
@@ -200,13 +231,29 @@ class Chan(Generic[T]):
 
         On nil it blocks forever (G17).
         """
-        self.check_can_recv()
+        if self._dir == SEND:
+            raise TypeError("invalid operation: cannot receive from send-only channel "
+                            f"{self!r} (G9)")
         ch = self._ch
         if ch is None:
             await block_forever("receive from nil chan")
-        status, value = await ch.recv()
-        if status == CLOSED:
-            return self.zero, False
+        buffer = ch.buffer
+        if not buffer or ch.sendq:  # the core's general path: a hand-over, closed, a wait
+            status, value = await ch.recv()
+            if status == CLOSED:
+                return self.zero, False
+            return value, True
+        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        ch.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         ch._name or ch.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(ch.buffer),
+                         ch.model, None))
         return value, True
 
     def close(self) -> None:
@@ -231,9 +278,30 @@ class Chan(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        value, ok = await self.recv()
-        if not ok:
-            raise StopAsyncIteration
+        # ``recv`` inlined (one frame per value); nil blocks forever (G19).
+        if self._dir == SEND:
+            raise TypeError("invalid operation: cannot receive from send-only channel "
+                            f"{self!r} (G9)")
+        ch = self._ch
+        if ch is None:
+            await block_forever("receive from nil chan")
+        buffer = ch.buffer
+        if not buffer or ch.sendq:  # the core's general path: a hand-over, closed, a wait
+            status, value = await ch.recv()
+            if status == CLOSED:
+                raise StopAsyncIteration
+            return value  # type: ignore[no-any-return]
+        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        ch.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         ch._name or ch.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(ch.buffer),
+                         ch.model, None))
         return value
 
     # -- non-blocking forms, used by select, errgroup and timers ---------------------------

@@ -33,11 +33,12 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._runtime.core import current, current_task
+from labkit._runtime.core import _RUNTIME, _TASK, current, current_task
 from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
+from labkit.rust import _ownership
 from labkit.rust._errors import PlainError, UnitError, ValueCarryingError, name_variants
 from labkit.rust._handles import Handle, Notify
-from labkit.rust._ownership import MovedValueError, transfer
+from labkit.rust._ownership import MovedValueError, Owned, transfer
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
@@ -68,6 +69,10 @@ __all__ = (
 T = TypeVar("T")
 
 MODEL = "rust"
+
+#: What every successful send returns. One shared instance: ``Ok`` is immutable in use,
+#: and a send is too frequent to allocate a fresh ``Ok(None)`` each time.
+_OK_NONE: Ok[None] = Ok(None)
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -294,18 +299,19 @@ class _SenderBase(Handle[_Shared[T]]):
 
     def _send_now(self, value: T) -> Result[None, SendError[T]]:
         """An unbounded send: it never waits, and fails only once the receiver is gone."""
-        shared = self._live()
-        value = transfer(value)
-        if shared.chan.try_send(value) == OK:
-            return Ok(None)
-        return Err(SendError(value))
-
-    async def _send_waiting(self, value: T) -> Result[None, SendError[T]]:
-        """A bounded send: wait for a slot (FIFO, R10), fail once the receiver is gone."""
-        shared = self._live()
-        value = transfer(value)
-        if await shared.chan.send(value) == OK:
-            return Ok(None)
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        if isinstance(value, (Owned, _ownership._NOT_SEND)):
+            value = transfer(value)
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id = next(rt._msg_ids)
+        if chan.offer(value, msg_id) == OK:  # Channel.try_send, inlined
+            if rt.trace_on:
+                chan._record(rt, "send", msg_id, value)
+            return _OK_NONE
         return Err(SendError(value))
 
     def _try_send(self, value: T,
@@ -314,7 +320,7 @@ class _SenderBase(Handle[_Shared[T]]):
         value = transfer(value)
         status = shared.chan.try_send(value)
         if status == OK:
-            return Ok(None)
+            return _OK_NONE
         return _try_send_error(status, value, closed)
 
     def __repr__(self) -> str:
@@ -352,7 +358,38 @@ class Sender(_TokioSenderBase[T]):
         Waiting senders are served in order (R10). Not cancel-safe: cancelled while waiting,
         the value is lost, and the trace says so (R11); use ``reserve`` to be safe.
         """
-        return await self._send_waiting(value)
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        if isinstance(value, (Owned, _ownership._NOT_SEND)):
+            value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        buffer = chan.buffer
+        cap = chan.capacity
+        if (not chan.sendq and not chan.closed
+                and (cap is None or len(buffer) + chan.reserved < cap)):
+            # A free slot (or a waiting receiver) and nobody queued first: no wait. Done
+            # as Channel.send does it: same counters, same trace row.
+            msg_id = next(rt._msg_ids)
+            if buffer and not chan.recvq:  # Channel.send's fast path, inlined
+                buffer.append((msg_id, value))
+                chan.sent += 1
+                if len(buffer) > chan.peak:
+                    chan.peak = len(buffer)
+            else:
+                chan.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
+            if rt.trace_on:
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
+                             chan._name or chan.name_in(rt), msg_id, None,
+                             None if value is None else type(value).__name__,
+                             len(chan.buffer), chan.model, None))
+            return _OK_NONE
+        if await chan.send(value) == OK:
+            return _OK_NONE
+        return Err(SendError(value))
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """Send without waiting: ``Ok(None)``, ``Err(TrySendError.Full(v))`` or
@@ -376,7 +413,7 @@ class Sender(_TokioSenderBase[T]):
         if status == CLOSED:
             return Err(SendTimeoutError.Closed(value))
         chan.send_reserved(value)
-        return Ok(None)
+        return _OK_NONE
 
     async def reserve(self) -> Result[Permit[T], SendError[None]]:
         """Wait for one slot: ``Ok(Permit)`` or ``Err(SendError(None))`` when closed (R13)."""
@@ -644,10 +681,27 @@ class _ReceiverBase(Handle[_Shared[T]]):
     async def __anext__(self) -> T:
         """``async for x in rx``: ends once every sender is gone and the buffer is drained
         (R6, R15)."""
-        status, value = await self._live().chan.recv()
-        if status != OK:
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        buffer = chan.buffer
+        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
+            status, value = await chan.recv()
+            if status == OK:
+                return value  # type: ignore[no-any-return]
             raise StopAsyncIteration
-        return value  # type: ignore[no-any-return]
+        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        chan.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         chan._name or chan.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(buffer),
+                         chan.model, None))
+        return value
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
@@ -663,8 +717,27 @@ class Receiver(_ReceiverBase[T]):
 
         Cancel-safe: a value is never lost to a cancelled ``recv`` (R30).
         """
-        status, value = await self._live().chan.recv()
-        return value if status == OK else None
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        buffer = chan.buffer
+        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
+            status, value = await chan.recv()
+            if status == OK:
+                return value  # type: ignore[no-any-return]
+            return None
+        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        chan.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         chan._name or chan.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(buffer),
+                         chan.model, None))
+        return value
 
     async def recv_many(self, buffer: list[T], limit: int) -> int:
         """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
@@ -767,7 +840,38 @@ class SyncSender(_SenderBase[T]):
     async def send(self, value: T) -> Result[None, SendError[T]]:
         """Wait for a slot (for a receiver, when ``n == 0``): ``Ok(None)`` or
         ``Err(SendError(v))`` once the receiver is dropped (R2, R5)."""
-        return await self._send_waiting(value)
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        if isinstance(value, (Owned, _ownership._NOT_SEND)):
+            value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        buffer = chan.buffer
+        cap = chan.capacity
+        if (not chan.sendq and not chan.closed
+                and (cap is None or len(buffer) + chan.reserved < cap)):
+            # A free slot (or a waiting receiver) and nobody queued first: no wait. Done
+            # as Channel.send does it: same counters, same trace row.
+            msg_id = next(rt._msg_ids)
+            if buffer and not chan.recvq:  # Channel.send's fast path, inlined
+                buffer.append((msg_id, value))
+                chan.sent += 1
+                if len(buffer) > chan.peak:
+                    chan.peak = len(buffer)
+            else:
+                chan.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
+            if rt.trace_on:
+                rows = rt.rows
+                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
+                             chan._name or chan.name_in(rt), msg_id, None,
+                             None if value is None else type(value).__name__,
+                             len(chan.buffer), chan.model, None))
+            return _OK_NONE
+        if await chan.send(value) == OK:
+            return _OK_NONE
+        return Err(SendError(value))
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """``Ok(None)``, ``Err(TrySendError.Full(v))`` or ``Err(TrySendError.Disconnected(v))``
@@ -783,8 +887,27 @@ class StdReceiver(_ReceiverBase[T]):
     async def recv(self) -> Result[T, RecvError]:
         """``Ok(v)``; ``Err(RecvError())`` only once every sender is gone and the buffer is
         drained (R4)."""
-        status, value = await self._live().chan.recv()
-        return Ok(value) if status == OK else Err(RecvError())
+        if self._dropped:
+            raise self._moved()
+        chan = self._shared.chan
+        buffer = chan.buffer
+        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
+            status, value = await chan.recv()
+            if status == OK:
+                return Ok(value)
+            return Err(RecvError())
+        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        chan.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         chan._name or chan.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(buffer),
+                         chan.model, None))
+        return Ok(value)
 
     async def recv_timeout(self, seconds: float) -> Result[T, RecvTimeoutError]:
         """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
