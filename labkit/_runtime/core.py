@@ -9,9 +9,11 @@ argument threading and fail with a clear message when used outside a run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -267,10 +269,16 @@ class Runtime:
 
             self._time = trio.current_time
         else:
-            import asyncio
+            from labkit._runtime.vloop import VirtualEventLoop
 
-            self._loop = asyncio.get_running_loop()
-            self._time = self._loop.time
+            loop = self._loop = asyncio.get_running_loop()
+            # Every trace row reads the clock: use C-level callables, not loop.time().
+            if isinstance(loop, VirtualEventLoop):
+                self._time = functools.partial(getattr, loop, "_virtual_now")
+            elif type(loop).time is asyncio.BaseEventLoop.time:
+                self._time = time.monotonic
+            else:
+                self._time = loop.time
         self._t0 = self._time()
 
     def now(self) -> float:
