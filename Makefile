@@ -33,12 +33,15 @@ nbval: $(STAMP)
 
 test: lint types unit nbval
 
-# Regenerate the generated notebook sources, then re-execute every notebook in place.
+# Regenerate the generated notebook sources, re-execute every notebook in place, then strip
+# widget state, widget views and timing metadata (execution counts and outputs are kept).
 notebooks: $(STAMP)
 	$(BIN)/python tools/make_start_notebook.py
+	$(BIN)/python tools/make_notebook_01.py
 	for nb in notebooks/*.ipynb; do \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; \
 	done
+	$(BIN)/python tools/strip_widget_state.py notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

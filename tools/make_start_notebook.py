@@ -7,6 +7,54 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A markdown table (kept as data so the source lines stay short)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+MODELS_TABLE = [
+    ("start a task", "`go.go(f, *args)`: a goroutine, no handle",
+     "`rust.spawn(f, *args)` returns a `JoinHandle`"),
+    ("mailbox", "`go.Chan(n)`; `n = 0` (the default) is unbuffered, a rendezvous (G1)",
+     "`rust.mpsc.channel(n)` needs `n >= 1` (R8); the rendezvous is std "
+     "`sync_channel(0)` (R2)"),
+    ("send", "`await ch.send(v)` waits for room; on a closed channel it panics",
+     "`await tx.send(v)` returns a `Result`; a failed send hands `v` back (R9)"),
+    ("receive", "`v, ok = await ch.recv()`; `ok` is false once closed and drained",
+     "`await rx.recv()` gives the value, or `None` once every sender is gone (R15)"),
+    ("who closes", "the sender calls `ch.close()`, once, explicitly (G16)",
+     "nobody: the channel closes when the last `Sender` is dropped (R3)"),
+    ("reply", "a reply channel travels inside the message",
+     "a `oneshot` sender travels inside the message (R40)"),
+    ("choose between inputs", "`go.select(...)`: uniformly random among ready cases (G21)",
+     "`rust.select(...)`: random start, or declaration order with `biased` (R28)"),
+    ("cancel", "cooperative only: a `context` the task checks",
+     "`CancellationToken`, or a forcible `abort()` at the next `.await`"),
+    ("a task fails", "an unrecovered panic ends the whole program",
+     "the panic becomes a `JoinError`; the rest runs on"),
+    ("sharing data", "the message is a reference both sides can mutate",
+     "sending an `Owned` value moves it; the sender cannot touch it again"),
+]
+
+MAP_TABLE = [
+    ("`00_start_here`", "this tour", "the same exchange in both models"),
+    ("`01_mailboxes`",
+     "buffered vs rendezvous, FIFO order, who closes, select fairness, ask, ownership",
+     "explicit `close` vs last-sender drop; uniform vs `biased` select; reply channel vs "
+     "oneshot; shared vs moved messages"),
+    ("`02_routing`", "routers, sharding, a shared work queue vs per-worker queues",
+     "one MPMC channel vs a router with per-worker mpsc"),
+    ("`03_backpressure`", "overflow policies, credits, rate limits, reserve-before-work",
+     "blocking send vs `try_send` / `reserve`"),
+    ("`04_supervision`", "restart strategies, intensity, backoff",
+     "a panic ends the program vs a `JoinError`"),
+    ("`05_replay`", "journals, snapshots, replay, idempotency",
+     "silent loss vs reported gaps"),
+]
+
 CELLS: list[tuple[str, str]] = [
     ("md", """# 00 · Start here
 
@@ -17,15 +65,20 @@ a **Go-style** model (goroutines, channels, `select`, `context`) and a **Rust-st
 **Learning goals**
 
 1. Run a program in deterministic *virtual time* with `labkit.simulate` and read its trace.
-2. See one exchange, ping-pong, written three ways: Go channels, Rust channels, actors.
-3. Meet labkit's deadlock report, and know where each later notebook goes.
+2. See one exchange, ping-pong, written three ways (Go channels, Rust channels, actors)
+   and drawn as a sequence diagram, Go and Rust side by side.
+3. Know the Go-style and Rust-style models at a glance, from one table.
+4. Drive a live dashboard: controls re-run a scenario and redraw its charts.
+5. Meet labkit's deadlock report, and know where each later notebook goes.
 
 An **actor** is a piece of state that only one task touches. Others never call it; they
 send it messages, which wait in its **mailbox** until it handles them one at a time.
 Goroutines with channels and tokio tasks with mpsc channels are both ways to build actors."""),
     ("code", """import labkit
-from labkit import go, rust
-from labkit.actor import Actor, ActorSystem"""),
+from labkit import go, rust, scenarios, viz, widgets
+from labkit.actor import Actor, ActorSystem
+
+_ = viz.enable_offline()   # charts become SVG images: no internet, visible without a kernel"""),
     ("md", """## Ping-pong, Go-style
 
 Two goroutines and two **unbuffered** channels: a send completes only when the receiver
@@ -100,6 +153,66 @@ async def actor_ping_pong(rounds=3):
 
 
 print("hits:", labkit.simulate(actor_ping_pong).result)"""),
+    ("md", """## Ping-pong as a picture
+
+`labkit.scenarios.ping_pong` is the same exchange packaged as a reusable experiment: a
+pure function of its parameters and seed that returns a `Run`. Its result names the two
+parties; in the trace the Go pong goroutine is called `go-1`, the Rust task `pong`."""),
+    ("code", """go_run = scenarios.ping_pong("go", rounds=3)
+rust_run = scenarios.ping_pong("rust", rounds=3)
+print("Go parties:  ", go_run.result.parties)
+print("Rust parties:", rust_run.result.parties)"""),
+    ("md", """A **sequence diagram** draws each actor as a vertical lane with time running
+downwards (virtual seconds), and each message as an arrow from its sender to its receiver.
+Colours are fixed across every notebook: cyan is Go, rust-red is Rust."""),
+    ("code", """viz.compare({"Go": go_run, "Rust": rust_run}, chart="sequence",
+            title="Ping-pong, 3 rounds: Go channels vs Rust mpsc + oneshot")"""),
+    ("md", """**What to notice.** Both panels have the same shape. `main` hits at 0, 10 and
+20 ms; the other side hits back 10 ms (the hit time) after each catch, at 10, 20 and 30 ms.
+At 10 and 20 ms a return and the next hit happen at the same instant, so two arrows
+overlap and look double-headed. Every arrow is flat: a message sent at time *t* is
+received at *t*, because nothing else is queued and virtual time only moves when someone
+sleeps. What differs is the plumbing, not the timing: Go uses two unbuffered channels,
+Rust one `mpsc` channel for requests and
+a fresh `oneshot` per reply. The channels each run sent on, from the `peer` column:"""),
+    ("code", """def channels(run):
+    sends = run.trace.df[run.trace.df["kind"] == "send"]
+    return sends["peer"].unique().tolist()
+
+
+print("Go channels:  ", channels(go_run))
+print("Rust channels:", channels(rust_run))"""),
+    ("md", """## The two models in one table
+
+""" + table(("", "Go-style (`labkit.go`)", "Rust-style (`labkit.rust`)"), MODELS_TABLE) + """
+
+Notebook `01_mailboxes` measures the first seven rows; the last three come back in the
+notebooks on supervision and cancellation."""),
+    ("md", """## How the widgets work
+
+Every later notebook has a **live experiment**: a `widgets.Dashboard` binds sliders to a
+scenario's parameters. When a slider moves it re-runs the scenario (in virtual time, so
+it takes a fraction of a second) and redraws the charts in place. Below, `rounds` and
+`hit_time` drive ping-pong in both models, side by side.
+
+- Move a slider and release it: the scenario re-runs and the diagram is redrawn.
+- Press **play** (or drag the `time (s)` slider) to replay the run up to an instant:
+  arrows appear as virtual time passes; nothing is re-simulated.
+- The line under the chart gives the run's headline numbers for each model.
+
+Without a running kernel (on GitHub, say) you see a still image of the first run."""),
+    ("code", """pingpong_dash = widgets.Dashboard(
+    scenarios.ping_pong,
+    controls={"rounds": range(1, 7), "hit_time": (0.0, 0.05, 0.005)},
+    charts="sequence",
+    compare_models=["go", "rust"],
+)
+pingpong_dash"""),
+    ("md", """**What to notice.** Raise `rounds`: both lanes gain arrows at the same instants,
+so the models stay in step. Set `hit_time` to 0: every arrow lands at time 0, because
+virtual time only advances when a task sleeps. The code behind a dashboard is the
+scenario function; you can call it directly, with the same parameters:"""),
+    ("code", """scenarios.ping_pong("rust", rounds=5, hit_time=0.02).result.ball"""),
     ("md", """## When nobody can move
 
 If every task waits and no timer is pending, the program can never continue. Go's
@@ -124,28 +237,34 @@ second = labkit.simulate(go_ping_pong, seed=42).trace.df
 print("identical traces:", first.equals(second))"""),
     ("md", """## Map
 
-| notebook | what you will see |
-|---|---|
-| `00_start_here` | this tour |
-| `01_mailboxes` | buffered vs rendezvous, who closes, select fairness, ask, ownership |
-| `02_routing` | routers, sharding, a shared work queue vs per-worker queues |
-| `03_backpressure` | overflow policies, credits, rate limits, reserve-before-work |
-| `04_supervision` | restart strategies, intensity, backoff |
-| `05_replay` | journals, snapshots, replay, idempotency |
+""" + table(("notebook", "what you will see", "the Go vs Rust contrast in it"),
+           MAP_TABLE) + """
 
 The later notebooks are being written. The rules behind every name are in
 `SEMANTICS.md` (G1-G47 for Go, R1-R40 for Rust).
 
-**Summary.** `labkit.simulate` runs a program in repeatable virtual time and returns its
-result and trace. Go-style code talks over channels it closes itself; Rust-style code sends
-`Result`s and replies over oneshots; actors wrap either in a mailbox.
-**Where next:** `01_mailboxes`."""),
+"""),
+    ("md", """## Summary
+
+- `labkit.simulate` runs a program in repeatable virtual time and returns its result and
+  trace; the same seed gives the same trace, row for row.
+- Go-style code talks over channels it closes itself; Rust-style code sends `Result`s,
+  replies over oneshots and closes a channel by dropping its last sender; actors wrap
+  either in a mailbox.
+- `labkit.scenarios` packages each experiment as a function, `labkit.viz` draws its trace
+  (Go cyan, Rust rust-red, on shared axes) and `labkit.widgets.Dashboard` re-runs it
+  from sliders.
+
+**Where next:** `01_mailboxes`: what a mailbox's capacity changes, who closes it, how
+`select` chooses, how replies come back, and who owns a message once it is sent."""),
 ]
 
 
 def build() -> nbformat.NotebookNode:
     cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src)
              for kind, src in CELLS]
+    for i, cell in enumerate(cells):
+        cell.id = f"start-{i:02d}"  # stable ids: regenerating changes no line needlessly
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
