@@ -29,7 +29,7 @@ unit: $(STAMP)
 
 # Every notebook is re-executed and its outputs compared strictly with the committed ones.
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval notebooks
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
 test: lint types unit nbval
 
