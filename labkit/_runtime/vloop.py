@@ -67,8 +67,12 @@ class _VirtualSelector(selectors.DefaultSelector):
     loop: VirtualEventLoop
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout == 0:
+            # Callbacks are ready: run them first. A simulation has no I/O of its own; a
+            # wake-up from another thread is picked up before the clock next moves.
+            return []
         events: list[tuple[selectors.SelectorKey, int]] = super().select(0)
-        if events or timeout == 0:
+        if events:
             return events
         self.loop._advance_to_next_timer()
         return events
