@@ -29,7 +29,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _PARK_GUARD, _RUNTIME, _TASK, Parker, Runtime, current
+from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, blocking, current, unblocked
 
 __all__ = (
     "CLOSED",
@@ -229,21 +229,13 @@ class Channel(Generic[T]):
             return OK
         if self.closed:
             return CLOSED
-        recvq = self.recvq
-        while recvq:
-            w = recvq.popleft()
-            if w.parker.wake((w.case, (value, msg_id))):
-                self.sent += 1
-                self.received += 1
-                return OK
+        if self._hand_over(value, msg_id):
+            return OK
         if self.free() > 0:
             _purge(self.sendq)
             if self.sendq:  # someone is queued for a slot before us (R10)
                 return FULL
-            self._buffer().append((msg_id, value))
-            self.sent += 1
-            if len(self.buffer) > self.peak:
-                self.peak = len(self.buffer)
+            self._append(msg_id, value)
             return OK
         return FULL
 
@@ -256,34 +248,50 @@ class Channel(Generic[T]):
             self._record(rt, "send", msg_id, value, corr_id=corr_id)
         return status
 
+    def send_fast(self, value: T, corr_id: int | None = None) -> int | None:
+        """Send now if that needs no wait: a free slot (or a waiting receiver) and nobody
+        queued first. Records the ``send`` row and returns the message id; ``None`` when
+        nothing was done and the caller must take the slow path (:meth:`send`).
+
+        Synchronous, so a facade's ``async def send`` stays one frame deep when it succeeds.
+        """
+        buffer = self.buffer
+        capacity = self.capacity
+        if (self.sendq or self.closed
+                or (capacity is not None and len(buffer) + self.reserved >= capacity)):
+            return None
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id = next(rt._msg_ids)
+        if buffer and not self.recvq:
+            buffer.append((msg_id, value))
+            self.sent += 1
+            if len(buffer) > self.peak:
+                self.peak = len(buffer)
+        else:
+            self.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
+        if rt.trace_on:
+            # The row is written out here (same layout as _record): the hottest path.
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
+                         self._name or self.name_in(rt), msg_id, corr_id,
+                         None if value is None else type(value).__name__, len(self.buffer),
+                         self.model, None))
+        return msg_id
+
     async def send(self, value: T, *, corr_id: int | None = None) -> int:
         """Send, waiting for a slot or a receiver: ``OK`` or ``CLOSED``.
 
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
         """
+        if self.send_fast(value, corr_id) is not None:
+            return OK
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
         msg_id = next(rt._msg_ids)
-        buffer = self.buffer
-        capacity = self.capacity
-        if (not self.closed and not self.recvq and not self.sendq
-                and (capacity is None or len(buffer) + self.reserved < capacity)):
-            # Fast path: a free slot and nobody to hand to or queue behind. No yield.
-            if buffer is _NO_BUFFER:
-                buffer = self.buffer = deque()
-            buffer.append((msg_id, value))
-            self.sent += 1
-            if len(buffer) > self.peak:
-                self.peak = len(buffer)
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
-                             self._name or self.name_in(rt), msg_id, corr_id,
-                             None if value is None else type(value).__name__, len(buffer),
-                             self.model, None))
-            return OK
         status = self.offer(value, msg_id)
         if status != FULL:
             if status == OK and rt.trace_on:
@@ -294,16 +302,9 @@ class Channel(Generic[T]):
             self._record(rt, "block", msg_id, value, detail="full")
         parker = rt.parker()
         self._queue_sender(_Waiter(parker, 0, value, msg_id))
-        task = _TASK.get()
-        task.blocked_on = ("send to", self)
         try:
-            _case, status = await parker.wait()
-            task.blocked_on = None
-            guard = _PARK_GUARD.get()
-            if guard is not None:
-                guard()
+            _case, status = await rt.park(parker, ("send to", self))
         except BaseException:
-            task.blocked_on = None
             if not parker.woken:
                 _remove(self.sendq, parker)
                 if rt.trace_on:
@@ -316,18 +317,9 @@ class Channel(Generic[T]):
 
     def push(self, value: T, msg_id: int) -> None:
         """Append past the capacity check (a permit's slot, an actor policy's eviction)."""
-        recvq = self.recvq
-        while recvq:
-            w = recvq.popleft()
-            if w.parker.wake((w.case, (value, msg_id))):
-                self.sent += 1
-                self.received += 1
-                return
-        buffer = self._buffer()
-        buffer.append((msg_id, value))
-        self.sent += 1
-        if len(buffer) > self.peak:
-            self.peak = len(buffer)
+        if self._hand_over(value, msg_id):
+            return
+        self._append(msg_id, value)
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
@@ -420,27 +412,38 @@ class Channel(Generic[T]):
                 self._record(rt, "receive", msg_id, value)
         return status, value
 
+    def recv_fast(self) -> tuple[int, Any] | None:
+        """Take the head of the buffer now if nobody waits for the slot it frees, with its
+        ``receive`` row: ``(OK, value)``, or ``None`` when the caller must take the slow
+        path (:meth:`recv`: a hand-over, closed, or a wait)."""
+        buffer = self.buffer
+        if not buffer or self.sendq:
+            return None
+        rt = _RUNTIME.get()
+        if rt is None:
+            rt = current()  # raises NotInRunError with the explanation
+        msg_id, value = buffer.popleft()
+        self.received += 1
+        if rt.trace_on:
+            rows = rt.rows
+            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
+                         self._name or self.name_in(rt), msg_id, None,
+                         None if value is None else type(value).__name__, len(buffer),
+                         self.model, None))
+        return OK, value
+
     async def recv(self) -> tuple[int, Any]:
         """Receive, waiting for a value: ``(OK, value)`` or ``(CLOSED, None)``.
 
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
+        got = self.recv_fast()
+        if got is not None:
+            return got
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
-        buffer = self.buffer
-        if buffer and not self.sendq:
-            # Fast path: take the head, nobody waits for the slot it frees. No yield.
-            msg_id, value = buffer.popleft()
-            self.received += 1
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                             self._name or self.name_in(rt), msg_id, None,
-                             None if value is None else type(value).__name__, len(buffer),
-                             self.model, None))
-            return OK, value
         status, value, msg_id = self.poll()
         if status != EMPTY:
             if status == OK and rt.trace_on:
@@ -448,22 +451,14 @@ class Channel(Generic[T]):
             return status, value
         parker = rt.parker()
         self._queue_receiver(_Waiter(parker, 0))
-        task = _TASK.get()
-        task.blocked_on = ("receive from", self)
+        # Runtime.park's steps, without its frame: a receive is the commonest wait.
+        task = blocking(("receive from", self))
         try:
             _case, got = await parker.wait()
-            task.blocked_on = None
-            guard = _PARK_GUARD.get()
-            if guard is not None:
-                guard()
+            unblocked(task)
         except BaseException:
             task.blocked_on = None
-            if parker.woken:
-                _case, got = parker.result()
-                if got != CLOSED:
-                    self.give_back(got[0], got[1])
-            else:
-                _remove(self.recvq, parker)
+            self.abandon_recv(parker)
             raise
         if got == CLOSED:
             return CLOSED, None
@@ -472,17 +467,22 @@ class Channel(Generic[T]):
             self._record(rt, "receive", msg_id, value)
         return OK, value
 
+    def abandon_recv(self, parker: Parker) -> None:
+        """A receiver waiting on ``parker`` was cancelled (or lost its select): a value
+        handed to it goes back to the front of the queue; else its waiter is withdrawn."""
+        if parker.woken:
+            got = parker.result()[1]
+            if isinstance(got, tuple):  # (value, msg_id); not CLOSED nor a system wake-up
+                self.give_back(got[0], got[1])
+        else:
+            _remove(self.recvq, parker)
+
     def give_back(self, value: T, msg_id: int) -> None:
         """Return a value taken by a receiver that was cancelled before it could use it."""
         self.received -= 1
         self.sent -= 1
-        recvq = self.recvq
-        while recvq:
-            w = recvq.popleft()
-            if w.parker.wake((w.case, (value, msg_id))):
-                self.sent += 1
-                self.received += 1
-                return
+        if self._hand_over(value, msg_id):
+            return
         self._buffer().appendleft((msg_id, value))
         self.sent += 1
 
@@ -536,6 +536,24 @@ class Channel(Generic[T]):
             buffer = self.buffer = deque()
         return buffer
 
+    def _append(self, msg_id: int, value: T) -> None:
+        buffer = self._buffer()
+        buffer.append((msg_id, value))
+        self.sent += 1
+        if len(buffer) > self.peak:
+            self.peak = len(buffer)
+
+    def _hand_over(self, value: T, msg_id: int) -> bool:
+        """Give ``value`` to the first receiver still waiting (skipping gone ones)."""
+        recvq = self.recvq
+        while recvq:
+            w = recvq.popleft()
+            if w.parker.wake((w.case, (value, msg_id))):
+                self.sent += 1
+                self.received += 1
+                return True
+        return False
+
     def _queue_sender(self, waiter: _Waiter) -> None:
         if self.sendq is _NO_WAITERS:
             self.sendq = _WaitQueue()
@@ -563,9 +581,7 @@ class Channel(Generic[T]):
                 continue
             sendq.popleft()
             if w.parker.wake((w.case, OK)):
-                self._buffer().append((w.msg_id, w.value))
-                self.sent += 1
-                self.peak = max(self.peak, len(self.buffer))
+                self._append(w.msg_id, w.value)
 
     def _wake_receivers_if_finished(self) -> None:
         if self.closed and not self.buffer and self.reserved == 0:

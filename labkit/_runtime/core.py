@@ -31,9 +31,11 @@ __all__ = (
     "Runtime",
     "TaskRecord",
     "TraceRow",
+    "blocking",
     "current",
     "current_or_none",
     "current_task",
+    "unblocked",
 )
 
 T = TypeVar("T")
@@ -106,6 +108,34 @@ def current() -> Runtime:
 def current_task() -> TaskRecord:
     """The record of the labkit task executing now (``main`` for the run's main)."""
     return _TASK.get()
+
+
+def blocking(what: object) -> TaskRecord:
+    """Note ``what`` the current task is about to wait for (kept unformatted until a
+    deadlock report needs it); returns the task's record for :func:`unblocked`.
+
+    With :func:`unblocked` these are :meth:`Runtime.park` without its coroutine frame::
+
+        task = blocking(("receive from", chan))
+        try:
+            got = await parker.wait()
+            unblocked(task)
+        except BaseException:
+            task.blocked_on = None
+            ...  # give back or withdraw, then re-raise
+    """
+    task = _TASK.get()
+    task.blocked_on = what
+    return task
+
+
+def unblocked(task: TaskRecord) -> None:
+    """The task was woken: it waits on nothing now, and a Rust ``select`` branch that has
+    already lost raises here (see ``_PARK_GUARD``)."""
+    task.blocked_on = None
+    guard = _PARK_GUARD.get()
+    if guard is not None:
+        guard()
 
 
 class Parker(Protocol):
@@ -318,15 +348,13 @@ class Runtime:
 
     async def park(self, parker: Parker, what: object) -> Any:
         """Wait on ``parker``, noting ``what`` the task waits for (deadlock reports)."""
-        task = _TASK.get()
-        task.blocked_on = what
+        task = blocking(what)
         try:
             value = await parker.wait()
-        finally:
+        except BaseException:
             task.blocked_on = None
-        guard = _PARK_GUARD.get()
-        if guard is not None:
-            guard()
+            raise
+        unblocked(task)
         return value
 
     # -- tasks ---------------------------------------------------------------------------

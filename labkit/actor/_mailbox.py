@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from labkit._runtime.core import _PARK_GUARD, _TASK, Parker, Runtime
+from labkit._runtime.core import Parker, Runtime
 from labkit.actor._errors import MailboxFull
 from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
 
@@ -240,18 +240,9 @@ class Mailbox:
             self._record(rt, "block", env, msg_id, "mailbox full")
         parker = rt.parker()
         chan.add_send_waiter(parker, 0, env, msg_id)
-        # Runtime.park, inlined (no frame of its own); what the task waits on is
-        # formatted only for a deadlock report.
-        task = _TASK.get()
-        task.blocked_on = ("send to actor", self.name)
         try:
-            _case, status = await parker.wait()
-            task.blocked_on = None
-            guard = _PARK_GUARD.get()
-            if guard is not None:
-                guard()
+            _case, status = await rt.park(parker, ("send to actor", self.name))
         except BaseException:
-            task.blocked_on = None
             if not parker.woken:
                 chan.remove_waiters(parker)
                 # An asker learns of this from its own timeout, not from a reply.

@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from labkit._runtime.core import (
-    _PARK_GUARD,
     _RUNTIME,
     _TASK,
     Parker,
     Runtime,
+    blocking,
     current,
     current_task,
+    unblocked,
 )
 from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
 from labkit.actor._mailbox import Envelope, Mailbox, MailboxStatistics, Signal, Stop
-from labkit.channel import CLOSED, FULL, OK
+from labkit.channel import FULL, OK
 
 if TYPE_CHECKING:
     from labkit.actor._system import _Cell
@@ -116,14 +117,15 @@ class ActorRef:
     def tell(self, message: Any, *, sender: ActorRef | None = None) -> bool:
         """Enqueue ``message`` without waiting; the overflow policy decides on a full
         mailbox. True if it was queued; False if it became a dead letter."""
-        # Mailbox.put inlined, with its trace row (one frame when the message is queued).
+        # Mailbox.put, its usual case in this frame: the message goes through the
+        # channel's fast path (Channel.offer) and gets the mailbox's trace row.
         if self._accepts is not None:
             self._check(message)
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
         if sender is None:
-            task = _TASK.get()  # _sender(), inlined
+            task = _TASK.get()  # _sender(), inlined: a tell is the commonest send
             cell = CURRENT_CELL.get()
             if cell is not None and cell.task is task:
                 sender, sender_name = cell.ref, cell.name
@@ -134,70 +136,30 @@ class ActorRef:
         env: Envelope = (message, sender, sender_name, None, None)
         msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
-        chan = mailbox._chan
-        buffer = chan.buffer
-        cap = chan.capacity
-        if (buffer and not chan.recvq and not chan.sendq and not chan.closed
-                and (cap is None or len(buffer) + chan.reserved < cap)):
-            buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
-            chan.sent += 1
-            if len(buffer) > chan.peak:
-                chan.peak = len(buffer)
-            status = OK
-        else:
-            status = chan.offer(env, msg_id)
+        status = mailbox._chan.offer(env, msg_id)
         if status == OK:
             if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "tell", sender_name, mailbox.name,
-                             msg_id, None, type(message).__name__, len(chan.buffer), "actor",
-                             None))
+                mailbox._record(rt, "tell", env, msg_id)
             return True
         return mailbox.refused(rt, env, msg_id, status, "tell")
 
     async def send(self, message: Any, *, sender: ActorRef | None = None) -> bool:
         """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
         the actor stopped first (the message is then a dead letter)."""
-        # Mailbox.put_wait inlined: it awaits only when the mailbox is full.
+        # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is full.
         if self._accepts is not None:
             self._check(message)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
+        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
         if sender is None:
-            task = _TASK.get()  # _sender(), inlined
-            cell = CURRENT_CELL.get()
-            if cell is not None and cell.task is task:
-                sender, sender_name = cell.ref, cell.name
-            else:
-                sender_name = task.name
+            sender, sender_name = _sender()
         else:
             sender_name = sender.name
         env: Envelope = (message, sender, sender_name, None, None)
         msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
-        chan = mailbox._chan
-        buffer = chan.buffer
-        cap = chan.capacity
-        if (buffer and not chan.recvq and not chan.sendq and not chan.closed
-                and (cap is None or len(buffer) + chan.reserved < cap)):
-            buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
-            chan.sent += 1
-            if len(buffer) > chan.peak:
-                chan.peak = len(buffer)
-            status = OK
-        else:
-            status = chan.offer(env, msg_id)
-        if status == OK:
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "send", sender_name, mailbox.name,
-                             msg_id, None, type(message).__name__, len(chan.buffer), "actor",
-                             None))
-            return True
-        if status == CLOSED:
-            mailbox._dead(rt, env, msg_id, mailbox._closed_reason)
-            return False
+        status = mailbox.offer(rt, env, msg_id, "send")
+        if status != FULL:
+            return status == OK
         return await mailbox.wait_for_space(rt, env, msg_id)
 
     async def ask(self, message: Any, *, timeout: float | None = None) -> Any:
@@ -215,50 +177,24 @@ class ActorRef:
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
-        task = _TASK.get()  # _sender(), inlined
-        cell = CURRENT_CELL.get()
-        if cell is not None and cell.task is task:
-            sender, sender_name = cell.ref, cell.name
-        else:
-            sender, sender_name = None, task.name
+        sender, sender_name = _sender()
         parker = rt.parker()
         msg_id = next(rt._msg_ids)
         env: Envelope = (message, sender, sender_name, msg_id, parker)
         mailbox = self._mailbox
         what = ("a reply from actor", self.name)  # formatted only for a deadlock report
         if timeout is None:
-            # Mailbox.put_wait inlined: it awaits only when the mailbox is full.
-            chan = mailbox._chan
-            buffer = chan.buffer
-            cap = chan.capacity
-            if (buffer and not chan.recvq and not chan.sendq and not chan.closed
-                    and (cap is None or len(buffer) + chan.reserved < cap)):
-                buffer.append((msg_id, env))  # Channel.offer's fast path, inlined
-                chan.sent += 1
-                if len(buffer) > chan.peak:
-                    chan.peak = len(buffer)
-                status = OK
-            else:
-                status = chan.offer(env, msg_id)
-            if status == OK:
-                if rt.trace_on:
-                    rows = rt.rows
-                    rows.append((rt._time() - rt._t0, len(rows), "send", sender_name,
-                                 mailbox.name, msg_id, msg_id, type(message).__name__,
-                                 len(chan.buffer), "actor", None))
-            elif status == CLOSED:
-                mailbox._dead(rt, env, msg_id, mailbox._closed_reason)  # wakes the parker
-            else:
+            # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is
+            # full. A closed mailbox makes the message a dead letter, which wakes the parker.
+            if mailbox.offer(rt, env, msg_id, "send") == FULL:
                 await mailbox.wait_for_space(rt, env, msg_id)
-            # Runtime.park, inlined: await the parker without a frame of our own.
-            task.blocked_on = what
+            # Runtime.park's steps, without its frame.
+            task = blocking(what)
             try:
                 outcome = await parker.wait()
             finally:
                 task.blocked_on = None
-            guard = _PARK_GUARD.get()
-            if guard is not None:
-                guard()
+            unblocked(task)
         else:
             start = rt.now()
             if mailbox.offer(rt, env, msg_id, "send") == FULL:

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from labkit._runtime.core import _PARK_GUARD, _TASK, Parker, Runtime, TaskRecord, current
+from labkit._runtime.core import Parker, Runtime, TaskRecord, blocking, current, unblocked
 from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
 from labkit.actor._dead import DeadLetter
 from labkit.actor._errors import ActorError
@@ -82,38 +82,23 @@ class _Cell:
                 if lane:
                     running = await self._signal(lane.pop(0))
                     continue
-                buffer = chan.buffer
-                if buffer and not chan.sendq:  # Channel.poll's fast path, inlined
-                    msg_id, env = buffer.popleft()
-                    chan.received += 1
-                    status = OK
-                else:
-                    status, env, msg_id = chan.poll()
+                status, env, msg_id = chan.poll()
                 if status != OK:
                     if status == CLOSED:  # drained after stop(drain=True)
                         break
                     parker = rt.parker()
                     chan.add_recv_waiter(parker, 0)
                     mailbox._waiter = parker
-                    # Runtime.park, inlined: no frame of ours stays parked with the actor,
-                    # and what it waits on is formatted only for a deadlock report.
-                    task = _TASK.get()
-                    task.blocked_on = ("a message for actor", self.name)
+                    # Runtime.park's steps, without its frame: no frame of ours stays
+                    # parked with an idle actor.
+                    task = blocking(("a message for actor", self.name))
                     try:
                         case, got = await parker.wait()
-                        task.blocked_on = None
-                        guard = _PARK_GUARD.get()
-                        if guard is not None:
-                            guard()
+                        unblocked(task)
                     except BaseException:
-                        task.blocked_on = None
                         mailbox._waiter = None
-                        if parker.woken:
-                            case, got = parker.result()
-                            if case != SYSTEM_CASE and got != CLOSED:
-                                chan.give_back(got[0], got[1])
-                        else:
-                            chan.remove_waiters(parker)
+                        task.blocked_on = None
+                        chan.abandon_recv(parker)  # a user message goes back, in order
                         raise
                     mailbox._waiter = None
                     if case == SYSTEM_CASE:
@@ -203,17 +188,7 @@ class _Cell:
                 ref._check(value)
             told: Envelope = (value, self.ref, self.name, msg_id, None)
             told_id = next(rt._msg_ids)
-            mailbox = ref._mailbox
-            chan = mailbox._chan
-            status = chan.offer(told, told_id)  # Mailbox.put, inlined
-            if status == OK:
-                if rt.trace_on:
-                    rows = rt.rows
-                    rows.append((rt._time() - rt._t0, len(rows), "tell", self.name,
-                                 mailbox.name, told_id, msg_id, type(value).__name__,
-                                 len(chan.buffer), _MODEL, None))
-                return True
-            return mailbox.refused(rt, told, told_id, status, "tell")
+            return ref._mailbox.put(rt, told, told_id, "tell")
         else:
             reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
                       f"an actor (use ask to get a reply)")

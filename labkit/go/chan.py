@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
-from labkit._runtime.core import _RUNTIME, _TASK, Runtime, current, current_or_none, current_task
+from labkit._runtime.core import Runtime, current, current_or_none, current_task
 from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
 from labkit.go._panic import Panic
 
@@ -184,9 +184,8 @@ class Chan(Generic[T]):
 
     # ``send``, ``recv`` and ``__anext__`` stay coroutines (``select`` refuses
     # ``ch.send(v)``, and a send must not happen before it is awaited), but each is one
-    # frame: a send or receive that need not wait is done here, synchronously, exactly as
-    # the core channel's fast path does it (same counters, same trace row); anything else
-    # (a waiter to hand to, a buffer not yet made, a wait) goes through the core.
+    # frame: a send or receive that need not wait is done by the core's synchronous fast
+    # path (``send_fast``/``recv_fast``); only a wait (or closed) awaits the core coroutine.
 
     async def send(self, value: T) -> None:
         """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
@@ -200,28 +199,7 @@ class Chan(Generic[T]):
         ch = self._ch
         if ch is None:
             await block_forever("send to nil chan")
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        buffer = ch.buffer
-        cap = ch.capacity
-        if (not ch.sendq and not ch.closed
-                and (cap is None or len(buffer) + ch.reserved < cap)):
-            # A free slot (or a waiting receiver) and nobody queued first: no wait.
-            msg_id = next(rt._msg_ids)
-            if buffer and not ch.recvq:  # Channel.send's fast path, inlined
-                buffer.append((msg_id, value))
-                ch.sent += 1
-                if len(buffer) > ch.peak:
-                    ch.peak = len(buffer)
-            else:
-                ch.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
-                             ch._name or ch.name_in(rt), msg_id, None,
-                             None if value is None else type(value).__name__,
-                             len(ch.buffer), ch.model, None))
+        if ch.send_fast(value) is not None:
             return
         if await ch.send(value) == CLOSED:
             raise Panic("send on closed channel")
@@ -231,29 +209,16 @@ class Chan(Generic[T]):
 
         On nil it blocks forever (G17).
         """
-        if self._dir == SEND:
-            raise TypeError("invalid operation: cannot receive from send-only channel "
-                            f"{self!r} (G9)")
+        self.check_can_recv()
         ch = self._ch
         if ch is None:
             await block_forever("receive from nil chan")
-        buffer = ch.buffer
-        if not buffer or ch.sendq:  # the core's general path: a hand-over, closed, a wait
-            status, value = await ch.recv()
-            if status == CLOSED:
-                return self.zero, False
-            return value, True
-        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        ch.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         ch._name or ch.name_in(rt), msg_id, None,
-                         None if value is None else type(value).__name__, len(ch.buffer),
-                         ch.model, None))
+        got = ch.recv_fast()
+        if got is not None:
+            return got[1], True
+        status, value = await ch.recv()  # a hand-over, closed, or a wait
+        if status == CLOSED:
+            return self.zero, False
         return value, True
 
     def close(self) -> None:
@@ -278,31 +243,20 @@ class Chan(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        # ``recv`` inlined (one frame per value); nil blocks forever (G19).
+        # ``recv`` again, not called: one frame per value. Nil blocks forever (G19).
         if self._dir == SEND:
             raise TypeError("invalid operation: cannot receive from send-only channel "
                             f"{self!r} (G9)")
         ch = self._ch
         if ch is None:
             await block_forever("receive from nil chan")
-        buffer = ch.buffer
-        if not buffer or ch.sendq:  # the core's general path: a hand-over, closed, a wait
-            status, value = await ch.recv()
-            if status == CLOSED:
-                raise StopAsyncIteration
-            return value  # type: ignore[no-any-return]
-        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        ch.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         ch._name or ch.name_in(rt), msg_id, None,
-                         None if value is None else type(value).__name__, len(ch.buffer),
-                         ch.model, None))
-        return value
+        got = ch.recv_fast()
+        if got is not None:
+            return got[1]  # type: ignore[no-any-return]
+        status, value = await ch.recv()  # a hand-over, closed, or a wait
+        if status == CLOSED:
+            raise StopAsyncIteration
+        return value  # type: ignore[no-any-return]
 
     # -- non-blocking forms, used by select, errgroup and timers ---------------------------
 

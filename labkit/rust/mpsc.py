@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _RUNTIME, _TASK, current, current_task
+from labkit._runtime.core import _RUNTIME, current, current_task
 from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
 from labkit.rust import _ownership
 from labkit.rust._errors import PlainError, UnitError, ValueCarryingError, name_variants
@@ -363,29 +363,7 @@ class Sender(_TokioSenderBase[T]):
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        buffer = chan.buffer
-        cap = chan.capacity
-        if (not chan.sendq and not chan.closed
-                and (cap is None or len(buffer) + chan.reserved < cap)):
-            # A free slot (or a waiting receiver) and nobody queued first: no wait. Done
-            # as Channel.send does it: same counters, same trace row.
-            msg_id = next(rt._msg_ids)
-            if buffer and not chan.recvq:  # Channel.send's fast path, inlined
-                buffer.append((msg_id, value))
-                chan.sent += 1
-                if len(buffer) > chan.peak:
-                    chan.peak = len(buffer)
-            else:
-                chan.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
-                             chan._name or chan.name_in(rt), msg_id, None,
-                             None if value is None else type(value).__name__,
-                             len(chan.buffer), chan.model, None))
+        if chan.send_fast(value) is not None:  # no wait needed: done, with its row
             return _OK_NONE
         if await chan.send(value) == OK:
             return _OK_NONE
@@ -684,24 +662,13 @@ class _ReceiverBase(Handle[_Shared[T]]):
         if self._dropped:
             raise self._moved()
         chan = self._shared.chan
-        buffer = chan.buffer
-        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
-            status, value = await chan.recv()
-            if status == OK:
-                return value  # type: ignore[no-any-return]
-            raise StopAsyncIteration
-        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        chan.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         chan._name or chan.name_in(rt), msg_id, None,
-                         None if value is None else type(value).__name__, len(buffer),
-                         chan.model, None))
-        return value
+        got = chan.recv_fast()
+        if got is not None:
+            return got[1]  # type: ignore[no-any-return]
+        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        if status == OK:
+            return value  # type: ignore[no-any-return]
+        raise StopAsyncIteration
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
@@ -720,24 +687,13 @@ class Receiver(_ReceiverBase[T]):
         if self._dropped:
             raise self._moved()
         chan = self._shared.chan
-        buffer = chan.buffer
-        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
-            status, value = await chan.recv()
-            if status == OK:
-                return value  # type: ignore[no-any-return]
-            return None
-        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        chan.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         chan._name or chan.name_in(rt), msg_id, None,
-                         None if value is None else type(value).__name__, len(buffer),
-                         chan.model, None))
-        return value
+        got = chan.recv_fast()
+        if got is not None:
+            return got[1]  # type: ignore[no-any-return]
+        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        if status == OK:
+            return value  # type: ignore[no-any-return]
+        return None
 
     async def recv_many(self, buffer: list[T], limit: int) -> int:
         """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
@@ -845,29 +801,7 @@ class SyncSender(_SenderBase[T]):
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        buffer = chan.buffer
-        cap = chan.capacity
-        if (not chan.sendq and not chan.closed
-                and (cap is None or len(buffer) + chan.reserved < cap)):
-            # A free slot (or a waiting receiver) and nobody queued first: no wait. Done
-            # as Channel.send does it: same counters, same trace row.
-            msg_id = next(rt._msg_ids)
-            if buffer and not chan.recvq:  # Channel.send's fast path, inlined
-                buffer.append((msg_id, value))
-                chan.sent += 1
-                if len(buffer) > chan.peak:
-                    chan.peak = len(buffer)
-            else:
-                chan.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
-            if rt.trace_on:
-                rows = rt.rows
-                rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
-                             chan._name or chan.name_in(rt), msg_id, None,
-                             None if value is None else type(value).__name__,
-                             len(chan.buffer), chan.model, None))
+        if chan.send_fast(value) is not None:  # no wait needed: done, with its row
             return _OK_NONE
         if await chan.send(value) == OK:
             return _OK_NONE
@@ -890,24 +824,13 @@ class StdReceiver(_ReceiverBase[T]):
         if self._dropped:
             raise self._moved()
         chan = self._shared.chan
-        buffer = chan.buffer
-        if not buffer or chan.sendq:  # the core's general path: a hand-over, closed, a wait
-            status, value = await chan.recv()
-            if status == OK:
-                return Ok(value)
-            return Err(RecvError())
-        rt = _RUNTIME.get()  # Channel.recv's fast path, inlined
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        chan.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         chan._name or chan.name_in(rt), msg_id, None,
-                         None if value is None else type(value).__name__, len(buffer),
-                         chan.model, None))
-        return Ok(value)
+        got = chan.recv_fast()
+        if got is not None:
+            return Ok(got[1])
+        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        if status == OK:
+            return Ok(value)
+        return Err(RecvError())
 
     async def recv_timeout(self, seconds: float) -> Result[T, RecvTimeoutError]:
         """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
