@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from labkit._runtime import Run, current, run, run_async, simulate
+from labkit._runtime.core import sleep
 from labkit.errors import Deadlock, LabkitError, NotInRunError
 from labkit.trace import Trace
 
@@ -24,6 +25,7 @@ __all__ = (
     "run",
     "run_async",
     "simulate",
+    "sleep",
 )
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 
 from labkit._runtime.core import current
+from labkit._runtime.core import sleep as _sleep
 
 __all__ = ("go", "gosched", "sleep")
 
@@ -46,4 +47,4 @@ async def gosched() -> None:
 
 async def sleep(seconds: float) -> None:
     """``time.Sleep``: pause this goroutine on the run's clock (virtual under simulate)."""
-    await anyio.sleep(seconds)
+    await _sleep(seconds)

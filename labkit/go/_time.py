@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 from labkit._runtime.core import Runtime, current
+from labkit._runtime.core import sleep as _sleep
 from labkit.channel import OK
 from labkit.errors import NotInRunError
 from labkit.go.chan import Chan
@@ -67,7 +68,7 @@ def call_later(rt: Runtime, delay: float, fn: Callable[[], Any]) -> anyio.Cancel
 
     async def timer() -> None:
         with scope:
-            await anyio.sleep(max(0.0, delay))
+            await _sleep(max(0.0, delay))
             fn()
 
     rt.tg.start_soon(timer)
@@ -175,7 +176,7 @@ class Ticker:
             with scope:
                 k = 1
                 while True:
-                    await anyio.sleep(max(0.0, start + k * period - rt.now()))
+                    await _sleep(max(0.0, start + k * period - rt.now()))
                     now = rt.now()
                     _deliver(rt, self._chan, self._name, now)
                     # Behind schedule (a slow real-time loop)? Skip the missed ticks (G46).

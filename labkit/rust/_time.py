@@ -26,6 +26,7 @@ from typing import Final, TypeVar
 import anyio
 
 from labkit._runtime.core import current
+from labkit._runtime.core import sleep as _sleep
 from labkit.rust._errors import PlainError
 from labkit.rust.result import Err, Ok, Result
 
@@ -55,13 +56,13 @@ class Elapsed(PlainError):
 
 async def sleep(seconds: float) -> None:
     """Wait ``seconds`` on the run's clock (``tokio::time::sleep``)."""
-    await anyio.sleep(max(0.0, _check_seconds(seconds, "seconds")))
+    await _sleep(max(0.0, _check_seconds(seconds, "seconds")))
 
 
 async def sleep_until(deadline: float) -> None:
     """Wait until ``deadline`` on the run's clock (``labkit.now()`` scale)."""
     delay = _check_seconds(deadline, "deadline") - current().now()
-    await anyio.sleep(max(0.0, delay))
+    await _sleep(max(0.0, delay))
 
 
 async def timeout(seconds: float, awaitable: Awaitable[T]) -> Result[T, Elapsed]:
@@ -116,7 +117,7 @@ class Interval:
         due = self.deadline()
         now = rt.now()
         if now < due:
-            await anyio.sleep(due - now)
+            await _sleep(due - now)
             now = rt.now()
         if now > due + _TOLERANCE:
             if self._missed == "burst":
