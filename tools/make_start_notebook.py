@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A markdown table (kept as data so the source lines stay short)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
+from _nbgen import table, write
 
 MODELS_TABLE = [
     ("start a task", "`go.go(f, *args)`: a goroutine, no handle",
@@ -260,19 +249,5 @@ The later notebooks are being written. The rules behind every name are in
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src)
-             for kind, src in CELLS]
-    for i, cell in enumerate(cells):
-        cell.id = f"start-{i:02d}"  # stable ids: regenerating changes no line needlessly
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent.parent / "notebooks" / "00_start_here.ipynb"
-    nbformat.write(build(), out)
-    print(f"wrote {out.name}")
+    write(CELLS, "00_start_here.ipynb", "start")
