@@ -544,3 +544,30 @@ def test_same_seed_same_trace() -> None:
     one = labkit.simulate(main, seed=5).trace.rows
     two = labkit.simulate(main, seed=5).trace.rows
     assert one == two
+
+
+def test_g8_buffered_channel_as_counting_semaphore() -> None:
+    # The k-th receive happens before the (k+C)-th send completes: at most C holders.
+    async def main() -> tuple[int, int]:
+        sem: go.Chan[None] = go.Chan(3)
+        active = peak = done = 0
+        wg = go.WaitGroup()
+
+        async def worker(i: int) -> None:
+            nonlocal active, peak, done
+            await sem.send(None)  # acquire
+            active += 1
+            peak = max(peak, active)
+            await go.sleep(0.01 * (1 + i % 4))
+            active -= 1
+            done += 1
+            await sem.recv()  # release
+            wg.done()
+
+        for i in range(12):
+            wg.add(1)
+            go.go(worker, i)
+        await wg.wait()
+        return peak, done
+
+    assert sim(main) == (3, 12)
