@@ -86,7 +86,9 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
     task is blocked and no timer is pending the run raises :class:`labkit.Deadlock` (G33).
     ``until`` stops the run at that virtual time (``run.completed`` is then false).
     Works from scripts, tests and inside a running event loop (a Jupyter kernel), where it
-    runs on a worker thread.
+    runs on a worker thread. Virtual time assumes every task lives on the loop: work handed
+    to another thread (``anyio.to_thread``) is not waited for, and a program that only waits
+    for such a thread is reported as deadlocked. Use :func:`run` for that.
     """
     _check_main(main)
     if until is not None and until < 0:
