@@ -288,6 +288,10 @@ class Channel(Generic[T]):
         """
         if self.send_fast(value, corr_id) is not None:
             return OK
+        return await self.send_wait(value, corr_id=corr_id)
+
+    async def send_wait(self, value: T, *, corr_id: int | None = None) -> int:
+        """The rest of :meth:`send`, for a caller whose :meth:`send_fast` returned ``None``."""
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
@@ -441,6 +445,10 @@ class Channel(Generic[T]):
         got = self.recv_fast()
         if got is not None:
             return got
+        return await self.recv_wait()
+
+    async def recv_wait(self) -> tuple[int, Any]:
+        """The rest of :meth:`recv`, for a caller whose :meth:`recv_fast` returned ``None``."""
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation

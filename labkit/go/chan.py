@@ -201,7 +201,7 @@ class Chan(Generic[T]):
             await block_forever("send to nil chan")
         if ch.send_fast(value) is not None:
             return
-        if await ch.send(value) == CLOSED:
+        if await ch.send_wait(value) == CLOSED:
             raise Panic("send on closed channel")
 
     async def recv(self) -> tuple[T, bool]:
@@ -216,7 +216,7 @@ class Chan(Generic[T]):
         got = ch.recv_fast()
         if got is not None:
             return got[1], True
-        status, value = await ch.recv()  # a hand-over, closed, or a wait
+        status, value = await ch.recv_wait()  # a hand-over, closed, or a wait
         if status == CLOSED:
             return self.zero, False
         return value, True
@@ -253,7 +253,7 @@ class Chan(Generic[T]):
         got = ch.recv_fast()
         if got is not None:
             return got[1]  # type: ignore[no-any-return]
-        status, value = await ch.recv()  # a hand-over, closed, or a wait
+        status, value = await ch.recv_wait()  # a hand-over, closed, or a wait
         if status == CLOSED:
             raise StopAsyncIteration
         return value  # type: ignore[no-any-return]

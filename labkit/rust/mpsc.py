@@ -365,7 +365,7 @@ class Sender(_TokioSenderBase[T]):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
         if chan.send_fast(value) is not None:  # no wait needed: done, with its row
             return _OK_NONE
-        if await chan.send(value) == OK:
+        if await chan.send_wait(value) == OK:
             return _OK_NONE
         return Err(SendError(value))
 
@@ -665,7 +665,7 @@ class _ReceiverBase(Handle[_Shared[T]]):
         got = chan.recv_fast()
         if got is not None:
             return got[1]  # type: ignore[no-any-return]
-        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
         if status == OK:
             return value  # type: ignore[no-any-return]
         raise StopAsyncIteration
@@ -690,7 +690,7 @@ class Receiver(_ReceiverBase[T]):
         got = chan.recv_fast()
         if got is not None:
             return got[1]  # type: ignore[no-any-return]
-        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
         if status == OK:
             return value  # type: ignore[no-any-return]
         return None
@@ -803,7 +803,7 @@ class SyncSender(_SenderBase[T]):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
         if chan.send_fast(value) is not None:  # no wait needed: done, with its row
             return _OK_NONE
-        if await chan.send(value) == OK:
+        if await chan.send_wait(value) == OK:
             return _OK_NONE
         return Err(SendError(value))
 
@@ -827,7 +827,7 @@ class StdReceiver(_ReceiverBase[T]):
         got = chan.recv_fast()
         if got is not None:
             return Ok(got[1])
-        status, value = await chan.recv()  # a hand-over, closed, or a wait
+        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
         if status == OK:
             return Ok(value)
         return Err(RecvError())
