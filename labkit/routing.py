@@ -1,0 +1,547 @@
+"""Routers: one logical address in front of many worker actors.
+
+A :class:`Router` picks, for each message, which workers get it; the *strategy* is the rule::
+
+    router = Router(RoundRobin(), workers)        # or "round_robin", "random", ...
+    router.tell(job)                              # never waits (each worker's policy applies)
+    await router.send(job)                        # waits for mailbox space
+    answer = await router.ask(job, timeout=1.0)   # request-reply through one worker
+
+Strategies: :class:`RoundRobin`, :class:`Random` (the run's seeded RNG), :class:`ConsistentHash`
+(a hash ring with virtual nodes), :class:`Broadcast`, :class:`Topic` (``orders.*`` patterns)
+and :class:`LeastLoaded` (shortest mailbox). :func:`scatter_gather` asks many workers and keeps
+what arrives before a deadline; :class:`ShardedGroup` gives each key one owner.
+
+Every routing decision is a ``route`` trace row: ``actor`` = router, ``peer`` = worker,
+``msg_id`` = the copy's id, ``corr_id`` = the logical message's correlation id, ``detail`` =
+strategy. A told message gets a fresh correlation id shared by all its copies (a broadcast's
+copies share one); an asked message's correlation id is its own id, as with ``ref.ask``.
+The worker sees it as ``ctx.corr_id``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import random
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+
+from labkit._runtime.core import Parker, Runtime, current
+from labkit.actor import Actor, ActorFailed, ActorRef, ActorSystem, Mailbox, Undeliverable
+from labkit.actor._mailbox import Envelope
+from labkit.actor._ref import (
+    _TIMED_OUT,
+    DEAD,
+    FAILED,
+    REPLIED,
+    TIMED_OUT,
+    _sender,
+    _wait_reply,
+)
+from labkit.channel import FULL
+
+__all__ = (
+    "STRATEGIES",
+    "Broadcast",
+    "ConsistentHash",
+    "Gathered",
+    "LeastLoaded",
+    "Random",
+    "RoundRobin",
+    "Router",
+    "ShardedGroup",
+    "Strategy",
+    "Topic",
+    "scatter_gather",
+    "stable_hash",
+    "zipf_keys",
+)
+
+_MODEL = "actor"
+
+
+def stable_hash(value: object) -> int:
+    """A 64-bit hash of ``str(value)`` that is the same in every process (``hash()`` of a str
+    is salted per process, so a ring built on it would move between runs)."""
+    digest = hashlib.blake2b(str(value).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _check_workers(workers: Sequence[ActorRef], what: str) -> list[ActorRef]:
+    refs = list(workers)
+    if not refs:
+        raise ValueError(f"{what} needs at least one worker ActorRef, got an empty list")
+    for ref in refs:
+        if not isinstance(ref, ActorRef):
+            raise TypeError(f"{what} routes to ActorRefs (from system.spawn), got {ref!r}")
+    return refs
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Chooses the workers for one message. ``key`` is what ``router.tell(msg, key=...)``
+    passed (``None`` if nothing)."""
+
+    name: str
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]: ...
+
+
+class RoundRobin:
+    """Each message to the next worker in turn: equal counts, blind to how busy they are."""
+
+    name = "round_robin"
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        worker = workers[self._next % len(workers)]
+        self._next = (self._next + 1) % len(workers)
+        return [worker]
+
+
+class Random:
+    """A uniformly random worker, drawn from the run's seeded RNG: same seed, same choices."""
+
+    name = "random"
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        return [current().rng.choice(workers)]
+
+
+class ConsistentHash:
+    """The worker owning ``key(msg)`` (or the ``key=`` given to ``tell``) on a hash ring.
+
+    Each worker sits on the ring at ``vnodes`` points; a key belongs to the first point
+    clockwise from its hash. Adding or removing one of N workers moves only about 1/N of
+    the keys, where ``hash(key) % N`` would move almost all of them.
+    """
+
+    name = "consistent_hash"
+
+    def __init__(self, key: Callable[[Any], Hashable] | None = None, *,
+                 vnodes: int = 100) -> None:
+        if isinstance(vnodes, bool) or not isinstance(vnodes, int) or vnodes < 1:
+            raise ValueError(f"vnodes must be an int >= 1 (points per worker on the ring), "
+                             f"got {vnodes!r}")
+        if key is not None and not callable(key):
+            raise TypeError(f"key must be a function of the message, got {key!r}")
+        self.key = key
+        self.vnodes = vnodes
+        self._ring_of: tuple[str, ...] = ()
+        self._points: list[int] = []
+        self._owners: list[str] = []
+
+    def _ring(self, names: tuple[str, ...]) -> None:
+        if names == self._ring_of:
+            return
+        points = sorted((stable_hash(f"{name}#{i}"), name)
+                        for name in names for i in range(self.vnodes))
+        self._points = [p for p, _ in points]
+        self._owners = [n for _, n in points]
+        self._ring_of = names
+
+    def owner(self, key: Any, names: Sequence[str]) -> str:
+        """The name (among ``names``) that owns ``key``."""
+        if not names:
+            raise ValueError("a hash ring needs at least one worker")
+        self._ring(tuple(names))
+        i = bisect_right(self._points, stable_hash(key)) % len(self._points)
+        return self._owners[i]
+
+    def key_of(self, msg: Any, key: Any) -> Any:
+        if key is not None:
+            return key
+        if self.key is None:
+            raise ValueError("ConsistentHash needs a key: give ConsistentHash(key=fn) or "
+                             "router.tell(msg, key=...)")
+        return self.key(msg)
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        name = self.owner(self.key_of(msg, key), [w.name for w in workers])
+        return [next(w for w in workers if w.name == name)]
+
+
+class Broadcast:
+    """Every worker gets a copy (fan-out); the copies share one correlation id."""
+
+    name = "broadcast"
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        return list(workers)
+
+
+class Topic:
+    """Publish/subscribe by pattern: ``topic.subscribe("orders.*", worker)``; a message on
+    topic ``orders.paid`` (``topic=fn`` of the message, or ``tell(msg, key="orders.paid")``)
+    goes to every worker with a matching pattern (``fnmatch`` rules, case-sensitive)."""
+
+    name = "topic"
+
+    def __init__(self, topic: Callable[[Any], str] | None = None) -> None:
+        self.topic = topic
+        self.subscriptions: list[tuple[str, ActorRef]] = []
+
+    def subscribe(self, pattern: str, worker: ActorRef) -> None:
+        """Deliver messages whose topic matches ``pattern`` to ``worker``."""
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"pattern must be a non-empty str such as 'orders.*', "
+                            f"got {pattern!r}")
+        self.subscriptions.append((pattern, worker))
+
+    def matches(self, topic: str) -> list[ActorRef]:
+        """Subscribers of ``topic``, each once, in subscription order."""
+        out: list[ActorRef] = []
+        for pattern, worker in self.subscriptions:
+            if fnmatch.fnmatchcase(topic, pattern) and worker not in out:
+                out.append(worker)
+        return out
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        topic = key if key is not None else (self.topic(msg) if self.topic else None)
+        if not isinstance(topic, str):
+            raise ValueError(f"Topic needs the message's topic as a str: give Topic(topic=fn) "
+                             f"or router.tell(msg, key='orders.paid'), got {topic!r}")
+        return [w for w in self.matches(topic) if w in workers]
+
+
+class LeastLoaded:
+    """The worker with the fewest queued messages (mailbox depth); ties go to the earliest
+    worker in the router's list. Blind to a message being handled right now."""
+
+    name = "least_loaded"
+
+    def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
+        return [min(workers, key=lambda w: len(w.mailbox))]  # min keeps the first of a tie
+
+
+#: Strategies a :class:`Router` can be given by name.
+STRATEGIES: dict[str, Callable[[], Strategy]] = {
+    "round_robin": RoundRobin,
+    "random": Random,
+    "broadcast": Broadcast,
+    "least_loaded": LeastLoaded,
+}
+
+
+def _strategy(strategy: Strategy | str) -> Strategy:
+    if isinstance(strategy, str):
+        try:
+            return STRATEGIES[strategy]()
+        except KeyError:
+            raise ValueError(f"unknown routing strategy {strategy!r}; choose one of "
+                             f"{', '.join(STRATEGIES)} or pass a strategy object such as "
+                             f"ConsistentHash(key=fn) or Topic()") from None
+    if not isinstance(strategy, Strategy):
+        raise TypeError(f"strategy must be a name or an object with select(msg, key, "
+                        f"workers), got {strategy!r}")
+    return strategy
+
+
+# -- the router ------------------------------------------------------------------------------
+
+
+def _envelope(message: Any, corr_id: int, reply: Parker | None) -> Envelope:
+    sender, sender_name = _sender()
+    return (message, sender, sender_name, corr_id, reply)
+
+
+class Router:
+    """``Router(strategy, workers, name=None)``: routes each message to the workers its
+    strategy picks. Not an actor itself: routing happens in the caller's task, so a router
+    adds no queue and no hop, and every worker's mailbox policy still applies."""
+
+    def __init__(self, strategy: Strategy | str, workers: Sequence[ActorRef], *,
+                 name: str | None = None) -> None:
+        self.strategy = _strategy(strategy)
+        self._workers = _check_workers(workers, "Router")
+        self.name = name if name is not None else current().new_name("router")
+        self.routed: Counter[str] = Counter()  #: copies routed per worker name
+
+    def __repr__(self) -> str:
+        return f"<Router {self.name} {self.strategy.name} workers={len(self._workers)}>"
+
+    @property
+    def workers(self) -> tuple[ActorRef, ...]:
+        return tuple(self._workers)
+
+    def add(self, worker: ActorRef) -> None:
+        """Route to ``worker`` too (a hash ring then moves about 1/N of the keys to it)."""
+        _check_workers([worker], "Router.add")
+        if worker in self._workers:
+            raise ValueError(f"{worker.name} is already a worker of {self.name}")
+        self._workers.append(worker)
+
+    def remove(self, worker: ActorRef) -> None:
+        """Stop routing to ``worker`` (it keeps running; stop it yourself)."""
+        if worker not in self._workers:
+            raise ValueError(f"{worker!r} is not a worker of {self.name}")
+        if len(self._workers) == 1:
+            raise ValueError(f"cannot remove the last worker of {self.name}; add another "
+                             f"first")
+        self._workers.remove(worker)
+
+    def route(self, msg: Any, *, key: Any = None) -> list[ActorRef]:
+        """The workers the strategy picks for ``msg``, sending nothing (a stateful strategy
+        such as round-robin still takes its turn)."""
+        return self.strategy.select(msg, key, self._workers)
+
+    def _decide(self, rt: Runtime, msg: Any, key: Any, corr_id: int, *,
+                asked: bool = False) -> list[tuple[ActorRef, int]]:
+        picked = self.route(msg, key=key)
+        out = []
+        for worker in picked:
+            worker._check(msg)
+            msg_id = corr_id if asked else rt.next_msg_id()  # an ask's id is its corr id
+            rt.record("route", self.name, worker.name, msg_id, corr_id, type(msg).__name__,
+                      None, _MODEL, self.strategy.name)
+            self.routed[worker.name] += 1
+            out.append((worker, msg_id))
+        if not picked:
+            rt.record("route", self.name, None, None, corr_id, type(msg).__name__, None,
+                      _MODEL, f"{self.strategy.name}: no worker matched")
+        return out
+
+    def tell(self, msg: Any, *, key: Any = None) -> int:
+        """Route ``msg`` without waiting; returns how many workers queued a copy (a full
+        mailbox applies its overflow policy; no match queues nothing)."""
+        rt = current()
+        corr_id = rt.next_msg_id()
+        queued = 0
+        for worker, msg_id in self._decide(rt, msg, key, corr_id):
+            env = _envelope(msg, corr_id, None)
+            queued += worker.mailbox.put(rt, env, msg_id, "tell")
+        return queued
+
+    async def send(self, msg: Any, *, key: Any = None) -> int:
+        """Route ``msg``, waiting for mailbox space at each chosen worker in turn."""
+        rt = current()
+        corr_id = rt.next_msg_id()
+        queued = 0
+        for worker, msg_id in self._decide(rt, msg, key, corr_id):
+            env = _envelope(msg, corr_id, None)
+            queued += await worker.mailbox.put_wait(rt, env, msg_id, "send")
+        return queued
+
+    async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
+        """Route ``msg`` to one worker and wait for its reply (``ref.ask``'s errors)."""
+        rt = current()
+        corr_id = rt.next_msg_id()
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be a non-negative number of seconds or None, "
+                             f"got {timeout!r}")
+        picked = self._decide(rt, msg, key, corr_id, asked=True)
+        if len(picked) != 1:
+            raise ValueError(f"{self.name} ({self.strategy.name}) picked {len(picked)} "
+                             f"workers; ask needs exactly one (use scatter_gather for many)")
+        worker, msg_id = picked[0]
+        return await _ask(rt, worker, msg, msg_id, timeout)
+
+
+async def _ask(rt: Runtime, worker: ActorRef, msg: Any, msg_id: int,
+               timeout: float | None) -> Any:
+    """``ref.ask`` with a given id, which is also the correlation id."""
+    start = rt.now()
+    pending = await _post(rt, worker, msg, msg_id, timeout)
+    left = None if timeout is None else timeout - (rt.now() - start)
+    outcome = await _outcome(rt, pending, left)
+    return _unwrap(rt, pending, outcome, timeout)
+
+
+@dataclass
+class _Pending:
+    worker: ActorRef
+    msg: Any
+    msg_id: int
+    parker: Parker
+    sender_name: str
+
+
+async def _post(rt: Runtime, worker: ActorRef, msg: Any, msg_id: int,
+                timeout: float | None) -> _Pending:
+    parker = rt.parker()
+    env = _envelope(msg, msg_id, parker)
+    pending = _Pending(worker, msg, msg_id, parker, env[2])
+    mailbox = worker.mailbox
+    if mailbox.offer(rt, env, msg_id, "send") == FULL:
+        if timeout is None:
+            await mailbox.wait_for_space(rt, env, msg_id)
+        else:
+            with anyio.move_on_after(max(timeout, 0.0)):
+                await mailbox.wait_for_space(rt, env, msg_id)
+                return pending
+            parker.wake(_TIMED_OUT)
+    return pending
+
+
+async def _outcome(rt: Runtime, pending: _Pending, timeout: float | None) -> Any:
+    parker = pending.parker
+    if parker.woken:
+        return parker.result()
+    what = ("a reply from actor", pending.worker.name)
+    if timeout is None:
+        return await rt.park(parker, what)
+    if timeout <= 0:
+        parker.wake(_TIMED_OUT)
+        return parker.result()
+    return await _wait_reply(rt, parker, timeout, what)
+
+
+def _unwrap(rt: Runtime, pending: _Pending, outcome: Any, timeout: float | None) -> Any:
+    kind, value = outcome
+    if kind == REPLIED:
+        return value
+    if kind == FAILED:
+        raise ActorFailed(pending.worker.name, pending.msg, value) from value
+    if kind == DEAD:
+        raise Undeliverable(value)
+    raise pending.worker._timed_out(rt, pending.sender_name, pending.msg, timeout,
+                                    pending.msg_id)
+
+
+# -- scatter-gather --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What :func:`scatter_gather` collected: ``replies`` (worker name -> reply, in worker
+    order) that came before the deadline, the ``late`` workers' names, and ``failed``
+    (worker name -> the exception) for handlers that raised or could not be reached."""
+
+    replies: dict[str, Any]
+    late: tuple[str, ...]
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    corr_id: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True if every worker answered in time."""
+        return not self.late and not self.failed
+
+
+async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: float,
+                         name: str | None = None) -> Gathered:
+    """Ask every worker at once and return what came back within ``deadline`` seconds: a
+    partial result rather than waiting for the slowest. Late replies become dead letters.
+
+    The copies share one correlation id (``Gathered.corr_id``), each a ``route`` row.
+    """
+    refs = _check_workers(workers, "scatter_gather")
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline < 0:
+        raise ValueError(f"deadline must be a non-negative number of seconds, got {deadline!r}")
+    rt = current()
+    router_name = name if name is not None else rt.new_name("scatter")
+    corr_id = rt.next_msg_id()
+    start = rt.now()
+    posted: list[_Pending] = []
+    for worker in refs:
+        worker._check(msg)
+        msg_id = rt.next_msg_id()
+        rt.record("route", router_name, worker.name, msg_id, corr_id, type(msg).__name__,
+                  None, _MODEL, "scatter_gather")
+        parker = rt.parker()
+        env: Envelope = (msg, *_sender(), corr_id, parker)
+        pending = _Pending(worker, msg, msg_id, parker, env[2])
+        if worker.mailbox.offer(rt, env, msg_id, "send") == FULL:
+            # Mailbox full: it will not be handled before the deadline unless space appears.
+            with anyio.move_on_after(max(deadline - (rt.now() - start), 0.0)):
+                await worker.mailbox.wait_for_space(rt, env, msg_id)
+        posted.append(pending)
+    replies: dict[str, Any] = {}
+    failed: dict[str, BaseException] = {}
+    late: list[str] = []
+    for pending in posted:
+        outcome = await _outcome(rt, pending, deadline - (rt.now() - start))
+        kind, value = outcome
+        wname = pending.worker.name
+        if kind == REPLIED:
+            replies[wname] = value
+        elif kind == FAILED:
+            failed[wname] = ActorFailed(wname, msg, value)
+        elif kind == DEAD:
+            failed[wname] = Undeliverable(value)
+        else:
+            assert kind == TIMED_OUT
+            late.append(wname)
+            rt.record("timeout", pending.sender_name, wname, pending.msg_id, corr_id,
+                      type(msg).__name__, len(pending.worker.mailbox), _MODEL,
+                      "scatter_gather deadline passed")
+    return Gathered(replies, tuple(late), failed, corr_id)
+
+
+# -- sharding --------------------------------------------------------------------------------
+
+
+class ShardedGroup:
+    """Shards that each own their keys: ``group.shard_of(key)`` is always the same shard
+    while the group is unchanged (a :class:`ConsistentHash` ring). ``group.loads`` counts
+    the messages routed to each shard, which shows hot keys as skew."""
+
+    def __init__(self, shards: Sequence[ActorRef], *, key: Callable[[Any], Hashable],
+                 vnodes: int = 100, name: str | None = None) -> None:
+        self.ring = ConsistentHash(key, vnodes=vnodes)
+        self.router = Router(self.ring, shards, name=name if name is not None else
+                             current().new_name("shards"))
+
+    @classmethod
+    def spawn(cls, system: ActorSystem, factory: Callable[..., Actor], *args: Any,
+              shards: int, key: Callable[[Any], Hashable], vnodes: int = 100,
+              mailbox: Callable[[], Mailbox] | None = None,
+              prefix: str = "shard") -> ShardedGroup:
+        """Spawn ``shards`` actors ``factory(*args)`` named ``shard-0``... and group them."""
+        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+            raise ValueError(f"shards must be an int >= 1, got {shards!r}")
+        refs = [system.spawn(factory, *args, name=f"{prefix}-{i}",
+                             mailbox=None if mailbox is None else mailbox())
+                for i in range(shards)]
+        return cls(refs, key=key, vnodes=vnodes, name=f"{prefix}-group")
+
+    @property
+    def shards(self) -> tuple[ActorRef, ...]:
+        return self.router.workers
+
+    @property
+    def loads(self) -> dict[str, int]:
+        """Messages routed to each shard so far, in shard order (zeros included)."""
+        return {s.name: self.router.routed[s.name] for s in self.shards}
+
+    def shard_of(self, key: Any) -> ActorRef:
+        """The shard that owns ``key``."""
+        return self.ring.select(None, key, self.shards)[0]
+
+    def tell(self, msg: Any) -> int:
+        """Route ``msg`` to the shard owning its key, without waiting."""
+        return self.router.tell(msg)
+
+    async def send(self, msg: Any) -> int:
+        """Route ``msg`` to its shard, waiting for mailbox space."""
+        return await self.router.send(msg)
+
+    async def ask(self, msg: Any, *, timeout: float | None = None) -> Any:
+        """Ask the shard owning ``msg``'s key."""
+        return await self.router.ask(msg, timeout=timeout)
+
+
+def zipf_keys(n: int, s: float, keys: int | Sequence[str], seed: int) -> list[str]:
+    """``n`` keys drawn with Zipf weights ``1 / rank**s`` (rank 1 is the hottest) from
+    ``random.Random(seed)``: same arguments, same list. ``keys`` is a list of keys or a
+    count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    if not isinstance(s, int | float) or s < 0:
+        raise ValueError(f"s (the Zipf exponent) must be a number >= 0, got {s!r}")
+    population = [f"key-{i}" for i in range(keys)] if isinstance(keys, int) else list(keys)
+    if not population:
+        raise ValueError("keys must be a positive count or a non-empty list of keys")
+    weights = [1.0 / (rank ** s) for rank in range(1, len(population) + 1)]
+    return random.Random(seed).choices(population, weights, k=n)
