@@ -30,21 +30,17 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-import anyio
-
-from labkit._runtime.core import Parker, Runtime, current
-from labkit.actor import Actor, ActorFailed, ActorRef, ActorSystem, Mailbox, Undeliverable
-from labkit.actor._mailbox import Envelope
-from labkit.actor._ref import (
-    _TIMED_OUT,
-    DEAD,
-    FAILED,
-    REPLIED,
-    TIMED_OUT,
-    _sender,
-    _wait_reply,
+from labkit._runtime.core import Runtime, current
+from labkit.actor import (
+    Actor,
+    ActorFailed,
+    ActorRef,
+    ActorSystem,
+    AskTimeout,
+    Mailbox,
+    PendingReply,
+    Undeliverable,
 )
-from labkit.channel import FULL
 
 __all__ = (
     "STRATEGIES",
@@ -251,11 +247,6 @@ def _strategy(strategy: Strategy | str) -> Strategy:
 # -- the router ------------------------------------------------------------------------------
 
 
-def _envelope(message: Any, corr_id: int, reply: Parker | None) -> Envelope:
-    sender, sender_name = _sender()
-    return (message, sender, sender_name, corr_id, reply)
-
-
 class Router:
     """``Router(strategy, workers, name=None)``: routes each message to the workers its
     strategy picks. Not an actor itself: routing happens in the caller's task, so a router
@@ -301,7 +292,7 @@ class Router:
         picked = self.route(msg, key=key)
         out = []
         for worker in picked:
-            worker._check(msg)
+            worker.check(msg)
             msg_id = corr_id if asked else rt.next_msg_id()  # an ask's id is its corr id
             rt.record("route", self.name, worker.name, msg_id, corr_id, type(msg).__name__,
                       None, _MODEL, self.strategy.name)
@@ -319,8 +310,7 @@ class Router:
         corr_id = rt.next_msg_id()
         queued = 0
         for worker, msg_id in self._decide(rt, msg, key, corr_id):
-            env = _envelope(msg, corr_id, None)
-            queued += worker.mailbox.put(rt, env, msg_id, "tell")
+            queued += worker.tell(msg, corr_id=corr_id, msg_id=msg_id)
         return queued
 
     async def send(self, msg: Any, *, key: Any = None) -> int:
@@ -329,8 +319,7 @@ class Router:
         corr_id = rt.next_msg_id()
         queued = 0
         for worker, msg_id in self._decide(rt, msg, key, corr_id):
-            env = _envelope(msg, corr_id, None)
-            queued += await worker.mailbox.put_wait(rt, env, msg_id, "send")
+            queued += await worker.send(msg, corr_id=corr_id, msg_id=msg_id)
         return queued
 
     async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
@@ -345,68 +334,8 @@ class Router:
             raise ValueError(f"{self.name} ({self.strategy.name}) picked {len(picked)} "
                              f"workers; ask needs exactly one (use scatter_gather for many)")
         worker, msg_id = picked[0]
-        return await _ask(rt, worker, msg, msg_id, timeout)
-
-
-async def _ask(rt: Runtime, worker: ActorRef, msg: Any, msg_id: int,
-               timeout: float | None) -> Any:
-    """``ref.ask`` with a given id, which is also the correlation id."""
-    start = rt.now()
-    pending = await _post(rt, worker, msg, msg_id, timeout)
-    left = None if timeout is None else timeout - (rt.now() - start)
-    outcome = await _outcome(rt, pending, left)
-    return _unwrap(rt, pending, outcome, timeout)
-
-
-@dataclass
-class _Pending:
-    worker: ActorRef
-    msg: Any
-    msg_id: int
-    parker: Parker
-    sender_name: str
-
-
-async def _post(rt: Runtime, worker: ActorRef, msg: Any, msg_id: int,
-                timeout: float | None) -> _Pending:
-    parker = rt.parker()
-    env = _envelope(msg, msg_id, parker)
-    pending = _Pending(worker, msg, msg_id, parker, env[2])
-    mailbox = worker.mailbox
-    if mailbox.offer(rt, env, msg_id, "send") == FULL:
-        if timeout is None:
-            await mailbox.wait_for_space(rt, env, msg_id)
-        else:
-            with anyio.move_on_after(max(timeout, 0.0)):
-                await mailbox.wait_for_space(rt, env, msg_id)
-                return pending
-            parker.wake(_TIMED_OUT)
-    return pending
-
-
-async def _outcome(rt: Runtime, pending: _Pending, timeout: float | None) -> Any:
-    parker = pending.parker
-    if parker.woken:
-        return parker.result()
-    what = ("a reply from actor", pending.worker.name)
-    if timeout is None:
-        return await rt.park(parker, what)
-    if timeout <= 0:
-        parker.wake(_TIMED_OUT)
-        return parker.result()
-    return await _wait_reply(rt, parker, timeout, what)
-
-
-def _unwrap(rt: Runtime, pending: _Pending, outcome: Any, timeout: float | None) -> Any:
-    kind, value = outcome
-    if kind == REPLIED:
-        return value
-    if kind == FAILED:
-        raise ActorFailed(pending.worker.name, pending.msg, value) from value
-    if kind == DEAD:
-        raise Undeliverable(value)
-    raise pending.worker._timed_out(rt, pending.sender_name, pending.msg, timeout,
-                                    pending.msg_id)
+        # An ask's id is its correlation id: ``msg_id == corr_id`` here.
+        return await worker.ask_nowait(msg, corr_id=msg_id).wait(timeout)
 
 
 # -- scatter-gather --------------------------------------------------------------------------
@@ -443,39 +372,30 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
     router_name = name if name is not None else rt.new_name("scatter")
     corr_id = rt.next_msg_id()
     start = rt.now()
-    posted: list[_Pending] = []
+    posted: list[PendingReply] = []
     for worker in refs:
-        worker._check(msg)
+        worker.check(msg)
         msg_id = rt.next_msg_id()
         rt.record("route", router_name, worker.name, msg_id, corr_id, type(msg).__name__,
                   None, _MODEL, "scatter_gather")
-        parker = rt.parker()
-        env: Envelope = (msg, *_sender(), corr_id, parker)
-        pending = _Pending(worker, msg, msg_id, parker, env[2])
-        if worker.mailbox.offer(rt, env, msg_id, "send") == FULL:
-            # Mailbox full: it will not be handled before the deadline unless space appears.
-            with anyio.move_on_after(max(deadline - (rt.now() - start), 0.0)):
-                await worker.mailbox.wait_for_space(rt, env, msg_id)
+        pending = worker.ask_nowait(msg, corr_id=corr_id, msg_id=msg_id)
+        # Mailbox full: it will not be handled before the deadline unless space appears.
+        await pending.wait_posted(max(deadline - (rt.now() - start), 0.0))
         posted.append(pending)
     replies: dict[str, Any] = {}
     failed: dict[str, BaseException] = {}
     late: list[str] = []
     for pending in posted:
-        outcome = await _outcome(rt, pending, deadline - (rt.now() - start))
-        kind, value = outcome
-        wname = pending.worker.name
-        if kind == REPLIED:
-            replies[wname] = value
-        elif kind == FAILED:
-            failed[wname] = ActorFailed(wname, msg, value)
-        elif kind == DEAD:
-            failed[wname] = Undeliverable(value)
-        else:
-            assert kind == TIMED_OUT
+        wname = pending.ref.name
+        try:
+            replies[wname] = await pending.wait(max(deadline - (rt.now() - start), 0.0),
+                                                reason="scatter_gather deadline passed")
+        except ActorFailed as exc:
+            failed[wname] = ActorFailed(wname, msg, exc.error)
+        except Undeliverable as exc:
+            failed[wname] = exc
+        except AskTimeout:
             late.append(wname)
-            rt.record("timeout", pending.sender_name, wname, pending.msg_id, corr_id,
-                      type(msg).__name__, len(pending.worker.mailbox), _MODEL,
-                      "scatter_gather deadline passed")
     return Gathered(replies, tuple(late), failed, corr_id)
 
 

@@ -44,7 +44,7 @@ from labkit.actor._mailbox import (
     Signal,
     Stop,
 )
-from labkit.actor._ref import ActorRef
+from labkit.actor._ref import ActorRef, PendingReply
 from labkit.actor._system import ActorSystem
 
 __all__ = (
@@ -63,6 +63,7 @@ __all__ = (
     "MailboxFull",
     "MailboxStatistics",
     "Overflow",
+    "PendingReply",
     "Signal",
     "Stop",
     "Supervisor",

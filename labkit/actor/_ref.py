@@ -25,7 +25,7 @@ from labkit.channel import FULL, OK
 if TYPE_CHECKING:
     from labkit.actor._system import _Cell
 
-__all__ = ("ActorRef",)
+__all__ = ("ActorRef", "PendingReply")
 
 #: What an asker is woken with: (REPLIED, value), (FAILED, exc), (DEAD, letter) or
 #: (TIMED_OUT, None) from its own timer.
@@ -103,7 +103,10 @@ class ActorRef:
         """The mailbox's statistics record (depth, peak, drops, waiting senders, ...)."""
         return self._mailbox.statistics()
 
-    def _check(self, message: Any) -> None:
+    def check(self, message: Any) -> None:
+        """Raise :class:`WrongMessageType` (and record a ``reject`` row) if this actor does
+        not accept ``message``; do nothing if it does. Sending checks this itself; a router
+        checks every chosen worker first, so a rejected copy stops the whole send."""
         accepts = self._accepts
         if accepts is not None and not isinstance(message, accepts):
             cell = self._cell
@@ -112,11 +115,18 @@ class ActorRef:
                            "wrong message type")
             raise WrongMessageType(self.name, type(cell.actor).__name__, accepts, message)
 
+    _check = check
+
     # -- sending ---------------------------------------------------------------------------
 
-    def tell(self, message: Any, *, sender: ActorRef | None = None) -> bool:
+    def tell(self, message: Any, *, sender: ActorRef | None = None,
+             corr_id: int | None = None, msg_id: int | None = None) -> bool:
         """Enqueue ``message`` without waiting; the overflow policy decides on a full
-        mailbox. True if it was queued; False if it became a dead letter."""
+        mailbox. True if it was queued; False if it became a dead letter.
+
+        ``corr_id``: a correlation id the handler sees as ``ctx.corr_id`` and the trace rows
+        carry (a router gives all copies of one message the same). ``msg_id``: this copy's
+        id, taken ahead from ``Runtime.next_msg_id()`` (default: a fresh one)."""
         # Mailbox.put, its usual case in this frame: the message goes through the
         # channel's fast path (Channel.offer) and gets the mailbox's trace row.
         if self._accepts is not None:
@@ -133,8 +143,9 @@ class ActorRef:
                 sender_name = task.name
         else:
             sender_name = sender.name
-        env: Envelope = (message, sender, sender_name, None, None)
-        msg_id = next(rt._msg_ids)
+        env: Envelope = (message, sender, sender_name, corr_id, None)
+        if msg_id is None:
+            msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
         status = mailbox._chan.offer(env, msg_id)
         if status == OK:
@@ -143,9 +154,11 @@ class ActorRef:
             return True
         return mailbox.refused(rt, env, msg_id, status, "tell")
 
-    async def send(self, message: Any, *, sender: ActorRef | None = None) -> bool:
+    async def send(self, message: Any, *, sender: ActorRef | None = None,
+                   corr_id: int | None = None, msg_id: int | None = None) -> bool:
         """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
-        the actor stopped first (the message is then a dead letter)."""
+        the actor stopped first (the message is then a dead letter). ``corr_id`` and
+        ``msg_id`` as for :meth:`tell`."""
         # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is full.
         if self._accepts is not None:
             self._check(message)
@@ -154,17 +167,20 @@ class ActorRef:
             sender, sender_name = _sender()
         else:
             sender_name = sender.name
-        env: Envelope = (message, sender, sender_name, None, None)
-        msg_id = next(rt._msg_ids)
+        env: Envelope = (message, sender, sender_name, corr_id, None)
+        if msg_id is None:
+            msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
         status = mailbox.offer(rt, env, msg_id, "send")
         if status != FULL:
             return status == OK
         return await mailbox.wait_for_space(rt, env, msg_id)
 
-    async def ask(self, message: Any, *, timeout: float | None = None) -> Any:
+    async def ask(self, message: Any, *, timeout: float | None = None,
+                  corr_id: int | None = None) -> Any:
         """Send ``message`` (waiting for space) and wait for the reply, all within
-        ``timeout`` seconds (``None``: no limit).
+        ``timeout`` seconds (``None``: no limit). ``corr_id``: the id to ask with (taken
+        ahead from ``Runtime.next_msg_id()``); an ask's id is also its correlation id.
 
         Raises :class:`AskTimeout` (a ``TimeoutError``) on timeout, :class:`ActorFailed`
         if the handler raised, :class:`Undeliverable` if the message became a dead letter.
@@ -179,7 +195,7 @@ class ActorRef:
             rt = current()  # raises NotInRunError with the explanation
         sender, sender_name = _sender()
         parker = rt.parker()
-        msg_id = next(rt._msg_ids)
+        msg_id = next(rt._msg_ids) if corr_id is None else corr_id
         env: Envelope = (message, sender, sender_name, msg_id, parker)
         mailbox = self._mailbox
         what = ("a reply from actor", self.name)  # formatted only for a deadlock report
@@ -208,16 +224,48 @@ class ActorRef:
         kind, value = outcome
         if kind == REPLIED:
             return value
+        return self._settle(rt, outcome, env, msg_id, timeout)
+
+    def ask_nowait(self, message: Any, *, corr_id: int | None = None,
+                   msg_id: int | None = None) -> PendingReply:
+        """Send ``message`` as an ask without waiting for the reply (nor, on a full mailbox,
+        for space): ``await pending.wait(timeout)`` later gets the reply, or raises as
+        :meth:`ask` does. Ask many actors at once this way (scatter-gather).
+
+        ``corr_id``: the correlation id (default: the message's id, as for :meth:`ask`);
+        ``msg_id``: the message's id, taken ahead from ``Runtime.next_msg_id()`` (default:
+        ``corr_id`` if given, else a fresh id)."""
+        if self._accepts is not None:
+            self._check(message)
+        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
+        sender, sender_name = _sender()
+        parker = rt.parker()
+        if msg_id is None:
+            msg_id = next(rt._msg_ids) if corr_id is None else corr_id
+        env: Envelope = (message, sender, sender_name,
+                         msg_id if corr_id is None else corr_id, parker)
+        posted = self._mailbox.offer(rt, env, msg_id, "send") != FULL
+        return PendingReply(self, rt, env, msg_id, posted)
+
+    def _settle(self, rt: Runtime, outcome: tuple[int, Any], env: Envelope, msg_id: int,
+                timeout: float | None, reason: str = "ask timed out") -> Any:
+        """An asker's outcome as its reply or its error: the one place an ask ends."""
+        kind, value = outcome
+        if kind == REPLIED:
+            return value
+        message = env[0]
         if kind == FAILED:
             raise ActorFailed(self.name, message, value) from value
         if kind == DEAD:
             raise Undeliverable(value)
-        raise self._timed_out(rt, sender_name, message, timeout, msg_id)
+        raise self._timed_out(rt, env[2], message, timeout, msg_id, env[3], reason)
 
     def _timed_out(self, rt: Runtime, sender_name: str, message: Any, timeout: float | None,
-                   msg_id: int) -> AskTimeout:
-        rt.record("timeout", sender_name, self.name, msg_id, msg_id, type(message).__name__,
-                  len(self._mailbox), "actor", "ask timed out")
+                   msg_id: int, corr_id: int | None = None,
+                   reason: str = "ask timed out") -> AskTimeout:
+        rt.record("timeout", sender_name, self.name, msg_id,
+                  msg_id if corr_id is None else corr_id, type(message).__name__,
+                  len(self._mailbox), "actor", reason)
         return AskTimeout(self.name, message, timeout or 0.0, msg_id)
 
     def _forward(self, env: Envelope) -> bool:
@@ -254,3 +302,102 @@ class ActorRef:
     async def wait_stopped(self) -> None:
         """Wait until the actor has stopped (``on_stop`` done, mailbox emptied)."""
         await self._cell.wait_stopped()
+
+
+class PendingReply:
+    """An ask on its way, from :meth:`ActorRef.ask_nowait`: ``await pending.wait(timeout)``
+    returns the reply or raises :class:`AskTimeout`, :class:`ActorFailed` or
+    :class:`Undeliverable`, as ``ask`` does. A reply that comes after the wait timed out
+    becomes a dead letter."""
+
+    __slots__ = ("_env", "_posted", "_ref", "_rt", "msg_id")
+
+    def __init__(self, ref: ActorRef, rt: Runtime, env: Envelope, msg_id: int,
+                 posted: bool) -> None:
+        self._ref = ref
+        self._rt = rt
+        self._env = env
+        self.msg_id = msg_id
+        self._posted = posted
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "waiting"
+        return f"<PendingReply #{self.msg_id} from {self._ref.name} ({state})>"
+
+    @property
+    def ref(self) -> ActorRef:
+        """The actor asked."""
+        return self._ref
+
+    @property
+    def message(self) -> Any:
+        return self._env[0]
+
+    @property
+    def corr_id(self) -> int:
+        corr_id = self._env[3]
+        assert corr_id is not None
+        return corr_id
+
+    @property
+    def done(self) -> bool:
+        """True once the outcome (reply, failure, dead letter or timeout) is in."""
+        parker = self._env[4]
+        assert parker is not None
+        return parker.woken
+
+    async def wait_posted(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) for space in a full mailbox; at once if the
+        message is already queued. False if it could not be queued: after a timeout the
+        ask has timed out (and the message is a dead letter), or the actor stopped."""
+        if self._posted:
+            return True
+        _check_timeout(timeout)
+        rt = self._rt
+        env = self._env
+        mailbox = self._ref._mailbox
+        if timeout is None:
+            self._posted = True
+            return await mailbox.wait_for_space(rt, env, self.msg_id)
+        with anyio.move_on_after(timeout):
+            queued = await mailbox.wait_for_space(rt, env, self.msg_id)
+            self._posted = True
+            return queued
+        self._posted = True
+        parker = env[4]
+        assert parker is not None
+        parker.wake(_TIMED_OUT)
+        return False
+
+    async def wait(self, timeout: float | None = None, *,
+                   reason: str = "ask timed out") -> Any:
+        """The reply, within ``timeout`` seconds (``None``: no limit), counting any wait
+        for mailbox space. ``reason``: the ``timeout`` trace row's detail."""
+        _check_timeout(timeout)
+        rt = self._rt
+        left = timeout
+        if not self._posted:
+            start = rt.now()
+            await self.wait_posted(timeout)
+            if timeout is not None:
+                left = timeout - (rt.now() - start)
+        parker = self._env[4]
+        assert parker is not None
+        if parker.woken:
+            outcome = parker.result()
+        else:
+            what = ("a reply from actor", self._ref.name)
+            if left is None:
+                outcome = await rt.park(parker, what)
+            elif left <= 0:
+                parker.wake(_TIMED_OUT)
+                outcome = parker.result()
+            else:
+                outcome = await _wait_reply(rt, parker, left, what)
+        return self._ref._settle(rt, outcome, self._env, self.msg_id, timeout, reason)
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and not timeout >= 0:
+        raise ValueError(f"timeout must be a non-negative number of seconds or None, "
+                         f"got {timeout!r}")
