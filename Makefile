@@ -38,8 +38,9 @@ test: lint types unit nbval
 # Regenerate the generated notebook sources, re-execute every notebook in place, then strip
 # widget state, widget views and timing metadata (execution counts and outputs are kept).
 notebooks: $(STAMP)
-	$(BIN)/python tools/make_start_notebook.py
-	$(BIN)/python tools/make_notebook_01.py
+	for gen in tools/make_start_notebook.py tools/make_notebook_*.py; do \
+		$(BIN)/python "$$gen" || exit 1; \
+	done
 	for nb in notebooks/*.ipynb; do \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; \
 	done

@@ -45,8 +45,9 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import altair as alt
 import numpy as np
@@ -66,8 +67,10 @@ __all__ = (
     "depth_chart",
     "enable_offline",
     "latency_chart",
+    "load_chart",
     "model_color",
     "sequence_diagram",
+    "sweep_chart",
     "throughput_chart",
     "timeline",
     "to_png",
@@ -99,13 +102,33 @@ _LOST_KINDS = ("drop", "dead_letter")
 
 # -- palette ---------------------------------------------------------------------------------
 
-def model_color(field: str = "model", *, title: str = "model") -> alt.Color:
-    """The colour channel every labkit chart uses: ``field`` mapped through :data:`PALETTE`."""
+def model_color(field: str = "model", *, title: str = "model",
+                models: Sequence[str] | None = None) -> alt.Color:
+    """The colour channel every labkit chart uses: ``field`` mapped through :data:`PALETTE`.
+
+    ``models`` limits the legend to the models a chart shows (still in palette order and
+    colours); by default it lists them all."""
+    override = _LEGEND_MODELS.get()
+    if override is not None:
+        models = override
+    domain = list(PALETTE) if models is None else [m for m in PALETTE if m in set(models)]
     return alt.Color(
         f"{field}:N",
         title=title,
-        scale=alt.Scale(domain=list(PALETTE), range=list(PALETTE.values())),
+        scale=alt.Scale(domain=domain, range=[PALETTE[m] for m in domain]),
     )
+
+
+def _present(data: pd.DataFrame) -> list[str]:
+    """The models a chart's data shows (its legend lists only those)."""
+    if "model" not in data.columns:
+        return []
+    return [str(m) for m in data["model"].dropna().unique()]
+
+
+#: Set by :func:`compare` while it builds panels: every panel's legend lists the models of
+#: all panels, so the shared colour scale maps each model to its own palette colour.
+_LEGEND_MODELS: ContextVar[Sequence[str] | None] = ContextVar("_LEGEND_MODELS", default=None)
 
 
 # -- data preparation ------------------------------------------------------------------------
@@ -255,7 +278,7 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
         y=alt.Y("lane:N", title="actor", sort=lanes),
         yOffset=alt.YOffset("phase:N", sort=list(_PHASES),
                             scale=alt.Scale(domain=list(_PHASES))),
-        color=model_color(),
+        color=model_color(models=_present(data)),
         opacity=alt.Opacity("phase:N", title="phase",
                             # monotonic, so Vega-Lite uses it as given: the work
                             # solid, a blocked sender strong, a waiting message faint
@@ -327,7 +350,7 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
         x=alt.X("time:Q", title="time (s)"),
         y=alt.Y("depth:Q", title="depth (messages)",
                 axis=alt.Axis(tickMinStep=1, format="d")),
-        color=model_color(),
+        color=model_color(models=_present(data)),
         strokeDash=alt.StrokeDash("queue:N", title="queue"),
         detail="queue:N",
         tooltip=[
@@ -382,7 +405,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
             y=alt.Y("messages:Q", title="messages", stack=None,
                     axis=alt.Axis(tickMinStep=1, format="d")),
             y2=alt.datum(0),
-            color=model_color(),
+            color=model_color(models=_present(data)),
             tooltip=[
                 alt.Tooltip("bin_start:Q", title="from (ms)", format=".3~f"),
                 alt.Tooltip("bin_end:Q", title="to (ms)", format=".3~f"),
@@ -401,7 +424,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
         base = alt.Chart(data).mark_line(interpolate="step-after").encode(
             x=alt.X("latency_ms:Q", title="latency (ms)"),
             y=alt.Y("fraction:Q", title="fraction of messages", axis=alt.Axis(format="%")),
-            color=model_color(),
+            color=model_color(models=_present(data)),
             tooltip=[
                 alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
                 alt.Tooltip("fraction:Q", title="fraction", format=".0%"),
@@ -476,7 +499,7 @@ def throughput_chart(source: Source, window: float | None = None, *,
     chart: alt.Chart = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
         x=alt.X("window_start:Q", title="time (s)"),
         y=alt.Y("rate:Q", title="throughput (messages/s)"),
-        color=model_color(),
+        color=model_color(models=_present(data)),
         tooltip=[
             alt.Tooltip("window_start:Q", title="from (s)", format=".6~f"),
             alt.Tooltip("window_end:Q", title="to (s)", format=".6~f"),
@@ -545,7 +568,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         x2="receiver:N",
         y=alt.Y("sent:Q", title="time (s)", scale=y_time),
         y2="received:Q",
-        color=model_color(),
+        color=model_color(models=_present(arrows)),
         tooltip=tips)
     heads = alt.Chart(arrows).mark_point(filled=True, size=70, opacity=1).encode(
         x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
@@ -553,7 +576,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
             domain=["right", "left", "self"],
             range=["triangle-right", "triangle-left", "circle"])),
-        color=model_color(),
+        color=model_color(models=_present(arrows)),
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(shape="cross", filled=True, size=90,
                                           color=NEUTRAL).encode(
@@ -568,6 +591,136 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         width=max(240, lane_width * len(lanes)), height=height)
 
 
+# -- load ------------------------------------------------------------------------------------
+
+def _load_counts(source: Source | Mapping[str, int], actors: Sequence[str] | None,
+                 model: str | None) -> pd.DataFrame:
+    """``actor, messages, model`` rows: receives per actor (or the given counts), in lane
+    order (``actors``, else first appearance)."""
+    if isinstance(source, Mapping):
+        bad = {k: v for k, v in source.items()
+               if isinstance(v, bool) or not isinstance(v, int) or v < 0}
+        if bad:
+            raise ValueError(f"load counts must be ints >= 0, got {bad}")
+        names = list(actors) if actors is not None else [str(k) for k in source]
+        colour = model if model in PALETTE else "other"
+        return pd.DataFrame({"actor": names,
+                             "messages": [int(source.get(n, 0)) for n in names],
+                             "model": [colour] * len(names)})
+    df = _events(source)
+    got = df[df["kind"].isin(RECEIVE_KINDS)]
+    counts = got.groupby("actor", sort=False).size()
+    models = got.groupby("actor", sort=False)["model"].first()
+    if actors is None:
+        names = _lanes(got, [str(a) for a in counts.index])
+    else:
+        names = list(actors)
+        unknown = sorted(set(names) - set(df["actor"].dropna().astype(str)))
+        if unknown:
+            known = sorted(str(a) for a in counts.index)
+            raise ValueError(f"no actor named {unknown} in this trace; actors that "
+                             f"received messages: {known}")
+    fallback = model if model in PALETTE else "other"
+    return pd.DataFrame({
+        "actor": names,
+        "messages": [int(counts.get(n, 0)) for n in names],
+        "model": [str(models.get(n, fallback)) if model is None else fallback
+                  for n in names]})
+
+
+def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | None = None,
+               model: str | None = None, title: str | None = None, width: int | None = None,
+               height: int = 200) -> alt.LayerChart:
+    """Messages handled per worker (or shard) as bars, with a dashed rule at the even share.
+
+    ``source`` is a run, trace or trace frame (each actor's ``receive`` rows are counted) or
+    a mapping ``{worker: count}``. ``actors`` picks and orders the bars (a dispatcher that
+    also receives can be left out, and a worker that never received shows only when named);
+    ``model`` colours them (default: the trace's model).
+    The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread.
+    """
+    data = _load_counts(source, actors, model)
+    total = int(data["messages"].sum())
+    mean = total / len(data) if len(data) else 0.0
+    data["share"] = [round(m / total, 6) if total else 0.0 for m in data["messages"]]
+    peak = int(data["messages"].max()) if len(data) else 0
+    subtitle = (f"{total} messages on {len(data)} workers; max / mean = {peak / mean:.2f}"
+                if mean else "no messages")
+    order = data["actor"].tolist()
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("actor:N", title="worker", sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("messages:Q", title="messages handled", axis=alt.Axis(tickMinStep=1)),
+        color=model_color(models=_present(data)),
+        tooltip=[alt.Tooltip("actor:N", title="worker"),
+                 alt.Tooltip("messages:Q", title="messages"),
+                 alt.Tooltip("share:Q", title="share", format=".1%")])
+    even = alt.Chart(pd.DataFrame({"even": [_r(mean)]})).mark_rule(
+        color=NEUTRAL, strokeDash=[4, 3]).encode(
+        y=alt.Y("even:Q"), tooltip=[alt.Tooltip("even:Q", title="even share", format=".1f")])
+    return alt.LayerChart(layer=[bars, even]).properties(
+        title=alt.TitleParams(title or "Messages handled per worker", subtitle=subtitle),
+        width=width if width is not None else max(160, 36 * len(data)), height=height)
+
+
+# -- parameter sweeps ------------------------------------------------------------------------
+
+def sweep_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, color: str = "model",
+                column: str | None = None, title: str | None = None, log_y: bool = False,
+                y_title: str | None = None, width: int = 260,
+                height: int = 200) -> alt.LayerChart | alt.FacetChart:
+    """A metric (or several) against a parameter, one line per ``color`` group.
+
+    ``df`` has one row per run (e.g. ``model, workers, spread, p50_ms, p99_ms``). ``y`` is a
+    column or a list of columns; several are folded into one axis and told apart by dash
+    (``metric``). ``color="model"`` uses :data:`PALETTE`; ``column`` facets into panels that
+    share their axes. Numeric ``x`` is a quantitative axis, anything else ordinal.
+    """
+    metrics = [y] if isinstance(y, str) else list(y)
+    if not metrics:
+        raise ValueError("y is empty; name at least one metric column, e.g. 'p99_ms'")
+    wanted = [x, color, *metrics, *([column] if column else [])]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise ValueError(f"columns {missing} not in the frame; it has {list(df.columns)}")
+    keys = [c for c in dict.fromkeys([x, color, *([column] if column else [])])]
+    data = df[keys + metrics].melt(id_vars=keys, value_vars=metrics, var_name="metric",
+                                   value_name="value")
+    data = data.dropna(subset=["value"])
+    data["value"] = data["value"].astype("float64").map(_r)
+    if color == "model":
+        data["model"] = data["model"].where(data["model"].isin(list(PALETTE)), "other")
+        colour: alt.Color = model_color(models=_present(data))
+    else:
+        colour = alt.Color(f"{color}:N", title=color)
+    numeric = pd.api.types.is_numeric_dtype(df[x])
+    x_enc = alt.X(f"{x}:{'Q' if numeric else 'O'}", title=x)
+    if numeric:
+        x_enc = alt.X(f"{x}:Q", title=x, axis=alt.Axis(values=sorted(
+            {_r(v) for v in df[x].dropna().tolist()})))
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=True)
+    label = y_title or (metrics[0] if len(metrics) == 1 else "value")
+    tooltip = [alt.Tooltip(f"{c}:N", title=c) for c in keys if c != x]
+    tooltip += [alt.Tooltip(f"{x}:{'Q' if numeric else 'O'}", title=x),
+                alt.Tooltip("metric:N", title="metric"),
+                alt.Tooltip("value:Q", title="value", format=".4~f")]
+    enc: dict[str, Any] = {"x": x_enc, "y": alt.Y("value:Q", title=label, scale=scale),
+                           "color": colour, "detail": f"{color}:N", "tooltip": tooltip}
+    # Lines carry the dash legend (one entry per metric); points only mark the runs.
+    lines = alt.Chart().mark_line().encode(
+        strokeDash=alt.StrokeDash("metric:N", title="metric", sort=metrics), **enc)
+    points = alt.Chart().mark_point(filled=True, size=36).encode(
+        shape=alt.Shape("metric:N", legend=None, sort=metrics), **enc)
+    layered = cast("alt.LayerChart", alt.layer(lines, points, data=data)).properties(
+        width=width, height=height)
+    heading = title or f"{label} vs {x}"
+    if column:
+        faceted: alt.FacetChart = layered.facet(
+            column=alt.Column(f"{column}:O", title=column)).properties(title=heading)
+        return faceted
+    single: alt.LayerChart = layered.properties(title=heading)
+    return single
+
+
 # -- comparison ------------------------------------------------------------------------------
 
 #: The chart builders :func:`compare` knows by name.
@@ -577,9 +730,10 @@ CHARTS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "latency": latency_chart,
     "throughput": throughput_chart,
     "sequence": sequence_diagram,
+    "load": load_chart,
 })
 #: Which axis of each chart holds actor lanes (kept per panel; the time/value axes are shared).
-_LANE_AXIS = {"timeline": "y", "sequence": "x"}
+_LANE_AXIS = {"timeline": "y", "sequence": "x", "load": "x"}
 
 
 def compare(runs: Mapping[str, Source],
@@ -611,7 +765,12 @@ def compare(runs: Mapping[str, Source],
         bins = int(opts.get("bins", 30))
         opts["bin_width_ms"] = _nice(top / bins) if top > 0 else 1.0
     build = CHARTS[chart]
-    panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
+    shown = {str(m) for f in frames.values() for m in f["model"].dropna().unique()}
+    token = _LEGEND_MODELS.set(sorted(shown))
+    try:
+        panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
+    finally:
+        _LEGEND_MODELS.reset(token)
     if direction is None:
         direction = "vertical" if chart == "timeline" else "horizontal"
     heading = title or f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
@@ -637,6 +796,7 @@ _TITLES = {
     "latency": "latency from send to receive",
     "throughput": "messages received per second",
     "sequence": "message sequence",
+    "load": "messages handled per worker",
 }
 
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anyio
+import pandas as pd
 import pytest
 
 pytest.importorskip("altair")
@@ -95,10 +96,12 @@ def dataset(spec: dict[str, Any], layer: dict[str, Any] | None = None) -> list[d
     return values
 
 
-def assert_palette(color: dict[str, Any]) -> None:
+def assert_palette(color: dict[str, Any], models: list[str] | None = None) -> None:
+    """Palette colours, in palette order; the legend lists ``models`` (default: all)."""
     assert color["field"] == "model"
-    assert color["scale"]["domain"] == list(viz.PALETTE)
-    assert color["scale"]["range"] == list(viz.PALETTE.values())
+    domain = color["scale"]["domain"]
+    assert domain == (list(viz.PALETTE) if models is None else models)
+    assert color["scale"]["range"] == [viz.PALETTE[m] for m in domain]
 
 
 def axis_title(enc: dict[str, Any], channel: str) -> str:
@@ -131,7 +134,7 @@ def test_timeline_spec(go_run: labkit.Run[int]) -> None:
     assert enc["x"]["field"] == "start" and enc["x2"]["field"] == "end"
     assert axis_title(enc, "x") == "time (s)"
     assert enc["y"]["field"] == "lane" and axis_title(enc, "y") == "actor"
-    assert_palette(enc["color"])
+    assert_palette(enc["color"], ["go"])
     assert {t["field"] for t in enc["tooltip"]} >= {"msg_id", "phase", "duration_ms"}
     data = dataset(spec)
     phases = {r["phase"] for r in data}
@@ -160,7 +163,7 @@ def test_depth_chart_spec(go_run: labkit.Run[int]) -> None:
     enc = spec["encoding"]
     assert axis_title(enc, "x") == "time (s)"
     assert axis_title(enc, "y") == "depth (messages)"
-    assert_palette(enc["color"])
+    assert_palette(enc["color"], ["go"])
     assert "tooltip" in enc
     data = dataset(spec)
     assert {r["queue"] for r in data} == {"chan-1"}
@@ -207,7 +210,7 @@ def test_latency_chart_marks_percentiles(go_run: labkit.Run[int]) -> None:
     assert bars["mark"]["type"] == "bar"
     assert axis_title(bars["encoding"], "x") == "latency (ms)"
     assert axis_title(bars["encoding"], "y") == "messages"
-    assert_palette(bars["encoding"]["color"])
+    assert_palette(bars["encoding"]["color"], ["go"])
     assert "tooltip" in bars["encoding"]
     assert sum(r["messages"] for r in dataset(spec, bars)) == 40
     assert rules["mark"]["type"] == "rule"
@@ -234,7 +237,7 @@ def test_throughput_chart(go_run: labkit.Run[int]) -> None:
     enc = spec["encoding"]
     assert axis_title(enc, "x") == "time (s)"
     assert axis_title(enc, "y") == "throughput (messages/s)"
-    assert_palette(enc["color"])
+    assert_palette(enc["color"], ["go"])
     assert "Throughput" in spec["title"] and "10 ms" in spec["title"]
     data = dataset(spec)
     assert sum(r["messages"] for r in data) == 40
@@ -254,7 +257,7 @@ def test_sequence_diagram(go_run: labkit.Run[int]) -> None:
     assert enc["y"]["field"] == "sent" and enc["y2"]["field"] == "received"
     assert enc["y"]["scale"]["reverse"] is True  # time runs downwards
     assert axis_title(enc, "y") == "time (s)" and axis_title(enc, "x") == "actor"
-    assert_palette(enc["color"])
+    assert_palette(enc["color"], ["go"])
     arrows = dataset(spec, lines)
     assert len(arrows) == 12
     assert {(r["sender"], r["receiver"]) for r in arrows} == {("go-1", "main")}
@@ -273,11 +276,12 @@ def test_compare_shares_scales(chart: str, go_run: labkit.Run[int],
                                rust_run: labkit.Run[int]) -> None:
     spec = viz.compare({"Go": go_run, "Rust": rust_run.trace}, chart=chart).to_dict()
     panels = spec.get("hconcat") or spec["vconcat"]
-    assert [p["title"] for p in panels] == ["Go", "Rust"]
+    assert [p["title"] if isinstance(p["title"], str) else p["title"]["text"]
+            for p in panels] == ["Go", "Rust"]
     assert spec["title"].startswith("Go vs Rust: ")
     scale = spec["resolve"]["scale"]
     assert scale["color"] == "shared"
-    lane = {"timeline": "y", "sequence": "x"}.get(chart)
+    lane = {"timeline": "y", "sequence": "x", "load": "x"}.get(chart)
     for axis in ("x", "y"):
         assert scale[axis] == ("independent" if axis == lane else "shared")
     models: set[str] = set()
@@ -370,3 +374,105 @@ def test_enable_offline_renders_svg(go_run: labkit.Run[int]) -> None:
             viz.enable_offline("html")  # type: ignore[arg-type]
     finally:
         alt.renderers.enable(before)
+
+
+# -- legends, load and sweeps ----------------------------------------------------------------
+
+
+def _colors(node: Any) -> list[dict[str, Any]]:
+    """Every colour encoding in a spec."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        color = node.get("encoding", {}).get("color")
+        if isinstance(color, dict) and "scale" in color:
+            found.append(color)
+        for key, value in node.items():
+            if key != "datasets":
+                found += _colors(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _colors(value)
+    return found
+
+
+@pytest.mark.parametrize("chart", sorted(viz.CHARTS))
+def test_compare_legend_lists_the_models_shown_in_their_colours(
+        chart: str, go_run: labkit.Run[int], rust_run: labkit.Run[int]) -> None:
+    spec = viz.compare({"Go": go_run, "Rust": rust_run}, chart=chart).to_dict()
+    colors = _colors(spec)
+    assert colors
+    for color in colors:  # each panel names both models, so the shared scale stays right
+        assert_palette(color, ["go", "rust"])
+    alone = viz.CHARTS[chart](rust_run).to_dict()
+    for color in _colors(alone):
+        assert_palette(color, ["rust"])
+
+
+def _load_run(workers: int, skewed: bool) -> labkit.Run[None]:
+    async def main() -> None:
+        chans = [go.Chan[int](100) for _ in range(workers)]
+        wg = go.WaitGroup()
+
+        async def worker(ch: go.Chan[int]) -> None:
+            async for _ in ch:
+                await go.sleep(0.001)
+            wg.done()
+
+        for ch in chans:
+            wg.add(1)
+            go.go(worker, ch)
+        for i in range(40):
+            hot = 0 if i % 2 else 1 + (i // 2) % (workers - 1)
+            await chans[hot if skewed else i % workers].send(i)
+        for ch in chans:
+            ch.close()
+        await wg.wait()
+
+    return labkit.simulate(main, seed=0)
+
+
+def test_load_chart_counts_receives_per_worker() -> None:
+    spec = viz.load_chart(_load_run(4, skewed=False)).to_dict()
+    bars, even = spec["layer"]
+    values = dataset(spec, bars)
+    assert sorted(r["messages"] for r in values) == [10, 10, 10, 10]
+    assert {r["model"] for r in values} == {"go"}
+    assert dataset(spec, even) == [{"even": 10.0}]
+    assert spec["title"]["subtitle"] == "40 messages on 4 workers; max / mean = 1.00"
+    skewed = viz.load_chart(_load_run(4, skewed=True)).to_dict()
+    counts = sorted(r["messages"] for r in dataset(skewed, skewed["layer"][0]))
+    assert counts == [6, 7, 7, 20]
+    assert skewed["title"]["subtitle"].endswith("max / mean = 2.00")
+
+
+def test_load_chart_from_counts_and_bad_input() -> None:
+    spec = viz.load_chart({"a": 1, "b": 3}, model="rust", actors=["b", "a", "c"]).to_dict()
+    values = dataset(spec, spec["layer"][0])
+    assert [(r["actor"], r["messages"]) for r in values] == [("b", 3), ("a", 1), ("c", 0)]
+    assert_palette(spec["layer"][0]["encoding"]["color"], ["rust"])
+    with pytest.raises(ValueError, match="ints >= 0"):
+        viz.load_chart({"a": -1})
+    with pytest.raises(ValueError, match="no actor named"):
+        viz.load_chart(_load_run(2, skewed=False), actors=["nobody"])
+
+
+def test_sweep_chart_folds_metrics_and_facets() -> None:
+    df = pd.DataFrame([{"model": m, "workers": w, "spread": s, "p50_ms": 1.0 * w,
+                        "p99_ms": 10.0 * w + (m == "go")}
+                       for m in ("go", "rust") for w in (1, 2, 4) for s in (0.0, 2.0)])
+    spec = viz.sweep_chart(df, "workers", ["p50_ms", "p99_ms"], column="spread").to_dict()
+    assert spec["facet"]["column"]["field"] == "spread"
+    values = spec["datasets"][spec["data"]["name"]]
+    assert len(values) == len(df) * 2
+    assert {r["metric"] for r in values} == {"p50_ms", "p99_ms"}
+    lines = spec["spec"]["layer"][0]
+    assert lines["encoding"]["strokeDash"]["field"] == "metric"
+    assert_palette(lines["encoding"]["color"], ["go", "rust"])
+    assert lines["encoding"]["x"]["type"] == "quantitative"
+    single = viz.sweep_chart(df, "workers", "p99_ms", color="spread", log_y=True).to_dict()
+    assert single["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert single["layer"][0]["encoding"]["color"]["field"] == "spread"
+    with pytest.raises(ValueError, match="not in the frame"):
+        viz.sweep_chart(df, "workers", "p999_ms")
+    with pytest.raises(ValueError, match="y is empty"):
+        viz.sweep_chart(df, "workers", [])
