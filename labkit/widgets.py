@@ -43,7 +43,7 @@ import inspect
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar, overload
+from typing import Any, TypeAlias, TypeVar, cast, overload
 
 import altair as alt
 import ipywidgets
@@ -66,8 +66,10 @@ T = TypeVar("T")
 #: A control: an ipywidgets value widget, or a shorthand (range, (min, max[, step]), list,
 #: bool) that :func:`as_control` turns into one.
 ControlSpec: TypeAlias = "ipywidgets.ValueWidget | range | tuple[Any, ...] | list[Any] | bool"
-#: A chart: a key of :data:`labkit.viz.CHARTS` (``"depth"``) or a function ``Run -> chart``.
-ChartSpec: TypeAlias = "str | Callable[[Run[Any]], Any]"
+#: A chart: a key of :data:`labkit.viz.CHARTS` (``"depth"``), such a key with options for its
+#: builder (``("timeline", {"limit": 20})``, also in compare mode) or a function
+#: ``Run -> chart``.
+ChartSpec: TypeAlias = "str | tuple[str, Mapping[str, Any]] | Callable[[Run[Any]], Any]"
 
 #: Panel titles for ``compare_models`` (the colours come from the trace's ``model`` column).
 MODEL_LABELS: Mapping[str, str] = {"go": "Go", "rust": "Rust", "actor": "Actor"}
@@ -275,12 +277,21 @@ class Dashboard:
         if self.compare_models is not None and ("model" in controls or "model" in self.fixed):
             raise ValueError("with compare_models the dashboard sets model= itself; "
                              "remove 'model' from controls and fixed")
-        chart_list = [charts] if isinstance(charts, str) or callable(charts) else list(charts)
+        single = isinstance(charts, str) or callable(charts) or (
+            isinstance(charts, tuple) and len(charts) == 2 and isinstance(charts[0], str)
+            and isinstance(charts[1], Mapping))
+        chart_list: list[ChartSpec] = (
+            [cast("ChartSpec", charts)] if single else list(cast("Sequence[ChartSpec]", charts)))
         if not chart_list:
             raise ValueError("charts is empty; give e.g. 'depth' or [viz.timeline]")
         for chart in chart_list:
-            if isinstance(chart, str) and chart not in viz.CHARTS:
-                raise ValueError(f"unknown chart {chart!r}; choose one of "
+            name = chart[0] if isinstance(chart, tuple) else chart
+            if isinstance(chart, tuple) and not (
+                    len(chart) == 2 and isinstance(chart[1], Mapping)):
+                raise ValueError(f"a chart with options is (name, {{option: value}}), "
+                                 f"got {chart!r}")
+            if isinstance(name, str) and name not in viz.CHARTS:
+                raise ValueError(f"unknown chart {name!r}; choose one of "
                                  f"{sorted(viz.CHARTS)} or pass a function Run -> chart")
         self.charts: tuple[ChartSpec, ...] = tuple(chart_list)
         if steps < 1:
@@ -386,12 +397,15 @@ class Dashboard:
     # -- drawing ----------------------------------------------------------------------------
 
     def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
+        options: Mapping[str, Any] = {}
+        if isinstance(chart, tuple):
+            chart, options = chart
         build = viz.CHARTS[chart] if isinstance(chart, str) else chart
         if self.compare_models is None:
-            return build(runs[""])
+            return build(runs[""], **options)
         name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
         if name is not None:
-            return viz.compare(runs, chart=name)
+            return viz.compare(runs, chart=name, **options)
         panels = [build(run).properties(title=label) for label, run in runs.items()]
         return alt.hconcat(*panels).resolve_scale(color="shared")
 

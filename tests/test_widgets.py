@@ -107,6 +107,10 @@ def test_bad_configuration_is_refused() -> None:
         Dashboard(Fake(), {"model": ["go", "rust"]}, "depth", compare_models=["go", "rust"])
     with pytest.raises(ValueError, match="unknown chart"):
         Dashboard(Fake(), {"n": range(1, 3)}, "pie")
+    with pytest.raises(ValueError, match="unknown chart"):
+        Dashboard(Fake(), {"n": range(1, 3)}, [("pie", {"limit": 3})])
+    with pytest.raises(ValueError, match=r"\(name, \{option: value\}\)"):
+        Dashboard(Fake(), {"n": range(1, 3)}, [("timeline", 3)])
 
 
 # -- changing a control re-runs the scenario and redraws in place --------------------------
@@ -198,6 +202,19 @@ def test_compare_mode_with_a_custom_chart_function() -> None:
     assert [p["title"] for p in spec["hconcat"]] == ["Go", "Rust"]
     models = {r["model"] for rows in spec["datasets"].values() for r in rows if "model" in r}
     assert models == {"go", "rust"}
+
+
+def test_chart_options_reach_the_builder_in_both_modes() -> None:
+    fixed = {"messages": 40, "seed": 2}
+    for compare in (None, ["go", "rust"]):
+        dash = Dashboard(scenarios.producer_consumer, {"capacity": range(0, 4)},
+                         [("timeline", {"limit": 5}), "depth"], compare_models=compare,
+                         fixed=fixed if compare else {**fixed, "model": "go"})
+        spec = dash.chart().to_dict()
+        assert len(spec["vconcat"]) == 2  # timeline above depth
+        messages = {r["msg_id"] for rows in spec["datasets"].values() for r in rows
+                    if "phase" in r}
+        assert 0 < len(messages) <= 5
 
 
 # -- display -----------------------------------------------------------------------------
