@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from labkit._runtime.core import Parker, Runtime, current, current_task, sleep
-from labkit.trace import Trace, depth_over_time, latencies
+from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -381,8 +381,8 @@ class LoadShedder:
 
 
 class LittlesLaw(NamedTuple):
-    """``L`` (mean depth), ``lam`` (arrivals per second), ``W`` (mean seconds in queue) and
-    how far ``L`` is from ``lam * W``, relative to the larger of the two."""
+    """``L`` (mean depth), ``lam`` (departures per second), ``W`` (mean seconds in the queue)
+    and how far ``L`` is from ``lam * W``, relative to the larger of the two."""
 
     L: float
     lam: float
@@ -390,46 +390,78 @@ class LittlesLaw(NamedTuple):
     relative_error: float
 
 
+#: Actor-layer rows recorded by the mailbox's owner: the queue is ``actor``, not ``peer``
+#: (``peer`` is the sender there).
+_OWNER_SIDE_KINDS = ("receive", "handle_end", "dead_letter", "reply", "fail", "restart")
+
+
+def _queue_column(df: pd.DataFrame) -> pd.Series:
+    """The queue (channel or mailbox) each row is about."""
+    owner_side = (df["model"] == "actor") & df["kind"].isin(_OWNER_SIDE_KINDS)
+    return df["peer"].where(~owner_side, df["actor"])
+
+
 def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> LittlesLaw:
     """Check Little's law ``L = lambda * W`` on a recorded run.
 
-    Over the window from the first send to the last receive: ``L`` is the time-average queue
-    depth (the depth step function integrated over the window, summed over the queues
-    considered: ``peer``, or every queue that saw a send), ``lambda`` the received messages
-    per second, and ``W`` their mean send-to-receive latency. On a run that starts and ends
-    with empty queues the two sides agree up to float rounding (the sample-path form of the
-    law); messages still queued or lost at the end, and senders blocked on a full queue
-    (counted in ``W`` but not in the depth), show up as error.
+    The system is the queue itself (``peer``, or every channel or mailbox that saw a send),
+    over the window from the first message entering it to the last one leaving it:
+
+    * a message **enters** at its ``send``/``tell`` row, or, when its sender blocked on a
+      full queue, at its ``unblock`` row (until then it waited in the sender's hand);
+    * it **leaves** at its ``receive`` row, or at the ``dead_letter`` row that evicted it
+      (``drop_head``/``drop_tail``); a message refused at the door never entered;
+    * ``L`` is the time-average of the recorded depth, ``lam`` the departures per second and
+      ``W`` the mean time from entering to leaving.
+
+    On a run that starts and ends with empty queues the two sides agree up to float rounding
+    (the sample-path form of the law), whatever the overflow policy; messages still queued
+    at the end show up as error.
     """
+    import numpy as np
+
     df = trace.df if isinstance(trace, Trace) else trace
-    lat = latencies(df, peer=peer)
-    if lat.empty:
-        raise ValueError("no message was both sent and received in this trace"
-                         + (f" on {peer!r}" if peer is not None else "")
-                         + ": Little's law needs traffic")
-    start = float(lat["sent"].min())
-    end = float(lat["received"].max())
+    df = df.assign(queue=_queue_column(df))
+    if peer is not None:
+        df = df[df["queue"] == peer]
+    where = f" on {peer!r}" if peer is not None else ""
+    rows = df[df["msg_id"].notna()]
+    key = ["queue", "msg_id"]
+    sent = rows[rows["kind"].isin(SEND_KINDS)].groupby(key, sort=True)["time"].min()
+    blocked = rows[rows["kind"] == "block"].groupby(key, sort=True)["time"].min()
+    admitted = rows[rows["kind"] == "unblock"].groupby(key, sort=True)["time"].min()
+    entered = sent.drop(blocked.index.difference(admitted.index), errors="ignore")
+    late = admitted.index.intersection(entered.index)
+    entered.loc[late] = admitted.loc[late]
+    received = rows[rows["kind"].isin(RECEIVE_KINDS)].groupby(key, sort=True)["time"].min()
+    evicted = rows[rows["kind"] == "dead_letter"].groupby(key, sort=True)["time"].min()
+    left = received.combine_first(evicted)
+    both = entered.index.intersection(left.index)
+    if received.index.intersection(entered.index).empty:
+        raise ValueError(f"no message was both sent and received in this trace{where}: "
+                         "Little's law needs traffic")
+    t_in = entered.loc[both].to_numpy(dtype=float)
+    t_out = left.loc[both].to_numpy(dtype=float)
+    start = float(entered.min())
+    end = float(t_out.max())
     span = end - start
     if span <= 0:
-        raise ValueError("every message was sent and received at the same instant: "
+        raise ValueError("every message entered and left at the same instant: "
                          "run longer to measure rates")
-    lam = len(lat) / span
-    wait = float(lat["latency"].mean())
-    depths = depth_over_time(df, peer=peer)
-    if peer is None:
-        queues = set(df.loc[df["kind"].isin(("send", "tell")), "peer"].dropna())
-        depths = depths[depths["peer"].isin(queues)]
+    lam = len(both) / span
+    wait = float((t_out - t_in).mean())
+    queues = set(entered.index.get_level_values("queue"))
+    depths = df[df["depth"].notna() & df["queue"].isin(queues)]
     area = 0.0
-    for _name, rows in depths.groupby("peer", sort=True):
-        times = rows["time"].to_numpy(dtype=float)
-        values = rows["depth"].to_numpy(dtype=float)
-        for i, t in enumerate(times):
-            lo = max(t, start)
-            hi = min(times[i + 1] if i + 1 < len(times) else end, end)
-            if hi > lo:
-                area += float(values[i]) * (hi - lo)
-    mean_depth = float(area / span)
+    for _name, q in depths.groupby("queue", sort=True):
+        times = q["time"].to_numpy(dtype=float)
+        values = q["depth"].to_numpy(dtype=float)
+        ends = np.append(times[1:], end)
+        lo = np.maximum(times, start)
+        hi = np.minimum(ends, end)
+        area += float((values * np.clip(hi - lo, 0.0, None)).sum())
+    mean_depth = area / span
     predicted = lam * wait
     scale = max(mean_depth, predicted)
-    error = 0.0 if scale == 0 else float(abs(mean_depth - predicted) / scale)
+    error = 0.0 if scale == 0 else abs(mean_depth - predicted) / scale
     return LittlesLaw(mean_depth, lam, wait, error)

@@ -9,8 +9,9 @@ A :class:`Router` picks, for each message, which workers get it; the *strategy* 
 
 Strategies: :class:`RoundRobin`, :class:`Random` (the run's seeded RNG), :class:`ConsistentHash`
 (a hash ring with virtual nodes), :class:`Broadcast`, :class:`Topic` (``orders.*`` patterns)
-and :class:`LeastLoaded` (shortest mailbox). :func:`scatter_gather` asks many workers and keeps
-what arrives before a deadline; :class:`ShardedGroup` gives each key one owner.
+and :class:`LeastLoaded` (fewest unfinished messages). :func:`scatter_gather` asks many
+workers and keeps what arrives before a deadline; :class:`ShardedGroup` gives each key one
+owner.
 
 Every routing decision is a ``route`` trace row: ``actor`` = router, ``peer`` = worker,
 ``msg_id`` = the copy's id, ``corr_id`` = the logical message's correlation id, ``detail`` =
@@ -211,14 +212,22 @@ class Topic:
         return [w for w in self.matches(topic) if w in workers]
 
 
+def _load(worker: ActorRef) -> int:
+    """Messages a worker has not finished: queued (mailbox depth) plus the one in hand."""
+    stats = worker.statistics()
+    in_hand = stats.enqueued - stats.processed - stats.dropped - stats.depth
+    return stats.depth + (1 if in_hand > 0 else 0)
+
+
 class LeastLoaded:
-    """The worker with the fewest queued messages (mailbox depth); ties go to the earliest
-    worker in the router's list. Blind to a message being handled right now."""
+    """The worker with the fewest unfinished messages: its mailbox depth plus the message
+    it is handling now, so an idle worker beats a busy one with an empty mailbox (as Akka's
+    smallest-mailbox router). Ties go to the earliest worker in the router's list."""
 
     name = "least_loaded"
 
     def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
-        return [min(workers, key=lambda w: len(w.mailbox))]  # min keeps the first of a tie
+        return [min(workers, key=_load)]  # min keeps the first of a tie
 
 
 #: Strategies a :class:`Router` can be given by name.

@@ -44,14 +44,14 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import altair as alt
 import numpy as np
 import pandas as pd
+from altair.utils.schemapi import SchemaBase
 
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 
@@ -70,6 +70,7 @@ __all__ = (
     "load_chart",
     "model_color",
     "sequence_diagram",
+    "share_palette",
     "sweep_chart",
     "throughput_chart",
     "timeline",
@@ -108,15 +109,12 @@ def model_color(field: str = "model", *, title: str = "model",
 
     ``models`` limits the legend to the models a chart shows (still in palette order and
     colours); by default it lists them all."""
-    override = _LEGEND_MODELS.get()
-    if override is not None:
-        models = override
     domain = list(PALETTE) if models is None else [m for m in PALETTE if m in set(models)]
-    return alt.Color(
-        f"{field}:N",
-        title=title,
-        scale=alt.Scale(domain=domain, range=[PALETTE[m] for m in domain]),
-    )
+    return alt.Color(f"{field}:N", title=title, scale=_palette_scale(domain))
+
+
+def _palette_scale(domain: Sequence[str]) -> alt.Scale:
+    return alt.Scale(domain=list(domain), range=[PALETTE[m] for m in domain])
 
 
 def _present(data: pd.DataFrame) -> list[str]:
@@ -126,9 +124,33 @@ def _present(data: pd.DataFrame) -> list[str]:
     return [str(m) for m in data["model"].dropna().unique()]
 
 
-#: Set by :func:`compare` while it builds panels: every panel's legend lists the models of
-#: all panels, so the shared colour scale maps each model to its own palette colour.
-_LEGEND_MODELS: ContextVar[Sequence[str] | None] = ContextVar("_LEGEND_MODELS", default=None)
+def _palette_colors(node: Any) -> Iterator[alt.Color]:
+    """Every palette colour channel in a chart (layers and concatenations included)."""
+    if isinstance(node, alt.Color):
+        scale = node._kwds.get("scale")
+        if isinstance(scale, alt.Scale) and isinstance(scale._kwds.get("domain"), list) \
+                and all(m in PALETTE for m in scale._kwds["domain"]):
+            yield node
+        return
+    if isinstance(node, SchemaBase):
+        node = node._kwds
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _palette_colors(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            yield from _palette_colors(value)
+
+
+def share_palette(panels: Sequence[Any]) -> None:
+    """Before putting charts side by side with a shared colour scale, give every palette
+    colour channel in ``panels`` the union of their models. (Vega-Lite unions the domains of
+    a shared scale but not the ranges: the second panel's model would take the first's
+    colour.) :func:`compare` does this for you."""
+    colors = [c for panel in panels for c in _palette_colors(panel)]
+    shown = {m for c in colors for m in c._kwds["scale"]._kwds["domain"]}
+    for color in colors:
+        color["scale"] = _palette_scale([m for m in PALETTE if m in shown])
 
 
 # -- data preparation ------------------------------------------------------------------------
@@ -207,6 +229,14 @@ def _nice(x: float) -> float:
         if step >= x * (1 - 1e-12):
             return float(f"{step:.12g}")
     return float(f"{10.0 ** (exp + 1):.12g}")
+
+
+def _ms_text(ms: float) -> str:
+    """A latency in ms for a label: three significant digits, never an exponent
+    (1140 rather than 1.14e+03)."""
+    if ms >= 100:
+        return f"{ms:,.0f}"
+    return f"{ms:.3g}" if ms >= 0.001 else f"{ms:.6f}".rstrip("0").rstrip(".")
 
 
 def _seconds_label(seconds: float) -> str:
@@ -311,6 +341,10 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
     shown as its peak depth per time bin; at most ``max_queues`` queues (the busiest)."""
     df = _events(source)
     rows = df[df["depth"].notna() & df["queue"].notna()]
+    # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
+    # close, a watermark's pause) are not queues to draw.
+    queues = set(df.loc[df["kind"].isin(SEND_KINDS), "queue"].dropna())
+    rows = rows[rows["queue"].isin(queues)]
     if peer is not None:
         rows = rows[rows["queue"] == peer]
         if rows.empty and not (df["queue"] == peer).any():
@@ -351,7 +385,9 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
         y=alt.Y("depth:Q", title="depth (messages)",
                 axis=alt.Axis(tickMinStep=1, format="d")),
         color=model_color(models=_present(data)),
-        strokeDash=alt.StrokeDash("queue:N", title="queue"),
+        # one queue needs no legend (its name is in the tooltip); several are told apart
+        strokeDash=alt.StrokeDash("queue:N", title="queue",
+                                  legend=alt.Undefined if len(keep) > 1 else None),
         detail="queue:N",
         tooltip=[
             alt.Tooltip("queue:N", title="queue"),
@@ -437,7 +473,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
         "label_y": [4 + 14 * i for i in range(len(pct))],
     })
     marks = marks[marks["value_ms"].notna()]
-    marks["label"] = [f"{p} = {v:.3g} ms" for p, v in
+    marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
                       zip(marks["percentile"], marks["value_ms"], strict=True)]
     rules = alt.Chart(marks).mark_rule(color=NEUTRAL, strokeDash=[4, 3]).encode(
         x=alt.X("value_ms:Q", title="latency (ms)"),
@@ -629,14 +665,14 @@ def _load_counts(source: Source | Mapping[str, int], actors: Sequence[str] | Non
 
 
 def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | None = None,
-               model: str | None = None, title: str | None = None, width: int | None = None,
-               height: int = 200) -> alt.LayerChart:
+               model: str | None = None, title: str | None = None, noun: str = "worker",
+               width: int | None = None, height: int = 200) -> alt.LayerChart:
     """Messages handled per worker (or shard) as bars, with a dashed rule at the even share.
 
     ``source`` is a run, trace or trace frame (each actor's ``receive`` rows are counted) or
     a mapping ``{worker: count}``. ``actors`` picks and orders the bars (a dispatcher that
     also receives can be left out, and a worker that never received shows only when named);
-    ``model`` colours them (default: the trace's model).
+    ``model`` colours them (default: the trace's model); ``noun`` names a bar ("shard").
     The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread.
     """
     data = _load_counts(source, actors, model)
@@ -644,22 +680,22 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
     mean = total / len(data) if len(data) else 0.0
     data["share"] = [round(m / total, 6) if total else 0.0 for m in data["messages"]]
     peak = int(data["messages"].max()) if len(data) else 0
-    subtitle = (f"{total} messages on {len(data)} workers; max / mean = {peak / mean:.2f}"
+    subtitle = (f"{total} messages on {len(data)} {noun}s; max / mean = {peak / mean:.2f}"
                 if mean else "no messages")
     order = data["actor"].tolist()
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("actor:N", title="worker", sort=order, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("actor:N", title=noun, sort=order, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("messages:Q", title="messages handled", axis=alt.Axis(tickMinStep=1)),
         color=model_color(models=_present(data)),
-        tooltip=[alt.Tooltip("actor:N", title="worker"),
+        tooltip=[alt.Tooltip("actor:N", title=noun),
                  alt.Tooltip("messages:Q", title="messages"),
                  alt.Tooltip("share:Q", title="share", format=".1%")])
     even = alt.Chart(pd.DataFrame({"even": [_r(mean)]})).mark_rule(
         color=NEUTRAL, strokeDash=[4, 3]).encode(
         y=alt.Y("even:Q"), tooltip=[alt.Tooltip("even:Q", title="even share", format=".1f")])
     return alt.LayerChart(layer=[bars, even]).properties(
-        title=alt.TitleParams(title or "Messages handled per worker", subtitle=subtitle),
-        width=width if width is not None else max(160, 36 * len(data)), height=height)
+        title=alt.TitleParams(title or f"Messages handled per {noun}", subtitle=subtitle),
+        width=width if width is not None else max(200, 56 * len(data)), height=height)
 
 
 # -- parameter sweeps ------------------------------------------------------------------------
@@ -707,7 +743,8 @@ def sweep_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, color: str 
                            "color": colour, "detail": f"{color}:N", "tooltip": tooltip}
     # Lines carry the dash legend (one entry per metric); points only mark the runs.
     lines = alt.Chart().mark_line().encode(
-        strokeDash=alt.StrokeDash("metric:N", title="metric", sort=metrics), **enc)
+        strokeDash=alt.StrokeDash("metric:N", title="metric", sort=metrics,
+                                  legend=None if len(metrics) == 1 else alt.Undefined), **enc)
     points = alt.Chart().mark_point(filled=True, size=36).encode(
         shape=alt.Shape("metric:N", legend=None, sort=metrics), **enc)
     layered = cast("alt.LayerChart", alt.layer(lines, points, data=data)).properties(
@@ -734,6 +771,8 @@ CHARTS: Mapping[str, Callable[..., Any]] = MappingProxyType({
 })
 #: Which axis of each chart holds actor lanes (kept per panel; the time/value axes are shared).
 _LANE_AXIS = {"timeline": "y", "sequence": "x", "load": "x"}
+#: Charts 600 px wide by default, narrowed by :func:`compare` to fit side by side.
+_WIDE = ("depth", "latency", "throughput")
 
 
 def compare(runs: Mapping[str, Source],
@@ -764,16 +803,16 @@ def compare(runs: Mapping[str, Source],
         top = max(tops, default=0.0)
         bins = int(opts.get("bins", 30))
         opts["bin_width_ms"] = _nice(top / bins) if top > 0 else 1.0
-    build = CHARTS[chart]
-    shown = {str(m) for f in frames.values() for m in f["model"].dropna().unique()}
-    token = _LEGEND_MODELS.set(sorted(shown))
-    try:
-        panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
-    finally:
-        _LEGEND_MODELS.reset(token)
     if direction is None:
         direction = "vertical" if chart == "timeline" else "horizontal"
-    heading = title or f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
+    if direction == "horizontal" and chart in _WIDE and "width" not in opts:
+        # side by side, the panels share about one notebook width
+        opts["width"] = min(600, max(240, 840 // len(frames)))
+    build = CHARTS[chart]
+    panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
+    share_palette(panels)
+    heading = title if title is not None else \
+        f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
     combined: alt.HConcatChart | alt.VConcatChart
     if direction == "vertical":
         combined = alt.vconcat(*panels, title=heading)

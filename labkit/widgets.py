@@ -407,6 +407,7 @@ class Dashboard:
         if name is not None:
             return viz.compare(runs, chart=name, **options)
         panels = [build(run).properties(title=label) for label, run in runs.items()]
+        viz.share_palette(panels)
         return alt.hconcat(*panels).resolve_scale(color="shared")
 
     def chart(self, at: float | None = None) -> Any:

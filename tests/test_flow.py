@@ -294,3 +294,50 @@ def test_cancelled_acquire_loses_no_credit_and_a_lone_wait_is_a_deadlock() -> No
 
     with pytest.raises(labkit.Deadlock, match="acquire a credit from window"):
         labkit.simulate(stuck)
+
+
+def test_littles_law_on_an_actor_mailbox_with_evictions_and_blocked_senders() -> None:
+    from labkit.actor import Actor, Mailbox
+
+    class Slow(Actor):
+        async def receive(self, msg: object, ctx: object) -> None:
+            await labkit.sleep(1.0)
+
+    async def main() -> None:
+        async with ActorSystem(drain=True) as system:
+            evicting = system.spawn(Slow, name="evicting", mailbox=Mailbox(2, "drop_head"))
+            blocking = system.spawn(Slow, name="blocking", mailbox=Mailbox(2, "block"))
+            for i in range(8):
+                evicting.tell(i)  # 0 to the actor, then 1..7 into 2 slots: 5 evicted
+                await labkit.sleep(0.01)
+            for i in range(8):
+                await blocking.send(i)  # waits in the sender's hand while full
+                await labkit.sleep(0.25)
+
+    run = labkit.simulate(main)
+    assert len(drops(run.trace)) == 5
+    for name in ("evicting", "blocking"):
+        law = littles_law(run.trace, peer=name)
+        assert law.L > 0.5
+        assert law.relative_error < 1e-9  # exact: every message entered and left
+
+
+def test_littles_law_waits_from_the_unblock_of_a_blocked_send() -> None:
+    async def main() -> None:
+        ch: go.Chan[int] = go.Chan(1, name="q")
+
+        async def consumer() -> None:
+            async for _ in ch:
+                await labkit.sleep(1.0)
+
+        go.go(consumer)
+        await labkit.sleep(0.5)
+        for i in range(3):
+            await ch.send(i)  # 0 is taken at once, 1 queues, 2 blocks until t = 1.5
+        ch.close()
+        await labkit.sleep(5)
+
+    law = littles_law(labkit.simulate(main).trace, peer="q")
+    # Time in the queue: 0 s, 1 s (1 from 0.5 to 1.5), 1 s (2 from 1.5 to 2.5).
+    assert abs(law.W - 2 / 3) < 1e-9
+    assert law.relative_error < 1e-9

@@ -423,3 +423,21 @@ def test_same_seed_same_trace() -> None:
     a = labkit.simulate(main, seed=5).trace.df
     b = labkit.simulate(main, seed=5).trace.df
     assert a.equals(b)
+
+
+def test_least_loaded_counts_the_message_in_hand() -> None:
+    picked: list[str] = []
+
+    async def main() -> None:
+        async with ActorSystem(drain=True) as system:
+            workers = [system.spawn(Worker, [], 1.0, name=f"w{i}") for i in range(2)]
+            router = Router(LeastLoaded(), workers, name="ll")
+            router.tell("a")  # both idle and empty: the tie goes to w0
+            await anyio.sleep(0.1)  # w0 now handles "a"; both mailboxes are empty
+            picked.extend(w.name for w in router.route("b"))
+            router.tell("b")
+            await anyio.sleep(0.1)
+            picked.extend(w.name for w in router.route("c"))  # both busy: the first again
+
+    labkit.simulate(main)
+    assert picked == ["w1", "w0"]

@@ -23,6 +23,22 @@ CASES: list[tuple[str, dict[str, Any]]] = [
       for m in ("go", "rust") for b in (False, True)],
     *[("ask_reply", {"model": m, "reply_buffer": b}) for m in ("go", "rust") for b in (0, 1)],
     *[("ownership", {"model": m}) for m in ("go", "rust")],
+    # 02 routing
+    *[("work_queue", {"model": m, "spread": 2.0, "messages": 200}) for m in ("go", "rust")],
+    *[("route", {"strategy": s, "model": m, "messages": 40})
+      for s in ("round_robin", "consistent_hash", "topic") for m in ("go", "rust", "actor")],
+    ("sharding", {"messages": 300}),
+    ("key_movement", {"keys": 500}),
+    *[("scatter_gather", {"model": m}) for m in ("go", "rust", "actor")],
+    # 03 backpressure
+    *[("overload", {"model": m, "policy": p, "messages": 60})
+      for m, policies in scenarios.backpressure.OFFERED.items() for p in policies],
+    *[("nonblocking", {"model": m, "strategy": s, "messages": 60})
+      for m, strategies in scenarios.backpressure.STRATEGIES.items() for s in strategies],
+    *[("credit_flow", {"credits": c, "messages": 40}) for c in (None, 3)],
+    *[("rate_limit", {"mode": m, "messages": 40}) for m in ("wait", "drop")],
+    ("watermarks", {"messages": 40}),
+    ("load_shedding", {"threshold": 4, "probability": 0.1, "messages": 40}),
 ]
 
 

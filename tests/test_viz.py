@@ -298,6 +298,7 @@ def test_compare_aligns_bins(go_run: labkit.Run[int], rust_run: labkit.Run[int])
     assert len({round(w, 9) for ws in windows for w in ws}) == 1
     with pytest.raises(ValueError, match="unknown chart"):
         viz.compare({"Go": go_run}, chart="pie")
+    assert viz.compare({"Go": go_run}, title="").to_dict()["title"] == ""  # no heading
 
 
 # -- determinism and size -------------------------------------------------------------------
@@ -469,10 +470,44 @@ def test_sweep_chart_folds_metrics_and_facets() -> None:
     assert lines["encoding"]["strokeDash"]["field"] == "metric"
     assert_palette(lines["encoding"]["color"], ["go", "rust"])
     assert lines["encoding"]["x"]["type"] == "quantitative"
+    assert "legend" not in lines["encoding"]["strokeDash"]
     single = viz.sweep_chart(df, "workers", "p99_ms", color="spread", log_y=True).to_dict()
+    assert single["layer"][0]["encoding"]["strokeDash"]["legend"] is None
     assert single["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     assert single["layer"][0]["encoding"]["color"]["field"] == "spread"
     with pytest.raises(ValueError, match="not in the frame"):
         viz.sweep_chart(df, "workers", "p999_ms")
     with pytest.raises(ValueError, match="y is empty"):
         viz.sweep_chart(df, "workers", [])
+
+
+def test_depth_chart_draws_only_queues_messages_were_sent_into() -> None:
+    run = _load_run(2, skewed=False)  # its WaitGroup records a close row with a depth
+    assert (run.trace.df["peer"].astype(str).str.startswith("waitgroup")).any()
+    spec = viz.depth_chart(run).to_dict()
+    queues = {r["queue"] for r in dataset(spec)}
+    assert queues and not any(q.startswith("waitgroup") for q in queues)
+
+
+def test_latency_labels_never_use_exponents() -> None:
+    async def main() -> None:
+        tx, rx = rust.mpsc.channel(1000)
+        for i in range(50):
+            await tx.send(i)
+        await anyio.sleep(1.5)
+        while rx.try_recv().is_ok():
+            await anyio.sleep(0.01)
+
+    spec = viz.latency_chart(labkit.simulate(main, seed=0)).to_dict()
+    labels = [r["label"] for values in spec["datasets"].values() for r in values
+              if "label" in r]
+    assert labels and all("e+" not in label for label in labels)
+    assert "p50 = 1,745 ms" in labels
+
+
+def test_depth_chart_legend_only_for_several_queues(go_run: labkit.Run[int]) -> None:
+    one = viz.depth_chart(go_run).to_dict()
+    assert one["encoding"]["strokeDash"]["legend"] is None
+    two = viz.depth_chart(_load_run(2, skewed=False)).to_dict()
+    assert "legend" not in two["encoding"]["strokeDash"]
+    assert len({r["queue"] for r in dataset(two)}) == 2

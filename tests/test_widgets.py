@@ -202,6 +202,10 @@ def test_compare_mode_with_a_custom_chart_function() -> None:
     assert [p["title"] for p in spec["hconcat"]] == ["Go", "Rust"]
     models = {r["model"] for rows in spec["datasets"].values() for r in rows if "model" in r}
     assert models == {"go", "rust"}
+    for panel in spec["hconcat"]:  # each panel's colours come from the whole palette
+        scale = panel["encoding"]["color"]["scale"]
+        assert scale["domain"] == ["go", "rust"]
+        assert scale["range"] == [viz.PALETTE["go"], viz.PALETTE["rust"]]
 
 
 def test_chart_options_reach_the_builder_in_both_modes() -> None:

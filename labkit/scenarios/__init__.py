@@ -11,7 +11,8 @@ benchmarks all call these same functions::
 
 :data:`SCENARIOS` maps each scenario's name to its function and :data:`DESCRIPTIONS` to a
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
-(00_start_here) and :mod:`.mailboxes` (01_mailboxes).
+(00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
+:mod:`.backpressure` (03_backpressure).
 """
 
 from __future__ import annotations
@@ -20,6 +21,20 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit._runtime import Run
+from labkit.scenarios.backpressure import (
+    CreditFlowResult,
+    LoadSheddingResult,
+    NonblockingResult,
+    OverloadResult,
+    RateLimitResult,
+    WatermarksResult,
+    credit_flow,
+    load_shedding,
+    nonblocking,
+    overload,
+    rate_limit,
+    watermarks,
+)
 from labkit.scenarios.mailboxes import (
     AskReplyResult,
     FifoResult,
@@ -33,6 +48,19 @@ from labkit.scenarios.mailboxes import (
     producer_consumer,
     select_fairness,
     who_closes,
+)
+from labkit.scenarios.routing import (
+    KeyMovementResult,
+    RouteResult,
+    ScatterGatherResult,
+    ShardingResult,
+    WorkQueueResult,
+    key_movement,
+    route,
+    scatter_gather,
+    sharding,
+    work_queue,
+    work_queue_sweep,
 )
 from labkit.scenarios.tour import Exchange, PingPongResult, ping_pong
 
@@ -54,6 +82,31 @@ __all__ = (
     "producer_consumer",
     "select_fairness",
     "who_closes",
+    # 02 routing
+    "KeyMovementResult",
+    "RouteResult",
+    "ScatterGatherResult",
+    "ShardingResult",
+    "WorkQueueResult",
+    "key_movement",
+    "route",
+    "scatter_gather",
+    "sharding",
+    "work_queue",
+    "work_queue_sweep",
+    # 03 backpressure
+    "CreditFlowResult",
+    "LoadSheddingResult",
+    "NonblockingResult",
+    "OverloadResult",
+    "RateLimitResult",
+    "WatermarksResult",
+    "credit_flow",
+    "load_shedding",
+    "nonblocking",
+    "overload",
+    "rate_limit",
+    "watermarks",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -65,6 +118,17 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "select_fairness": select_fairness,
     "ask_reply": ask_reply,
     "ownership": ownership,
+    "work_queue": work_queue,
+    "route": route,
+    "sharding": sharding,
+    "key_movement": key_movement,
+    "scatter_gather": scatter_gather,
+    "overload": overload,
+    "nonblocking": nonblocking,
+    "credit_flow": credit_flow,
+    "rate_limit": rate_limit,
+    "watermarks": watermarks,
+    "load_shedding": load_shedding,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -80,4 +144,21 @@ DESCRIPTIONS: dict[str, str] = {
     "ask_reply": "01 mailboxes: reply channel in the message vs oneshot reply, after caller "
                  "timeouts (R22, R40)",
     "ownership": "01 mailboxes: a message mutated after send (Go) vs a move (Rust, R37)",
+    "work_queue": "02 routing: one shared chan for N goroutines vs N per-worker mpsc queues, "
+                  "latency tails (G7, R1, R8)",
+    "route": "02 routing: round-robin, random, hash, least-loaded, broadcast, topic routers "
+             "in Go, Rust and actors",
+    "sharding": "02 routing: a sharded actor group under Zipf-skewed keys, hot shard load",
+    "key_movement": "02 routing: keys moved when a worker joins or leaves, hash ring vs "
+                    "modulo",
+    "scatter_gather": "02 routing: fan out, keep the replies in by a deadline (G39, R32, R34)",
+    "overload": "03 backpressure: a producer faster than its consumer under each overflow "
+                "policy, Go vs Rust vs actor (G2, G22, R9, R12, R21)",
+    "nonblocking": "03 backpressure: select-default silent drop vs try_send Full(v) vs "
+                   "reserve before work, wasted work (G22, R12, R13)",
+    "credit_flow": "03 backpressure: consumer-granted credits, request(n) style, bound what "
+                   "is in flight",
+    "rate_limit": "03 backpressure: a token bucket admits at most rate * T + burst",
+    "watermarks": "03 backpressure: pause at a high mark, resume at a low one (hysteresis)",
+    "load_shedding": "03 backpressure: shed load early, with a reason in the dead letters",
 }

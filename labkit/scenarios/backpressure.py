@@ -1,0 +1,952 @@
+"""Notebook 03 (backpressure): what a queue does when the producer is faster than the
+consumer, and the tools that keep overload under control.
+
+* :func:`overload`: every mailbox overflow policy (block, drop_new, drop_head, drop_tail,
+  fail) and an unbounded queue, in the Go, Rust and actor models, measured: depth, drops,
+  producer wait, latency percentiles, memory held and Little's law on the trace.
+* :func:`nonblocking`: Go's ``select`` with ``default`` (a silent drop) vs Rust's
+  ``try_send`` (``Full(v)`` hands the value back) vs ``reserve()`` before the expensive work
+  (no work wasted).
+* :func:`credit_flow`, :func:`rate_limit`, :func:`watermarks`, :func:`load_shedding`: the
+  tools of :mod:`labkit.flow` on a small example each.
+
+Every function is a pure function of its parameters and ``seed`` returning a
+:class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
+virtual seconds. The random arrival gaps and service times are drawn up front, so every
+model sees exactly the same workload for one seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import labkit
+from labkit import Run, go, rust
+from labkit._runtime.core import current, current_task
+from labkit.actor import Actor, ActorSystem, Context, Mailbox, MailboxFull
+from labkit.flow import Credits, LoadShedder, TokenBucket, Watermarks, littles_law
+from labkit.rust.mpsc import TrySendError
+from labkit.scenarios._common import (
+    INTERVALS,
+    check_choice,
+    check_count,
+    check_model,
+    check_positive,
+    interval,
+    with_result,
+)
+from labkit.trace import drops, latency_percentiles
+
+__all__ = (
+    "MODELS",
+    "OFFERED",
+    "POLICIES",
+    "STRATEGIES",
+    "CreditFlowResult",
+    "LoadSheddingResult",
+    "NonblockingResult",
+    "OverloadResult",
+    "RateLimitResult",
+    "WatermarksResult",
+    "credit_flow",
+    "load_shedding",
+    "nonblocking",
+    "overload",
+    "rate_limit",
+    "watermarks",
+)
+
+MODELS = ("go", "rust", "actor")
+#: What a full queue does with the next message: the five mailbox policies, and no bound.
+POLICIES = ("block", "drop_new", "drop_head", "drop_tail", "fail", "unbounded")
+#: The policies each model can express directly (see :func:`overload`).
+OFFERED: dict[str, tuple[str, ...]] = {
+    "go": ("block", "drop_new"),
+    "rust": ("block", "drop_new", "fail", "unbounded"),
+    "actor": POLICIES,
+}
+#: How a producer sends in :func:`nonblocking`; the first of each model is its default.
+STRATEGIES: dict[str, tuple[str, ...]] = {
+    "go": ("select_default", "send"),
+    "rust": ("try_send", "try_reserve", "reserve", "send"),
+}
+
+#: Why a model has no such policy, and what it offers instead.
+_MISSING = {
+    ("go", "drop_head"): "a Go channel never evicts a queued value: a full `ch <- v` blocks "
+                         "(G2) and `select` with `default` refuses the new one (G22); that "
+                         "is policy 'drop_new'. Use model='actor' for drop_head",
+    ("go", "drop_tail"): "a Go channel never evicts a queued value: a full `ch <- v` blocks "
+                         "(G2) and `select` with `default` refuses the new one (G22); that "
+                         "is policy 'drop_new'. Use model='actor' for drop_tail",
+    ("go", "fail"): "a full Go channel returns no error: `select` with `default` tells you "
+                    "the send did not happen and the value is silently gone unless you "
+                    "handle it (policy 'drop_new'). Use model='rust' (try_send -> "
+                    "Err(Full(v))) or 'actor' (MailboxFull) for 'fail'",
+    ("go", "unbounded"): "every Go channel has a fixed capacity, make(chan T, n) (G2); an "
+                         "unbounded queue needs a slice and a goroutine of your own. Use "
+                         "model='rust' (mpsc::unbounded_channel, R21) or 'actor' "
+                         "(Mailbox(None))",
+    ("rust", "drop_head"): "tokio's mpsc never evicts a queued value: try_send refuses the "
+                           "new one with Err(Full(v)) (R12; policies 'drop_new' and 'fail'). "
+                           "broadcast overwrites the oldest (R23) but fans out to every "
+                           "receiver. Use model='actor' for drop_head",
+    ("rust", "drop_tail"): "tokio's mpsc never evicts a queued value: try_send refuses the "
+                           "new one with Err(Full(v)) (R12; policies 'drop_new' and 'fail'). "
+                           "Use model='actor' for drop_tail",
+}
+
+
+def _check_policy(model: str, policy: object) -> str:
+    policy = check_choice("policy", policy, POLICIES)
+    if policy not in OFFERED[model]:
+        offered = ", ".join(repr(p) for p in OFFERED[model])
+        raise ValueError(f"model {model!r} has no policy {policy!r}: {_MISSING[model, policy]} "
+                         f"(model {model!r} offers {offered})")
+    return policy
+
+
+def _spelled(model: str, policy: str, capacity: int) -> str:
+    """The queue and the send, as the model writes them."""
+    if model == "go":
+        chan = f"make(chan T, {capacity})"
+        if policy == "block":
+            return f"{chan}; ch <- v"
+        return f"{chan}; select {{ case ch <- v: default: }}"
+    if model == "rust":
+        if policy == "unbounded":
+            return "mpsc::unbounded_channel(); tx.send(v)"
+        chan = f"mpsc::channel({capacity})"
+        if policy == "block":
+            return f"{chan}; tx.send(v).await"
+        if policy == "drop_new":
+            return f"{chan}; tx.try_send(v), Err(Full(v)) dropped"
+        return f"{chan}; tx.try_send(v)?, Err(Full(v)) to the caller"
+    if policy == "unbounded":
+        return "Mailbox(None); ref.tell(v)"
+    if policy == "block":
+        return f"Mailbox({capacity}, overflow='block'); await ref.send(v)"
+    return f"Mailbox({capacity}, overflow={policy!r}); ref.tell(v)"
+
+
+def _workload(n: int, arrival_rate: float, service_rate: float,
+              pacing: str) -> tuple[list[float], list[float]]:
+    """The gaps before each arrival and the time to handle each message, drawn up front so
+    every model sees exactly the same workload for one seed."""
+    rng = labkit.rng()
+    gaps = [interval(rng, 1.0 / arrival_rate, pacing) for _ in range(n)]
+    work = [interval(rng, 1.0 / service_rate, pacing) for _ in range(n)]
+    return gaps, work
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation (as pandas and numpy compute it)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+class _Sink(Actor):
+    """The consumer in the actor model: ``handle(msg)`` says how long message ``msg`` takes."""
+
+    def __init__(self, handle: Callable[[Any], float]) -> None:
+        self.handle = handle
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        await labkit.sleep(self.handle(msg))
+
+
+# == overload: every policy under a producer faster than its consumer ========================
+
+
+@dataclass(frozen=True)
+class OverloadResult:
+    """Headline numbers of :func:`overload` (times in virtual seconds).
+
+    Messages are numbered 0, 1, ... in arrival order; ``kept`` lists the numbers the
+    consumer got, in the order it got them. Every message ends up ``delivered``, ``dropped``
+    (lost by the queue: ``dropped_new`` refused at the door,
+    ``dropped_oldest``/``dropped_newest`` evicted from the queue) or ``refused`` (handed
+    back to the producer as an error: ``fail``). ``losses_recorded`` counts the losses that
+    left a row in the trace (a dead letter, a drop or a reject row); Go's
+    ``select``-``default`` leaves none. ``producer_wait`` is the time the producer spent
+    blocked in ``send``. Latency runs from the start of the send to the consumer receiving
+    the message, over delivered messages. ``peak_memory_bytes`` is ``peak_depth *
+    payload_bytes`` (the payloads a full queue holds at its worst); ``mean_memory_bytes`` is
+    ``mean_depth * payload_bytes``. ``mean_depth``, ``little_lambda`` (messages leaving the
+    queue per second) and ``little_w`` (mean seconds in the queue) are Little's law measured
+    on the trace; ``little_error`` is ``|L - lambda W| / max(L, lambda W)``.
+    """
+
+    model: str
+    policy: str
+    spelled: str
+    capacity: int | None
+    messages: int
+    offered_load: float
+    delivered: int
+    kept: tuple[int, ...]
+    dropped: int
+    dropped_new: int
+    dropped_oldest: int
+    dropped_newest: int
+    refused: int
+    losses_recorded: int
+    peak_depth: int
+    mean_depth: float
+    producer_wait: float
+    blocked_sends: int
+    p50_latency: float
+    p90_latency: float
+    p99_latency: float
+    peak_memory_bytes: int
+    mean_memory_bytes: float
+    little_lambda: float
+    little_w: float
+    little_error: float
+    elapsed: float
+
+
+class _Tally:
+    __slots__ = ("blocked_sends", "delivered", "dropped_new", "dropped_newest",
+                 "dropped_oldest", "refused", "wait", "work")
+
+    def __init__(self, work: list[float]) -> None:
+        self.work = work
+        self.delivered: list[int] = []
+        self.dropped_new = 0
+        self.dropped_oldest = 0
+        self.dropped_newest = 0
+        self.refused = 0
+        self.wait = 0.0
+        self.blocked_sends = 0
+
+    def waited(self, start: float) -> None:
+        waited = labkit.now() - start
+        if waited > 0:
+            self.wait += waited
+            self.blocked_sends += 1
+
+    def handle(self, i: int) -> float:
+        """Note message ``i`` delivered; the time to handle it. The k-th message handled
+        takes ``work[k]`` whichever it is, so every policy gives the consumer the same work
+        and only *which* messages it gets differs."""
+        self.delivered.append(i)
+        return self.work[len(self.delivered) - 1]
+
+
+async def _go_producer(ch: go.Chan[int], policy: str, gaps: list[float],
+                       tally: _Tally) -> None:
+    for i, gap in enumerate(gaps):
+        await go.sleep(gap)
+        if policy == "block":
+            start = labkit.now()
+            await ch.send(i)  # waits while the buffer is full (G2)
+            tally.waited(start)
+        else:
+            sel = await go.select(go.Send(ch, i), default=True)  # never waits (G22)
+            if sel.index == -1:
+                tally.dropped_new += 1  # only we know: the channel recorded nothing
+    ch.close()  # the sender closes (G11, G16)
+
+
+async def _go_overload(policy: str, capacity: int, gaps: list[float],
+                       work: list[float]) -> _Tally:
+    tally = _Tally(work)
+    ch: go.Chan[int] = go.Chan(capacity, name="queue")
+    go.go(_go_producer, ch, policy, gaps, tally)
+    async for i in ch:  # range over the channel until it is closed and drained (G28)
+        await go.sleep(tally.handle(i))
+    return tally
+
+
+async def _rust_consumer(rx: Any, tally: _Tally) -> None:
+    while (i := await rx.recv()) is not None:  # None once closed and drained (R15)
+        await rust.sleep(tally.handle(i))
+
+
+async def _rust_overload(policy: str, capacity: int, gaps: list[float],
+                         work: list[float]) -> _Tally:
+    tally = _Tally(work)
+    tx: Any
+    tx, rx = (rust.mpsc.unbounded_channel() if policy == "unbounded"
+              else rust.mpsc.channel(capacity))
+    consumer = rust.spawn(_rust_consumer, rx, tally, name="consumer")
+    with tx:  # dropped at the end: the last sender closes the channel (R3, R15)
+        for i, gap in enumerate(gaps):
+            await rust.sleep(gap)
+            if policy == "unbounded":
+                tx.send(i).unwrap()  # synchronous, never waits (R21)
+            elif policy == "block":
+                start = labkit.now()
+                (await tx.send(i)).unwrap()  # waits for a slot (R9)
+                tally.waited(start)
+            else:
+                match tx.try_send(i):  # never waits; a failure hands the value back (R12)
+                    case rust.Err(TrySendError.Full(v)):
+                        if policy == "drop_new":
+                            tally.dropped_new += 1
+                            _record_loss("drop", len(rx), f"try_send -> Err(Full({v})): "
+                                         "the caller dropped the value")
+                        else:
+                            tally.refused += 1
+                            _record_loss("reject", len(rx), f"try_send -> Err(Full({v})): "
+                                         "the error and the value went back to the caller")
+                    case result:
+                        result.unwrap()
+    (await consumer).unwrap()
+    return tally
+
+
+async def _actor_overload(policy: str, capacity: int, gaps: list[float],
+                          work: list[float]) -> _Tally:
+    tally = _Tally(work)
+    overflow: Any = "block" if policy == "unbounded" else policy  # unbounded: never full
+    mailbox = Mailbox(None if policy == "unbounded" else capacity, overflow=overflow)
+    async with ActorSystem(drain=True) as system:  # on exit: handle what is queued, stop
+        ref = system.spawn(_Sink, tally.handle, name="consumer", mailbox=mailbox)
+        for i, gap in enumerate(gaps):
+            await labkit.sleep(gap)
+            if policy == "block":
+                start = labkit.now()
+                await ref.send(i)  # waits for space: backpressure
+                tally.waited(start)
+                continue
+            try:
+                if not ref.tell(i):  # never waits; the policy decides
+                    tally.dropped_new += 1
+            except MailboxFull:
+                tally.refused += 1  # overflow='fail': the caller still holds the message
+    for letter in system.dead_letters:
+        if "evicted the oldest" in letter.reason:
+            tally.dropped_oldest += 1
+        elif "evicted the newest" in letter.reason:
+            tally.dropped_newest += 1
+    return tally
+
+
+def _record_loss(kind: str, depth: int, detail: str) -> None:
+    """A loss the producer knows about and records: a Rust caller handling ``Full(v)``."""
+    current().record(kind, current_task().name, None, None, None, "int", depth,
+                            "rust", detail)
+
+
+def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 20.0,
+             service_rate: float = 10.0, capacity: int = 10, messages: int = 200, *,
+             payload_bytes: int = 1024, pacing: str = "exponential",
+             seed: int = 0) -> Run[OverloadResult]:
+    """A producer offering ``arrival_rate`` messages per second to a consumer that handles
+    ``service_rate`` per second, through a queue of ``capacity`` slots and a ``policy`` for
+    when it is full. The producer waits a random gap (mean ``1/arrival_rate``), then sends:
+    while it is blocked nothing new arrives, which is what backpressure means, the source
+    slows down. The k-th message handled takes the k-th service time whatever the policy,
+    so every policy gives the consumer the same work.
+
+    Policies (what the next message meets at a full queue):
+
+    * ``block``: the producer waits (Go ``ch <- v``, G2; Rust ``send().await``, R9; actor
+      ``await ref.send(v)``). Nothing is lost; the producer slows down to the consumer.
+    * ``drop_new``: the new message is dropped (Go ``select`` with ``default``, G22, leaving
+      no record; Rust ``try_send`` -> ``Err(Full(v))``, R12, the caller drops ``v``; actor
+      ``tell``, a dead letter).
+    * ``drop_head`` / ``drop_tail``: the oldest / newest queued message is evicted to make
+      room (actor only; a dead letter with the reason).
+    * ``fail``: the producer gets an error and keeps the message (Rust ``Err(Full(v))``
+      handed to the caller; actor :class:`~labkit.actor.MailboxFull`).
+    * ``unbounded``: no bound (Rust ``unbounded_channel``, R21; actor ``Mailbox(None)``):
+      nothing is lost and nobody waits, but depth, memory and latency grow.
+
+    Go has no unbounded channel and no eviction, and tokio's mpsc no eviction: those
+    combinations raise ``ValueError`` saying what the model offers instead (:data:`OFFERED`).
+    """
+    model = check_model(model, MODELS)
+    policy = _check_policy(model, policy)
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    service_rate = check_positive("service_rate", service_rate)
+    capacity = check_count("capacity", capacity, minimum=1)
+    messages = check_count("messages", messages, minimum=1)
+    payload_bytes = check_count("payload_bytes", payload_bytes)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+    body = {"go": _go_overload, "rust": _rust_overload, "actor": _actor_overload}[model]
+
+    async def main() -> _Tally:
+        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        return await body(policy, capacity, gaps, work)
+
+    run = labkit.simulate(main, seed=seed)
+    tally = run.result
+    df = run.trace.df
+    law = littles_law(df)
+    pct = latency_percentiles(df, (0.5, 0.9, 0.99))
+    depths = df["depth"].dropna()
+    peak = int(depths.max()) if len(depths) else 0
+    lost = drops(df)
+    recorded = len(lost) + int((df["kind"] == "reject").sum())
+    dropped = tally.dropped_new + tally.dropped_oldest + tally.dropped_newest
+    result = OverloadResult(
+        model=model, policy=policy, spelled=_spelled(model, policy, capacity),
+        capacity=None if policy == "unbounded" else capacity, messages=messages,
+        offered_load=arrival_rate / service_rate, delivered=len(tally.delivered),
+        kept=tuple(tally.delivered),
+        dropped=dropped, dropped_new=tally.dropped_new,
+        dropped_oldest=tally.dropped_oldest, dropped_newest=tally.dropped_newest,
+        refused=tally.refused, losses_recorded=recorded, peak_depth=peak,
+        mean_depth=law.L, producer_wait=tally.wait, blocked_sends=tally.blocked_sends,
+        p50_latency=pct["p50"], p90_latency=pct["p90"], p99_latency=pct["p99"],
+        peak_memory_bytes=peak * payload_bytes, mean_memory_bytes=law.L * payload_bytes,
+        little_lambda=law.lam, little_w=law.W, little_error=law.relative_error,
+        elapsed=run.elapsed)
+    return with_result(run, result)
+
+
+# == nonblocking: select-default vs try_send vs reserve-before-work ==========================
+
+
+@dataclass(frozen=True)
+class NonblockingResult:
+    """Headline numbers of :func:`nonblocking` (times in virtual seconds).
+
+    Each message costs the producer ``work_cost`` seconds to build. ``built`` messages were
+    built; ``wasted_work`` is the build time spent on messages that were then not queued
+    (``work_cost`` times built-but-dropped). ``dropped_silent`` were lost with no record
+    anywhere (Go's ``select``-``default`` with an empty default); ``dropped_visible`` were
+    refused in a way the caller had to handle (``Err(Full(v))`` from ``try_send`` or
+    ``try_reserve``) and are drop rows in the trace. ``producer_wait`` is the time blocked in
+    ``send`` or ``reserve``. Latency runs from a message's arrival at the producer (before
+    it is built) to the consumer receiving it.
+    """
+
+    model: str
+    strategy: str
+    spelled: str
+    messages: int
+    built: int
+    delivered: int
+    dropped_silent: int
+    dropped_visible: int
+    wasted_work: float
+    useful_work: float
+    producer_wait: float
+    p50_latency: float
+    p99_latency: float
+    elapsed: float
+
+
+_NONBLOCKING_SPELLED = {
+    ("go", "send"): "v := build(); ch <- v",
+    ("go", "select_default"): "v := build(); select { case ch <- v: default: }",
+    ("rust", "send"): "let v = build(); tx.send(v).await",
+    ("rust", "try_send"): "let v = build(); match tx.try_send(v) { Err(Full(v)) => .. }",
+    ("rust", "reserve"): "let permit = tx.reserve().await?; permit.send(build())",
+    ("rust", "try_reserve"): "match tx.try_reserve() { Ok(p) => p.send(build()), Err(Full) "
+                             "=> .. }",
+}
+
+
+class _NbStats:
+    __slots__ = ("arrived", "built", "delivered", "silent", "visible", "wait", "work")
+
+    def __init__(self, gaps: list[float], work: list[float]) -> None:
+        self.arrived = list(itertools.accumulate(gaps))  # open loop: fixed arrival instants
+        self.delivered: dict[int, float] = {}
+        self.work = work
+        self.built = 0
+        self.silent = 0
+        self.visible = 0
+        self.wait = 0.0
+
+    def handle(self, i: int) -> float:
+        self.delivered[i] = labkit.now()
+        return self.work[len(self.delivered) - 1]
+
+
+async def _nb_next_arrival(stats: _NbStats, i: int) -> None:
+    """Wait for arrival ``i`` unless it has already happened (a busy producer falls behind;
+    the arrivals do not slow down for it)."""
+    delay = stats.arrived[i] - labkit.now()
+    if delay > 0:
+        await labkit.sleep(delay)
+
+
+async def _nb_build(cost: float, stats: _NbStats) -> None:
+    """The expensive part of making a message (serialising, a lookup, a computation)."""
+    stats.built += 1
+    await labkit.sleep(cost)
+
+
+async def _nb_go_producer(ch: go.Chan[int], strategy: str, cost: float,
+                          stats: _NbStats) -> None:
+    for i in range(len(stats.arrived)):
+        await _nb_next_arrival(stats, i)
+        await _nb_build(cost, stats)  # the value is built before the send (G5)
+        if strategy == "send":
+            start = labkit.now()
+            await ch.send(i)
+            stats.wait += labkit.now() - start
+        elif (await go.select(go.Send(ch, i), default=True)).index == -1:
+            stats.silent += 1  # the empty default: the work and the value are gone (G22)
+    ch.close()
+
+
+async def _nb_go(strategy: str, capacity: int, cost: float, stats: _NbStats) -> None:
+    ch: go.Chan[int] = go.Chan(capacity, name="queue")
+    go.go(_nb_go_producer, ch, strategy, cost, stats)
+    async for i in ch:
+        await go.sleep(stats.handle(i))
+
+
+async def _nb_rust_consumer(rx: Any, stats: _NbStats) -> None:
+    while (i := await rx.recv()) is not None:
+        await rust.sleep(stats.handle(i))
+
+
+async def _nb_rust(strategy: str, capacity: int, cost: float, stats: _NbStats) -> None:
+    tx, rx = rust.mpsc.channel(capacity)
+    consumer = rust.spawn(_nb_rust_consumer, rx, stats, name="consumer")
+    with tx:
+        for i in range(len(stats.arrived)):
+            await _nb_next_arrival(stats, i)
+            if strategy == "send":
+                await _nb_build(cost, stats)
+                start = labkit.now()
+                (await tx.send(i)).unwrap()
+                stats.wait += labkit.now() - start
+            elif strategy == "try_send":
+                await _nb_build(cost, stats)
+                match tx.try_send(i):  # R12: the value comes back inside the error
+                    case rust.Err(TrySendError.Full(v)):
+                        stats.visible += 1
+                        _record_loss("drop", len(rx), f"try_send -> Err(Full({v})) after "
+                                     f"{cost:g} s of work: the caller dropped it")
+                    case result:
+                        result.unwrap()
+            elif strategy == "reserve":
+                start = labkit.now()
+                permit = (await tx.reserve()).unwrap()  # a slot first (R13) ...
+                stats.wait += labkit.now() - start
+                await _nb_build(cost, stats)  # ... then the work, which cannot be wasted
+                permit.send(i)
+            else:
+                match tx.try_reserve():
+                    case rust.Ok(permit):
+                        await _nb_build(cost, stats)
+                        permit.send(i)
+                    case _:  # Err(Full(())): nothing was built, so nothing is wasted
+                        stats.visible += 1
+                        _record_loss("drop", len(rx), "try_reserve -> Err(Full(())): "
+                                     "skipped before any work")
+    (await consumer).unwrap()
+
+
+def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: float = 20.0,
+                service_rate: float = 10.0, capacity: int = 5, messages: int = 200, *,
+                work_cost: float = 0.020, pacing: str = "exponential",
+                seed: int = 0) -> Run[NonblockingResult]:
+    """Requests arrive at ``arrival_rate`` per second (at fixed instants: a busy producer
+    falls behind, the arrivals do not wait for it); the producer must build each message
+    (``work_cost`` seconds) and send it into a channel of ``capacity`` slots, to a consumer
+    that handles ``service_rate`` per second.
+
+    Strategies (:data:`STRATEGIES`; ``None`` is the model's first):
+
+    * Go ``select_default``: ``select { case ch <- v: default: }`` never waits (G22); on a
+      full channel the default runs and the value, and the work that built it, are
+      silently gone. ``send``: ``ch <- v`` blocks (G2).
+    * Rust ``try_send``: never waits; a full channel returns ``Err(Full(v))`` with the value
+      (R12), so the caller must decide, and here records the drop. The work is still wasted.
+      ``try_reserve``: ask for a slot first; on ``Full`` skip the message before doing any
+      work. ``reserve``: wait for a slot (R13), then build and ``permit.send(v)``, which
+      cannot fail: no work is ever wasted. ``send``: ``send(v).await`` waits (R9).
+    """
+    model = check_model(model, ("go", "rust"))
+    if strategy is None:
+        strategy = STRATEGIES[model][0]
+    if strategy not in STRATEGIES[model]:
+        other = "rust" if model == "go" else "go"
+        hint = (f"; {strategy!r} is a {other} strategy" if strategy in STRATEGIES[other]
+                else "")
+        raise ValueError(f"model {model!r} has no strategy {strategy!r}{hint}: choose one of "
+                         f"{', '.join(repr(s) for s in STRATEGIES[model])}")
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    service_rate = check_positive("service_rate", service_rate)
+    capacity = check_count("capacity", capacity, minimum=1)
+    messages = check_count("messages", messages, minimum=1)
+    work_cost = check_positive("work_cost", work_cost, allow_zero=True)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+    body = _nb_go if model == "go" else _nb_rust
+
+    async def main() -> NonblockingResult:
+        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        stats = _NbStats(gaps, work)
+        await body(strategy, capacity, work_cost, stats)
+        lat = [t - stats.arrived[i] for i, t in stats.delivered.items()]
+        wasted = stats.built - len(stats.delivered)
+        return NonblockingResult(
+            model=model, strategy=strategy, spelled=_NONBLOCKING_SPELLED[model, strategy],
+            messages=messages, built=stats.built, delivered=len(stats.delivered),
+            dropped_silent=stats.silent, dropped_visible=stats.visible,
+            wasted_work=wasted * work_cost, useful_work=len(stats.delivered) * work_cost,
+            producer_wait=stats.wait, p50_latency=_percentile(lat, 0.5),
+            p99_latency=_percentile(lat, 0.99), elapsed=labkit.now())
+
+    return labkit.simulate(main, seed=seed)
+
+
+# == the flow-control tools of labkit.flow, one small example each ==========================
+
+
+def _latency_pcts(run: Run[Any]) -> tuple[float, float]:
+    pct = latency_percentiles(run.trace.df, (0.5, 0.99))
+    return pct["p50"], pct["p99"]
+
+
+def _peak_depth(run: Run[Any]) -> int:
+    depths = run.trace.df["depth"].dropna()
+    return int(depths.max()) if len(depths) else 0
+
+
+# -- credits ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditFlowResult:
+    """Headline numbers of :func:`credit_flow` (times in virtual seconds).
+
+    ``max_in_flight`` is the most messages sent and not yet taken out of the mailbox by the
+    consumer at any moment; with credits it never exceeds ``credits``. ``granted`` and
+    ``used`` are the credit totals (``None`` credits: no flow control, both 0).
+    ``producer_wait`` is the time the producer waited for a credit.
+    """
+
+    credits: int | None
+    batch: int
+    messages: int
+    delivered: int
+    granted: int
+    used: int
+    max_in_flight: int
+    peak_depth: int
+    producer_wait: float
+    p50_latency: float
+    p99_latency: float
+    elapsed: float
+
+
+def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 20.0,
+                service_rate: float = 10.0, messages: int = 100, *,
+                pacing: str = "exponential", seed: int = 0) -> Run[CreditFlowResult]:
+    """Demand-driven flow control (Reactive Streams ``request(n)``) in front of an actor
+    whose mailbox is **unbounded**: only the credits bound it.
+
+    The consumer starts by granting ``credits``; the producer waits for a credit before each
+    ``tell`` (:class:`labkit.flow.Credits`); the consumer grants ``batch`` more after every
+    ``batch`` messages it takes out of its mailbox. The producer can never have more than
+    ``credits`` messages in flight, so the mailbox never holds more. ``credits=None``: no
+    flow control, and the unbounded mailbox grows with the overload.
+    """
+    if credits is not None:
+        credits = check_count("credits", credits, minimum=1)
+    batch = check_count("batch", batch, minimum=1)
+    if credits is not None and batch > credits:
+        raise ValueError(f"batch ({batch}) must not exceed credits ({credits}): the consumer "
+                         "would wait for a batch that the producer can never send")
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    service_rate = check_positive("service_rate", service_rate)
+    messages = check_count("messages", messages, minimum=1)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+
+    async def main() -> tuple[int, int, int, int, float]:
+        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        window = Credits(credits, name="demand") if credits is not None else None
+        handled: list[int] = []
+        sent = 0
+        peak_in_flight = 0
+
+        def handle(_msg: Any) -> float:
+            handled.append(_msg)
+            if window is not None:
+                window.done()  # no longer in flight
+                if len(handled) % batch == 0:
+                    window.grant(batch)  # request(batch)
+            return work[len(handled) - 1]
+
+        wait = 0.0
+        async with ActorSystem(drain=True) as system:
+            ref = system.spawn(_Sink, handle, name="consumer", mailbox=Mailbox(None))
+            for i, gap in enumerate(gaps):
+                await labkit.sleep(gap)
+                if window is not None:
+                    start = labkit.now()
+                    await window.acquire()  # wait for demand
+                    wait += labkit.now() - start
+                ref.tell(i)
+                sent += 1
+                peak_in_flight = max(peak_in_flight, sent - len(handled))
+        if window is None:
+            return len(handled), 0, 0, peak_in_flight, wait
+        stats = window.statistics()
+        return len(handled), stats.granted, stats.used, stats.max_in_flight, wait
+
+    run = labkit.simulate(main, seed=seed)
+    delivered, granted, used, in_flight, wait = run.result
+    p50, p99 = _latency_pcts(run)
+    return with_result(run, CreditFlowResult(
+        credits=credits, batch=batch, messages=messages, delivered=delivered,
+        granted=granted, used=used, max_in_flight=in_flight, peak_depth=_peak_depth(run),
+        producer_wait=wait, p50_latency=p50, p99_latency=p99, elapsed=run.elapsed))
+
+
+# -- token bucket -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    """Headline numbers of :func:`rate_limit` (times in virtual seconds).
+
+    ``admitted_rate`` is admissions per second from the first to the last admission.
+    ``largest_burst`` is the most admissions in excess of the rate over any stretch of time:
+    the maximum over ``i <= j`` of ``(j - i + 1) - rate * (t_j - t_i)``; a token bucket
+    keeps it at or below ``burst``. ``refused`` messages (``mode="drop"``) are dead letters
+    with the reason.
+    """
+
+    rate: float
+    burst: int
+    mode: str
+    messages: int
+    admitted: int
+    refused: int
+    admitted_rate: float
+    largest_burst: float
+    producer_wait: float
+    elapsed: float
+
+
+def _largest_burst(times: list[float], rate: float) -> float:
+    """``max over i <= j of (j - i + 1) - rate * (t_j - t_i)``, in one pass."""
+    best = 0.0
+    lowest = math.inf  # min over i <= j of (i - rate * t_i)
+    for j, t in enumerate(times):
+        lowest = min(lowest, j - rate * t)
+        best = max(best, (j - rate * t) - lowest + 1)
+    return best
+
+
+def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
+               messages: int = 100, *, mode: str = "wait", pacing: str = "exponential",
+               seed: int = 0) -> Run[RateLimitResult]:
+    """A token bucket (:class:`labkit.flow.TokenBucket`) of ``rate`` tokens per second
+    holding at most ``burst``, between a producer offering ``arrival_rate`` messages per
+    second and an actor.
+
+    ``mode="wait"``: the producer waits for a token (``await bucket.take()``): nothing is
+    lost, the producer slows to ``rate``. ``mode="drop"``: ``bucket.try_take()``; a message
+    with no token becomes a dead letter ("rate limited"). Either way, over any stretch of
+    ``T`` seconds at most ``rate * T + burst`` messages get through.
+    """
+    rate = check_positive("rate", rate)
+    burst = check_count("burst", burst, minimum=1)
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    messages = check_count("messages", messages, minimum=1)
+    mode = check_choice("mode", mode, ("wait", "drop"))
+    pacing = check_choice("pacing", pacing, INTERVALS)
+
+    async def main() -> tuple[list[float], int, float]:
+        rng = labkit.rng()
+        gaps = [interval(rng, 1.0 / arrival_rate, pacing) for _ in range(messages)]
+        bucket = TokenBucket(rate, burst, name="bucket")
+        admitted: list[float] = []
+        refused = 0
+        wait = 0.0
+        async with ActorSystem(drain=True) as system:
+            ref = system.spawn(_Sink, lambda _msg: 0.0, name="consumer")
+            for i, gap in enumerate(gaps):
+                await labkit.sleep(gap)
+                if mode == "wait":
+                    start = labkit.now()
+                    await bucket.take()
+                    wait += labkit.now() - start
+                elif not bucket.try_take():
+                    refused += 1
+                    system.dead_letter(i, ref.name, f"rate limited: no token (rate {rate:g}/s, "
+                                       f"burst {burst})")
+                    continue
+                admitted.append(labkit.now())
+                ref.tell(i)
+        return admitted, refused, wait
+
+    run = labkit.simulate(main, seed=seed)
+    admitted, refused, wait = run.result
+    span = admitted[-1] - admitted[0] if len(admitted) > 1 else 0.0
+    return with_result(run, RateLimitResult(
+        rate=rate, burst=burst, mode=mode, messages=messages, admitted=len(admitted),
+        refused=refused, admitted_rate=(len(admitted) - 1) / span if span > 0 else math.nan,
+        largest_burst=round(_largest_burst(admitted, rate), 9), producer_wait=wait,
+        elapsed=run.elapsed))
+
+
+# -- watermarks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatermarksResult:
+    """Headline numbers of :func:`watermarks` (times in virtual seconds).
+
+    ``transitions`` counts the switches between paused and resumed (``pauses`` of them
+    pauses); ``paused_time`` is the time the producer spent paused. The mailbox is unbounded:
+    ``peak_depth`` never goes above ``high`` because the producer pauses there.
+    """
+
+    high: int
+    low: int
+    messages: int
+    delivered: int
+    transitions: int
+    pauses: int
+    paused_time: float
+    peak_depth: int
+    p50_latency: float
+    p99_latency: float
+    elapsed: float
+
+
+def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
+               service_rate: float = 10.0, messages: int = 100, *,
+               pacing: str = "exponential", seed: int = 0) -> Run[WatermarksResult]:
+    """High/low watermarks with hysteresis (:class:`labkit.flow.Watermarks`) on an actor's
+    unbounded mailbox: the producer pauses when the depth reaches ``high`` and resumes only
+    once the consumer has brought it down to ``low``.
+
+    ``low = high - 1`` is a single threshold: the producer flaps between paused and resumed
+    on almost every message. A wide gap between the marks switches far less often, at the
+    price of a queue that swings between ``low`` and ``high``.
+    """
+    high = check_count("high", high, minimum=1)
+    low = check_count("low", low)
+    if low >= high:
+        raise ValueError(f"low ({low}) must be below high ({high}); low = high - 1 is a single "
+                         "threshold")
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    service_rate = check_positive("service_rate", service_rate)
+    messages = check_count("messages", messages, minimum=1)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+
+    async def main() -> tuple[int, Watermarks, int, float]:
+        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        marks = Watermarks(high, low, name="watermarks")
+        mailbox = Mailbox(None)
+        handled: list[int] = []
+        pauses = 0
+        paused = 0.0
+
+        def handle(msg: Any) -> float:
+            handled.append(msg)
+            marks.update(len(mailbox))  # the consumer's side: resume at the low mark
+            return work[len(handled) - 1]
+
+        async with ActorSystem(drain=True) as system:
+            ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
+            for i, gap in enumerate(gaps):
+                await labkit.sleep(gap)
+                if marks.update(len(mailbox)) == "paused":  # the producer's side
+                    pauses += 1
+                    start = labkit.now()
+                    await marks.wait_resumed()
+                    paused += labkit.now() - start
+                ref.tell(i)
+        return len(handled), marks, pauses, paused
+
+    run = labkit.simulate(main, seed=seed)
+    delivered, marks, pauses, paused = run.result
+    p50, p99 = _latency_pcts(run)
+    return with_result(run, WatermarksResult(
+        high=high, low=low, messages=messages, delivered=delivered,
+        transitions=marks.transitions, pauses=pauses, paused_time=paused,
+        peak_depth=_peak_depth(run), p50_latency=p50, p99_latency=p99,
+        elapsed=run.elapsed))
+
+
+# -- load shedding ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadSheddingResult:
+    """Headline numbers of :func:`load_shedding` (times in virtual seconds).
+
+    ``shed`` messages were refused before they queued; each is a dead letter whose reason
+    says why. ``reasons`` counts the dead letters per reason, most common first.
+    """
+
+    threshold: int | None
+    probability: float
+    messages: int
+    admitted: int
+    shed: int
+    dead_letters: int
+    reasons: tuple[tuple[str, int], ...]
+    peak_depth: int
+    p50_latency: float
+    p99_latency: float
+    elapsed: float
+
+
+def load_shedding(threshold: int | None = 5, probability: float = 0.0,
+                  arrival_rate: float = 20.0, service_rate: float = 10.0,
+                  messages: int = 100, *, pacing: str = "exponential",
+                  seed: int = 0) -> Run[LoadSheddingResult]:
+    """Shed load in front of an actor with an unbounded mailbox (:class:`labkit.flow.LoadShedder`).
+
+    A message meeting ``threshold`` or more queued messages is refused (and, with
+    ``probability`` > 0, any message at random, from the run's seeded generator). Each shed
+    message is a dead letter in ``system.dead_letters`` and in the trace, with its reason,
+    so nothing disappears without a record. Latency stays bounded by the threshold.
+    """
+    if threshold is not None:
+        threshold = check_count("threshold", threshold, minimum=1)
+    probability = check_positive("probability", probability, allow_zero=True)
+    if probability > 1:
+        raise ValueError(f"probability must be between 0 and 1, got {probability}")
+    if threshold is None and probability == 0:
+        raise ValueError("give a threshold, a probability > 0, or both: otherwise nothing "
+                         "is ever shed (that is policy 'unbounded' of overload())")
+    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    service_rate = check_positive("service_rate", service_rate)
+    messages = check_count("messages", messages, minimum=1)
+    pacing = check_choice("pacing", pacing, INTERVALS)
+
+    async def main() -> tuple[int, int, list[str]]:
+        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        mailbox = Mailbox(None)
+        handled: list[int] = []
+
+        def handle(msg: Any) -> float:
+            handled.append(msg)
+            return work[len(handled) - 1]
+
+        async with ActorSystem(drain=True) as system:
+            shedder = LoadShedder(threshold, probability, system=system, name="shedder")
+            ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
+            for i, gap in enumerate(gaps):
+                await labkit.sleep(gap)
+                if shedder.admit(i, len(mailbox), recipient=ref.name):
+                    ref.tell(i)
+        return len(handled), shedder.shed, [d.reason for d in system.dead_letters]
+
+    run = labkit.simulate(main, seed=seed)
+    delivered, shed, letters = run.result
+    p50, p99 = _latency_pcts(run)
+    reasons = tuple(sorted(Counter(letters).items(), key=lambda kv: (-kv[1], kv[0])))
+    return with_result(run, LoadSheddingResult(
+        threshold=threshold, probability=probability, messages=messages,
+        admitted=delivered, shed=shed, dead_letters=len(letters), reasons=reasons,
+        peak_depth=_peak_depth(run), p50_latency=p50, p99_latency=p99,
+        elapsed=run.elapsed))

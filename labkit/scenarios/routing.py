@@ -1,0 +1,937 @@
+"""Notebook 02 (routing): one address in front of many workers.
+
+The contrast that matters most (SEMANTICS.md section 4, contrast 4): one Go channel with N
+receiving goroutines is a shared work queue (MPMC, G7), while a tokio ``mpsc`` has exactly
+one receiver (R1, R8), so a Rust design routes each job to one of N per-worker queues. With
+mixed service times the two give different latency tails: :func:`work_queue` measures it,
+:func:`work_queue_sweep` tabulates it. :func:`route` runs every router strategy of
+:mod:`labkit.routing` in the three models, :func:`sharding` shows hot keys as skew,
+:func:`key_movement` what a hash ring buys, and :func:`scatter_gather` a fan-out with a
+deadline and a partial result.
+
+Every function is a pure function of its parameters and ``seed`` returning a
+:class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
+virtual seconds. Workloads (arrival gaps, service times, keys) are drawn up front from the
+run's RNG, so one seed gives every model exactly the same jobs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+import labkit
+from labkit import Run, go, routing, rust
+from labkit._runtime.core import current, current_task
+from labkit.actor import Actor, ActorSystem, Context
+from labkit.scenarios._common import (
+    INTERVALS,
+    check_choice,
+    check_count,
+    check_model,
+    check_positive,
+    interval,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = (
+    "DISPATCH",
+    "STRATEGIES",
+    "Job",
+    "KeyMovementResult",
+    "RouteResult",
+    "ScatterGatherResult",
+    "ShardingResult",
+    "WorkQueueResult",
+    "key_movement",
+    "route",
+    "scatter_gather",
+    "service_times",
+    "sharding",
+    "work_queue",
+    "work_queue_sweep",
+)
+
+MODELS = ("go", "rust")
+ROUTE_MODELS = ("go", "rust", "actor")
+#: How the Rust model's dispatcher picks a worker queue in :func:`work_queue`.
+DISPATCH = ("round_robin", "random", "least_loaded")
+#: The strategies :func:`route` knows (those of :mod:`labkit.routing`).
+STRATEGIES = ("round_robin", "random", "consistent_hash", "least_loaded", "broadcast", "topic")
+#: Strategies that give each message to one worker of many (work distribution).
+_ONE_OF_N = ("round_robin", "random", "least_loaded")
+#: Topics a :func:`route` message can carry, hottest first (the key's rank picks one).
+TOPICS = ("orders.new", "orders.paid", "users.new", "billing.paid", "users.deleted",
+          "billing.refund", "orders.shipped", "audit.log")
+#: Worker ``k`` subscribes to ``PATTERNS[k % len(PATTERNS)]`` in the topic strategy.
+PATTERNS = ("orders.*", "*.paid", "users.*", "billing.*", "*.new", "*.refund", "*",
+            "orders.paid")
+
+
+def _now() -> float:
+    return labkit.now()
+
+
+def service_times(rng: Any, n: int, mean: float, spread: float) -> list[float]:
+    """``n`` service times of mean ``mean`` seconds whose coefficient of variation (standard
+    deviation / mean) is ``spread``: 0 is every job alike, 1 is exponential, 2 or 3 is many
+    short jobs and a few very long ones (a gamma distribution of shape ``1/spread**2``)."""
+    if spread == 0:
+        return [mean] * n
+    shape = 1.0 / (spread * spread)
+    return [rng.gammavariate(shape, mean / shape) for _ in range(n)]
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation (as pandas and numpy compute it)."""
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _check_fraction(name: str, value: object) -> float:
+    x = check_positive(name, value)
+    if x >= 1.0:
+        raise ValueError(f"{name} must be below 1 (a utilisation: 0.8 means each worker is "
+                         f"busy 80% of the time), got {x}")
+    return x
+
+
+# == work_queue: one shared queue vs per-worker queues (G7, R1, R8, R14) =====================
+
+
+@dataclass(frozen=True)
+class WorkQueueResult:
+    """Headline numbers of :func:`work_queue` (times in virtual seconds).
+
+    ``p50``, ``p90``, ``p99``, ``mean`` and ``max_latency`` are of each job's *latency*, from
+    its arrival to the end of its service (waiting plus service); ``mean_wait`` and
+    ``p99_wait`` of its wait, from arrival to the start of service. ``per_worker`` counts
+    the jobs each worker served; ``utilisation`` is the share of worker time spent serving.
+    """
+
+    model: str
+    design: str
+    dispatch: str
+    workers: int
+    spread: float
+    load: float
+    messages: int
+    completed: int
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    max_latency: float
+    mean_wait: float
+    p99_wait: float
+    per_worker: tuple[int, ...]
+    utilisation: float
+    elapsed: float
+
+
+class _Jobs:
+    """One workload and what happened to each job, filled in by whichever model runs it."""
+
+    __slots__ = ("arrived", "done", "gaps", "in_flight", "services", "started",
+                 "worker")
+
+    def __init__(self, gaps: list[float], services: list[float], workers: int) -> None:
+        n = len(gaps)
+        self.gaps = gaps
+        self.services = services
+        self.arrived = [0.0] * n
+        self.started = [0.0] * n
+        self.done = [math.nan] * n
+        self.worker = [-1] * n
+        self.in_flight = [0] * workers  # queued + in service, per worker
+
+    def begin(self, i: int, k: int) -> None:
+        self.started[i] = _now()
+        self.worker[i] = k
+
+    def result(self, model: str, design: str, dispatch: str, workers: int, spread: float,
+               load: float) -> WorkQueueResult:
+        n = len(self.gaps)
+        finished = [i for i in range(n) if not math.isnan(self.done[i])]
+        lat = [self.done[i] - self.arrived[i] for i in finished]
+        wait = [self.started[i] - self.arrived[i] for i in finished]
+        elapsed = _now()
+        busy = sum(self.services[i] for i in finished)
+        return WorkQueueResult(
+            model=model, design=design, dispatch=dispatch, workers=workers, spread=spread,
+            load=load, messages=n, completed=len(finished),
+            p50=_percentile(lat, 0.5), p90=_percentile(lat, 0.9), p99=_percentile(lat, 0.99),
+            mean=sum(lat) / len(lat) if lat else math.nan, max_latency=max(lat, default=0.0),
+            mean_wait=sum(wait) / len(wait) if wait else math.nan,
+            p99_wait=_percentile(wait, 0.99),
+            per_worker=tuple(self.worker.count(k) for k in range(workers)),
+            utilisation=busy / (workers * elapsed) if elapsed > 0 else 0.0,
+            elapsed=elapsed)
+
+
+def _workload(n: int, workers: int, service: float, spread: float, load: float,
+              arrivals: str) -> _Jobs:
+    """Arrival gaps (a Poisson stream, or evenly spaced, at ``load * workers / service``
+    jobs per second) and service times, drawn up front: the same jobs for every model."""
+    rng = labkit.rng()
+    mean_gap = service / (load * workers)
+    gaps = [interval(rng, mean_gap, arrivals) for _ in range(n)]
+    return _Jobs(gaps, service_times(rng, n, service, spread), workers)
+
+
+async def _go_wq_worker(k: int, jobs: go.Chan[int], w: _Jobs, wg: go.WaitGroup) -> None:
+    rt = current()
+    me = current_task().name
+    async for i in jobs:  # whichever goroutine is free takes the next job (G7)
+        rt.record("route", "jobs", me, None, i, "int", None, "go",
+                  "shared chan: the next free receiver takes it (G7)")
+        w.begin(i, k)
+        await go.sleep(w.services[i])
+        w.done[i] = _now()
+    wg.done()
+
+
+async def _go_wq_main(w: _Jobs, workers: int) -> None:
+    jobs: go.Chan[int] = go.Chan(max(1, len(w.gaps)), name="jobs")  # never full
+    wg = go.WaitGroup()
+    wg.add(workers)
+    for k in range(workers):
+        go.go(_go_wq_worker, k, jobs, w, wg)
+    for i, gap in enumerate(w.gaps):
+        await go.sleep(gap)
+        w.arrived[i] = _now()
+        await jobs.send(i)
+    jobs.close()  # the sender closes; each worker's range ends (G11, G16, G28)
+    await wg.wait()
+
+
+async def _rust_wq_worker(k: int, rx: Any, w: _Jobs) -> None:
+    while (i := await rx.recv()) is not None:  # this worker's own queue (R15)
+        w.begin(i, k)
+        await rust.sleep(w.services[i])
+        w.done[i] = _now()
+        w.in_flight[k] -= 1
+
+
+def _dispatcher(dispatch: str, txs: list[Any], w: _Jobs) -> Callable[[], int]:
+    """The Rust dispatcher's choice of queue for the next job."""
+    n = len(txs)
+    turn = [0]
+
+    def round_robin() -> int:
+        k = turn[0]
+        turn[0] = (k + 1) % n
+        return k
+
+    def random_worker() -> int:
+        return labkit.rng().randrange(n)
+
+    def least_loaded() -> int:
+        # Join the shortest queue, counting the job in service: what an Arc<AtomicUsize>
+        # in-flight counter per worker gives a real dispatcher. Ties: the lowest index.
+        return min(range(n), key=lambda k: w.in_flight[k])
+
+    return {"round_robin": round_robin, "random": random_worker,
+            "least_loaded": least_loaded}[dispatch]
+
+
+async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
+    rt = current()
+    txs, handles = [], []
+    for k in range(workers):
+        tx, rx = rust.mpsc.channel(max(1, len(w.gaps)))  # one receiver per queue (R1, R8)
+        handles.append(rust.spawn(_rust_wq_worker, k, rx, w, name=f"worker-{k}"))
+        txs.append(tx)
+    pick = _dispatcher(dispatch, txs, w)
+    for i, gap in enumerate(w.gaps):
+        await rust.sleep(gap)
+        w.arrived[i] = _now()
+        k = pick()
+        rt.record("route", "dispatcher", f"worker-{k}", None, i, "int", None,
+                  "rust", dispatch)
+        w.in_flight[k] += 1
+        (await txs[k].send(i)).unwrap()
+    for tx in txs:
+        tx.drop()  # the last sender gone: each worker's recv() returns None (R3, R15)
+    for handle in handles:
+        (await handle).unwrap()
+
+
+def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: float = 0.8,
+               messages: int = 2000, *, dispatch: str = "round_robin", service: float = 0.010,
+               arrivals: str = "exponential", seed: int = 0) -> Run[WorkQueueResult]:
+    """``messages`` jobs arrive (a Poisson stream at ``load * workers / service`` jobs/s, or
+    evenly spaced with ``arrivals="fixed"``) and ``workers`` workers serve them; a job takes
+    ``service`` seconds on average with coefficient of variation ``spread``
+    (:func:`service_times`).
+
+    Go: one ``go.Chan`` shared by N worker goroutines (G7): a job goes to whichever worker
+    is free next, so no job waits while a worker is idle (an M/G/N queue). Rust: a tokio
+    ``mpsc`` has one receiver (R1, R8), so the dispatcher sends each job to one of N
+    per-worker queues by ``dispatch``: "round_robin", "random" or "least_loaded" (fewest
+    jobs queued or in service); a job may wait behind a long one while another worker is
+    idle (N separate queues). Queues are large enough never to block: this is about where
+    jobs wait, not backpressure. Latency runs from arrival to the end of service.
+    """
+    model = check_model(model, MODELS)
+    workers = check_count("workers", workers, minimum=1)
+    spread = check_positive("spread", spread, allow_zero=True)
+    load = _check_fraction("load", load)
+    messages = check_count("messages", messages, minimum=1)
+    dispatch = check_choice("dispatch", dispatch, DISPATCH)
+    service = check_positive("service", service)
+    arrivals = check_choice("arrivals", arrivals, INTERVALS)
+
+    async def main() -> WorkQueueResult:
+        w = _workload(messages, workers, service, spread, load, arrivals)
+        if model == "go":
+            await _go_wq_main(w, workers)
+            return w.result("go", f"one shared chan, {workers} goroutines (M/G/{workers})",
+                            "shared queue", workers, spread, load)
+        await _rust_wq_main(w, workers, dispatch)
+        return w.result("rust", f"{workers} mpsc queues, one per worker, {dispatch}",
+                        dispatch, workers, spread, load)
+
+    return labkit.simulate(main, seed=seed)
+
+
+def work_queue_sweep(workers: Sequence[int] = (1, 2, 4, 8),
+                     spreads: Sequence[float] = (0.0, 1.0, 2.0, 3.0),
+                     models: Sequence[str] = MODELS, *, dispatch: str = "round_robin",
+                     load: float = 0.8, messages: int = 2000, service: float = 0.010,
+                     seed: int = 0) -> pd.DataFrame:
+    """:func:`work_queue` for every model, worker count and spread: one row each, with
+    ``p50_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms`` (latency in milliseconds) and
+    ``utilisation``. Same seed everywhere, so each (workers, spread) pair is one workload
+    served by each model."""
+    import pandas as pd
+
+    rows = []
+    for spread in spreads:
+        for n in workers:
+            for model in models:
+                r = work_queue(model, workers=n, spread=spread, load=load, messages=messages,
+                               dispatch=dispatch, service=service, seed=seed).result
+                rows.append({"model": r.model, "dispatch": r.dispatch, "workers": n,
+                             "spread": spread, "p50_ms": r.p50 * 1000,
+                             "p90_ms": r.p90 * 1000, "p99_ms": r.p99 * 1000,
+                             "mean_ms": r.mean * 1000, "utilisation": r.utilisation})
+    return pd.DataFrame(rows)
+
+
+# == route: every router strategy in the three models (G7, R1, R14, R23) =====================
+
+
+@dataclass(frozen=True)
+class Job:
+    """One routed message: its number, its key (for hashing) and its topic."""
+
+    i: int
+    key: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """What :func:`route` did with ``messages`` messages (times in virtual seconds).
+
+    ``loads`` counts the copies each worker handled (``worker-0``... in every model);
+    ``copies`` is their total (``messages`` for one-of-N strategies, more for broadcast and
+    topic) and ``unmatched`` the messages no worker subscribed to. ``imbalance`` is the
+    busiest worker's load over the mean (1.0 is perfectly even). ``p50``/``p99`` are of
+    each copy's latency, from the message's arrival to the end of its handling.
+    """
+
+    model: str
+    strategy: str
+    design: str
+    workers: int
+    messages: int
+    copies: int
+    unmatched: int
+    loads: dict[str, int]
+    imbalance: float
+    busiest: str
+    p50: float
+    p99: float
+    elapsed: float
+
+
+def _design(model: str, strategy: str, workers: int) -> str:
+    if model == "go":
+        if strategy in _ONE_OF_N:
+            return (f"one shared chan, {workers} goroutines: the free one takes the next "
+                    f"job, no {strategy} needed (G7)")
+        return f"{workers} chans, one per goroutine; main picks by {strategy}"
+    if model == "rust":
+        return f"{workers} mpsc queues, one receiver each (R1); main picks by {strategy}"
+    return f"labkit.routing.Router({strategy}) over {workers} actors"
+
+
+class _RouteStats:
+    __slots__ = ("arrived", "latencies", "loads", "unmatched")
+
+    def __init__(self, n: int, workers: int) -> None:
+        self.arrived = [0.0] * n
+        self.latencies: list[float] = []
+        self.loads = [0] * workers
+        self.unmatched = 0
+
+    def handled(self, k: int, job: Job) -> None:
+        self.loads[k] += 1
+        self.latencies.append(_now() - self.arrived[job.i])
+
+    def result(self, model: str, strategy: str, workers: int, n: int) -> RouteResult:
+        names = [f"worker-{k}" for k in range(workers)]
+        total = sum(self.loads)
+        mean = total / workers
+        busiest = max(range(workers), key=lambda k: self.loads[k])
+        return RouteResult(
+            model=model, strategy=strategy, design=_design(model, strategy, workers),
+            workers=workers, messages=n, copies=total, unmatched=self.unmatched,
+            loads=dict(zip(names, self.loads, strict=True)),
+            imbalance=max(self.loads) / mean if mean else 0.0, busiest=names[busiest],
+            p50=_percentile(self.latencies, 0.5), p99=_percentile(self.latencies, 0.99),
+            elapsed=_now())
+
+
+class _Picker:
+    """Go's and Rust's hand-written routing: the worker indices for one job, by the same
+    rules as :mod:`labkit.routing` (the same hash ring, so a key has the same owner)."""
+
+    def __init__(self, strategy: str, workers: int, depth: Callable[[int], int]) -> None:
+        self.strategy = strategy
+        self.names = [f"worker-{k}" for k in range(workers)]
+        self.ring = routing.ConsistentHash()
+        self.depth = depth
+        self.turn = 0
+
+    def pick(self, job: Job) -> list[int]:
+        n = len(self.names)
+        match self.strategy:
+            case "round_robin":
+                k, self.turn = self.turn, (self.turn + 1) % n
+                return [k]
+            case "random":
+                return [labkit.rng().randrange(n)]
+            case "least_loaded":
+                return [min(range(n), key=self.depth)]
+            case "consistent_hash":
+                return [self.names.index(self.ring.owner(job.key, self.names))]
+            case "broadcast":
+                return list(range(n))
+            case _:  # topic
+                return [k for k in range(n)
+                        if fnmatch.fnmatchcase(job.topic, PATTERNS[k % len(PATTERNS)])]
+
+
+def _route_record(rt: Any, model: str, strategy: str, k: int | None, corr: int) -> None:
+    detail = strategy if k is not None else f"{strategy}: no worker matched"
+    rt.record("route", "main", None if k is None else f"worker-{k}", None, corr, "Job",
+              None, model, detail)
+
+
+async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _RouteStats,
+                           services: list[float], wg: go.WaitGroup) -> None:
+    rt = current()
+    async for job in ch:
+        if shared:  # no router: this goroutine was the free receiver that got it (G7)
+            rt.record("route", "jobs", f"worker-{k}", None, job.i, "Job", None, "go",
+                      "shared chan: the next free receiver takes it (G7)")
+        await go.sleep(services[job.i])
+        stats.handled(k, job)
+    wg.done()
+
+
+async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                         services: list[float], stats: _RouteStats) -> None:
+    rt = current()
+    cap = max(1, len(jobs))
+    wg = go.WaitGroup()
+    wg.add(workers)
+    if strategy in _ONE_OF_N:
+        shared: go.Chan[Job] = go.Chan(cap, name="jobs")
+        chans = [shared]
+        for k in range(workers):
+            go.go(_go_route_worker, k, shared, True, stats, services, wg)
+    else:
+        chans = [go.Chan(cap, name=f"chan-worker-{k}") for k in range(workers)]
+        for k in range(workers):
+            go.go(_go_route_worker, k, chans[k], False, stats, services, wg)
+    picker = _Picker(strategy, workers, lambda k: len(chans[k]))
+    for job, gap in zip(jobs, gaps, strict=True):
+        await go.sleep(gap)
+        stats.arrived[job.i] = _now()
+        if strategy in _ONE_OF_N:
+            await shared.send(job)
+            continue
+        picked = picker.pick(job)
+        if not picked:
+            stats.unmatched += 1
+            _route_record(rt, "go", strategy, None, job.i)
+        for k in picked:
+            _route_record(rt, "go", strategy, k, job.i)
+            await chans[k].send(job)
+    for ch in chans:
+        ch.close()
+    await wg.wait()
+
+
+async def _rust_route_worker(k: int, rx: Any, stats: _RouteStats, services: list[float],
+                             in_flight: list[int]) -> None:
+    while (job := await rx.recv()) is not None:
+        await rust.sleep(services[job.i])
+        stats.handled(k, job)
+        in_flight[k] -= 1
+
+
+async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                           services: list[float], stats: _RouteStats) -> None:
+    rt = current()
+    txs, handles = [], []
+    # Jobs queued or in service per worker: the queue depth from the sender's side is
+    # max_capacity - capacity (R14); the job in hand needs a shared counter, as an
+    # Arc<AtomicUsize> per worker would be in tokio.
+    in_flight = [0] * workers
+    for k in range(workers):
+        tx, rx = rust.mpsc.channel(max(1, len(jobs)))
+        txs.append(tx)
+        handles.append(rust.spawn(_rust_route_worker, k, rx, stats, services, in_flight,
+                                  name=f"worker-{k}"))
+    picker = _Picker(strategy, workers, lambda k: in_flight[k])
+    for job, gap in zip(jobs, gaps, strict=True):
+        await rust.sleep(gap)
+        stats.arrived[job.i] = _now()
+        picked = picker.pick(job)
+        if not picked:
+            stats.unmatched += 1
+            _route_record(rt, "rust", strategy, None, job.i)
+        for k in picked:
+            _route_record(rt, "rust", strategy, k, job.i)
+            in_flight[k] += 1
+            (await txs[k].send(job)).unwrap()
+    for tx in txs:
+        tx.drop()
+    for handle in handles:
+        (await handle).unwrap()
+
+
+class _RouteWorker(Actor):
+    def __init__(self, k: int, stats: _RouteStats, services: list[float]) -> None:
+        self.k = k
+        self.stats = stats
+        self.services = services
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        await anyio.sleep(self.services[msg.i])
+        self.stats.handled(self.k, msg)
+
+
+def _actor_strategy(strategy: str, refs: list[Any]) -> routing.Strategy:
+    if strategy == "consistent_hash":
+        return routing.ConsistentHash(key=lambda job: job.key)
+    if strategy == "topic":
+        topic = routing.Topic(topic=lambda job: job.topic)
+        for k, ref in enumerate(refs):
+            topic.subscribe(PATTERNS[k % len(PATTERNS)], ref)
+        return topic
+    return routing.STRATEGIES[strategy]()
+
+
+async def _actor_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                            services: list[float], stats: _RouteStats) -> None:
+    async with ActorSystem(drain=True) as system:
+        refs = [system.spawn(_RouteWorker, k, stats, services, name=f"worker-{k}")
+                for k in range(workers)]
+        router = routing.Router(_actor_strategy(strategy, refs), refs, name="main")
+        for job, gap in zip(jobs, gaps, strict=True):
+            await anyio.sleep(gap)
+            stats.arrived[job.i] = _now()
+            if router.tell(job) == 0:
+                stats.unmatched += 1
+
+
+def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
+          messages: int = 200, key_skew: float = 1.0, *, keys: int = 20, load: float = 0.7,
+          service: float = 0.010, spread: float = 1.0, seed: int = 0) -> Run[RouteResult]:
+    """Route ``messages`` messages to ``workers`` workers by ``strategy``; each message has
+    a key drawn with Zipf skew ``key_skew`` from ``keys`` keys (0 is uniform) and a topic
+    picked by its key; it takes ``service`` seconds on average (spread as in
+    :func:`service_times`). Messages arrive as a Poisson stream sized so that each worker
+    would be busy ``load`` of the time if the work were spread evenly.
+
+    Strategies: "round_robin", "random", "least_loaded" (fewest jobs queued or in hand),
+    "consistent_hash" (the key's owner on a hash ring), "broadcast" (every worker, a copy
+    each) and "topic" (worker k subscribes to ``PATTERNS[k]``; a message goes to every
+    match, none if none).
+
+    Models: "actor" is :class:`labkit.routing.Router` over actors. "rust" hand-routes to
+    one tokio ``mpsc`` per worker (one receiver each, R1, R8; ``least_loaded`` counts the
+    jobs queued, ``max_capacity - capacity`` (R14), plus the one in hand, as the actor
+    router does). "go" does what Go does: for the one-of-N strategies (round_robin,
+    random, least_loaded) one shared channel that the free goroutine receives from (G7),
+    so the strategy is not used; for the others a channel per
+    goroutine. Every routing decision is a ``route`` trace row with the message's
+    correlation id (its number in the Go and Rust models).
+    """
+    strategy = check_choice("strategy", strategy, STRATEGIES)
+    model = check_model(model, ROUTE_MODELS)
+    workers = check_count("workers", workers, minimum=1)
+    messages = check_count("messages", messages, minimum=1)
+    key_skew = check_positive("key_skew", key_skew, allow_zero=True)
+    keys = check_count("keys", keys, minimum=1)
+    load = _check_fraction("load", load)
+    service = check_positive("service", service)
+    spread = check_positive("spread", spread, allow_zero=True)
+    fan_out = strategy in ("broadcast", "topic")
+
+    async def main() -> RouteResult:
+        rng = labkit.rng()
+        key_list = routing.zipf_keys(messages, key_skew, keys, seed=rng.getrandbits(32))
+        jobs = [Job(i, key, TOPICS[int(key.rsplit("-", 1)[1]) % len(TOPICS)])
+                for i, key in enumerate(key_list)]
+        rate = load / service * (1 if fan_out else workers)
+        gaps = [rng.expovariate(rate) for _ in range(messages)]
+        services = service_times(rng, messages, service, spread)
+        stats = _RouteStats(messages, workers)
+        body = {"go": _go_route_main, "rust": _rust_route_main,
+                "actor": _actor_route_main}[model]
+        await body(strategy, workers, jobs, gaps, services, stats)
+        return stats.result(model, strategy, workers, messages)
+
+    return labkit.simulate(main, seed=seed)
+
+
+# == sharding: each shard owns its keys; hot keys skew the load ==============================
+
+
+@dataclass(frozen=True)
+class ShardingResult:
+    """What :func:`sharding` measured (times in virtual seconds).
+
+    ``loads`` counts the messages each shard handled; ``skew_ratio`` is the busiest shard's
+    load over the mean (1.0 is even). ``hot_key`` is the most frequent key, ``hot_key_share``
+    its share of all messages and ``hot_shard`` the shard that owns it. ``keys_owned`` counts
+    the distinct keys each shard saw; ``p99_by_shard`` is each shard's 99th-percentile
+    latency (arrival to end of handling).
+    """
+
+    shards: int
+    keys: int
+    skew: float
+    messages: int
+    loads: dict[str, int]
+    skew_ratio: float
+    busiest: str
+    hot_key: str
+    hot_key_share: float
+    hot_shard: str
+    keys_owned: dict[str, int]
+    p99: float
+    p99_by_shard: dict[str, float]
+
+
+class _Shard(Actor):
+    def __init__(self, service: float, arrived: dict[int, float],
+                 latencies: dict[str, list[float]]) -> None:
+        self.service = service
+        self.arrived = arrived
+        self.latencies = latencies
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        await anyio.sleep(self.service)
+        self.latencies.setdefault(ctx.name, []).append(_now() - self.arrived[msg.i])
+
+
+def sharding(shards: int = 4, keys: int = 100, skew: float = 1.0, messages: int = 2000, *,
+             load: float = 0.5, service: float = 0.002, vnodes: int = 100,
+             seed: int = 0) -> Run[ShardingResult]:
+    """A :class:`labkit.routing.ShardedGroup` of ``shards`` actors, each owning the keys the
+    hash ring gives it; ``messages`` messages with keys drawn from ``keys`` keys with Zipf
+    exponent ``skew`` (:func:`labkit.routing.zipf_keys`: 0 is uniform, 1 is web-like)
+    arrive as a Poisson stream sized so each shard is busy ``load`` of the time if the keys
+    were even; each takes ``service`` seconds.
+
+    One key always goes to one shard (that is what sharding buys: one owner per key, no
+    locks), so a hot key makes a hot shard, and adding shards does not split a key.
+    """
+    shards = check_count("shards", shards, minimum=1)
+    keys = check_count("keys", keys, minimum=1)
+    skew = check_positive("skew", skew, allow_zero=True)
+    messages = check_count("messages", messages, minimum=1)
+    load = _check_fraction("load", load)
+    service = check_positive("service", service)
+    vnodes = check_count("vnodes", vnodes, minimum=1)
+
+    async def main() -> ShardingResult:
+        rng = labkit.rng()
+        key_list = routing.zipf_keys(messages, skew, keys, seed=rng.getrandbits(32))
+        gaps = [rng.expovariate(load * shards / service) for _ in range(messages)]
+        arrived: dict[int, float] = {}
+        latencies: dict[str, list[float]] = {}
+        async with ActorSystem(drain=True) as system:
+            group = routing.ShardedGroup.spawn(system, _Shard, service, arrived, latencies,
+                                               shards=shards, key=lambda job: job.key,
+                                               vnodes=vnodes)
+            for i, (key, gap) in enumerate(zip(key_list, gaps, strict=True)):
+                await anyio.sleep(gap)
+                arrived[i] = _now()
+                group.tell(Job(i, key, ""))
+            loads = group.loads
+            counts: dict[str, int] = {}
+            for key in key_list:
+                counts[key] = counts.get(key, 0) + 1
+            owned = {s.name: 0 for s in group.shards}
+            for key in counts:
+                owned[group.shard_of(key).name] += 1
+            hot_key = max(counts, key=lambda k: (counts[k], -key_list.index(k)))
+            hot_shard = group.shard_of(hot_key).name
+        mean = messages / shards
+        busiest = max(loads, key=lambda s: loads[s])
+        every = [x for s in loads for x in latencies.get(s, [])]
+        return ShardingResult(
+            shards=shards, keys=keys, skew=skew, messages=messages, loads=loads,
+            skew_ratio=loads[busiest] / mean, busiest=busiest, hot_key=hot_key,
+            hot_key_share=counts[hot_key] / messages, hot_shard=hot_shard, keys_owned=owned,
+            p99=_percentile(every, 0.99),
+            p99_by_shard={s: _percentile(latencies.get(s, []), 0.99) for s in loads})
+
+    return labkit.simulate(main, seed=seed)
+
+
+# == key_movement: a hash ring moves ~1/N of the keys, modulo moves most =====================
+
+
+@dataclass(frozen=True)
+class KeyMovementResult:
+    """The share of keys that change owner when one worker joins or leaves ``workers``.
+
+    ``ring_*`` is a consistent-hash ring with ``vnodes`` points per worker; ``modulo_*`` is
+    ``hash(key) % N``. ``ideal_add`` (1/(N+1)) and ``ideal_remove`` (1/N) are the least any
+    scheme can move. ``ring_balance`` is the busiest worker's share of keys over the even
+    share (1.0 is perfect; more virtual nodes bring it closer).
+    """
+
+    workers: int
+    keys: int
+    vnodes: int
+    ring_add: float
+    modulo_add: float
+    ideal_add: float
+    ring_remove: float
+    modulo_remove: float
+    ideal_remove: float
+    ring_balance: float
+
+
+def key_movement(workers: int = 4, keys: int = 10_000, vnodes: int = 100, *,
+                 seed: int = 0) -> Run[KeyMovementResult]:
+    """Give ``keys`` random keys owners among ``workers`` workers, then add one worker and,
+    separately, remove one: how many keys move? On a hash ring about 1/N (only the keys the
+    new worker takes, or the leaving worker had); with ``hash % N`` nearly all of them."""
+    workers = check_count("workers", workers, minimum=2)
+    keys = check_count("keys", keys, minimum=1)
+    vnodes = check_count("vnodes", vnodes, minimum=1)
+
+    async def main() -> KeyMovementResult:
+        rng = labkit.rng()
+        population = [f"user-{rng.getrandbits(40):010x}" for _ in range(keys)]
+        ring = routing.ConsistentHash(vnodes=vnodes)
+        names = [f"worker-{k}" for k in range(workers)]
+        grown = [*names, f"worker-{workers}"]
+        shrunk = names[:-1]
+
+        def moved(before: list[str], after: list[str]) -> float:
+            return sum(a != b for a, b in zip(before, after, strict=True)) / keys
+
+        start = [ring.owner(key, names) for key in population]
+        hashes = [routing.stable_hash(key) for key in population]
+        owned = [start.count(name) for name in names]
+        return KeyMovementResult(
+            workers=workers, keys=keys, vnodes=vnodes,
+            ring_add=moved(start, [ring.owner(key, grown) for key in population]),
+            modulo_add=sum(h % workers != h % (workers + 1) for h in hashes) / keys,
+            ideal_add=1 / (workers + 1),
+            ring_remove=moved(start, [ring.owner(key, shrunk) for key in population]),
+            modulo_remove=sum(h % workers != h % (workers - 1) for h in hashes) / keys,
+            ideal_remove=1 / workers,
+            ring_balance=max(owned) / (keys / workers))
+
+    return labkit.simulate(main, seed=seed)
+
+
+# == scatter_gather: fan out, keep what is back by the deadline (G30, G39, R32, R34) ==========
+
+
+@dataclass(frozen=True)
+class ScatterGatherResult:
+    """What :func:`scatter_gather` collected by its ``deadline`` (virtual seconds).
+
+    ``answered`` lists the workers whose reply came in time, in arrival order; ``late`` the
+    others, by name. ``gathered_at`` is when the gatherer returned (the deadline, or earlier
+    if all answered). ``late_work_finished`` counts late workers that still finished their
+    work after the gatherer gave up: wasted work nobody reads.
+    """
+
+    model: str
+    workers: int
+    deadline: float
+    delays: tuple[float, ...]
+    answered: tuple[str, ...]
+    late: tuple[str, ...]
+    complete: bool
+    gathered_at: float
+    late_work_finished: int
+
+
+#: What each model's gatherer returns: who answered (in arrival order), who was late, and
+#: when the gatherer returned.
+_Gathered = tuple[tuple[str, ...], tuple[str, ...], float]
+
+
+def _scatter_record(model: str, workers: int) -> None:
+    """One ``route`` row per worker asked, all with the request's correlation id (the
+    actor model's :func:`labkit.routing.scatter_gather` records its own)."""
+    rt = current()
+    corr = rt.next_msg_id()
+    for k in range(workers):
+        rt.record("route", "gather", f"worker-{k}", None, corr, "str", None, model,
+                  "scatter_gather")
+
+
+class _Replier(Actor):
+    def __init__(self, delay: float, finished: list[str]) -> None:
+        self.delay = delay
+        self.finished = finished
+
+    async def receive(self, msg: Any, ctx: Context) -> str:
+        await anyio.sleep(self.delay)
+        self.finished.append(ctx.name)
+        return ctx.name
+
+
+async def _actor_sg(delays: list[float], deadline: float,
+                    finished: list[str]) -> _Gathered:
+    async with ActorSystem() as system:
+        refs = [system.spawn(_Replier, d, finished, name=f"worker-{k}")
+                for k, d in enumerate(delays)]
+        got = await routing.scatter_gather(refs, "query", deadline=deadline, name="gather")
+        gathered = _now()
+        answered = tuple(sorted(got.replies, key=lambda name: delays[int(name[7:])]))
+        # An actor cannot be interrupted mid-message: the late ones finish, and their
+        # replies become dead letters.
+        await anyio.sleep(max(0.0, max(delays) - _now()))
+        return answered, got.late, gathered
+
+
+async def _go_sg_worker(name: str, delay: float, ctx: Any, results: go.Chan[str],
+                        finished: list[str]) -> None:
+    # Cancellation is cooperative (G39): the worker watches ctx.Done() while it works.
+    sel = await go.select(go.Recv(go.after(delay)), go.Recv(ctx.done()))
+    if sel.index == 1:
+        return  # ctx cancelled: stop, nothing to send
+    finished.append(name)
+    await results.send(name)  # buffered for every worker: never blocks, never leaks
+
+
+async def _go_sg(delays: list[float], deadline: float,
+                 finished: list[str]) -> _Gathered:
+    ctx, cancel = go.with_timeout(go.background(), deadline)
+    results: go.Chan[str] = go.Chan(len(delays), name="results")
+    _scatter_record("go", len(delays))
+    for k, d in enumerate(delays):
+        go.go(_go_sg_worker, f"worker-{k}", d, ctx, results, finished)
+    answered: list[str] = []
+    while len(answered) < len(delays):
+        sel = await go.select(go.Recv(results), go.Recv(ctx.done()))
+        if sel.index == 1:
+            break  # deadline: keep what we have (G34, G35)
+        answered.append(sel.value)
+    cancel()  # releases the workers still waiting (G36)
+    late = tuple(f"worker-{k}" for k in range(len(delays)) if f"worker-{k}" not in answered)
+    gathered = _now()
+    await go.sleep(max(0.0, max(delays) - gathered))
+    return tuple(answered), late, gathered
+
+
+async def _rust_sg_worker(name: str, delay: float, finished: list[str]) -> str:
+    await rust.sleep(delay)
+    finished.append(name)
+    return name
+
+
+async def _rust_sg(delays: list[float], deadline: float,
+                   finished: list[str]) -> _Gathered:
+    answered: list[str] = []
+    _scatter_record("rust", len(delays))
+    async with rust.JoinSet[str]() as tasks:  # leaving the block aborts what is left (R34)
+        for k, d in enumerate(delays):
+            tasks.spawn(_rust_sg_worker, f"worker-{k}", d, finished, name=f"worker-{k}")
+        end = _now() + deadline
+        while not tasks.is_empty():
+            got: rust.Result[Any, rust.Elapsed] = await rust.timeout(
+                max(0.0, end - _now()), tasks.join_next())
+            if got.is_err():
+                break  # Elapsed: the deadline passed (R36)
+            joined = got.unwrap()
+            if joined is None:
+                break
+            answered.append(joined.unwrap())
+        tasks.abort_all()  # the late tasks stop at their next await (R32)
+        gathered = _now()
+    late = tuple(f"worker-{k}" for k in range(len(delays)) if f"worker-{k}" not in answered)
+    await rust.sleep(max(0.0, max(delays) - _now()))
+    return tuple(answered), late, gathered
+
+
+def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.100, *,
+                   mean_delay: float = 0.060, delays: Sequence[float] | None = None,
+                   seed: int = 0) -> Run[ScatterGatherResult]:
+    """Ask ``workers`` workers at once and keep the replies that arrive within ``deadline``
+    seconds: a partial result instead of waiting for the slowest. Worker k replies after
+    ``delays[k]`` seconds (default: exponential of mean ``mean_delay``, from the seed).
+
+    "actor": :func:`labkit.routing.scatter_gather`; a late actor finishes anyway and its
+    reply becomes a dead letter. "go": one goroutine per worker replying on a buffered
+    channel, ``context.WithTimeout`` for the deadline; the workers select on ``ctx.Done()``
+    and stop when it closes (cooperative cancellation, G34, G39). "rust": a ``JoinSet``
+    drained with ``timeout``; at the deadline ``abort_all`` stops the late tasks at their
+    next ``.await`` (R32, R34, R36).
+    """
+    model = check_model(model, ROUTE_MODELS)
+    deadline = check_positive("deadline", deadline)
+    if delays is None:
+        workers = check_count("workers", workers, minimum=1)
+        mean_delay = check_positive("mean_delay", mean_delay)
+    else:
+        delays = [check_positive(f"delays[{k}]", d, allow_zero=True)
+                  for k, d in enumerate(delays)]
+        if not delays:
+            raise ValueError("delays is empty: give one reply delay (seconds) per worker")
+        workers = len(delays)
+
+    async def main() -> ScatterGatherResult:
+        drawn = list(delays) if delays is not None else \
+            [labkit.rng().expovariate(1 / mean_delay) for _ in range(workers)]
+        finished: list[str] = []
+        gatherer = {"actor": _actor_sg, "go": _go_sg, "rust": _rust_sg}[model]
+        answered, late, gathered_at = await gatherer(drawn, deadline, finished)
+        return ScatterGatherResult(
+            model=model, workers=workers, deadline=deadline,
+            delays=tuple(drawn), answered=answered, late=late, complete=not late,
+            gathered_at=gathered_at,
+            late_work_finished=sum(name in finished for name in late))
+
+    return labkit.simulate(main, seed=seed)

@@ -1,0 +1,325 @@
+"""labkit.scenarios.backpressure: each overflow policy and flow-control tool under overload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from labkit import scenarios
+from labkit.flow import littles_law
+from labkit.scenarios.backpressure import OFFERED, POLICIES, STRATEGIES
+from labkit.trace import drops
+
+#: Every (model, policy) pair the models offer.
+PAIRS = [(m, p) for m, policies in OFFERED.items() for p in policies]
+#: Little's law must hold to this relative error (a drained run is exact up to rounding).
+LITTLE_TOLERANCE = 0.05
+
+
+def burst(model: str, policy: str) -> scenarios.OverloadResult:
+    """Ten messages arrive within 10 ms at a 3-slot queue whose consumer takes 1 s each:
+    message 0 goes straight to the idle consumer, 1-3 fill the queue, 4-9 meet it full."""
+    return scenarios.overload(model, policy, arrival_rate=1000, service_rate=1, capacity=3,
+                              messages=10, pacing="fixed").result
+
+
+# -- determinism and termination ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "policy"), PAIRS)
+def test_overload_is_deterministic_and_never_hangs(model: str, policy: str) -> None:
+    first = scenarios.overload(model, policy, messages=80, seed=3)
+    second = scenarios.overload(model, policy, messages=80, seed=3)
+    assert first.result == second.result
+    assert first.trace.df.equals(second.trace.df)
+    assert first.completed
+    assert first.leaked == ()
+    res = first.result
+    assert res.delivered + res.dropped + res.refused == res.messages == 80
+    assert res.kept == tuple(sorted(res.kept))  # one FIFO queue: never reordered
+    other = scenarios.overload(model, policy, messages=80, seed=4).result
+    assert other.p50_latency != res.p50_latency
+
+
+def test_every_model_sees_the_same_workload() -> None:
+    results = [scenarios.overload(m, "block", seed=2).result for m in OFFERED]
+    assert len({(r.elapsed, r.producer_wait, r.p99_latency, r.mean_depth)
+                for r in results}) == 1
+    dropping = [scenarios.overload(m, "drop_new", seed=2).result for m in OFFERED]
+    assert len({(r.kept, r.p50_latency) for r in dropping}) == 1
+
+
+# -- each policy's signature -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+def test_block_loses_nothing_and_makes_the_producer_wait(model: str) -> None:
+    res = scenarios.overload(model, "block", capacity=5, seed=1).result
+    assert res.delivered == res.messages
+    assert res.dropped == res.refused == res.losses_recorded == 0
+    assert res.peak_depth == 5  # full, never over
+    assert res.producer_wait > 1.0
+    assert res.blocked_sends > 0
+    assert burst(model, "block").kept == tuple(range(10))
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+def test_drop_new_keeps_the_oldest(model: str) -> None:
+    res = burst(model, "drop_new")
+    assert res.kept == (0, 1, 2, 3)
+    assert res.dropped == res.dropped_new == 6
+    assert res.producer_wait == 0.0
+    assert res.peak_depth == 3
+
+
+def test_drop_head_keeps_the_newest_and_drop_tail_the_last_arrival() -> None:
+    head = burst("actor", "drop_head")
+    assert head.kept == (0, 7, 8, 9)
+    assert head.dropped == head.dropped_oldest == 6
+    tail = burst("actor", "drop_tail")
+    assert tail.kept == (0, 1, 2, 9)  # each arrival evicts the newest queued message
+    assert tail.dropped == tail.dropped_newest == 6
+
+
+def test_drop_head_gives_the_freshest_messages_under_sustained_overload() -> None:
+    runs = {p: scenarios.overload("actor", p, seed=5).result
+            for p in ("drop_new", "drop_head", "drop_tail")}
+    # Same queue, same work: the same number gets through ...
+    assert len({r.delivered for r in runs.values()}) == 1
+    assert len({round(r.mean_depth, 9) for r in runs.values()}) == 1
+    # ... but drop_head serves the newest, so the delivered ones waited least.
+    assert runs["drop_head"].p50_latency < runs["drop_tail"].p50_latency
+    assert runs["drop_head"].p50_latency < runs["drop_new"].p50_latency
+
+
+@pytest.mark.parametrize("model", ["rust", "actor"])
+def test_fail_hands_the_refusal_to_the_producer(model: str) -> None:
+    run = scenarios.overload(model, "fail", arrival_rate=1000, service_rate=1, capacity=3,
+                             messages=10, pacing="fixed")
+    res = run.result
+    assert res.kept == (0, 1, 2, 3)
+    assert res.refused == 6
+    assert res.dropped == 0  # not lost by the queue: the caller got it back
+    rejects = run.trace.events("reject")
+    assert len(rejects) == 6 == res.losses_recorded
+    if model == "actor":
+        assert set(rejects["detail"]) == {"mailbox full (fail): tell raised"}
+        assert drops(run.trace).empty  # no dead letters: MailboxFull reached the caller
+    else:
+        assert all("Err(Full(" in d for d in rejects["detail"])
+
+
+@pytest.mark.parametrize("model", ["rust", "actor"])
+def test_unbounded_loses_nothing_but_depth_memory_and_latency_grow(model: str) -> None:
+    small = scenarios.overload(model, "unbounded", messages=100, seed=1).result
+    large = scenarios.overload(model, "unbounded", messages=300, seed=1).result
+    bounded = scenarios.overload(model, "drop_new", messages=300, seed=1).result
+    assert large.delivered == 300 and large.dropped == 0 and large.producer_wait == 0.0
+    assert large.capacity is None
+    assert large.peak_depth > small.peak_depth > 10
+    assert large.peak_memory_bytes == large.peak_depth * 1024
+    assert large.peak_memory_bytes > 5 * bounded.peak_memory_bytes
+    assert large.p99_latency > small.p99_latency > bounded.p99_latency
+
+
+def test_memory_is_depth_times_payload() -> None:
+    res = scenarios.overload("actor", "drop_head", capacity=8, payload_bytes=4096).result
+    assert res.peak_memory_bytes == 8 * 4096
+    assert res.mean_memory_bytes == pytest.approx(res.mean_depth * 4096)
+
+
+# -- Little's law ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "policy"), [
+    ("go", "block"), ("go", "drop_new"), ("rust", "unbounded"), ("rust", "fail"),
+    ("actor", "block"), ("actor", "drop_head"), ("actor", "drop_tail"),
+    ("actor", "unbounded"),
+])
+def test_littles_law_holds_on_the_trace(model: str, policy: str) -> None:
+    run = scenarios.overload(model, policy, messages=300, seed=9)
+    res = run.result
+    law = littles_law(run.trace)
+    assert law.relative_error < LITTLE_TOLERANCE
+    assert abs(law.L - law.lam * law.W) <= LITTLE_TOLERANCE * law.L
+    assert law.L > 1.0  # a busy queue, not a trivial one
+    assert (res.mean_depth, res.little_lambda, res.little_w, res.little_error) == law
+
+
+def test_littles_law_counts_evictions_and_blocked_senders() -> None:
+    # Latency from send to receive would count a blocked sender's wait, which the queue
+    # depth does not: W is measured from entering the queue.
+    block = scenarios.overload("actor", "block", capacity=3, seed=2)
+    assert block.result.p50_latency > block.result.little_w
+    assert block.result.little_error < 1e-9
+    head = scenarios.overload("actor", "drop_head", capacity=3, seed=2).result
+    assert head.dropped_oldest > 0
+    assert head.little_error < 1e-9
+
+
+# -- Go select-default vs Rust try_send vs reserve -------------------------------------------
+
+
+def test_go_select_default_drops_silently_rust_try_send_hands_the_value_back() -> None:
+    go_run = scenarios.overload("go", "drop_new", seed=4)
+    rust_run = scenarios.overload("rust", "drop_new", seed=4)
+    assert go_run.result.dropped_new == rust_run.result.dropped_new > 0
+    assert go_run.result.losses_recorded == 0
+    assert drops(go_run.trace).empty  # the channel saw nothing
+    lost = drops(rust_run.trace)
+    assert len(lost) == rust_run.result.losses_recorded == rust_run.result.dropped_new
+    assert all(d.startswith("try_send -> Err(Full(") for d in lost["detail"])
+
+
+def test_nonblocking_reserve_before_work_wastes_nothing() -> None:
+    common = {"arrival_rate": 25.0, "service_rate": 10.0, "capacity": 4, "messages": 150,
+              "work_cost": 0.02, "seed": 6}
+    res = {(m, s): scenarios.nonblocking(m, s, **common).result
+           for m, strategies in STRATEGIES.items() for s in strategies}
+    go_default = res["go", "select_default"]
+    try_send = res["rust", "try_send"]
+    try_reserve = res["rust", "try_reserve"]
+    reserve = res["rust", "reserve"]
+    # build-then-try wastes the work of every refused message; the same in both models
+    assert go_default.wasted_work == try_send.wasted_work > 0
+    assert go_default.wasted_work == pytest.approx(go_default.dropped_silent * 0.02)
+    assert (go_default.dropped_silent, go_default.dropped_visible) == (
+        try_send.dropped_visible, 0)
+    assert try_send.dropped_silent == 0
+    # a slot first, then the work: nothing wasted
+    assert try_reserve.wasted_work == reserve.wasted_work == 0.0
+    assert try_reserve.built == try_reserve.delivered
+    assert try_reserve.dropped_visible > 0
+    assert reserve.delivered == 150 and reserve.producer_wait > 0
+    for r in res.values():
+        assert r.built * 0.02 == pytest.approx(r.wasted_work + r.useful_work)
+        assert r.delivered + r.dropped_silent + r.dropped_visible == 150
+    # waiting strategies keep every message but let latency grow under overload
+    assert reserve.p99_latency > 3 * try_reserve.p99_latency
+    assert res["go", "send"].p99_latency > 3 * go_default.p99_latency
+
+
+def test_nonblocking_without_overload_drops_nothing() -> None:
+    for model, strategies in STRATEGIES.items():
+        for strategy in strategies:
+            res = scenarios.nonblocking(model, strategy, arrival_rate=2.0, service_rate=50.0,
+                                        messages=50, work_cost=0.01).result
+            assert res.delivered == 50
+            assert res.wasted_work == 0.0
+
+
+# -- credits, token bucket, watermarks, shedding -------------------------------------------------
+
+
+@pytest.mark.parametrize(("credits", "batch"), [(1, 1), (4, 1), (4, 2), (8, 8)])
+def test_credits_are_never_exceeded(credits: int, batch: int) -> None:
+    run = scenarios.credit_flow(credits, batch=batch, messages=120, seed=2)
+    res = run.result
+    assert res.delivered == 120
+    assert res.used == 120 <= res.granted
+    assert res.max_in_flight <= credits
+    assert res.peak_depth <= credits
+    assert int(run.trace.df["depth"].max()) <= credits
+    assert res.producer_wait > 0
+
+
+def test_without_credits_the_unbounded_mailbox_grows() -> None:
+    free = scenarios.credit_flow(None, messages=120, seed=2).result
+    held = scenarios.credit_flow(4, messages=120, seed=2).result
+    assert free.peak_depth > 4 * held.peak_depth
+    assert free.p99_latency > held.p99_latency
+    assert (free.granted, free.used, free.producer_wait) == (0, 0, 0.0)
+
+
+@pytest.mark.parametrize("mode", ["wait", "drop"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_token_bucket_admits_at_most_rate_times_t_plus_burst(mode: str, seed: int) -> None:
+    run = scenarios.rate_limit(rate=5.0, burst=3, arrival_rate=30.0, messages=120, mode=mode,
+                               seed=seed)
+    res = run.result
+    assert res.largest_burst <= 3 + 1e-9
+    times = run.trace.events("tell")["time"].tolist()
+    assert len(times) == res.admitted
+    for i in range(len(times)):  # the bound checked directly on the trace, every window
+        for j in range(i, len(times)):
+            assert j - i + 1 <= 5.0 * (times[j] - times[i]) + 3 + 1e-9
+    if mode == "wait":
+        assert res.admitted == 120 and res.refused == 0 and res.producer_wait > 0
+        assert res.admitted_rate == pytest.approx(5.0, rel=0.1)
+    else:
+        assert res.refused > 0 and res.admitted + res.refused == 120
+        reasons = set(drops(run.trace)["detail"])
+        assert reasons == {"rate limited: no token (rate 5/s, burst 3)"}
+
+
+def test_watermark_hysteresis_switches_less_than_a_single_threshold() -> None:
+    wide = scenarios.watermarks(high=8, low=2, messages=150, seed=3).result
+    single = scenarios.watermarks(high=8, low=7, messages=150, seed=3).result
+    assert single.transitions > 2 * wide.transitions > 0
+    for res in (wide, single):
+        assert res.delivered == 150
+        assert res.peak_depth <= 8
+        assert res.transitions in (2 * res.pauses, 2 * res.pauses - 1)
+        assert res.paused_time > 0
+
+
+def test_shed_messages_are_dead_letters_with_a_reason() -> None:
+    run = scenarios.load_shedding(threshold=4, messages=120, seed=1)
+    res = run.result
+    assert res.shed > 0
+    assert res.dead_letters == res.shed == res.messages - res.admitted
+    assert res.reasons == (("shed: depth 4 >= threshold 4", res.shed),)
+    assert res.peak_depth <= 4
+    lost = drops(run.trace)
+    assert list(lost["kind"]) == ["dead_letter"] * res.shed
+    assert set(lost["detail"]) == {"shed: depth 4 >= threshold 4"}
+
+
+def test_random_shedding_is_seeded_and_gives_its_own_reason() -> None:
+    a = scenarios.load_shedding(threshold=None, probability=0.3, messages=200, seed=8).result
+    b = scenarios.load_shedding(threshold=None, probability=0.3, messages=200, seed=8).result
+    assert a == b
+    assert 30 < a.shed < 90
+    assert a.reasons == (("shed: random (p=0.3)", a.shed),)
+
+
+# -- bad parameters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: scenarios.overload("erlang"), "unknown model"),
+    (lambda: scenarios.overload("actor", "drop_oldest"), "policy must be one of"),
+    (lambda: scenarios.overload("go", "unbounded"), "fixed capacity"),
+    (lambda: scenarios.overload("go", "drop_head"), "never evicts"),
+    (lambda: scenarios.overload("go", "fail"), "returns no error"),
+    (lambda: scenarios.overload("rust", "drop_tail"), "never evicts"),
+    (lambda: scenarios.overload("actor", capacity=0), "capacity must be >= 1"),
+    (lambda: scenarios.overload("actor", arrival_rate=0), "arrival_rate must be > 0"),
+    (lambda: scenarios.overload("actor", service_rate=float("inf")), "finite"),
+    (lambda: scenarios.overload("actor", messages=0), "messages must be >= 1"),
+    (lambda: scenarios.overload("actor", payload_bytes=-1), "payload_bytes"),
+    (lambda: scenarios.overload("actor", pacing="bursty"), "pacing"),
+    (lambda: scenarios.nonblocking("actor"), "unknown model"),
+    (lambda: scenarios.nonblocking("go", "try_send"), "is a rust strategy"),
+    (lambda: scenarios.nonblocking("rust", "yolo"), "no strategy 'yolo'"),
+    (lambda: scenarios.nonblocking("rust", work_cost=-0.1), "work_cost"),
+    (lambda: scenarios.credit_flow(0), "credits must be >= 1"),
+    (lambda: scenarios.credit_flow(2, batch=3), "must not exceed credits"),
+    (lambda: scenarios.rate_limit(rate=0), "rate must be > 0"),
+    (lambda: scenarios.rate_limit(burst=0), "burst must be >= 1"),
+    (lambda: scenarios.rate_limit(mode="queue"), "mode must be one of"),
+    (lambda: scenarios.watermarks(high=5, low=5), "must be below high"),
+    (lambda: scenarios.load_shedding(threshold=None), "nothing is ever shed"),
+    (lambda: scenarios.load_shedding(probability=1.5), "between 0 and 1"),
+])
+def test_bad_parameters_raise_clear_value_errors(call: Callable[[], object],
+                                                 match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_a_missing_policy_says_what_the_model_offers() -> None:
+    with pytest.raises(ValueError, match=r"model 'go' offers 'block', 'drop_new'"):
+        scenarios.overload("go", "unbounded")
+    assert set(OFFERED["actor"]) == set(POLICIES)

@@ -1,0 +1,286 @@
+"""labkit.scenarios.routing: the notebook 02 experiments show what they claim."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from labkit import scenarios
+from labkit.scenarios import routing as sr
+
+# -- determinism -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", [
+    lambda seed: scenarios.work_queue("go", messages=300, seed=seed),
+    lambda seed: scenarios.work_queue("rust", messages=300, dispatch="random", seed=seed),
+    lambda seed: scenarios.route("random", "rust", messages=60, seed=seed),
+    lambda seed: scenarios.route("least_loaded", "actor", messages=60, seed=seed),
+    lambda seed: scenarios.sharding(messages=300, seed=seed),
+    lambda seed: scenarios.scatter_gather("go", seed=seed),
+], ids=["wq-go", "wq-rust-random", "route-rust", "route-actor", "sharding", "sg-go"])
+def test_same_seed_same_result_and_trace(call: Callable[[int], Any]) -> None:
+    a, b = call(3), call(3)
+    assert a.result == b.result
+    assert a.trace.df.equals(b.trace.df)
+    assert a.result != call(4).result
+
+
+def test_both_models_serve_the_same_jobs() -> None:
+    go_res = scenarios.work_queue("go", spread=1.0, messages=500, seed=2).result
+    rust_res = scenarios.work_queue("rust", spread=1.0, messages=500, seed=2).result
+    # the same arrivals and service times: the same total work, so the same utilisation
+    assert go_res.utilisation == pytest.approx(rust_res.utilisation, rel=0.02)
+
+
+# -- the MPMC contrast (G7 vs R1/R8) ---------------------------------------------------------------
+
+
+def test_shared_queue_has_a_shorter_tail_with_mixed_service_times() -> None:
+    go_res = scenarios.work_queue("go", workers=4, spread=2.0, messages=2000).result
+    rust_res = scenarios.work_queue("rust", workers=4, spread=2.0, messages=2000).result
+    assert go_res.p99 * 2 < rust_res.p99
+    assert go_res.p50 < rust_res.p50
+    assert go_res.mean_wait < rust_res.mean_wait
+
+
+def test_gap_grows_with_spread() -> None:
+    def ratio(spread: float) -> float:
+        g = scenarios.work_queue("go", spread=spread, messages=1500, seed=1).result
+        r = scenarios.work_queue("rust", spread=spread, messages=1500, seed=1).result
+        return r.p99 / g.p99
+
+    low, high = ratio(0.5), ratio(2.0)
+    assert 1.0 <= low < high
+    assert high > 2
+
+
+def test_equal_service_times_make_the_shared_queue_round_robin() -> None:
+    # With every job alike, the worker that frees first is the one that started first:
+    # FIFO over a shared queue *is* round-robin, so both models are the same schedule.
+    go_res = scenarios.work_queue("go", spread=0.0, messages=800, seed=5).result
+    rust_res = scenarios.work_queue("rust", spread=0.0, messages=800, seed=5).result
+    assert go_res.p99 == pytest.approx(rust_res.p99)
+    assert go_res.p50 == pytest.approx(rust_res.p50)
+    assert go_res.per_worker == rust_res.per_worker == (200, 200, 200, 200)
+
+
+def test_fixed_arrivals_and_service_never_wait() -> None:
+    for model in ("go", "rust"):
+        res = scenarios.work_queue(model, spread=0.0, arrivals="fixed", messages=100).result
+        assert res.p99 == pytest.approx(0.010)
+        assert res.p99_wait == pytest.approx(0.0, abs=1e-9)
+
+
+def test_one_worker_is_the_same_queue_in_both_models() -> None:
+    go_res = scenarios.work_queue("go", workers=1, spread=2.0, messages=500).result
+    rust_res = scenarios.work_queue("rust", workers=1, spread=2.0, messages=500).result
+    assert go_res.p99 == pytest.approx(rust_res.p99)
+
+
+def test_least_loaded_dispatch_narrows_the_gap() -> None:
+    kw: dict[str, Any] = {"spread": 2.0, "messages": 2000}
+    go_p99 = scenarios.work_queue("go", **kw).result.p99
+    rr = scenarios.work_queue("rust", dispatch="round_robin", **kw).result.p99
+    jsq = scenarios.work_queue("rust", dispatch="least_loaded", **kw).result.p99
+    assert go_p99 < jsq < rr
+
+
+@pytest.mark.parametrize("model", ["go", "rust"])
+def test_every_job_done_exactly_once(model: str) -> None:
+    run = scenarios.work_queue(model, workers=3, spread=1.5, messages=400, seed=9)
+    res = run.result
+    assert res.completed == 400
+    assert sum(res.per_worker) == 400
+    assert len(res.per_worker) == 3
+    routes = run.trace.events("route")
+    assert sorted(routes["corr_id"].tolist()) == list(range(400))  # once each
+    assert routes["peer"].nunique() == 3
+    receives = run.trace.events("receive")
+    assert len(receives) == 400
+    assert run.leaked == ()
+
+
+def test_rust_round_robin_is_even_go_pull_is_not() -> None:
+    go_res = scenarios.work_queue("go", spread=2.0, messages=400).result
+    rust_res = scenarios.work_queue("rust", spread=2.0, messages=400).result
+    assert rust_res.per_worker == (100, 100, 100, 100)
+    assert go_res.per_worker != rust_res.per_worker  # the free worker takes more
+
+
+def test_sweep_has_a_row_per_model_workers_spread() -> None:
+    df = scenarios.work_queue_sweep(workers=(1, 2), spreads=(0.0, 2.0), messages=300)
+    assert len(df) == 8
+    assert set(df["model"]) == {"go", "rust"}
+    assert {"p50_ms", "p99_ms", "workers", "spread"} <= set(df.columns)
+    one = df[df["workers"] == 1].groupby("spread")["p99_ms"].agg(["min", "max"])
+    assert (one["max"] - one["min"]).abs().max() < 1e-6  # one worker: the same queue
+
+
+# -- route -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+@pytest.mark.parametrize("strategy", sr.STRATEGIES)
+def test_route_rows_carry_correlation_ids(model: str, strategy: str) -> None:
+    run = scenarios.route(strategy, model, workers=3, messages=30, seed=1)
+    res = run.result
+    routes = run.trace.events("route")
+    assert len(routes) == res.copies + res.unmatched
+    assert routes["corr_id"].notna().all()
+    assert set(routes["model"]) == {model}
+    delivered = routes[routes["peer"].notna()]
+    assert delivered["corr_id"].nunique() == res.messages - res.unmatched
+    assert sum(res.loads.values()) == res.copies
+    assert list(res.loads) == ["worker-0", "worker-1", "worker-2"]
+
+
+def test_route_one_of_n_and_fan_out_copies() -> None:
+    assert scenarios.route("round_robin", "rust", messages=40).result.copies == 40
+    bc = scenarios.route("broadcast", "actor", workers=3, messages=40).result
+    assert bc.copies == 120 and set(bc.loads.values()) == {40}
+    topic = scenarios.route("topic", "go", workers=2, messages=100).result
+    assert topic.unmatched > 0  # users.new and others have no subscriber among 2 workers
+
+
+def test_route_models_agree_where_they_route_alike() -> None:
+    for strategy in ("consistent_hash", "broadcast", "topic", "round_robin", "random",
+                     "least_loaded"):
+        rust_res = scenarios.route(strategy, "rust", messages=80, seed=2).result
+        actor_res = scenarios.route(strategy, "actor", messages=80, seed=2).result
+        assert rust_res.loads == actor_res.loads, strategy
+    hashed = [scenarios.route("consistent_hash", m, messages=80, seed=2).result.loads
+              for m in ("go", "rust")]
+    assert hashed[0] == hashed[1]  # the same ring: a key has the same owner
+
+
+def test_go_one_of_n_uses_the_shared_channel_whatever_the_strategy() -> None:
+    runs = [scenarios.route(s, "go", messages=80, seed=2) for s in ("round_robin", "random")]
+    assert runs[0].result.loads == runs[1].result.loads
+    assert "shared chan" in runs[0].result.design
+    assert set(runs[0].trace.events("route")["actor"]) == {"jobs"}
+
+
+def test_key_skew_unbalances_consistent_hash_only() -> None:
+    flat = scenarios.route("consistent_hash", "actor", messages=400, key_skew=0.0).result
+    skewed = scenarios.route("consistent_hash", "actor", messages=400, key_skew=1.5).result
+    assert skewed.imbalance > flat.imbalance
+    rr = scenarios.route("round_robin", "actor", messages=400, key_skew=1.5).result
+    assert rr.imbalance == 1.0
+
+
+# -- sharding --------------------------------------------------------------------------------
+
+
+def test_zipf_hot_key_makes_a_hot_shard() -> None:
+    res = scenarios.sharding(shards=4, keys=100, skew=1.2, messages=1500).result
+    assert sum(res.loads.values()) == 1500
+    mean = 1500 / 4
+    assert res.hot_key == "key-0"
+    assert res.loads[res.hot_shard] > mean
+    assert res.busiest == res.hot_shard
+    assert res.skew_ratio > 1.5
+    assert res.p99_by_shard[res.hot_shard] == max(res.p99_by_shard.values())
+
+
+def test_uniform_keys_spread_evenly() -> None:
+    res = scenarios.sharding(shards=4, keys=400, skew=0.0, messages=2000).result
+    assert res.skew_ratio < 1.4
+    assert res.hot_key_share < 0.02
+    assert sum(res.keys_owned.values()) <= 400
+
+
+# -- key movement ----------------------------------------------------------------------------
+
+
+def test_ring_moves_about_one_nth_modulo_moves_most() -> None:
+    res = scenarios.key_movement(workers=4, keys=4000).result
+    assert res.ideal_add == pytest.approx(0.2)
+    assert 0.5 * res.ideal_add < res.ring_add < 1.6 * res.ideal_add
+    assert 0.5 * res.ideal_remove < res.ring_remove < 1.6 * res.ideal_remove
+    assert res.modulo_add > 0.6 and res.modulo_remove > 0.6
+    more_vnodes = scenarios.key_movement(workers=4, keys=4000, vnodes=400).result
+    one_vnode = scenarios.key_movement(workers=4, keys=4000, vnodes=1).result
+    assert more_vnodes.ring_balance < one_vnode.ring_balance
+
+
+# -- scatter-gather --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+def test_scatter_gather_partial_after_the_deadline(model: str) -> None:
+    run = scenarios.scatter_gather(model, deadline=0.1, delays=[0.02, 0.25, 0.05, 0.4])
+    res = run.result
+    assert res.answered == ("worker-0", "worker-2")  # in arrival order
+    assert res.late == ("worker-1", "worker-3")
+    assert not res.complete
+    assert res.gathered_at == pytest.approx(0.1)
+    assert run.leaked == ()
+    routes = run.trace.events("route")
+    assert sorted(routes["peer"]) == [f"worker-{k}" for k in range(4)]
+    assert routes["corr_id"].nunique() == 1 and routes["corr_id"].notna().all()
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+def test_scatter_gather_complete_returns_early(model: str) -> None:
+    res = scenarios.scatter_gather(model, deadline=1.0, delays=[0.03, 0.01, 0.02]).result
+    assert res.complete and res.late == ()
+    assert res.answered == ("worker-1", "worker-2", "worker-0")
+    assert res.gathered_at == pytest.approx(0.03)
+
+
+def test_late_work_stops_in_go_and_rust_but_not_in_actors() -> None:
+    delays = [0.02, 0.3, 0.5]
+    finished = {m: scenarios.scatter_gather(m, deadline=0.1, delays=delays)
+                .result.late_work_finished for m in ("go", "rust", "actor")}
+    assert finished == {"go": 0, "rust": 0, "actor": 2}
+
+
+def test_actor_late_replies_become_dead_letters() -> None:
+    run = scenarios.scatter_gather("actor", deadline=0.1, delays=[0.02, 0.3])
+    dead = run.trace.events("dead_letter")
+    assert len(dead) == 1
+
+
+# -- bad parameters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: scenarios.work_queue("actor"), "unknown model"),
+    (lambda: scenarios.work_queue("go", workers=0), "workers must be >= 1"),
+    (lambda: scenarios.work_queue("go", spread=-1), "spread must be >= 0"),
+    (lambda: scenarios.work_queue("go", load=1.0), "load must be below 1"),
+    (lambda: scenarios.work_queue("go", load=0), "load must be > 0"),
+    (lambda: scenarios.work_queue("go", messages=0), "messages must be >= 1"),
+    (lambda: scenarios.work_queue("rust", dispatch="fastest"), "dispatch must be one of"),
+    (lambda: scenarios.work_queue("go", arrivals="bursty"), "arrivals must be one of"),
+    (lambda: scenarios.work_queue("go", service=float("inf")), "finite"),
+    (lambda: scenarios.route("hash"), "strategy must be one of"),
+    (lambda: scenarios.route("random", "erlang"), "unknown model"),
+    (lambda: scenarios.route("random", key_skew=-0.5), "key_skew"),
+    (lambda: scenarios.route("random", workers=2.5), "workers must be an int"),
+    (lambda: scenarios.sharding(shards=0), "shards"),
+    (lambda: scenarios.sharding(skew=float("nan")), "skew"),
+    (lambda: scenarios.key_movement(workers=1), "workers must be >= 2"),
+    (lambda: scenarios.scatter_gather("go", deadline=0), "deadline must be > 0"),
+    (lambda: scenarios.scatter_gather("go", delays=[]), "delays is empty"),
+    (lambda: scenarios.scatter_gather("go", delays=[0.1, -1]), r"delays\[1\]"),
+])
+def test_bad_parameters_raise_clear_value_errors(call: Callable[[], object],
+                                                 match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_service_times_have_the_asked_mean_and_spread() -> None:
+    import random
+    import statistics
+
+    rng = random.Random(0)
+    xs = sr.service_times(rng, 20_000, 0.01, 2.0)
+    mean = statistics.fmean(xs)
+    assert mean == pytest.approx(0.01, rel=0.1)
+    assert statistics.pstdev(xs) / mean == pytest.approx(2.0, rel=0.15)
+    assert sr.service_times(rng, 3, 0.01, 0.0) == [0.01] * 3

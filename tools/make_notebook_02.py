@@ -1,0 +1,524 @@
+"""Write notebooks/02_routing.ipynb (sources only; `make notebooks` executes it)."""
+
+from __future__ import annotations
+
+from _nbgen import table, write
+
+ROUTERS_TABLE = [
+    ("round_robin", "the next worker in turn", "equal counts, blind to how busy they are"),
+    ("random", "a worker drawn from the run's seeded RNG", "about equal counts, no state"),
+    ("consistent_hash", "the owner of the message's key on a hash ring",
+     "one key, one worker (state, ordering); hot keys make hot workers"),
+    ("least_loaded", "the worker with the fewest unfinished messages",
+     "follows actual work; needs to see every worker's queue"),
+    ("broadcast", "every worker, a copy each", "fan-out: N times the work"),
+    ("topic", "every worker subscribed to a matching pattern", "pub-sub; no match, no delivery"),
+]
+
+QUEUE_TABLE = [
+    ("Go", "one `chan Job` shared by N goroutines (G7)",
+     "M/G/N: one queue, N servers", "a free worker always takes the next job"),
+    ("Rust", "a dispatcher and N `mpsc` queues, one receiver each (R1, R8)",
+     "N queues M/G/1 (round-robin: E_N/G/1)", "a job can wait behind a long one while "
+     "another worker is idle"),
+]
+
+SUMMARY_TABLE = [
+    ("work queue", "one channel, many receivers (G7): pooling for free",
+     "one receiver per `mpsc` (R1, R8): a router and per-worker queues"),
+    ("latency tail", "short: nobody waits while a worker is idle",
+     "longer with mixed service times; least-loaded narrows the gap"),
+    ("key affinity", "a channel per goroutine, picked by hash",
+     "an `mpsc` per worker, picked by hash"),
+    ("fan-out", "a channel per subscriber; a slow one blocks the publisher",
+     "an `mpsc` per subscriber, or `broadcast` (reports `Lagged(k)`, R24)"),
+    ("deadline", "`context.WithTimeout`; workers must watch `ctx.Done()` (G39)",
+     "`timeout` + `JoinSet::abort_all`: stopped at the next `.await` (R32, R34)"),
+]
+
+#: The Pollaczek-Khinchine mean wait of an M/G/1 queue (LaTeX, rendered by Jupyter).
+PK_FORMULA = r"$$W = \frac{1 + c_v^2}{2} \cdot \frac{\rho}{1 - \rho} \cdot E[S]$$"
+
+CELLS: list[tuple[str, str]] = [
+    ("md", """# 02 · Routing
+
+One address, many workers. A **router** decides which worker gets each message: in turn,
+at random, by key, by load, all of them, or those subscribed to its topic. This notebook
+runs each router on a small example, then asks the question that separates Go from Rust
+here: *where do the jobs wait?*
+
+**Learning goals**
+
+1. Name six routing strategies and say what each is good for and what it costs.
+2. Find every routing decision in a trace, by the message's correlation id.
+3. Explain why consistent hashing moves only about 1/N of the keys when a worker joins,
+   and `hash % N` nearly all of them.
+4. Recognise a hot key in a sharded group, and why more shards do not cool it.
+5. Explain why one Go channel read by N goroutines (a shared queue, G7) has a shorter
+   latency tail than N per-worker tokio `mpsc` queues (R1, R8), and when the two agree.
+6. Gather replies under a deadline and say what happens to the late workers in each model.
+
+Every run below is in deterministic virtual time: the numbers are the same on every
+machine, every time."""),
+    ("code", """import altair as alt
+import ipywidgets
+import pandas as pd
+
+from labkit import scenarios, viz, widgets
+from labkit.scenarios.routing import PATTERNS, STRATEGIES, TOPICS
+
+_ = viz.enable_offline()   # charts become SVG images: no internet, visible without a kernel
+pd.set_option("display.max_colwidth", None)"""),
+
+    # -- 1. routers ------------------------------------------------------------------------
+    ("md", """## 1. Six ways to pick a worker
+
+""" + table(("strategy", "sends each message to", "good for / costs"), ROUTERS_TABLE) + """
+
+`labkit.routing.Router(strategy, workers)` routes a message in the caller's task, with no
+extra hop. `scenarios.route` runs a stream of messages through one strategy, in one of
+three models: `"actor"` uses the `Router` over actors, `"rust"` routes by hand to one tokio
+`mpsc` per worker, `"go"` does what Go does (more on that in section 4). Each message has
+a key (for hashing) and a topic.
+
+Round-robin over three actors, nine messages:"""),
+    ("code", """rr = scenarios.route("round_robin", "actor", workers=3, messages=9, load=0.3,
+                    seed=1)
+viz.sequence_diagram(rr, limit=9, height=260,
+                     title="Round-robin: messages 1, 2, 3 ... go to worker 0, 1, 2, 0 ...")"""),
+    ("md", """**What to notice.** Each arrow leaves `main` when the message arrives and ends at
+the worker that received it. The workers take turns, 0, 1, 2, 0, 1, 2, whatever they are
+doing: round-robin looks at no worker.
+
+Each of those decisions is a `route` row in the trace. `corr_id` is the message's
+correlation id: every copy of a message, and its reply if it was asked, carries the same
+one, so you can follow a message from the router to the worker's `receive`:"""),
+    ("code", """df = rr.trace.df
+first = df[df["corr_id"] == df[df["kind"] == "route"]["corr_id"].iloc[0]]
+first[["time", "kind", "actor", "peer", "msg_id", "corr_id", "detail"]]"""),
+    ("md", """**What to notice.** One decision, four rows with the same `corr_id`: the `route`
+row (router `main` chose `worker-0`, by `round_robin`), the `tell` that queued the copy, the
+worker's `receive` and its `handle_end` about 22 ms later.
+
+Now all six strategies on the same twelve messages to three workers. Each dot is one copy:
+which worker (row) got which message (column). Broadcast and topic can give one message to
+several workers; a topic nobody subscribed to reaches no one."""),
+    ("code", """def who_got_what(strategy, messages=12, workers=3):
+    run = scenarios.route(strategy, "actor", workers=workers, messages=messages,
+                          key_skew=1.0, keys=6, seed=3)
+    routes = run.trace.events("route")
+    return pd.DataFrame({
+        "strategy": strategy,
+        "message": routes["corr_id"].rank(method="dense").astype(int),
+        "worker": routes["peer"].fillna("(nobody)"),
+        "model": "actor",
+    })
+
+
+grid = pd.concat([who_got_what(s) for s in STRATEGIES], ignore_index=True)
+alt.Chart(grid).mark_circle(size=90, opacity=1, color=viz.PALETTE["actor"]).encode(
+    x=alt.X("message:O", title="message (in arrival order)", axis=alt.Axis(labelAngle=0)),
+    y=alt.Y("worker:N", title="worker",
+            sort=["worker-0", "worker-1", "worker-2", "(nobody)"]),
+).properties(width=260, height=110).facet(
+    facet=alt.Facet("strategy:N", title=None, sort=list(STRATEGIES)), columns=3,
+).properties(title="Which worker got which message, by strategy (3 workers, 12 messages)")"""),
+    ("md", """**What to notice.**
+
+- *round_robin* is a staircase; *random* has no pattern but about the same counts.
+- *consistent_hash* sends every message with the same key to the same worker: the keys are
+  skewed (Zipf), so one worker gets most of them.
+- *least_loaded* prefers `worker-0` while everyone is idle (a tie goes to the first), and
+  moves on only when it is busy.
+- *broadcast* fills every row: three copies per message.
+- *topic*: worker k subscribes to a pattern. Messages whose topic matches no pattern
+  reach nobody (and are counted as `unmatched`):"""),
+    ("code", """print("subscriptions:", {f"worker-{k}": PATTERNS[k] for k in range(3)})
+topic = scenarios.route("topic", "actor", workers=3, messages=12, keys=6, seed=3).result
+print(f"{topic.messages} messages -> {topic.copies} copies, {topic.unmatched} unmatched; "
+      f"topics in use: {', '.join(TOPICS[:6])}")"""),
+    ("md", """With more traffic the load per worker tells the strategies apart. 400 messages,
+four workers, keys with Zipf skew 1.2 (a few keys are very hot). The dashed rule is the even
+share; the subtitle gives the imbalance, busiest / mean."""),
+    ("code", """WORKERS = [f"worker-{k}" for k in range(4)]
+loads = {s: scenarios.route(s, "actor", workers=4, messages=400, key_skew=1.2, seed=1)
+         for s in STRATEGIES}
+alt.vconcat(
+    viz.compare({s: loads[s] for s in STRATEGIES[:3]}, chart="load", actors=WORKERS,
+                title="One worker per message, by turn, by chance, by key "
+                      "(400 messages, key skew 1.2)"),
+    viz.compare({s: loads[s] for s in STRATEGIES[3:]}, chart="load", actors=WORKERS,
+                title="By load, to everyone, by topic (the same 400 messages)"),
+)"""),
+    ("md", """**What to notice.** Round-robin is exactly even and random nearly so. Consistent
+hashing is the most uneven: with skewed keys, the worker that owns the hottest keys does
+most of the work, and no strategy that keeps a key on one worker can avoid that.
+Least-loaded is uneven *in counts* and still the fairest *in work*: it gives more messages
+to whoever is free, so the busy worker is the one with short jobs. Broadcast gives every
+worker all 400 (four times the work); topic gives each worker what its pattern matches,
+`*` catching everything."""),
+
+    # -- 2. consistent hashing -------------------------------------------------------------
+    ("md", """## 2. Consistent hashing: adding a worker moves few keys
+
+Hash-based routing keeps a key on one worker: its state, its cache, its order. The naive
+rule `hash(key) % N` breaks that whenever N changes: almost every key gets a new owner.
+A **hash ring** places each worker at many points ("virtual nodes") on a circle; a key
+belongs to the first point clockwise from its hash. A new worker takes over only the arcs
+in front of its own points: about 1/(N+1) of the keys, the least any scheme can move.
+
+`scenarios.key_movement` gives 10 000 keys owners among N workers, then adds one:"""),
+    ("code", """moves = []
+for n in range(2, 9):
+    r = scenarios.key_movement(workers=n, keys=10_000).result
+    moves += [{"workers": n, "scheme": "hash ring", "moved_pct": 100 * r.ring_add},
+              {"workers": n, "scheme": "hash % N", "moved_pct": 100 * r.modulo_add},
+              {"workers": n, "scheme": "ideal 1/(N+1)", "moved_pct": 100 * r.ideal_add}]
+viz.sweep_chart(pd.DataFrame(moves), "workers", "moved_pct", color="scheme",
+                y_title="keys that change owner (%)",
+                title="Adding one worker to N: keys moved")"""),
+    ("md", """**What to notice.** With `hash % N` most keys move, and more of them as N grows
+(75% at N=3, 89% at N=8). The ring stays on the ideal curve 1/(N+1): it moves only the keys
+the newcomer takes, and none between the old workers.
+
+How even is the ring? It depends on the virtual nodes per worker (`vnodes`): with one
+point each, arcs are very unequal; with hundreds they even out. `ring_balance` is the
+busiest worker's share of keys over the even share:"""),
+    ("code", """pd.DataFrame([{"vnodes": v, "ring_balance": round(
+    scenarios.key_movement(workers=4, vnodes=v).result.ring_balance, 3)}
+    for v in (1, 10, 100, 1000)])"""),
+
+    # -- 3. sharding -----------------------------------------------------------------------
+    ("md", """## 3. Sharding and hot keys
+
+A **sharded group** (`labkit.routing.ShardedGroup`) is consistent hashing made permanent:
+each shard *owns* its keys, so it can keep their state without locks. Real keys are rarely
+uniform: a few users, products or tenants take most of the traffic, roughly as a Zipf law
+(the key of rank r has weight 1/r^s). `scenarios.sharding` sends 2000 messages over 100
+keys to 4 shards, each busy 50% of the time if the keys were even:"""),
+    ("code", """skews = {f"Zipf s={s}": scenarios.sharding(shards=4, keys=100, skew=s,
+                                            messages=2000)
+         for s in (0.0, 0.6, 1.2)}
+alt.hconcat(*[viz.load_chart(run.result.loads, model="actor", noun="shard", title=label)
+              for label, run in skews.items()]).resolve_scale(y="shared").properties(
+    title="Messages per shard as the key skew grows (4 shards, 100 keys)")"""),
+    ("code", """pd.DataFrame([{
+    "keys": label, "hot key": r.hot_key, "its share": f"{r.hot_key_share:.1%}",
+    "owned by": r.hot_shard, "busiest shard": r.busiest,
+    "busiest / mean": round(r.skew_ratio, 2),
+    "p99 on hot shard (ms)": round(1000 * r.p99_by_shard[r.hot_shard], 1),
+    "p99 elsewhere (ms)": round(1000 * max(v for s, v in r.p99_by_shard.items()
+                                           if s != r.hot_shard), 1),
+} for label, r in ((k, v.result) for k, v in skews.items())])"""),
+    ("md", """**What to notice.** Uniform keys (s=0) spread fairly well; the rest of the
+unevenness is the ring's arcs and chance. At s=1.2 the hottest key alone is more than a
+quarter of all messages, and the shard that owns it also owns other keys: it gets two and a
+half times its share. Its utilisation passes 100%, so its queue grows without
+bound and its p99 goes from milliseconds to hundreds of milliseconds, while the other
+shards idle.
+
+More shards do not help a hot key: one key is always one shard. Same traffic (the same
+messages per second in total), 4 shards and 8:"""),
+    ("code", """for shards in (4, 8, 16):
+    r = scenarios.sharding(shards=shards, keys=100, skew=1.2, load=2.0 / shards).result
+    print(f"{shards:2} shards: {r.hot_shard} handles {r.loads[r.hot_shard]:4} of "
+          f"{r.messages} (even share {r.messages // shards:3}; {r.hot_key} alone "
+          f"{round(r.hot_key_share * r.messages)}), p99 there "
+          f"{1000 * r.p99_by_shard[r.hot_shard]:.0f} ms")"""),
+    ("md", """**What to notice.** More shards take the *other* keys away from the hot shard,
+so its load falls at first, and its p99 with it. But it can never fall below the hot key's
+own stream, 584 messages: at 16 shards the hot shard still does almost five times its even
+share while the others idle. The fixes live above the router: split the key (`user-7#0`,
+`user-7#1`), cache it, or batch its updates."""),
+
+    # -- 4. MPMC vs per-worker queues ------------------------------------------------------
+    ("md", """## 4. Where do the jobs wait? One shared queue vs a queue per worker
+
+This is the routing contrast that matters most between the two languages.
+
+- **Go:** any number of goroutines may receive from one channel, and each value goes to
+  exactly one of them (G7, MPMC). N workers ranging over one `chan Job` is a complete work
+  pool: whichever worker is free takes the next job. No router is needed.
+- **Rust:** a tokio `mpsc::Receiver` has one owner (R1, R8: *multi-producer, single
+  consumer*). N workers means N receivers, so N channels, and something must choose among
+  them: a dispatcher routing each job to one worker's queue. (Sharing one receiver behind
+  an `Arc<Mutex<Receiver>>` is possible, and rebuilds Go's shared queue by hand.)
+
+""" + table(("model", "design", "in queueing terms", "consequence"), QUEUE_TABLE) + """
+
+`scenarios.work_queue` serves one workload both ways: 2000 jobs arriving as a Poisson
+stream, 4 workers busy 80% of the time, a mean service time of 10 ms. `spread` is the
+service times' coefficient of variation (standard deviation / mean): 0 means every job
+takes 10 ms, 1 is exponential, 2 means many short jobs and a few very long ones. Latency
+runs from a job's arrival to the end of its service."""),
+    ("code", """def wq_row(model, spread, dispatch="round_robin"):
+    r = scenarios.work_queue(model, workers=4, spread=spread, dispatch=dispatch).result
+    return {"model": model, "design": r.design, "spread": spread,
+            "p50_ms": round(1000 * r.p50, 1), "p99_ms": round(1000 * r.p99, 1),
+            "mean_wait_ms": round(1000 * r.mean_wait, 1), "jobs per worker": r.per_worker}
+
+
+pd.DataFrame([wq_row(m, s) for s in (0.0, 2.0) for m in ("go", "rust")])"""),
+    ("md", """**What to notice.** With every job alike (spread 0) the two rows are *identical*,
+job for job: when all jobs take the same time, the worker that frees up first is the one
+that started first, so a FIFO shared queue hands out jobs in exactly round-robin order.
+With mixed jobs (spread 2) the shared queue wins everywhere: the median is three times
+shorter and the 99th percentile too. Note the per-worker counts: Go's are uneven, because a
+worker that drew short jobs comes back for more; Rust's round-robin is exactly even, and
+that is the problem.
+
+How does the gap depend on the number of workers and on the spread? One run per point
+(same seed, so each (workers, spread) pair is one workload served both ways):"""),
+    ("code", """sweep = scenarios.work_queue_sweep(workers=(1, 2, 4, 8),
+                                   spreads=(0.0, 1.0, 2.0, 3.0))
+viz.sweep_chart(sweep, "workers", ["p50_ms", "p99_ms"], column="spread", log_y=True,
+                y_title="latency (ms, log scale)", width=200,
+                title="Latency vs workers, by service-time spread (load 0.8)")"""),
+    ("md", """**What to notice.**
+
+- *Spread 0:* only one colour is visible: the Rust lines lie exactly on the Go lines.
+- *One worker:* the models agree at every spread: one queue, one server, either way.
+- *Spread >= 1, several workers:* the Go lines fall steeply as workers are added, the Rust
+  lines far less. Adding workers to a shared queue **pools** them; adding per-worker queues
+  only makes more small queues, each as bad as the one before.
+- The gap grows with the spread: at 4 workers the Rust p99 is about 2x Go's at spread 1
+  and 3x at spread 2.
+
+**Why: a queueing argument.** Take the Rust design first: with round-robin each worker's
+queue is its own single-server queue at 80% utilisation. The Pollaczek-Khinchine formula
+says the mean wait in such a queue is
+
+""" + PK_FORMULA + """
+
+so it grows with the square of the spread $c_v$: at $c_v = 2$, $\\rho = 0.8$, a job waits
+on average about 10 service times, whatever the other workers are doing (7 in the run
+above: round-robin makes each queue's arrivals a little more regular than a Poisson
+stream). A job that lands behind a long job waits for it even when the next worker is
+idle. That is *head-of-line blocking*.
+
+In the Go design a waiting job is taken by whichever worker frees up first, so it waits
+only if **all** N workers are busy (an M/G/N queue). That happens far less often (at 4
+workers and 80% load, about 60% of arrivals find everyone busy, against 80% for a single
+server) and when it happens the wait is for the *first* of N jobs to finish, not for one
+particular job. Each worker's long jobs are absorbed by the others. This is the pooling
+effect that makes one line at the bank faster than one line per teller.
+
+A dispatcher that looks at the queues closes part of the gap. Same workload at spread 2,
+Rust with each dispatch rule, against Go's shared queue:"""),
+    ("code", """dispatch = pd.DataFrame([wq_row("go", 2.0)] + [
+    {**wq_row("rust", 2.0, d), "design": f"per-worker queues, {d}"}
+    for d in ("round_robin", "random", "least_loaded")])
+dispatch["label"] = ["go: shared queue"] + [f"rust: {d}" for d in
+                                            ("round_robin", "random", "least_loaded")]
+alt.Chart(dispatch.melt(id_vars=["label", "model"], value_vars=["p50_ms", "p99_ms"],
+                        var_name="metric", value_name="ms")).mark_bar().encode(
+    x=alt.X("ms:Q", title="latency (ms)"),
+    y=alt.Y("label:N", title=None, sort=list(dispatch["label"])),
+    color=viz.model_color(models=["go", "rust"]),
+).properties(width=360, height=110).facet(row=alt.Row("metric:N", title=None)).properties(
+    title="Spread 2, 4 workers: the shared queue vs three dispatch rules")"""),
+    ("md", """**What to notice.** Random dispatch is worse than round-robin at the median (it
+sometimes piles jobs on one queue) and better in the tail in this run (one run's p99 at
+spread 2 is noisy). Least-loaded (join the queue with the fewest jobs queued or in service)
+is much better than both, its median even matches the shared queue's: it rarely sends a
+job to a busy worker while another is idle. It still loses to the shared
+queue at p99, because once a job is in a queue it cannot move: it may sit behind a job
+that turns out long. The shared queue makes that choice *late*, when a worker is actually
+free. To get there in Rust, share the receiver (`Arc<Mutex<Receiver>>`) or let idle
+workers *pull* (ask the dispatcher for work, or steal from each other)."""),
+
+    # -- 5. scatter-gather -----------------------------------------------------------------
+    ("md", """## 5. Scatter-gather: ask everyone, keep what is back by the deadline
+
+Sometimes a request goes to *all* workers and the answers are merged: search every index
+shard, ask every replica. Waiting for the slowest is a bad deal: one slow worker sets the
+latency of every request. **Scatter-gather with a deadline** keeps what has arrived when
+the time is up and returns a partial result.
+
+Five workers answer after 12, 45, 160, 30 and 95 ms; the deadline is 80 ms."""),
+    ("code", """DELAYS = [0.012, 0.045, 0.160, 0.030, 0.095]
+gathers = pd.DataFrame([{
+    "model": m, "answered (in order)": ", ".join(r.answered), "late": ", ".join(r.late),
+    "complete": r.complete, "returned at (ms)": round(1000 * r.gathered_at),
+    "late workers that still finished": r.late_work_finished,
+} for m, r in ((m, scenarios.scatter_gather(m, deadline=0.080, delays=DELAYS).result)
+               for m in ("go", "rust", "actor"))])
+gathers"""),
+    ("md", """**What to notice.** Every model returns at 80 ms with the same three answers, in
+arrival order. What differs is the fate of the two late workers:
+
+- **Go:** `context.WithTimeout` closes `ctx.Done()` at the deadline, and each worker
+  `select`s on it while it works, so they stop (G34, G39). Cancellation is *cooperative*: a
+  worker that never looks at `ctx.Done()` runs to the end, and nothing outside can stop a
+  goroutine (G30).
+- **Rust:** the gatherer drains a `JoinSet` under `timeout`; at the deadline `abort_all()`
+  cancels the late tasks at their next `.await` (R32, R34, R36), whether or not they check.
+- **Actor:** an actor handles one message at a time and cannot be interrupted mid-message:
+  the late workers finish, and their replies become dead letters nobody reads. Wasted work,
+  unless the message carries its deadline and the worker checks it.
+
+The actor run's dead letters, with their correlation id (the request's):"""),
+    ("code", """run = scenarios.scatter_gather("actor", deadline=0.080, delays=DELAYS)
+run.trace.events("dead_letter")[["time", "actor", "peer", "corr_id", "detail"]]"""),
+
+    # -- live experiment -------------------------------------------------------------------
+    ("md", """## Live experiment: strategy, workers, key skew, model
+
+Each change re-runs `scenarios.route` (300 messages, seed 1) and redraws the load per
+worker and the queueing latency (send to receive) of every message. The status line shows
+the headline numbers: `imbalance` (busiest / mean), `p50` and `p99` (arrival to end of
+handling, seconds) and `unmatched`.
+
+The models: **actor** is `labkit.routing.Router` over actors; **rust** routes by hand to
+one `mpsc` per worker; **go** uses one shared channel for the one-of-N strategies
+(round_robin, random, least_loaded, where the strategy is then ignored: the free goroutine
+takes the next job) and a channel per goroutine for the others. In the Go model the
+workers are goroutines `go-1` ... `go-N`.
+
+Things to try:
+
+- `consistent_hash`, raise `key_skew` from 0 to 2: one worker's bar climbs, and the tail
+  of the latency histogram with it.
+- `round_robin`, switch `model` between go and rust: the same jobs; Go's counts are uneven
+  and its median and tail a little shorter (the spread here is 1; section 4 used 2).
+- `least_loaded` in rust: uneven counts again, and the median drops to about Go's.
+- `topic` with 2 workers: some topics have no subscriber (`unmatched` > 0)."""),
+    ("code", """live = widgets.Dashboard(
+    scenarios.route,
+    controls={
+        "strategy": list(STRATEGIES),
+        "model": ["go", "rust", "actor"],
+        "workers": ipywidgets.IntSlider(value=4, min=1, max=8, description="workers"),
+        "key_skew": ipywidgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.25,
+                                           description="key_skew"),
+    },
+    charts=["load", "latency"],
+    fixed={"messages": 300, "seed": 1},
+)
+live"""),
+    ("md", """**What to notice** in the picture it starts with (round-robin, actors, 4 workers):
+the four bars are exactly level at 75 messages, and the latency histogram still has a tail:
+equal counts are not equal work when service times vary."""),
+
+    # -- exercises -------------------------------------------------------------------------
+    ("md", """## Exercises
+
+Each exercise has an answer cell and a check cell. The answers start as `None`, so the
+checks say "not yet"; change the answer, run both cells, and read the verdict. Worked
+solutions are at the end of the notebook.
+
+### Exercise 1: how many keys move?
+
+Five workers share 10 000 keys on a hash ring (100 virtual nodes each). A sixth joins.
+**About what fraction of the keys change owner** (a number between 0 and 1)? And with
+`hash % N` instead? Reason first, then check with `scenarios.key_movement`."""),
+    ("code", """def check_movement(ring, modulo):
+    if not all(isinstance(x, int | float) and 0 <= x <= 1 for x in (ring, modulo)):
+        return print("❌ not yet: set ring_moved and modulo_moved to fractions between 0 and 1")
+    r = scenarios.key_movement(workers=5, keys=10_000).result
+    if abs(ring - r.ring_add) > 0.04:
+        return print(f"❌ not yet: the ring figure is off (you said {ring:.2f}); a newcomer "
+                     "takes its share of the keys from the others, and nothing else moves")
+    if abs(modulo - r.modulo_add) > 0.05:
+        return print(f"❌ not yet: the ring is right, but hash % N moves far more (you said "
+                     f"{modulo:.2f}); a key stays only if hash % 5 == hash % 6")
+    print(f"✅ correct: the ring moves {r.ring_add:.1%} (ideal 1/6 = {r.ideal_add:.1%}), "
+          f"hash % N moves {r.modulo_add:.1%}: almost every key's state would have to move.")"""),
+    ("code", """ring_moved = None     # your answer: fraction of keys that move on the hash ring
+modulo_moved = None   # your answer: fraction that move with hash % N"""),
+    ("code", """check_movement(ring_moved, modulo_moved)"""),
+    ("md", """### Exercise 2: when does the shared queue win twice over?
+
+With 4 workers at load 0.8 (`scenarios.work_queue`, default seed), **what is the smallest
+spread among 0, 0.5, 1, 1.5, 2, 2.5 and 3 at which the Rust per-worker round-robin p99 is
+at least twice the Go shared-queue p99?**"""),
+    ("code", """SPREADS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+
+
+def p99_ratio(spread):
+    go_res = scenarios.work_queue("go", workers=4, spread=spread).result
+    rust_res = scenarios.work_queue("rust", workers=4, spread=spread).result
+    return rust_res.p99 / go_res.p99
+
+
+def check_spread(answer):
+    if answer not in SPREADS:
+        return print(f"❌ not yet: set smallest_spread to one of {SPREADS}")
+    ratio = p99_ratio(answer)
+    if ratio < 2:
+        return print(f"❌ not yet: at spread {answer} Rust's p99 is only {ratio:.2f}x Go's; "
+                     "try more spread")
+    smaller = [s for s in SPREADS if s < answer and p99_ratio(s) >= 2]
+    if smaller:
+        return print(f"❌ not yet: spread {smaller[0]} already gives 2x; find the smallest")
+    print(f"✅ correct: at spread {answer} the per-worker p99 is {ratio:.2f}x the shared "
+          "queue's. The wait in each separate queue grows with (1 + cv²); the shared queue "
+          "absorbs long jobs across all workers.")"""),
+    ("code", """smallest_spread = None   # your answer: one of SPREADS"""),
+    ("code", """check_spread(smallest_spread)"""),
+    ("md", """### Exercise 3: a deadline for four answers
+
+The five workers of section 5 answer after 12, 45, 160, 30 and 95 ms. **What is the
+shortest deadline, in whole tens of milliseconds, that gathers at least four answers?**
+And **in which model** (`"go"`, `"rust"` or `"actor"`) does the remaining late worker
+still finish its work?"""),
+    ("code", """def check_deadline(deadline_ms, model):
+    if not isinstance(deadline_ms, int) or deadline_ms <= 0 or deadline_ms % 10:
+        return print("❌ not yet: set deadline_ms to a whole number of tens of ms (10, 20, ...)")
+    if model not in ("go", "rust", "actor"):
+        return print("❌ not yet: set late_model to 'go', 'rust' or 'actor'")
+    got = scenarios.scatter_gather("go", deadline=deadline_ms / 1000, delays=DELAYS).result
+    if len(got.answered) < 4:
+        return print(f"❌ not yet: by {deadline_ms} ms only {len(got.answered)} answered")
+    shorter = scenarios.scatter_gather("go", deadline=(deadline_ms - 10) / 1000,
+                                       delays=DELAYS).result
+    if len(shorter.answered) >= 4:
+        return print(f"❌ not yet: {deadline_ms - 10} ms is enough too; find the shortest")
+    finished = {m: scenarios.scatter_gather(m, deadline=deadline_ms / 1000, delays=DELAYS)
+                .result.late_work_finished for m in ("go", "rust", "actor")}
+    if not finished[model]:
+        return print(f"❌ not yet: the deadline is right, but in {model} the late worker is "
+                     "stopped; which model cannot interrupt a worker mid-message?")
+    print(f"✅ correct: {deadline_ms} ms gathers four answers; the fifth worker is cancelled "
+          f"in Go (ctx.Done) and Rust (abort), and still finishes in the {model} model.")"""),
+    ("code", """deadline_ms = None   # your answer: e.g. 50
+late_model = None    # your answer: "go", "rust" or "actor\""""),
+    ("code", """check_deadline(deadline_ms, late_model)"""),
+
+    # -- summary ---------------------------------------------------------------------------
+    ("md", """## Summary
+
+""" + table(("", "Go", "Rust"), SUMMARY_TABLE) + """
+
+- A router is a choice of *which worker*; the same six strategies exist in every model,
+  and each decision is a `route` row carrying the message's correlation id.
+- Key-based routing buys affinity and pays in skew: a hot key is a hot worker, whatever the
+  number of shards. A hash ring keeps key movement to about 1/N when workers come and go.
+- The biggest difference between the languages is not a strategy but a queue: Go's
+  channel is a shared work queue, tokio's `mpsc` is not, and with mixed service times the
+  shared queue's latency tail is several times shorter.
+
+**Where next:** `03_backpressure`: what happens when the queues in front of the workers
+fill up. The rules cited here (G1-G47, R1-R40) are in `SEMANTICS.md`."""),
+
+    # -- solutions -------------------------------------------------------------------------
+    ("md", """## Solutions
+
+Try the exercises first. These cells run the same checks with worked answers.
+
+**Exercise 1.** The newcomer takes about 1/(N+1) = 1/6 of the keys. With `hash % N` a key
+keeps its owner only when `h % 5 == h % 6`, which holds for 5 residues in 30, so about
+5/6 of the keys move:"""),
+    ("code", """check_movement(1 / 6, 5 / 6)"""),
+    ("md", """**Exercise 2.** Compute the ratio for each spread; take the first at or above 2:"""),
+    ("code", """solution_2 = next(s for s in SPREADS if p99_ratio(s) >= 2)
+check_spread(solution_2)"""),
+    ("md", """**Exercise 3.** Sorted, the delays are 12, 30, 45, 95 and 160 ms: the fourth answer
+comes at 95 ms, so 100 ms is the shortest whole-ten deadline. Only the actor model cannot
+interrupt a worker in the middle of a message:"""),
+    ("code", """check_deadline(100, "actor")"""),
+]
+
+
+if __name__ == "__main__":
+    write(CELLS, "02_routing.ipynb", "routing")
