@@ -1,0 +1,5 @@
+"""``python -m labkit``: the ``labkit`` command (see :mod:`labkit.cli`)."""
+
+from labkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,310 @@
+"""The ``labkit`` command: list, explain and run the scenarios headless, write charts to files.
+
+::
+
+    labkit list                                    # every scenario, one line each
+    labkit show overload                           # its parameters, defaults and docs
+    labkit run overload policy=drop_head capacity=5 --seed 3
+    labkit run producer_consumer capacity=0 --models go rust --chart timeline depth
+    labkit run work_queue spread=2 --trace trace.csv --json
+
+``run`` prints the scenario's headline numbers (``--json``: as JSON), and can save the trace
+as CSV (``--trace``) and charts (``--chart``, one of :data:`labkit.viz.CHARTS`) as SVG, PNG
+or a self-contained HTML page (``--format``), rendered offline. With ``--models`` the
+scenario runs once per model and each chart compares them side by side. Parameters are
+``name=value``; values are Python literals (``5``, ``0.5``, ``[0.1, 0.2]``, ``None``,
+``true``) or else strings (``policy=drop_head``). Everything runs in virtual time: the same
+command prints the same numbers and writes the same files on every machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import difflib
+import inspect
+import json
+import math
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from labkit._runtime import Run
+
+__all__ = ("main", "parse_params")
+
+FORMATS = ("svg", "png", "html")
+
+
+class CliError(Exception):
+    """A mistake in the command line, reported as ``labkit: error: ...`` with exit code 2."""
+
+
+def _scenarios() -> tuple[dict[str, Callable[..., Run[Any]]], dict[str, str]]:
+    from labkit import scenarios
+
+    return scenarios.SCENARIOS, scenarios.DESCRIPTIONS
+
+
+def _scenario(name: str) -> Callable[..., Run[Any]]:
+    known, _ = _scenarios()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CliError(f"no scenario named {name!r}{hint} (`labkit list` shows them all)")
+    return known[name]
+
+
+def _literal(text: str) -> Any:
+    """``5`` -> 5, ``[1, 2]`` -> [1, 2], ``true`` -> True, ``none`` -> None, else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_params(fn: Callable[..., Any], pairs: Sequence[str]) -> dict[str, Any]:
+    """``["capacity=5", "policy=drop_head"]`` -> keyword arguments for scenario ``fn``.
+
+    Names must be parameters of ``fn``; a value whose default is a float may be written as
+    an int (``rate=20``) and stays a float, so results do not depend on the spelling.
+    """
+    params = inspect.signature(fn).parameters
+    accepted = [p for p in params if params[p].kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                         inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise CliError(f"parameters are name=value, got {pair!r}")
+        if name not in accepted:
+            close = difflib.get_close_matches(name, accepted, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise CliError(f"{fn.__name__} has no parameter {name!r}{hint}; its parameters: "
+                           f"{', '.join(accepted)}")
+        if name in kwargs:
+            raise CliError(f"parameter {name!r} given twice")
+        value = _literal(text)
+        default = params[name].default
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        kwargs[name] = value
+    return kwargs
+
+
+def _plain(value: Any) -> Any:
+    """A result field as JSON-friendly data (tuples as lists, non-finite floats as text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return repr(value)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple) and len(value) > 12:
+        shown = ", ".join(_fmt(v) for v in value[:12])
+        return f"[{shown}, ... ({len(value)} in all)]"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def _result_lines(run: Run[Any]) -> list[str]:
+    result = run.result
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    else:
+        fields = {"result": result}
+    fields.update({"trace rows": len(run.trace), "virtual seconds": run.elapsed})
+    width = max(len(k) for k in fields)
+    return [f"  {k:<{width}}  {_fmt(v)}" for k, v in fields.items()]
+
+
+def _summary(run: Run[Any]) -> dict[str, Any]:
+    result = _plain(run.result)
+    return {"result": result, "seed": run.seed, "virtual_seconds": run.elapsed,
+            "trace_rows": len(run.trace), "completed": run.completed,
+            "leaked": list(run.leaked)}
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+def _cmd_list(_args: argparse.Namespace) -> int:
+    known, descriptions = _scenarios()
+    width = max(len(name) for name in known)
+    for name in known:
+        print(f"{name:<{width}}  {descriptions.get(name, '')}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    fn = _scenario(args.name)
+    _, descriptions = _scenarios()
+    print(f"{args.name}: {descriptions.get(args.name, '')}\n")
+    print("parameters (name=default):")
+    for p in inspect.signature(fn).parameters.values():
+        default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
+        print(f"  {p.name}={default}")
+    doc = inspect.getdoc(fn)
+    if doc:
+        print("\n" + textwrap.indent(doc, "  "))
+    return 0
+
+
+def _write_chart(chart: Any, path: Path, fmt: str) -> None:
+    from labkit import viz
+
+    if fmt == "svg":
+        path.write_text(viz.to_svg(chart), encoding="utf-8")
+    elif fmt == "png":
+        path.write_bytes(viz.to_png(chart))
+    else:  # a page that shows the SVG: no script, no CDN
+        svg = viz.to_svg(chart)
+        path.write_text(f'<!doctype html>\n<html><head><meta charset="utf-8">'
+                        f"<title>{path.stem}</title></head>\n<body>\n{svg}\n</body></html>\n",
+                        encoding="utf-8")
+
+
+def _charts(args: argparse.Namespace, runs: dict[str, Run[Any]]) -> list[Path]:
+    if not args.chart:
+        return []
+    try:
+        from labkit import viz
+    except ImportError as exc:  # altair and vl-convert come with the notebooks extra
+        raise CliError(f"charts need the notebooks extra ({exc}); "
+                       "pip install 'labkit[notebooks]'") from exc
+    unknown = [c for c in args.chart if c not in viz.CHARTS]
+    if unknown:
+        raise CliError(f"unknown chart {unknown[0]!r}; choose from {', '.join(viz.CHARTS)}")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the chart folder {out}: {exc}") from exc
+    written = []
+    for kind in args.chart:
+        if len(runs) == 1:
+            chart = viz.CHARTS[kind](next(iter(runs.values())))
+        else:
+            chart = viz.compare(runs, chart=kind)
+        path = out / f"{args.name}-{kind}.{args.format}"
+        _write_chart(chart, path, args.format)
+        written.append(path)
+    return written
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    fn = _scenario(args.name)
+    kwargs = parse_params(fn, args.params)
+    if args.models and "model" in kwargs:
+        raise CliError("give the model either as model=... or with --models, not both")
+    kwargs["seed"] = args.seed
+    runs: dict[str, Run[Any]] = {}
+    for model in args.models or [None]:
+        call = dict(kwargs) if model is None else {**kwargs, "model": model}
+        try:
+            run = fn(**call)
+        except (ValueError, TypeError) as exc:
+            raise CliError(f"{args.name}: {exc}") from exc
+        runs[model or args.name] = run
+    if args.trace:
+        frames = []
+        for label, run in runs.items():
+            df = run.trace.df
+            frames.append(df.assign(run=label) if len(runs) > 1 else df)
+        import pandas as pd
+
+        path = Path(args.trace)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+        except OSError as exc:
+            raise CliError(f"cannot write the trace to {path}: {exc}") from exc
+    written = _charts(args, runs)
+    if args.json:
+        payload: dict[str, Any] = {"scenario": args.name, "params": _plain(kwargs)}
+        payload["runs"] = {label: _summary(run) for label, run in runs.items()}
+        payload["files"] = [str(p) for p in ([Path(args.trace)] if args.trace else [])
+                            + written]
+        print(json.dumps(payload, indent=2))
+        return 0
+    for label, run in runs.items():
+        print(f"{label}:" if len(runs) > 1 else f"{args.name} (seed {args.seed}):")
+        print("\n".join(_result_lines(run)))
+    if args.trace:
+        print(f"trace written to {args.trace}")
+    for path in written:
+        print(f"chart written to {path}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labkit", description="Run labkit's scenarios headless, in virtual time.",
+        epilog="Examples:\n  labkit list\n  labkit show overload\n"
+               "  labkit run overload policy=drop_head --models go rust --chart depth",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,show,run}")
+    sub.add_parser("list", help="every scenario with a one-line description")
+    show = sub.add_parser("show", help="a scenario's parameters, defaults and documentation")
+    show.add_argument("name")
+    run = sub.add_parser("run", help="run a scenario and print its headline numbers")
+    run.add_argument("name")
+    run.add_argument("params", nargs="*", metavar="name=value",
+                     help="scenario parameters, e.g. capacity=5 policy=drop_head")
+    run.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    run.add_argument("--models", nargs="+", metavar="MODEL",
+                     help="run once per model (go, rust, actor) and compare them")
+    run.add_argument("--trace", metavar="FILE.csv", help="write the trace as CSV")
+    run.add_argument("--chart", nargs="+", metavar="KIND",
+                     help="charts to write: timeline, depth, latency, throughput, "
+                          "sequence, load")
+    run.add_argument("--format", choices=FORMATS, default="svg",
+                     help="chart file format (default: svg)")
+    run.add_argument("--out", default=".", help="folder for chart files (default: .)")
+    run.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"labkit: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``labkit`` command (and ``python -m labkit``)."""
+    args = _parser().parse_args(argv)
+    commands = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}
+    try:
+        return commands[args.command](args)
+    except CliError as exc:
+        _fail(str(exc))
+    except BrokenPipeError:  # `labkit run ... | head`: the reader left, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
