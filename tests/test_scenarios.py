@@ -23,6 +23,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
       for m in ("go", "rust") for b in (False, True)],
     *[("ask_reply", {"model": m, "reply_buffer": b}) for m in ("go", "rust") for b in (0, 1)],
     *[("ownership", {"model": m}) for m in ("go", "rust")],
+    *[("message_contracts", {"model": m, "handler": h})
+      for m in ("go", "rust", "actor") for h in ("stale", "wildcard", "updated")],
+    *[("message_contracts", {"model": m, "new_variant": False}) for m in ("go", "rust", "actor")],
     # 02 routing
     *[("work_queue", {"model": m, "spread": 2.0, "messages": 200}) for m in ("go", "rust")],
     *[("route", {"strategy": s, "model": m, "messages": 40})
@@ -30,6 +33,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("sharding", {"messages": 300}),
     ("key_movement", {"keys": 500}),
     *[("scatter_gather", {"model": m}) for m in ("go", "rust", "actor")],
+    *[("pubsub", {"model": m, "design": d, "messages": 40, "capacity": 4})
+      for m, designs in scenarios.routing.PUBSUB_DESIGNS.items() for d in designs],
+    *[("latest_value", {"model": m, "design": d, "updates": 40})
+      for m, designs in scenarios.routing.LATEST_DESIGNS.items() for d in designs],
     # 03 backpressure
     *[("overload", {"model": m, "policy": p, "messages": 60})
       for m, policies in scenarios.backpressure.OFFERED.items() for p in policies],

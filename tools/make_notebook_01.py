@@ -19,6 +19,8 @@ SUMMARY_TABLE = [
     ("order", "FIFO per sender (G3)", "FIFO per sender (R10)"),
     ("who closes", "the sender, explicitly, once; forget it and `range` hangs",
      "the last `Sender` drop; a stray clone keeps it open, `WeakSender` does not"),
+    ("new message kind", "a type switch compiles; `default` ignores it silently",
+     "every `match` without it fails (E0004); a `_` arm opts out"),
     ("select", "uniform among ready cases; priority only by an idiom",
      "random start by default; `biased` polls in order and can starve"),
     ("reply", "a channel in the message; unbuffered means a leaked replier",
@@ -41,10 +43,12 @@ runs the same workloads through both and measures where they differ.
 2. Name the Rust equivalent of Go's `make(chan T)`, and why it is not a tokio channel.
 3. Rely on FIFO order per sender, and not across senders.
 4. Say who closes a channel in each model, and recognise the hang each mistake causes.
-5. Predict how `select` chooses between two ready inputs, and when one of them starves.
-6. Choose a reply path (`oneshot` vs a reply channel in the message) that leaks nothing
+5. Explain why a new message kind slips silently past a Go type switch but stops a Rust
+   build, and how a `_` arm gives that protection away.
+6. Predict how `select` chooses between two ready inputs, and when one of them starves.
+7. Choose a reply path (`oneshot` vs a reply channel in the message) that leaks nothing
    when callers time out.
-7. Explain why a Go message can change after it was sent and a Rust one cannot.
+8. Explain why a Go message can change after it was sent and a Rust one cannot.
 
 Every run below is in deterministic virtual time: the numbers are the same on every
 machine, every time."""),
@@ -238,8 +242,99 @@ reports what each task waited on:"""),
 channel nobody will close. In Rust the consumer waits in `recv()` on `mpsc-1`, which its
 own `Sender` clone keeps open, and `main` waits to join it."""),
 
-    # -- 4. select fairness ----------------------------------------------------------------
-    ("md", """## 4. `select` fairness: who wins when both inputs are ready?
+    # -- 4. message contracts --------------------------------------------------------------
+    ("md", """## 4. A new message kind: who notices?
+
+A worker serves three kinds of request: `Ping`, `Put(key, value)` and `Get(key)`. Then a
+teammate adds a fourth, `Stop` ("finish and exit"), and the client starts sending it.
+Nobody touches the worker's handler.
+
+- **Go:** the mailbox is a `chan Msg`, with `Msg` an interface, and the worker dispatches
+  with a type switch: `case Ping`, `case Put`, `case Get`, and the usual
+  `default: // ignore`. Adding a type breaks nothing, so the program compiles and a `Stop`
+  lands in `default` at run time.
+- **Rust:** `Msg` is an `enum`, and a `match` must cover every variant. Adding `Stop` breaks
+  every handler that lacks it: `error[E0004]: non-exhaustive patterns` (R39). labkit runs
+  that check when the handler table is registered, with `rust.match_exhaustive`.
+
+The messages are `@rust.enum` variants, frozen dataclasses that work in `match`:"""),
+    ("code", """from labkit.scenarios.mailboxes import Msg
+
+Msg.Put(key="a", value=1), Msg.Stop()"""),
+    ("md", """`scenarios.message_contracts` sends 12 random requests, one every 10 ms, with a
+`Stop` after the first 6, then waits up to 1 s for the worker to exit. First Go, with the
+type switch as it was written before `Stop` existed (`handler="stale"`). The table counts
+what became of each kind, from the worker's and the client's own view:"""),
+    ("code", """def per_kind(r):
+    return pd.DataFrame({"sent": r.sent, "handled": r.handled,
+                         "ignored (catch-all)": r.ignored, "refused at send": r.refused})
+
+
+go_stale = scenarios.message_contracts("go", handler="stale", messages=12)
+r = go_stale.result
+print(f"worker stopped: {r.stopped}; requests served after Stop: {r.work_after_stop}; "
+      f"still running after 1 s: {go_stale.leaked}")
+per_kind(r)"""),
+    ("md", """**What to notice.** The `Stop` was sent and received, and then nothing happened:
+`default` swallowed it. The 6 requests sent after it were all served, and the worker
+goroutine `go-1` was still waiting for the next message when the run ended (leaked). The
+only evidence is a receive, as the trace shows:"""),
+    ("code", """df = go_stale.trace.df
+df[df["msg_type"] == "Stop"][["time", "kind", "actor", "peer", "msg_type"]]"""),
+    ("md", """**What to notice.** A `send` and a `receive`, then silence: no drop, no error,
+no log line. A test that only checks the requests' answers passes.
+
+Now Rust. The worker registers its handler table, one handler per variant, as the arms
+of a `match`. Written before `Stop` existed, it covers three of the four:"""),
+    ("code", """stale_arms = {Msg.Ping: print, Msg.Put: print, Msg.Get: print}
+try:
+    rust.match_exhaustive(Msg, stale_arms)
+except rust.NonExhaustiveMatch as err:
+    print("NonExhaustiveMatch:", err)"""),
+    ("md", """**What to notice.** The error names the missing variant, `Msg.Stop`, and the two
+ways out: an arm for it, or a `_` wildcard (more on that one below). The scenario makes the
+same registration before it sends anything, so its run stops there, the way `cargo build`
+would, and the result reports it:"""),
+    ("code", """r = scenarios.message_contracts("rust", handler="stale", messages=12).result
+print(f"rejected at registration: {r.rejected_at_registration}, missing: {r.missing}")
+print(f"messages sent: {sum(r.sent.values())}, processed: {r.processed}, "
+      f"silently ignored: {r.silently_ignored}")"""),
+    ("md", """**What to notice.** The run ended before a single message was sent: zero
+processed, zero lost. The teammate who added `Stop` is told about every handler that needs
+it, at build time. With the arm added (`handler="updated"`), it runs:"""),
+    ("code", """rust_fixed = scenarios.message_contracts("rust", handler="updated", messages=12)
+r = rust_fixed.result
+print(f"worker stopped: {r.stopped}; requests served after Stop: {r.work_after_stop}; "
+      f"leaked: {rust_fixed.leaked}")
+per_kind(r)"""),
+    ("md", """**What to notice.** `Stop` is handled once and the worker returns, dropping its
+`Receiver`. The 6 later sends come back as `Err(SendError(v))`, with the message handed
+back (R9, R17): refused, not lost, and the client knows it. Nothing is leaked.
+
+The whole picture, with a third model: an actor whose `accepts` names the kinds it takes
+(`labkit.actor`), and with the Go-like way out of the Rust error, a `_ => {}` arm
+(`handler="wildcard"`):"""),
+    ("code", """rows = []
+for model in ("go", "rust", "actor"):
+    for handler in ("stale", "wildcard", "updated"):
+        r = scenarios.message_contracts(model, handler=handler, messages=12).result
+        rows.append({"model": model, "handler": handler,
+                     "rejected at registration": r.rejected_at_registration,
+                     "silently ignored": r.silently_ignored,
+                     "served after Stop": r.work_after_stop,
+                     "refused at send": sum(r.refused.values()),
+                     "stopped on Stop": r.stopped, "why": r.explanation})
+pd.DataFrame(rows)"""),
+    ("md", """**What to notice.** A message is lost *silently* only where a catch-all arm
+exists: Go always has one in spirit (`default`, or simply no matching case), Rust only
+when someone writes `_`. The stale Rust handler is the one row where nothing ran at all,
+which is the point: the mistake never reaches production. The actor's `accepts` is loud
+too (`WrongMessageType` at the sender) but only at run time, when a `Stop` is actually
+sent, so a test must send one to find it. In every row where the worker ran without a
+`Stop` arm, it served all 6 requests that came after the `Stop`."""),
+
+    # -- 5. select fairness ----------------------------------------------------------------
+    ("md", """## 5. `select` fairness: who wins when both inputs are ready?
 
 An actor often reads from more than one mailbox, say a control channel and a data channel.
 `scenarios.select_fairness` keeps two inputs, `a` and `b`, *always* ready and selects
@@ -277,8 +372,8 @@ selects that `b` lost:"""),
         r = scenarios.select_fairness(model, biased=biased, iterations=1000).result
         print(f"{model:4} biased={biased!s:5}  b lost {r.longest_wait_b} selects in a row")"""),
 
-    # -- 5. ask / reply --------------------------------------------------------------------
-    ("md", """## 5. Asking for a reply
+    # -- 6. ask / reply --------------------------------------------------------------------
+    ("md", """## 6. Asking for a reply
 
 A request-reply ("ask") carries a way back in the message.
 
@@ -309,8 +404,8 @@ their replies sit in channels that the garbage collector will reclaim. With a on
 9 late replies come back as `Err` and the replier *knows* its caller left: it can log it,
 undo work, or retry elsewhere."""),
 
-    # -- 6. ownership ----------------------------------------------------------------------
-    ("md", """## 6. Who owns a message after it is sent?
+    # -- 7. ownership ----------------------------------------------------------------------
+    ("md", """## 7. Who owns a message after it is sent?
 
 The sender builds a message `["order", "qty=1"]`, sends it, then changes `qty` to 100.
 What does the receiver read a moment later?"""),
@@ -364,7 +459,7 @@ def check_capacity(answer):
     ("code", """check_capacity(smallest_capacity)"""),
     ("md", """### Exercise 2: stop the leak
 
-In section 5 an unbuffered reply channel leaked one Go replier per timed-out caller.
+In section 6 an unbuffered reply channel leaked one Go replier per timed-out caller.
 **Which `reply_buffer` is the smallest that leaks no replier** in the Go model (same 20
 requests, 100 ms timeout)? And **how many replies does the Rust model refuse** with `Err`
 in that run?"""),
@@ -387,6 +482,31 @@ in that run?"""),
     ("code", """reply_buffer = None   # your answer: the smallest buffer with no blocked replier
 rust_refused = None   # your answer: how many oneshot sends return Err"""),
     ("code", """check_reply(reply_buffer, rust_refused)"""),
+    ("md", """### Exercise 3: the wildcard arm
+
+To silence the E0004 error from section 4, a teammate adds `_ => {}` to the Rust handler
+instead of a `Stop` arm (`handler="wildcard"`). The client sends 12 requests with the
+`Stop` after the first 4 (`stop_after=4`). **How many requests does the Rust worker serve
+after the `Stop` was sent, and does it stop because of the `Stop`?** Predict first, then
+check with `scenarios.message_contracts`."""),
+    ("code", """def check_wildcard(served, stopped):
+    if isinstance(served, bool) or not isinstance(served, int) or not isinstance(stopped, bool):
+        return print("❌ not yet: set served_after_stop to a count and stopped_by_stop to "
+                     "True or False")
+    r = scenarios.message_contracts("rust", handler="wildcard", messages=12,
+                                    stop_after=4).result
+    if served != r.work_after_stop:
+        return print(f"❌ not yet: {served} is not the number of requests served after the "
+                     "Stop; which requests come after it, and what does `_` do with Stop?")
+    if stopped != r.stopped:
+        return print("❌ not yet: the count is right, but look again at what the `_` arm "
+                     "does with the Stop")
+    print(f"✅ correct: `_` swallows the Stop exactly as Go's default does, so all {served} "
+          "later requests are served and the worker ends only when the last Sender is "
+          "dropped. Exhaustiveness protects you only while no arm says `_`.")"""),
+    ("code", """served_after_stop = None   # your answer: requests served after the Stop was sent
+stopped_by_stop = None     # your answer: True or False"""),
+    ("code", """check_wildcard(served_after_stop, stopped_by_stop)"""),
 
     # -- summary ---------------------------------------------------------------------------
     ("md", """## Summary
@@ -395,8 +515,9 @@ rust_refused = None   # your answer: how many oneshot sends return Err"""),
 
 - For a bounded FIFO queue the two models behave the same on the same workload: capacity
   trades the producer's blocked time for the messages' latency.
-- The differences are in the edges: who ends a stream, how a choice is made, where a
-  reply goes when nobody waits, and whether a message can change after it left.
+- The differences are in the edges: who ends a stream, whether a new kind of message is
+  noticed, how a choice is made, where a reply goes when nobody waits, and whether a
+  message can change after it left.
 
 **Where next:** `02_routing`: one mailbox, many workers. Go lets several goroutines receive
 from one channel; a tokio `Receiver` has one owner, so Rust needs a router or a shared
@@ -414,6 +535,12 @@ check_capacity(solution_1)"""),
 reply per caller that timed out:"""),
     ("code", """timed_out = scenarios.ask_reply("rust", requests=20).result.timed_out
 check_reply(1, timed_out)"""),
+    ("md", """**Exercise 3.** The `_` arm matches `Stop` and does nothing, so the worker keeps
+serving: every one of the 8 requests after the `Stop`. It ends later, when `main` drops
+the last `Sender`, not because of the `Stop`:"""),
+    ("code", """wild = scenarios.message_contracts("rust", handler="wildcard", messages=12,
+                                   stop_after=4).result
+check_wildcard(wild.work_after_stop, wild.stopped)"""),
 ]
 
 

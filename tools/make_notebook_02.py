@@ -30,10 +30,31 @@ SUMMARY_TABLE = [
      "longer with mixed service times; least-loaded narrows the gap"),
     ("key affinity", "a channel per goroutine, picked by hash",
      "an `mpsc` per worker, picked by hash"),
-    ("fan-out", "a channel per subscriber; a slow one blocks the publisher",
-     "an `mpsc` per subscriber, or `broadcast` (reports `Lagged(k)`, R24)"),
+    ("fan-out", "a channel per subscriber (only `close()` reaches all, G15): a slow one "
+     "blocks the publisher, or select-default drops silently (G22)",
+     "`broadcast`: never blocks, overwrites the oldest, tells the subscriber `Lagged(k)` "
+     "(R23, R24)"),
+    ("latest value", "a cap-1 channel, drain then send (or a mutex and a signal)",
+     "`watch`: the last value wins, `changed()` skips the rest (R26)"),
     ("deadline", "`context.WithTimeout`; workers must watch `ctx.Done()` (G39)",
      "`timeout` + `JoinSet::abort_all`: stopped at the next `.await` (R32, R34)"),
+]
+
+PUBSUB_TABLE = [
+    ("go blocking", "`make(chan T, 16)` per subscriber; `ch <- v` to each",
+     "waits while a buffer is full (G2)"),
+    ("go select_default", "the same channels; `select { case ch <- v: default: }`",
+     "never waits; a full subscriber misses it, silently (G22)"),
+    ("rust broadcast", "`broadcast::channel(16)`; `tx.send(v)`",
+     "never waits; overwrites the oldest; the laggard gets `Lagged(k)` (R23, R24)"),
+]
+
+LATEST_TABLE = [
+    ("rust watch", "`watch::channel(init)`; `tx.send(v)`; reader: `changed().await`, "
+     "`borrow_and_update()`", "keeps only the latest value (R26)"),
+    ("go drain_replace", "`make(chan T, 1)`; writer: `select { case <-ch: default: }` "
+     "then `ch <- v`", "the buffer always holds the latest unread value"),
+    ("go buffered", "`make(chan T, 16)`; `ch <- v`", "every value, in order: a backlog"),
 ]
 
 #: The Pollaczek-Khinchine mean wait of an M/G/1 queue (LaTeX, rendered by Jupyter).
@@ -45,7 +66,8 @@ CELLS: list[tuple[str, str]] = [
 One address, many workers. A **router** decides which worker gets each message: in turn,
 at random, by key, by load, all of them, or those subscribed to its topic. This notebook
 runs each router on a small example, then asks the question that separates Go from Rust
-here: *where do the jobs wait?*
+here: *where do the jobs wait?* It ends with two kinds of delivery that are not "one
+worker per message": fan-out to every subscriber, and keeping only the latest state.
 
 **Learning goals**
 
@@ -57,6 +79,11 @@ here: *where do the jobs wait?*
 5. Explain why one Go channel read by N goroutines (a shared queue, G7) has a shorter
    latency tail than N per-worker tokio `mpsc` queues (R1, R8), and when the two agree.
 6. Gather replies under a deadline and say what happens to the late workers in each model.
+7. Fan out to subscribers when one is slow, and say for each design who waits, what is
+   lost and who is told (Go: a channel per subscriber, G15, G22; tokio `broadcast` and
+   `Lagged(k)`, R23, R24).
+8. Keep only the latest state for a slow reader: tokio `watch` (R26) and Go's cap-1
+   drain-and-replace idiom, and why a plain buffered channel serves stale values.
 
 Every run below is in deterministic virtual time: the numbers are the same on every
 machine, every time."""),
@@ -65,7 +92,8 @@ import ipywidgets
 import pandas as pd
 
 from labkit import scenarios, viz, widgets
-from labkit.scenarios.routing import PATTERNS, STRATEGIES, TOPICS
+from labkit.scenarios.routing import (LATEST_DESIGNS, PATTERNS, PUBSUB_DESIGNS,
+                                     STRATEGIES, TOPICS)
 
 _ = viz.enable_offline()   # charts become SVG images: no internet, visible without a kernel
 pd.set_option("display.max_colwidth", None)"""),
@@ -361,6 +389,143 @@ The actor run's dead letters, with their correlation id (the request's):"""),
     ("code", """run = scenarios.scatter_gather("actor", deadline=0.080, delays=DELAYS)
 run.trace.events("dead_letter")[["time", "actor", "peer", "corr_id", "detail"]]"""),
 
+    # -- 6. pub-sub and latest value ---------------------------------------------------------
+    ("md", """## 6. Fan-out to subscribers, and latest-value state
+
+Scatter-gather asks everyone once. **Pub-sub** sends *every* message to *every*
+subscriber, for as long as the stream runs. What happens when one subscriber is slow?
+
+Go has no broadcast channel: the only operation that reaches every receiver is `close()`,
+and it happens once and carries no value (G15). So a Go publisher keeps one channel per
+subscriber and sends to each in turn. tokio has `broadcast`, one ring buffer that every
+receiver reads at its own pace (R23).
+
+`scenarios.pubsub` publishes 200 messages at about 100 per second to three subscribers,
+each with room for 16: `fast-0` and `fast-1` handle 1000 per second, `slow-0` only 25.
+So `slow-0` needs 8 s for what arrives in 2 s. Three designs:
+
+""" + table(("design", "written", "when a subscriber's buffer is full"), PUBSUB_TABLE)),
+    ("code", """PUBSUB = {f"{m} {d}": scenarios.pubsub(m, d).result
+          for m, designs in PUBSUB_DESIGNS.items() for d in designs}
+pd.DataFrame([{
+    "design": label, "publisher blocked (s)": round(r.publisher_blocked, 2),
+    "last handed over (s)": round(r.publish_end, 2),
+    "fast p99 (ms)": round(1000 * r.fast_p99, 1),
+    "slow-0 got": r.delivered["slow-0"], "slow-0 missed": r.missed["slow-0"],
+    "slow-0 told (Lagged)": r.reported["slow-0"], "loss rows in trace": r.loss_rows,
+} for label, r in PUBSUB.items()])"""),
+    ("md", """**What to notice.**
+
+- *go blocking* loses nothing, at a price everyone pays. The publisher spends about 7 s
+  blocked on `slow-0`'s full channel and hands over the last message at 7.3 s instead of
+  2.1 s: it can run only 16 messages ahead of the slowest subscriber. The fast subscribers
+  wait with it. Their p99 goes from about 1 ms to 5 s, though they have nothing to do.
+- *go select_default* never blocks, and the fast subscribers get every message at once.
+  `slow-0` misses 132 of 200, and nobody is told. The channel records nothing and there is
+  no trace row (0). The only record is the publisher's own counter, if it keeps one.
+- *rust broadcast* never blocks either, and `slow-0` misses as many. But each loss is
+  *reported*: its `recv()` returns `Err(Lagged(k))` with k the exact number it missed
+  (R24), and the trace has a `drop` row for each overwritten value plus a `lagged` row for
+  each error.
+
+Per subscriber, in one picture:"""),
+    ("code", """outcomes = pd.DataFrame([
+    {"design": label, "model": r.model, "subscriber": s, "outcome": outcome, "messages": n}
+    for label, r in PUBSUB.items() for s in r.subscribers
+    for outcome, n in (("delivered", r.delivered[s]), ("missed", r.missed[s]),
+                       ("told it missed", r.reported[s]))])
+alt.Chart(outcomes).mark_bar().encode(
+    x=alt.X("messages:Q", title="messages (of 200)"),
+    y=alt.Y("subscriber:N", title=None),
+    color=viz.model_color(models=["go", "rust"]),
+    row=alt.Row("design:N", title=None, sort=list(PUBSUB)),
+    column=alt.Column("outcome:N", title=None,
+                      sort=["delivered", "missed", "told it missed"]),
+).properties(width=170, height=60, title="One slow subscriber: who got what, who was told")"""),
+    ("md", """**What to notice.** The bars of the *missed* column and the *told it missed*
+column are the same length for tokio and differ for Go: 132 missed, 0 told. The
+select-default losses exist only as the absence of a message.
+
+The two non-blocking designs lose the *same number* of messages: the same 16 slots, the
+same slow reader. They do not lose the *same messages*. A full Go channel refuses the
+newest (G22), so `slow-0` works through a buffer of old values. tokio overwrites the
+oldest (R23), so after each `Lagged(k)` the receiver carries on from the oldest value still
+held (R24):"""),
+    ("code", """go_sd, bc = PUBSUB["go select_default"], PUBSUB["rust broadcast"]
+print("Lagged(k) told to slow-0: ", bc.lag_reports["slow-0"][:12], "...")
+print("gaps in what slow-0 got:  ", bc.gaps["slow-0"][:12], "...")
+print(f"sum of k = {bc.reported['slow-0']}, missed = {bc.missed['slow-0']}")
+for label, r in (("go select_default", go_sd), ("rust broadcast", bc)):
+    print(f"{label:18}: slow-0's median message is {1000 * r.slow_p50:3.0f} ms old; "
+          f"the last it got is #{r.last_received['slow-0']} of 0..199")"""),
+    ("md", """**What to notice.** Each `Lagged(k)` matches the gap at that point exactly, so
+a subscriber that needs every message knows precisely what to fetch again, from a log or
+a snapshot. In Go the slow subscriber reads values about 16 x 40 ms = 0.64 s old: a full
+buffer's worth of its own reads. tokio's reads are about 0.17 s old, and it ends on the
+newest message (in Go it ended on #197 here; it misses the very end when the buffer is
+full at that moment).
+
+One more rule hides in `broadcast::channel(n)`: tokio rounds the capacity **up to a power
+of two** (R23). `channel(5)` holds 8, `channel(100)` holds 128. `effective_capacity`
+reports it:"""),
+    ("code", """pd.DataFrame([{"asked": c, "tokio holds": scenarios.pubsub(
+    "rust", capacity=c, messages=10).result.effective_capacity}
+    for c in (1, 3, 5, 16, 17, 100)])"""),
+
+    ("md", """### Latest-value state: only the newest matters
+
+Sometimes the subscriber does not want every message, only the *current state*:
+a configuration, a price, a health status. If the reader is slow, the updates it has
+not read yet are out of date and it should skip them. tokio's `watch` channel keeps one
+value: `send` replaces it, `changed().await` waits until there is a value this receiver
+has not seen, and intermediate values are simply gone (R26). Go has no such channel;
+the idiom is a capacity-1 channel whose writer first drains the stale value, then sends.
+
+`scenarios.latest_value`: a writer makes 200 updates at about 100 per second; the reader
+spends 50 ms on each value it reads (20 per second). The age of a value is how long ago
+its update happened when the reader reads it.
+
+""" + table(("design", "written", "what the reader gets"), LATEST_TABLE)),
+    ("code", """LATEST = {f"{m} {d}": scenarios.latest_value(m, d).result
+          for m in ("rust", "go") for d in LATEST_DESIGNS[m]}
+pd.DataFrame([{
+    "design": label, "produced": r.updates, "observed": r.observed, "skipped": r.skipped,
+    "final seen": r.final_observed, "age p50 (ms)": round(1000 * r.staleness_p50, 1),
+    "age max (ms)": round(1000 * r.staleness_max, 1),
+    "newer updates waiting (max)": r.behind_max,
+    "writer blocked (s)": round(r.writer_blocked, 2),
+} for label, r in LATEST.items()])"""),
+    ("md", """**What to notice.**
+
+- *watch* reads 43 of 200 updates and skips 157, yet it is never behind: when it reads,
+  no newer update exists (0 waiting), and no value it reads is older than one read
+  period (45 ms here, at most 50). It sees the final value.
+- *drain_replace* gives exactly the same row: the same updates, read at the same times.
+  The channel's one slot always holds the latest unread value, which is what `watch`
+  stores. The writer never waits.
+- *buffered* observes all 200 and is always wrong: the reader works through a backlog,
+  up to 157 newer updates are waiting while it reads an old one, and the values it acts on
+  are seconds old. Once the 16 slots fill, the writer waits too (G2).
+
+The age of every value read, over time:"""),
+    ("code", """reads = pd.DataFrame([
+    {"design": label, "model": r.model, "read at (s)": x.at, "age (ms)": 1000 * x.age}
+    for label, r in LATEST.items() for x in r.reads])
+alt.Chart(reads).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+    x=alt.X("read at (s):Q", title="time of the read (s)"),
+    y=alt.Y("age (ms):Q", title="age of the value read (ms, log scale)",
+            scale=alt.Scale(type="symlog"), axis=alt.Axis(values=[0, 10, 100, 1000, 10000])),
+    color=viz.model_color(models=["go", "rust"]),
+).properties(width=240, height=180).facet(
+    column=alt.Column("design:N", title=None, sort=list(LATEST)),
+).properties(title="Latest-value state: how old is what the reader sees?")"""),
+    ("md", """**What to notice.** The *watch* and *drain_replace* panels are the same
+picture: ages between 0 and 50 ms for as long as the writer runs, and the reader has
+finished by 2.2 s. The *buffered* line passes half a second within the first
+second and climbs to about 8 s; that reader is still busy at 10 s, working through
+updates the writer made before 2.1 s. A queue is the right structure when every message
+matters. When only the newest does, a queue is a list of stale values."""),
+
     # -- live experiment -------------------------------------------------------------------
     ("md", """## Live experiment: strategy, workers, key skew, model
 
@@ -484,6 +649,30 @@ still finish its work?"""),
     ("code", """deadline_ms = None   # your answer: e.g. 50
 late_model = None    # your answer: "go", "rust" or "actor\""""),
     ("code", """check_deadline(deadline_ms, late_model)"""),
+    ("md", """### Exercise 4: a broadcast big enough for the slow subscriber
+
+Take the pub-sub workload of section 6 with tokio's `broadcast` (`scenarios.pubsub("rust",
+capacity=...)`, everything else as it was). **What is the smallest capacity you can pass to
+`broadcast::channel` so that `slow-0` misses nothing, and how many slots does tokio then
+actually allocate?** Hint: how far behind is `slow-0` when the last message is sent?"""),
+    ("code", """def check_broadcast(asked, held):
+    if not all(isinstance(x, int) and x >= 1 for x in (asked, held)):
+        return print("❌ not yet: set asked_capacity and held_capacity to whole numbers >= 1")
+    r = scenarios.pubsub("rust", capacity=asked).result
+    if r.missed_total:
+        return print(f"❌ not yet: with channel({asked}) slow-0 still misses "
+                     f"{r.missed_total} (told by {len(r.lag_reports['slow-0'])} Lagged errors)")
+    if asked > 1 and not scenarios.pubsub("rust", capacity=asked - 1).result.missed_total:
+        return print(f"❌ not yet: channel({asked - 1}) loses nothing either; find the smallest")
+    if held != r.effective_capacity:
+        return print(f"❌ not yet: {asked} is right, but channel({asked}) does not hold "
+                     f"{held} values (R23)")
+    print(f"✅ correct: channel({asked}) is rounded up to {held} slots (R23), enough for "
+          f"slow-0's backlog; channel({asked - 1}) holds only {held // 2}, and slow-0 "
+          "gets Lagged.")"""),
+    ("code", """asked_capacity = None   # your answer: the n in broadcast::channel(n)
+held_capacity = None    # your answer: the slots tokio allocates for it"""),
+    ("code", """check_broadcast(asked_capacity, held_capacity)"""),
 
     # -- summary ---------------------------------------------------------------------------
     ("md", """## Summary
@@ -497,6 +686,10 @@ late_model = None    # your answer: "go", "rust" or "actor\""""),
 - The biggest difference between the languages is not a strategy but a queue: Go's
   channel is a shared work queue, tokio's `mpsc` is not, and with mixed service times the
   shared queue's latency tail is several times shorter.
+- Fan-out shows the languages' attitudes to loss: a Go publisher either waits for its
+  slowest subscriber or drops without a trace; tokio's `broadcast` never waits and tells
+  the laggard exactly how much it missed. For state, `watch` (or Go's drain-and-replace
+  channel) keeps only the newest value, so a slow reader is never behind.
 
 **Where next:** `03_backpressure`: what happens when the queues in front of the workers
 fill up. The rules cited here (G1-G47, R1-R40) are in `SEMANTICS.md`."""),
@@ -517,6 +710,13 @@ check_spread(solution_2)"""),
 comes at 95 ms, so 100 ms is the shortest whole-ten deadline. Only the actor model cannot
 interrupt a worker in the middle of a message:"""),
     ("code", """check_deadline(100, "actor")"""),
+    ("md", """**Exercise 4.** By the time the last message is sent (about 2.1 s), `slow-0`
+has handled about 2.1 x 25, or 52, of the 200: roughly 150 are still unread, so the ring
+must hold more than 128 values. tokio rounds every capacity up to a power of two, so any
+n from 129 to 256 gives 256 slots, and 128 is one power of two too few:"""),
+    ("code", """print({c: scenarios.pubsub("rust", capacity=c).result.missed_total
+       for c in (64, 128, 129, 256)})
+check_broadcast(129, 256)"""),
 ]
 
 

@@ -20,6 +20,8 @@ MODELS_TABLE = [
      "a `oneshot` sender travels inside the message (R40)"),
     ("choose between inputs", "`go.select(...)`: uniformly random among ready cases (G21)",
      "`rust.select(...)`: random start, or declaration order with `biased` (R28)"),
+    ("message kinds", "an interface and a type switch: a new kind falls into `default`",
+     "an `enum` and a `match` that must cover every variant (E0004, R39)"),
     ("cancel", "cooperative only: a `context` the task checks",
      "`CancellationToken`, or a forcible `abort()` at the next `.await`"),
     ("a task fails", "an unrecovered panic ends the whole program",
@@ -31,11 +33,14 @@ MODELS_TABLE = [
 MAP_TABLE = [
     ("`00_start_here`", "this tour", "the same exchange in both models"),
     ("`01_mailboxes`",
-     "buffered vs rendezvous, FIFO order, who closes, select fairness, ask, ownership",
-     "explicit `close` vs last-sender drop; uniform vs `biased` select; reply channel vs "
-     "oneshot; shared vs moved messages"),
-    ("`02_routing`", "routers, sharding, a shared work queue vs per-worker queues",
-     "one MPMC channel vs a router with per-worker mpsc"),
+     "buffered vs rendezvous, FIFO order, who closes, message kinds, select fairness, "
+     "ask, ownership",
+     "explicit `close` vs last-sender drop; type switch vs exhaustive `match`; uniform vs "
+     "`biased` select; reply channel vs oneshot; shared vs moved messages"),
+    ("`02_routing`", "routers, sharding, a shared work queue vs per-worker queues, "
+     "fan-out to subscribers, latest-value state",
+     "one MPMC channel vs a router with per-worker mpsc; silent drops vs `Lagged(k)`; "
+     "`watch`"),
     ("`03_backpressure`", "overflow policies, credits, rate limits, reserve-before-work",
      "blocking send vs `try_send` / `reserve`"),
     ("`04_supervision`", "restart strategies, intensity, backoff",
@@ -175,7 +180,7 @@ print("Rust channels:", channels(rust_run))"""),
 
 """ + table(("", "Go-style (`labkit.go`)", "Rust-style (`labkit.rust`)"), MODELS_TABLE) + """
 
-Notebook `01_mailboxes` measures the first seven rows; the last three come back in the
+Notebook `01_mailboxes` measures the first eight rows; the last three come back in the
 notebooks on supervision and cancellation."""),
     ("md", """## How the widgets work
 
@@ -229,7 +234,7 @@ print("identical traces:", first.equals(second))"""),
 """ + table(("notebook", "what you will see", "the Go vs Rust contrast in it"),
            MAP_TABLE) + """
 
-The later notebooks are being written. The rules behind every name are in
+Notebooks 04 and 05 are being written. The rules behind every name are in
 `SEMANTICS.md` (G1-G47 for Go, R1-R40 for Rust).
 
 """),

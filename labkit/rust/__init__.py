@@ -7,7 +7,13 @@
 from __future__ import annotations
 
 from labkit.rust import broadcast, mpsc, oneshot, watch
-from labkit.rust._enum import NonExhaustiveMatch, check_exhaustive, enum, match_exhaustive
+from labkit.rust._enum import (
+    NonExhaustiveMatch,
+    check_exhaustive,
+    enum,
+    match_exhaustive,
+    variants,
+)
 from labkit.rust._ownership import MovedValueError, NotSendError, Owned, not_send, transfer
 from labkit.rust._select import AllBranchesDisabled, Branch, select
 from labkit.rust._sync import (
@@ -58,5 +64,6 @@ __all__ = (
     "spawn",
     "timeout",
     "transfer",
+    "variants",
     "watch",
 )

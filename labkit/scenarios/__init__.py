@@ -38,12 +38,14 @@ from labkit.scenarios.backpressure import (
 from labkit.scenarios.mailboxes import (
     AskReplyResult,
     FifoResult,
+    MessageContractsResult,
     OwnershipResult,
     ProducerConsumerResult,
     SelectFairnessResult,
     WhoClosesResult,
     ask_reply,
     fifo_order,
+    message_contracts,
     ownership,
     producer_consumer,
     select_fairness,
@@ -51,11 +53,15 @@ from labkit.scenarios.mailboxes import (
 )
 from labkit.scenarios.routing import (
     KeyMovementResult,
+    LatestValueResult,
+    PubSubResult,
     RouteResult,
     ScatterGatherResult,
     ShardingResult,
     WorkQueueResult,
     key_movement,
+    latest_value,
+    pubsub,
     route,
     scatter_gather,
     sharding,
@@ -70,6 +76,7 @@ __all__ = (
     "AskReplyResult",
     "Exchange",
     "FifoResult",
+    "MessageContractsResult",
     "OwnershipResult",
     "PingPongResult",
     "ProducerConsumerResult",
@@ -77,6 +84,7 @@ __all__ = (
     "WhoClosesResult",
     "ask_reply",
     "fifo_order",
+    "message_contracts",
     "ownership",
     "ping_pong",
     "producer_consumer",
@@ -84,11 +92,15 @@ __all__ = (
     "who_closes",
     # 02 routing
     "KeyMovementResult",
+    "LatestValueResult",
+    "PubSubResult",
     "RouteResult",
     "ScatterGatherResult",
     "ShardingResult",
     "WorkQueueResult",
     "key_movement",
+    "latest_value",
+    "pubsub",
     "route",
     "scatter_gather",
     "sharding",
@@ -115,6 +127,7 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "producer_consumer": producer_consumer,
     "fifo_order": fifo_order,
     "who_closes": who_closes,
+    "message_contracts": message_contracts,
     "select_fairness": select_fairness,
     "ask_reply": ask_reply,
     "ownership": ownership,
@@ -123,6 +136,8 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "sharding": sharding,
     "key_movement": key_movement,
     "scatter_gather": scatter_gather,
+    "pubsub": pubsub,
+    "latest_value": latest_value,
     "overload": overload,
     "nonblocking": nonblocking,
     "credit_flow": credit_flow,
@@ -139,6 +154,8 @@ DESCRIPTIONS: dict[str, str] = {
     "fifo_order": "01 mailboxes: per-sender FIFO order with several senders (G3, R10)",
     "who_closes": "01 mailboxes: forgotten close (Go) vs stray Sender clone (Rust), and the "
                   "fixes (G16, R3, R20)",
+    "message_contracts": "01 mailboxes: a new Stop variant, ignored by a Go type switch's "
+                         "default vs rejected by an exhaustive Rust match (R39)",
     "select_fairness": "01 mailboxes: uniform select vs biased starvation on two ready "
                        "inputs (G21, R28)",
     "ask_reply": "01 mailboxes: reply channel in the message vs oneshot reply, after caller "
@@ -152,6 +169,10 @@ DESCRIPTIONS: dict[str, str] = {
     "key_movement": "02 routing: keys moved when a worker joins or leaves, hash ring vs "
                     "modulo",
     "scatter_gather": "02 routing: fan out, keep the replies in by a deadline (G39, R32, R34)",
+    "pubsub": "02 routing: fan-out with a slow subscriber, Go blocking or silent select-default "
+              "drop vs broadcast Lagged(k) (G15, G22, R23, R24)",
+    "latest_value": "02 routing: last-writer-wins state for a slow reader, watch vs Go cap-1 "
+                    "drain-and-replace vs a buffered backlog (R26)",
     "overload": "03 backpressure: a producer faster than its consumer under each overflow "
                 "policy, Go vs Rust vs actor (G2, G22, R9, R12, R21)",
     "nonblocking": "03 backpressure: select-default silent drop vs try_send Full(v) vs "

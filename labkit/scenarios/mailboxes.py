@@ -1,19 +1,22 @@
-"""Notebook 01 (mailboxes): buffering, FIFO order, who closes, select fairness, replies,
-ownership, each in the Go model and the Rust model on the same workload.
+"""Notebook 01 (mailboxes): buffering, FIFO order, who closes, typed messages, select
+fairness, replies, ownership, each in the Go model and the Rust model on the same workload.
 
 Every function is a pure function of its parameters and ``seed`` returning a
 :class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
-virtual seconds. Contrasts 2, 3, 7, 12 and 16 of SEMANTICS.md section 4.
+virtual seconds. Contrasts 1, 2, 3, 7, 12 and 16 of SEMANTICS.md section 4.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+import anyio
 
 import labkit
 from labkit import Run, go, rust
+from labkit.actor import Actor, ActorSystem, Context, WrongMessageType
 from labkit.scenarios._common import (
     INTERVALS,
     check_choice,
@@ -26,15 +29,21 @@ from labkit.scenarios._common import (
 )
 
 __all__ = (
+    "CONTRACT_MODELS",
+    "HANDLERS",
     "AskReplyResult",
     "FifoResult",
     "MODELS",
+    "MessageContractsResult",
+    "Msg",
+    "OldMsg",
     "OwnershipResult",
     "ProducerConsumerResult",
     "SelectFairnessResult",
     "WhoClosesResult",
     "ask_reply",
     "fifo_order",
+    "message_contracts",
     "ownership",
     "producer_consumer",
     "select_fairness",
@@ -733,4 +742,416 @@ def ownership(model: str = "go", *, seed: int = 0) -> Run[OwnershipResult]:
     """
     model = check_model(model, MODELS)
     main = _go_own_main if model == "go" else _rust_own_main
+    return labkit.simulate(main, seed=seed)
+
+
+# == message_contracts: a new message kind, type switch vs exhaustive match (R39) =========
+
+
+@rust.enum
+class OldMsg:
+    """The worker's protocol as it was written: three kinds of request."""
+
+    class Ping: ...
+
+    class Put:
+        key: str
+        value: int
+
+    class Get:
+        key: str
+
+
+@rust.enum
+class Msg:
+    """The same protocol after a teammate added ``Stop`` ("finish and exit")."""
+
+    class Ping: ...
+
+    class Put:
+        key: str
+        value: int
+
+    class Get:
+        key: str
+
+    class Stop: ...
+
+
+#: How the worker's handler treats the message kinds it was written for: ``"stale"`` is the
+#: handler as written before ``Stop`` existed; ``"wildcard"`` adds a catch-all arm (Rust's
+#: ``_ => {}``); ``"updated"`` handles ``Stop`` by stopping.
+HANDLERS = ("stale", "wildcard", "updated")
+CONTRACT_MODELS = ("go", "rust", "actor")
+
+_GAP = 0.010  # between two client sends (s)
+_WORK = 0.002  # handling one request (s): the worker is always idle when the next arrives
+_PATIENCE = 1.0  # how long the client waits for the worker to end after its last send (s)
+
+
+@dataclass(frozen=True)
+class MessageContractsResult:
+    """What happened to each message kind in :func:`message_contracts`.
+
+    Per kind (dicts keyed by variant name, in protocol order): ``sent`` counts the client's
+    send attempts; each ends ``handled`` by a matching arm, ``ignored`` by a catch-all arm
+    (silently: Go's ``default``, Rust's ``_``), or ``refused`` at the sender (Rust
+    ``SendError(v)``, Go's ``done`` channel, an actor's ``WrongMessageType`` or dead letter).
+    ``rejected_at_registration`` is true when the handler table failed the exhaustiveness
+    check before any message flowed (Rust E0004, R39); ``error`` is the first error text,
+    ``missing`` the variants it named. ``work_after_stop`` counts requests handled that
+    were sent after the first ``Stop``; ``stopped`` says the worker ended because it handled
+    ``Stop``, ``finished`` that it ended at all while the client waited.
+    """
+
+    model: str
+    new_variant: bool
+    handler: str
+    protocol: tuple[str, ...]
+    rejected_at_registration: bool
+    error: str | None
+    missing: tuple[str, ...]
+    sent: dict[str, int]
+    handled: dict[str, int]
+    ignored: dict[str, int]
+    refused: dict[str, int]
+    processed: int
+    silently_ignored: int
+    work_after_stop: int
+    stopped: bool
+    finished: bool
+    explanation: str
+
+
+_CONTRACTS_EXPLAINED = {
+    ("go", "stale"): "Stop fell into the type switch's default branch: no error, no trace "
+                     "row; the worker kept serving and never exited (Go does not check a "
+                     "type switch for exhaustiveness)",
+    ("go", "wildcard"): "Go's default branch is the wildcard: Stop was ignored silently and "
+                        "the worker never exited",
+    ("go", "updated"): "the type switch gained `case Stop`, so the worker exited; later "
+                       "sends saw the closed done channel and gave up",
+    ("rust", "stale"): "the handler table misses Stop, so registration failed with E0004 "
+                       "before any message was sent (R39)",
+    ("rust", "wildcard"): "a `_` arm makes any match exhaustive: Stop was ignored silently, "
+                          "and the worker ended only when the last Sender was dropped (R3)",
+    ("rust", "updated"): "the handler matches Stop and returns, dropping the Receiver; later "
+                         "sends came back as Err(SendError(v)) (R9, R17)",
+    ("actor", "stale"): "the actor accepts only the old kinds, so tell(Stop) raised "
+                        "WrongMessageType at the sender: loud, but at run time",
+    ("actor", "wildcard"): "the actor accepts every Msg and its `case _` ignores Stop "
+                           "silently, as Go's default does",
+    ("actor", "updated"): "the actor stops on Stop; later messages became dead letters "
+                          "(\"actor stopped\")",
+}
+_OLD_PROTOCOL_EXPLAINED = ("the old protocol has no Stop: every request was handled and the "
+                           "worker ended when the stream ended (G28, R3)")
+
+
+class _ContractLog:
+    """The worker's and the client's own view: nothing here comes from the trace."""
+
+    __slots__ = ("error", "finished", "handled", "ignored", "kinds", "missing", "refused",
+                 "rejected", "sent", "stop_sent", "stopped", "work_after_stop")
+
+    def __init__(self, kinds: tuple[str, ...]) -> None:
+        self.kinds = kinds
+        self.sent = dict.fromkeys(kinds, 0)
+        self.handled = dict.fromkeys(kinds, 0)
+        self.ignored = dict.fromkeys(kinds, 0)
+        self.refused = dict.fromkeys(kinds, 0)
+        self.stop_sent = False  # the client has sent (or tried to send) a Stop
+        self.work_after_stop = 0
+        self.rejected = False
+        self.error: str | None = None
+        self.missing: tuple[str, ...] = ()
+        self.stopped = False
+        self.finished = False
+
+    def send(self, msg: Any) -> None:
+        """The client is about to send ``msg``."""
+        self.sent[type(msg).__name__] += 1
+        if _is_stop(msg):
+            self.stop_sent = True
+
+    def handle(self, msg: Any) -> None:
+        self.handled[type(msg).__name__] += 1
+        if self.stop_sent and not _is_stop(msg):
+            self.work_after_stop += 1
+
+    def ignore(self, msg: Any) -> None:
+        self.ignored[type(msg).__name__] += 1  # Go: no trace row, no error, nothing
+
+    def refuse(self, msg: Any, error: str | None = None) -> None:
+        self.refused[type(msg).__name__] += 1
+        if error is not None and self.error is None:
+            self.error = error
+
+    def result(self, model: str, new_variant: bool, handler: str) -> MessageContractsResult:
+        explanation = (_CONTRACTS_EXPLAINED[model, handler] if new_variant
+                       else _OLD_PROTOCOL_EXPLAINED)
+        return MessageContractsResult(
+            model=model, new_variant=new_variant, handler=handler, protocol=self.kinds,
+            rejected_at_registration=self.rejected, error=self.error, missing=self.missing,
+            sent=self.sent, handled=self.handled, ignored=self.ignored, refused=self.refused,
+            processed=sum(self.handled.values()), silently_ignored=sum(self.ignored.values()),
+            work_after_stop=self.work_after_stop, stopped=self.stopped, finished=self.finished,
+            explanation=explanation)
+
+
+def _contract_workload(protocol: Any, n: int, stop_after: int | None) -> list[Any]:
+    """``n`` random requests (seeded), with a ``Stop`` after the first ``stop_after``."""
+    rng = labkit.rng()
+    msgs: list[Any] = []
+    for i in range(n):
+        kind = rng.choice(("Ping", "Put", "Get"))
+        key = rng.choice("abc")
+        if kind == "Ping":
+            msgs.append(protocol.Ping())
+        elif kind == "Put":
+            msgs.append(protocol.Put(key, i))
+        else:
+            msgs.append(protocol.Get(key))
+    if stop_after is not None:
+        msgs.insert(stop_after, protocol.Stop())
+    return msgs
+
+
+def _is_stop(msg: Any) -> bool:
+    return isinstance(msg, Msg.Stop)
+
+
+class _Store:
+    """The worker's state and its three request handlers, shared by every model."""
+
+    __slots__ = ("data", "pongs")
+
+    def __init__(self) -> None:
+        self.data: dict[str, int] = {}
+        self.pongs = 0
+
+    def ping(self) -> None:
+        self.pongs += 1
+
+    def put(self, key: str, value: int) -> None:
+        self.data[key] = value
+
+    def get(self, key: str) -> int | None:
+        return self.data.get(key)
+
+
+async def _go_mc_worker(ch: go.Chan[Any], done: go.Chan[None], handler: str,
+                        log: _ContractLog) -> None:
+    store = _Store()
+    async for msg in ch:  # for msg := range ch
+        match msg:  # switch m := msg.(type)
+            case Msg.Ping():
+                store.ping()
+            case Msg.Put(key=key, value=value):
+                store.put(key, value)
+            case Msg.Get(key=key):
+                store.get(key)
+            case Msg.Stop() if handler == "updated":
+                log.handle(msg)
+                log.stopped = True
+                break
+            case _:  # default: the usual Go habit, "ignore what you don't know"
+                log.ignore(msg)
+                continue
+        log.handle(msg)
+        await go.sleep(_WORK)
+    done.close()  # defer close(done): tells clients the worker is gone
+
+
+async def _go_mc_main(msgs: list[Any], new_variant: bool, handler: str,
+                      log: _ContractLog) -> None:
+    ch: go.Chan[Any] = go.Chan(0, name="mailbox")  # chan Msg, Msg an interface
+    done: go.Chan[None] = go.Chan(0, name="done")
+    go.go(_go_mc_worker, ch, done, handler, log)
+    for msg in msgs:
+        await go.sleep(_GAP)
+        log.send(msg)
+        sel = await go.select(go.Send(ch, msg), go.Recv(done))
+        if sel.index == 1:
+            log.refuse(msg)  # the worker has exited: nobody will ever receive
+    if not new_variant:
+        ch.close()  # the old protocol ends the stream the Go way (G16, G28)
+    sel = await go.select(go.Recv(done), go.Recv(go.after(_PATIENCE)))
+    log.finished = sel.index == 0
+
+
+def _rust_handlers(protocol: Any, handler: str, store: _Store) -> dict[Any, Any]:
+    """The worker's handler table, as ``match msg { ... }`` arms: variant -> handler."""
+    arms: dict[Any, Any] = {
+        protocol.Ping: lambda msg: store.ping(),
+        protocol.Put: lambda msg: store.put(msg.key, msg.value),
+        protocol.Get: lambda msg: store.get(msg.key),
+    }
+    if handler == "wildcard":
+        arms["_"] = lambda msg: _IGNORED  # `_ => {}`
+    elif handler == "updated":
+        arms[protocol.Stop] = lambda msg: _STOPPED
+    return arms
+
+
+_IGNORED = object()
+_STOPPED = object()
+
+
+async def _rust_mc_worker(rx: Any, dispatch: Any, log: _ContractLog) -> None:
+    with rx:  # returning drops the Receiver: the channel closes (R17)
+        while (msg := await rx.recv()) is not None:
+            outcome = dispatch(msg)  # match msg { ... }
+            if outcome is _STOPPED:
+                log.handle(msg)
+                log.stopped = True
+                return
+            if outcome is _IGNORED:
+                log.ignore(msg)
+                continue
+            log.handle(msg)
+            await rust.sleep(_WORK)
+
+
+async def _rust_mc_main(msgs: list[Any], new_variant: bool, handler: str,
+                        log: _ContractLog) -> None:
+    protocol = Msg if new_variant else OldMsg
+    try:
+        # Registration: the exhaustiveness check runs before any message flows (R39).
+        dispatch = rust.match_exhaustive(protocol, _rust_handlers(protocol, handler, _Store()))
+    except rust.NonExhaustiveMatch as exc:  # Rust: error[E0004], the program never runs
+        log.rejected, log.error, log.missing = True, str(exc), exc.missing
+        return
+    tx, rx = rust.mpsc.channel(8)
+    worker = rust.spawn(_rust_mc_worker, rx, dispatch, log, name="worker")
+    with tx:  # main's Sender, dropped after the last send (R3)
+        for msg in msgs:
+            await rust.sleep(_GAP)
+            log.send(msg)
+            if (await tx.send(msg)).is_err():  # Err(SendError(msg)): the value comes back
+                log.refuse(msg)
+    joined = await rust.timeout(_PATIENCE, worker)
+    if joined.is_ok():
+        joined.unwrap().unwrap()  # a panic in the worker must not pass for a clean stop
+        log.finished = True
+
+
+class _StaleWorker(Actor):
+    """Written for the old protocol: it declares the three kinds it accepts."""
+
+    accepts: ClassVar[tuple[type, ...] | None] = (Msg.Ping, Msg.Put, Msg.Get)
+
+    def __init__(self, log: _ContractLog) -> None:
+        self.log = log
+        self.store = _Store()
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        match msg:
+            case Msg.Ping():
+                self.store.ping()
+            case Msg.Put(key=key, value=value):
+                self.store.put(key, value)
+            case Msg.Get(key=key):
+                self.store.get(key)
+        self.log.handle(msg)
+        await anyio.sleep(_WORK)
+
+
+class _WildcardWorker(_StaleWorker):
+    """Accepts every message and ignores the kinds it does not know (``case _``)."""
+
+    accepts = None
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        if _is_stop(msg):
+            self.log.ignore(msg)
+            return
+        await super().receive(msg, ctx)
+
+
+class _UpdatedWorker(_StaleWorker):
+    """Accepts the whole enum and stops on ``Stop``."""
+
+    accepts = (Msg,)
+
+    async def receive(self, msg: Any, ctx: Context) -> None:
+        if _is_stop(msg):
+            self.log.handle(msg)
+            self.log.stopped = True
+            ctx.stop()
+            return
+        await super().receive(msg, ctx)
+
+
+_ACTOR_WORKERS: dict[str, type[_StaleWorker]] = {
+    "stale": _StaleWorker, "wildcard": _WildcardWorker, "updated": _UpdatedWorker}
+
+
+async def _actor_mc_main(msgs: list[Any], new_variant: bool, handler: str,
+                         log: _ContractLog) -> None:
+    async with ActorSystem() as system:
+        worker = system.spawn(_ACTOR_WORKERS[handler], log, name="worker")
+        for msg in msgs:
+            await anyio.sleep(_GAP)
+            log.send(msg)
+            try:
+                if not worker.tell(msg):  # False: a dead letter, with its reason
+                    log.refuse(msg)
+            except WrongMessageType as exc:  # raised at the sender, nothing enqueued
+                log.refuse(msg, f"{type(exc).__name__}: {exc}")
+        if not new_variant:
+            worker.stop(drain=True)  # the old protocol: handle what is queued, then stop
+        with anyio.move_on_after(_PATIENCE):
+            await worker.wait_stopped()
+        log.finished = not worker.is_alive
+
+
+def message_contracts(model: str = "go", new_variant: bool = True, handler: str = "stale",
+                      messages: int = 12, stop_after: int | None = None, *,
+                      seed: int = 0) -> Run[MessageContractsResult]:
+    """A worker serves Ping/Put/Get requests; a teammate has added a ``Stop`` variant.
+
+    A client sends ``messages`` random requests, one every 10 ms, with a ``Stop`` after the
+    first ``stop_after`` (default: half), then waits up to 1 s for the worker to end.
+    ``handler``: "stale" (written before ``Stop``), "wildcard" (a catch-all arm) or
+    "updated" (stops on ``Stop``). ``new_variant=False`` runs the old protocol: no ``Stop``,
+    and the stream ends by ``close`` (G16, G28), a dropped ``Sender`` (R3) or ``stop``.
+
+    Go: a type switch over ``chan Msg`` has no exhaustiveness check; its ``default`` drops
+    ``Stop`` silently, leaving only the receive in the trace. Rust (R39): the handler table
+    goes through ``rust.match_exhaustive``, so a stale one is rejected with
+    ``NonExhaustiveMatch`` (E0004) before any message flows; the result reports it, it does
+    not raise. Actor: ``accepts`` refuses ``Stop`` at ``tell``, at run time. Never raises on
+    a hung worker: ``result.finished`` says whether it ended.
+    """
+    model = check_model(model, CONTRACT_MODELS)
+    handler = check_choice("handler", handler, HANDLERS)
+    new_variant = bool(new_variant)
+    messages = check_count("messages", messages)
+    if not new_variant:
+        if handler == "updated":
+            raise ValueError("handler='updated' handles Stop, which the old protocol "
+                             "(new_variant=False) does not have; use 'stale' or 'wildcard'")
+        if stop_after is not None:
+            raise ValueError("stop_after places the Stop message, which the old protocol "
+                             "(new_variant=False) does not have; leave it None")
+    elif stop_after is None:
+        stop_after = messages // 2
+    else:
+        stop_after = check_count("stop_after", stop_after)
+        if stop_after > messages:
+            raise ValueError(f"stop_after must be <= messages ({messages}), got {stop_after}")
+    protocol = Msg if new_variant else OldMsg
+    kinds = tuple(v.__name__ for v in rust.variants(protocol))
+    mains = {"go": _go_mc_main, "rust": _rust_mc_main, "actor": _actor_mc_main}
+
+    async def main() -> MessageContractsResult:
+        log = _ContractLog(kinds)
+        # Only Rust's enum is a closed set that a handler is checked against; Go's interface
+        # and the actor's messages are open, so they always use Msg's classes.
+        classes = protocol if model == "rust" else Msg
+        msgs = _contract_workload(classes, messages, stop_after if new_variant else None)
+        await mains[model](msgs, new_variant, handler, log)
+        return log.result(model, new_variant, handler)
+
     return labkit.simulate(main, seed=seed)

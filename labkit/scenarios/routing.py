@@ -9,6 +9,12 @@ mixed service times the two give different latency tails: :func:`work_queue` mea
 :func:`key_movement` what a hash ring buys, and :func:`scatter_gather` a fan-out with a
 deadline and a partial result.
 
+Two more contrasts (section 4, items 5 and 6): :func:`pubsub` fans every message out to
+subscribers, one of them slow (Go: a channel per subscriber, blocking or select-default,
+G15, G22; tokio ``broadcast``, which never blocks and reports loss as ``Lagged(k)``, R23,
+R24), and :func:`latest_value` keeps only the newest state for a slower reader (tokio
+``watch``, R26; Go's cap-1 drain-and-replace idiom, and the naive buffered channel).
+
 Every function is a pure function of its parameters and ``seed`` returning a
 :class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
 virtual seconds. Workloads (arrival gaps, service times, keys) are drawn up front from the
@@ -17,6 +23,7 @@ run's RNG, so one seed gives every model exactly the same jobs.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import math
 from collections.abc import Callable, Sequence
@@ -36,6 +43,7 @@ from labkit.scenarios._common import (
     check_model,
     check_positive,
     interval,
+    with_result,
 )
 
 if TYPE_CHECKING:
@@ -43,14 +51,21 @@ if TYPE_CHECKING:
 
 __all__ = (
     "DISPATCH",
+    "LATEST_DESIGNS",
+    "PUBSUB_DESIGNS",
     "STRATEGIES",
     "Job",
     "KeyMovementResult",
+    "LatestValueResult",
+    "PubSubResult",
+    "Read",
     "RouteResult",
     "ScatterGatherResult",
     "ShardingResult",
     "WorkQueueResult",
     "key_movement",
+    "latest_value",
+    "pubsub",
     "route",
     "scatter_gather",
     "service_times",
@@ -935,3 +950,450 @@ def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.1
             late_work_finished=sum(name in finished for name in late))
 
     return labkit.simulate(main, seed=seed)
+
+
+# == pubsub: fan-out to subscribers, one of them slow (G2, G15, G22, R23, R24) ===============
+
+#: The designs :func:`pubsub` offers per model; the first is the model's default.
+PUBSUB_DESIGNS: dict[str, tuple[str, ...]] = {
+    "go": ("blocking", "select_default"),
+    "rust": ("broadcast",),
+}
+
+
+@dataclass(frozen=True)
+class PubSubResult:
+    """What :func:`pubsub` measured (times in virtual seconds).
+
+    The publisher: ``publisher_blocked`` is the total time it spent waiting inside sends;
+    ``send_p50``/``send_p99``/``send_max`` are of the time it took to hand one message to
+    every subscriber; ``publish_end`` is when it had handed over the last one (the last
+    message was due at ``last_due``).
+
+    Per subscriber (``subscribers``; the ``slow`` ones are named ``slow-k``):
+    ``delivered`` counts what it received, ``missed`` what it never received (actual loss)
+    and ``reported`` the loss it was *told* about: the sum of its ``Lagged(k)`` errors (R24),
+    always 0 in Go. ``gaps`` lists the size of each run of missed messages in order, and
+    ``lag_reports`` each ``k`` it was told, in order. ``last_received`` is the number of
+    the last message it got (-1 if none; ``messages - 1`` means it saw the newest).
+    Totals: ``missed_total``, ``reported_total`` and ``silent_total`` (missed, never
+    reported). ``publisher_counted`` is the loss the Go ``select_default`` publisher
+    counted in its own variable (nobody else knows); ``loss_rows`` the trace rows that
+    record a loss (``drop``, ``lagged``).
+
+    Delivery latency runs from a message's due time to its receipt: ``fast_p50``,
+    ``fast_p99`` over the fast subscribers, ``slow_p50`` and ``slow_p99`` over the slow ones.
+    ``effective_capacity`` is the buffer each subscriber really has: ``capacity`` for a Go
+    channel, rounded up to a power of two for tokio ``broadcast`` (R23).
+    """
+
+    model: str
+    design: str
+    spelled: str
+    subscribers: tuple[str, ...]
+    slow: tuple[str, ...]
+    messages: int
+    capacity: int
+    effective_capacity: int
+    publisher_blocked: float
+    send_p50: float
+    send_p99: float
+    send_max: float
+    publish_end: float
+    last_due: float
+    delivered: dict[str, int]
+    missed: dict[str, int]
+    reported: dict[str, int]
+    gaps: dict[str, tuple[int, ...]]
+    lag_reports: dict[str, tuple[int, ...]]
+    last_received: dict[str, int]
+    missed_total: int
+    reported_total: int
+    silent_total: int
+    publisher_counted: int
+    loss_rows: int
+    fast_p50: float
+    fast_p99: float
+    slow_p50: float
+    slow_p99: float
+    elapsed: float
+
+
+class _Fanout:
+    """One stream of messages and what each subscriber made of it, in any model."""
+
+    __slots__ = ("counted", "due", "fanout", "got", "lags", "latency", "publish_end")
+
+    def __init__(self, due: list[float], names: Sequence[str]) -> None:
+        self.due = due  # when message i happened: its publication is due then
+        self.got: dict[str, list[int]] = {n: [] for n in names}
+        self.latency: dict[str, list[float]] = {n: [] for n in names}
+        self.lags: dict[str, list[int]] = {n: [] for n in names}
+        self.fanout: list[float] = []  # per message: time to hand it to every subscriber
+        self.counted = 0
+        self.publish_end = 0.0
+
+    def received(self, name: str, i: int) -> None:
+        self.got[name].append(i)
+        self.latency[name].append(_now() - self.due[i])
+
+    async def publish(self, fan_out: Callable[[int], Any]) -> None:
+        """Hand each message over when it is due, or as soon as the publisher is free."""
+        for i, due in enumerate(self.due):
+            await anyio.sleep(max(0.0, due - _now()))
+            start = _now()
+            await fan_out(i)
+            self.fanout.append(_now() - start)
+        self.publish_end = _now()
+
+    def gaps(self, name: str) -> tuple[int, ...]:
+        runs, expected = [], 0
+        for i in [*self.got[name], len(self.due)]:
+            if i > expected:
+                runs.append(i - expected)
+            expected = i + 1
+        return tuple(runs)
+
+
+def _check_design(model: str, design: object, designs: dict[str, tuple[str, ...]]) -> str:
+    if design is None:
+        return designs[model][0]
+    if design not in designs[model]:
+        every = "; ".join(f"{m}: {', '.join(repr(d) for d in ds)}" for m, ds in designs.items())
+        raise ValueError(f"model {model!r} has no design {design!r}: choose one of "
+                         f"{', '.join(repr(d) for d in designs[model])} (designs by model: "
+                         f"{every})")
+    return str(design)
+
+
+async def _go_subscriber(name: str, ch: go.Chan[int], service: float, fan: _Fanout,
+                         wg: go.WaitGroup) -> None:
+    async for i in ch:  # until the publisher closes the channel (G28)
+        fan.received(name, i)
+        await go.sleep(service)
+    wg.done()
+
+
+async def _go_pubsub(design: str, names: Sequence[str], services: Sequence[float],
+                     capacity: int, fan: _Fanout) -> None:
+    # Go has no broadcast channel (close() is the only one-to-all signal, G15): one
+    # channel per subscriber, and the publisher sends to each in turn.
+    chans: list[go.Chan[int]] = [go.Chan(capacity, name=n) for n in names]
+    wg = go.WaitGroup()
+    wg.add(len(names))
+    for name, ch, service in zip(names, chans, services, strict=True):
+        go.go(_go_subscriber, name, ch, service, fan, wg)
+
+    async def fan_out(i: int) -> None:
+        for ch in chans:
+            if design == "blocking":
+                await ch.send(i)  # waits while this subscriber's buffer is full (G2)
+            elif (await go.select(go.Send(ch, i), default=True)).index == -1:
+                fan.counted += 1  # never waits (G22); only this counter knows it is gone
+
+    await fan.publish(fan_out)
+    for ch in chans:
+        ch.close()
+    await wg.wait()
+
+
+async def _rust_subscriber(name: str, rx: Any, service: float, fan: _Fanout) -> None:
+    while True:
+        match await rx.recv():
+            case rust.Ok(i):
+                fan.received(name, i)
+                await rust.sleep(service)
+            case rust.Err(rust.broadcast.RecvError.Lagged(k)):
+                fan.lags[name].append(k)  # told exactly how many it missed (R24)
+            case _:  # RecvError.Closed: every sender gone and everything read (R25)
+                return
+
+
+async def _rust_pubsub(names: Sequence[str], services: Sequence[float], capacity: int,
+                       fan: _Fanout) -> None:
+    tx, first = rust.broadcast.channel(capacity)
+    rxs = [first, *(tx.subscribe() for _ in names[1:])]  # all subscribed before the first send
+    handles = [rust.spawn(_rust_subscriber, name, rx, service, fan, name=name)
+               for name, rx, service in zip(names, rxs, services, strict=True)]
+
+    async def fan_out(i: int) -> None:
+        tx.send(i).unwrap()  # synchronous: never waits, overwrites the oldest if full (R23)
+
+    await fan.publish(fan_out)
+    tx.drop()  # the receivers drain what is held, then get Closed (R25)
+    for handle in handles:
+        (await handle).unwrap()
+
+
+def _pubsub_spelled(design: str, capacity: int, effective: int) -> str:
+    if design == "blocking":
+        return f"a make(chan T, {capacity}) per subscriber; for _, ch := range subs {{ ch <- v }}"
+    if design == "select_default":
+        return (f"a make(chan T, {capacity}) per subscriber; "
+                "select { case ch <- v: default: missed++ }")
+    return (f"broadcast::channel({capacity}) (holds {effective}); tx.send(v); "
+            "rx.recv() -> Ok(v) | Err(Lagged(k))")
+
+
+def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, slow: int = 1,
+           messages: int = 200, capacity: int = 16, rate: float = 100.0, *,
+           fast_rate: float = 1000.0, slow_rate: float = 25.0, arrivals: str = "exponential",
+           seed: int = 0) -> Run[PubSubResult]:
+    """A publisher fans ``messages`` messages out to ``subscribers`` subscribers, the last
+    ``slow`` of which are slow. Message i is due at a time drawn from a stream of ``rate``
+    messages per second (``arrivals``: "exponential" or "fixed"); the publisher hands it over
+    then, or as soon as it is free. A fast subscriber handles ``fast_rate`` messages per
+    second, a slow one ``slow_rate``. Each subscriber's buffer holds ``capacity`` messages.
+
+    Go has no broadcast channel except the one-shot ``close()`` (G15), so each subscriber
+    has its own ``make(chan T, capacity)`` and the publisher sends to each in turn:
+
+    * ``design="blocking"``: a plain send, which waits while that buffer is full (G2). The
+      slow subscriber throttles the publisher, and through it every fast subscriber.
+    * ``design="select_default"``: ``select { case ch <- v: default: }`` never waits (G22);
+      a full subscriber silently misses the message. Nothing records it: not the channel,
+      not the trace, not the subscriber; only the publisher's own counter.
+
+    Rust (``design="broadcast"``): one tokio ``broadcast::channel(capacity)`` whose capacity
+    is rounded up to a power of two (R23). ``send`` never waits; when the ring is full the
+    oldest value is overwritten, and a subscriber that had not read it gets
+    ``Err(Lagged(k))`` with the exact count, then carries on from the oldest value still
+    held (R24).
+    """
+    model = check_model(model, MODELS)
+    design = _check_design(model, design, PUBSUB_DESIGNS)
+    subscribers = check_count("subscribers", subscribers, minimum=1)
+    slow = check_count("slow", slow)
+    if slow > subscribers:
+        raise ValueError(f"slow must be at most subscribers ({subscribers}), got {slow}: it "
+                         "counts the subscribers that are slow")
+    messages = check_count("messages", messages, minimum=1)
+    capacity = check_count("capacity", capacity, minimum=1)
+    rate = check_positive("rate", rate)
+    fast_rate = check_positive("fast_rate", fast_rate)
+    slow_rate = check_positive("slow_rate", slow_rate)
+    arrivals = check_choice("arrivals", arrivals, INTERVALS)
+    names = [f"fast-{k}" for k in range(subscribers - slow)] + \
+        [f"slow-{k}" for k in range(slow)]
+    services = [1 / fast_rate] * (subscribers - slow) + [1 / slow_rate] * slow
+    effective = 1 << (capacity - 1).bit_length() if model == "rust" else capacity
+
+    async def main() -> _Fanout:
+        rng = labkit.rng()
+        due, t = [], 0.0
+        for _ in range(messages):
+            t += interval(rng, 1 / rate, arrivals)
+            due.append(t)
+        fan = _Fanout(due, names)
+        if model == "go":
+            await _go_pubsub(design, names, services, capacity, fan)
+        else:
+            await _rust_pubsub(names, services, capacity, fan)
+        return fan
+
+    run = labkit.simulate(main, seed=seed)
+    fan = run.result
+    kinds = run.trace.df["kind"]
+    fast = [x for n in names if n.startswith("fast") for x in fan.latency[n]]
+    slow_lat = [x for n in names if n.startswith("slow") for x in fan.latency[n]]
+    missed = {n: messages - len(fan.got[n]) for n in names}
+    reported = {n: sum(fan.lags[n]) for n in names}
+    result = PubSubResult(
+        model=model, design=design, spelled=_pubsub_spelled(design, capacity, effective),
+        subscribers=tuple(names), slow=tuple(n for n in names if n.startswith("slow")),
+        messages=messages, capacity=capacity, effective_capacity=effective,
+        publisher_blocked=sum(fan.fanout), send_p50=_percentile(fan.fanout, 0.5),
+        send_p99=_percentile(fan.fanout, 0.99), send_max=max(fan.fanout),
+        publish_end=fan.publish_end, last_due=fan.due[-1],
+        delivered={n: len(fan.got[n]) for n in names}, missed=missed, reported=reported,
+        gaps={n: fan.gaps(n) for n in names},
+        lag_reports={n: tuple(fan.lags[n]) for n in names},
+        last_received={n: fan.got[n][-1] if fan.got[n] else -1 for n in names},
+        missed_total=sum(missed.values()), reported_total=sum(reported.values()),
+        silent_total=sum(missed.values()) - sum(reported.values()),
+        publisher_counted=fan.counted,
+        loss_rows=int(kinds.isin(("drop", "lagged", "dead_letter")).sum()),
+        fast_p50=_percentile(fast, 0.5), fast_p99=_percentile(fast, 0.99),
+        slow_p50=_percentile(slow_lat, 0.5), slow_p99=_percentile(slow_lat, 0.99),
+        elapsed=run.elapsed)
+    return with_result(run, result)
+
+
+# == latest_value: last-writer-wins state (R26; Go: a cap-1 chan, drain and replace) ==========
+
+#: The designs :func:`latest_value` offers per model; the first is the model's default.
+LATEST_DESIGNS: dict[str, tuple[str, ...]] = {
+    "go": ("drain_replace", "buffered"),
+    "rust": ("watch",),
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of the state: when (``at``), which update (``version``, 0 is the first),
+    its ``age`` (``at`` minus the time that update happened) and how many newer updates had
+    already happened (``behind``)."""
+
+    at: float
+    version: int
+    age: float
+    behind: int
+
+
+@dataclass(frozen=True)
+class LatestValueResult:
+    """What the reader of :func:`latest_value` saw (times in virtual seconds).
+
+    ``updates`` were produced, ``observed`` of them read (each at most once) and
+    ``skipped`` never read. ``final_observed`` says whether the last update was read and
+    ``final_lag`` how long after it happened (NaN if never). ``staleness_p50``,
+    ``staleness_p99`` and ``staleness_max`` are of the age of each value when read;
+    ``behind_max`` is the most newer updates that existed at a read. ``writer_blocked`` is
+    the time the writer spent waiting to publish. ``reads`` lists every :class:`Read`.
+    """
+
+    model: str
+    design: str
+    spelled: str
+    updates: int
+    observed: int
+    skipped: int
+    final_observed: bool
+    final_lag: float
+    staleness_p50: float
+    staleness_p99: float
+    staleness_max: float
+    behind_max: int
+    writer_blocked: float
+    reads: tuple[Read, ...]
+    elapsed: float
+
+
+class _State:
+    """The writer's update times and what the reader read, in any model."""
+
+    __slots__ = ("blocked", "due", "period", "reads")
+
+    def __init__(self, due: list[float], period: float) -> None:
+        self.due = due  # when update i happened
+        self.period = period  # the reader's time per read
+        self.reads: list[Read] = []
+        self.blocked = 0.0
+
+    async def write(self, publish: Callable[[int], Any]) -> None:
+        for i, due in enumerate(self.due):
+            await anyio.sleep(max(0.0, due - _now()))
+            start = _now()
+            await publish(i)
+            self.blocked += _now() - start
+
+    async def read(self, version: int) -> None:
+        """Use the value read: note it, then take the reader's ``period`` over it."""
+        now = _now()
+        newest = bisect.bisect_right(self.due, now) - 1  # the latest update that happened
+        self.reads.append(Read(now, version, now - self.due[version], newest - version))
+        await anyio.sleep(self.period)
+
+
+async def _go_latest(design: str, capacity: int, state: _State) -> None:
+    ch: go.Chan[int] = go.Chan(1 if design == "drain_replace" else capacity, name="state")
+
+    async def publish(i: int) -> None:
+        if design == "drain_replace":
+            await go.select(go.Recv(ch), default=True)  # drop the stale value, if unread
+        await ch.send(i)  # drain_replace: never waits, the one writer just emptied it (G2)
+
+    async def writer() -> None:
+        await state.write(publish)
+        ch.close()  # the reader's range ends once it has read what is left (G28)
+
+    go.go(writer)
+    async for version in ch:
+        await state.read(version)
+
+
+async def _rust_latest(state: _State) -> None:
+    tx, rx = rust.watch.channel(-1)  # -1: no update yet; the initial value counts as seen
+
+    async def publish(i: int) -> None:
+        tx.send(i).unwrap()  # overwrite: only the latest value is kept (R26)
+
+    async def writer() -> None:
+        await state.write(publish)
+        tx.drop()  # changed() fails once this is gone *and* the last value was seen (R26)
+
+    handle = rust.spawn(writer, name="writer")
+    while (await rx.changed()).is_ok():  # an unseen value exists; now marked seen (R26)
+        await state.read(rx.borrow_and_update())
+    (await handle).unwrap()
+
+
+def _latest_spelled(design: str, capacity: int) -> str:
+    if design == "watch":
+        return ("let (tx, rx) = watch::channel(init); tx.send(v); "
+                "rx.changed().await; rx.borrow_and_update()")
+    if design == "drain_replace":
+        return "ch := make(chan T, 1); select { case <-ch: default: }; ch <- v"
+    return f"ch := make(chan T, {capacity}); ch <- v"
+
+
+def latest_value(model: str = "rust", design: str | None = None, updates: int = 200,
+                 writer_rate: float = 100.0, reader_rate: float = 20.0, *, capacity: int = 16,
+                 arrivals: str = "exponential", seed: int = 0) -> Run[LatestValueResult]:
+    """A writer publishes ``updates`` state updates (``writer_rate`` per second, gaps by
+    ``arrivals``) to a reader that takes ``1 / reader_rate`` seconds over each value it
+    reads: the reader is slower, so what matters is that it acts on *recent* state.
+
+    Rust (``design="watch"``): ``watch::channel`` keeps only the latest value; the reader
+    loops on ``changed()`` and ``borrow_and_update()``, so it sees the newest value each
+    time and skips the intermediates (R26); once the writer is dropped, ``changed()`` still
+    returns the unseen final value, then fails.
+
+    Go has no such channel. ``design="drain_replace"``: a ``make(chan T, 1)``; the writer
+    first drains a stale value with ``select { case <-ch: default: }`` (G22), then sends
+    (with a single writer the send never waits), so the buffer always holds the latest
+    unread value: the behaviour of ``watch``. (A ``sync.Mutex`` around a variable plus a
+    cap-1 "changed" channel is the other idiom; it behaves the same.)
+    ``design="buffered"``: the naive ``make(chan T, capacity)`` with a plain send: the
+    reader works through a backlog of stale values, and once the buffer is full the writer
+    waits (G2). Age is measured from when an update happened, so a writer held back makes
+    what it sends older.
+    """
+    model = check_model(model, MODELS)
+    design = _check_design(model, design, LATEST_DESIGNS)
+    updates = check_count("updates", updates, minimum=1)
+    writer_rate = check_positive("writer_rate", writer_rate)
+    reader_rate = check_positive("reader_rate", reader_rate)
+    capacity = check_count("capacity", capacity, minimum=1)
+    arrivals = check_choice("arrivals", arrivals, INTERVALS)
+
+    async def main() -> _State:
+        rng = labkit.rng()
+        due, t = [], 0.0
+        for _ in range(updates):
+            t += interval(rng, 1 / writer_rate, arrivals)
+            due.append(t)
+        state = _State(due, 1 / reader_rate)
+        if model == "go":
+            await _go_latest(design, capacity, state)
+        else:
+            await _rust_latest(state)
+        return state
+
+    run = labkit.simulate(main, seed=seed)
+    state = run.result
+    reads = state.reads
+    ages = [r.age for r in reads]
+    seen = {r.version for r in reads}
+    last = updates - 1
+    final = next((r for r in reads if r.version == last), None)
+    result = LatestValueResult(
+        model=model, design=design, spelled=_latest_spelled(design, capacity),
+        updates=updates, observed=len(seen), skipped=updates - len(seen),
+        final_observed=final is not None,
+        final_lag=final.age if final is not None else math.nan,
+        staleness_p50=_percentile(ages, 0.5), staleness_p99=_percentile(ages, 0.99),
+        staleness_max=max(ages, default=math.nan),
+        behind_max=max((r.behind for r in reads), default=0),
+        writer_blocked=state.blocked, reads=tuple(reads), elapsed=run.elapsed)
+    return with_result(run, result)
