@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The notebooks are this checkout's own: trusting them lets JupyterLab show their committed
+# charts (SVG) before any cell runs, instead of a text placeholder.
 lab: $(STAMP)
+	$(BIN)/jupyter trust notebooks/*.ipynb
 	$(BIN)/jupyter lab --ServerApp.root_dir=. \
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \
 		$(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -1,0 +1,216 @@
+"""In a real browser: `make lab`'s JupyterLab opens the start notebook, every notebook runs
+from the Run menu without an error, and a dashboard redraws when a slider moves.
+
+nbval checks the kernel side (outputs); this checks what a learner sees: the ipywidgets
+front end is installed and wired, so a control really re-runs the scenario and the chart
+image changes. JupyterLab serves a copy of ``notebooks/`` (the test edits nothing of the
+repository's) and Chromium comes from Debian (``apt-get install chromium``; ``.ci/run``
+installs it and sets ``LABKIT_REQUIRE_BROWSER=1`` so that a missing browser fails there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+START = "00_start_here.ipynb"
+TOKEN = "labkit-browser-test"
+#: The notebook on show (JupyterLab keeps other tabs in the DOM, hidden).
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
+def _chromium() -> str:
+    path = os.environ.get("LABKIT_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("LABKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("no chromium on PATH: apt-get install chromium (see .ci/run)")
+        pytest.skip("no chromium on PATH: apt-get install chromium to run the browser tests")
+    return path
+
+
+def _lab_recipe() -> tuple[bool, list[str]]:
+    """The Makefile's `lab` target: whether it trusts the notebooks first, and the flags it
+    starts JupyterLab with, so this test opens what `make lab` opens."""
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    trusts = "jupyter trust notebooks/*.ipynb" in target
+    args = re.findall(r"(--[A-Za-z.]+_?[A-Za-z]*=[^\s\\]+)", target)
+    assert any(a.startswith("--LabApp.default_url=") for a in args), target
+    return trusts, [a for a in args if not a.startswith("--ServerApp.root_dir=")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A JupyterLab on a copy of the notebooks, started as `make lab` starts it."""
+    home = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", home / "notebooks")
+    settings = home / "settings"
+    # Render every cell (no virtual scrolling) and ask nothing about news.
+    for plugin, values in {
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                        "checkForUpdates": False},
+    }.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port = _free_port()
+    # Its own data dir: the trust database and its secret stay out of the user's.
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_DATA_DIR=str(home / "data"))
+    jupyter = Path(sys.executable).with_name("jupyter")
+    trusts, lab_args = _lab_recipe()
+    if trusts:
+        subprocess.run([str(jupyter), "trust", *sorted(map(str, home.glob("notebooks/*.ipynb")))],
+                       cwd=home, env=env, check=True, capture_output=True)
+    log = (home / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={home}", "--allow-root",
+         *lab_args],
+        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError("JupyterLab did not start:\n"
+                                       + (home / "lab.log").read_text()[-3000:]) from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab: str) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = _chromium()
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium,
+                               args=["--no-sandbox", "--disable-gpu", "--disable-quic",
+                                     "--no-first-run", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def _open(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(240_000)
+    page.goto(url)
+    page.locator(PANEL).wait_for()
+    page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
+    return page
+
+
+def _menu(page: Any, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+#: True when every code cell shows an execution count: ``[12]:``, not ``[ ]:`` or ``[*]:``.
+_PROMPTS = f"{PANEL} .jp-CodeCell .jp-InputArea-prompt"
+_ALL_EXECUTED = """() => {
+    const prompts = [...document.querySelectorAll(PROMPTS)];
+    return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+}""".replace("PROMPTS", repr(_PROMPTS))
+
+
+def _run_all(page: Any) -> None:
+    """Clear every output, run every cell from the Run menu, and wait until each code cell
+    has run (a cell that raised stops the rest, and the wait fails)."""
+    _menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function(f"() => !({_ALL_EXECUTED})()", polling=250)
+    _menu(page, "Run", "Run All Cells")
+    page.wait_for_function(_ALL_EXECUTED, polling=500)
+
+
+def _errors(page: Any) -> list[str]:
+    texts: list[str] = page.locator(PANEL).locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+    return [t for t in texts if "Traceback" in t or "Error" in t]
+
+
+def test_make_lab_opens_the_start_notebook(lab: str, browser: Any) -> None:
+    page = _open(browser, f"{lab}/?reset&token={TOKEN}")
+    assert page.url.endswith(f"/lab/tree/notebooks/{START}")
+    title = page.locator(PANEL).locator(".jp-RenderedMarkdown h1").first
+    assert title.inner_text().strip() == "00 · Start here"
+    # The committed outputs show without a kernel run: the first chart is already there.
+    assert page.locator(PANEL).locator(".jp-RenderedSVG img, .jp-RenderedSVG svg").count() > 0
+    page.close()
+
+
+def test_a_dashboard_redraws_when_its_slider_moves(lab: str, browser: Any) -> None:
+    page = _open(browser, f"{lab}/lab/tree/notebooks/{START}?reset&token={TOKEN}")
+    _run_all(page)
+    assert _errors(page) == []
+    dash = page.locator(PANEL).locator(".widget-vbox", has=page.locator(".widget-slider")).first
+    dash.scroll_into_view_if_needed()
+    image = dash.locator("img").first
+    status = dash.locator(".widget-html-content").last
+    before = image.get_attribute("src")
+    assert before and "rounds 3" in status.inner_text()
+    slider = dash.locator(".widget-slider").first
+    assert slider.locator(".widget-readout").first.inner_text().strip() == "3"
+    slider.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), before])
+    assert slider.locator(".widget-readout").first.inner_text().strip() == "4"
+    page.wait_for_function(
+        "el => el.textContent.includes('rounds 4')", arg=status.element_handle())
+    text = status.inner_text()
+    assert "Go" in text and "Rust" in text and "ball 4" in text
+    page.close()
+
+
+@pytest.mark.parametrize("notebook", [n for n in NOTEBOOKS if n != START])
+def test_every_notebook_runs_from_the_menu_with_live_widgets(lab: str, browser: Any,
+                                                             notebook: str) -> None:
+    page = _open(browser, f"{lab}/lab/tree/notebooks/{notebook}?reset&token={TOKEN}")
+    _run_all(page)
+    assert _errors(page) == []
+    widgets = page.locator(PANEL).locator(
+        ".widget-vbox .widget-slider, .widget-vbox .widget-dropdown")
+    assert widgets.count() > 0, "the live experiment's controls did not render"
+    # A widget that failed to render shows ipywidgets' error text instead of the controls.
+    assert page.locator(PANEL).locator("text=Error displaying widget").count() == 0
+    page.close()
