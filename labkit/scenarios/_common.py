@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import labkit
@@ -19,6 +19,8 @@ __all__ = (
     "check_model",
     "check_positive",
     "interval",
+    "paced_workload",
+    "percentile",
     "simulate_may_hang",
     "with_result",
 )
@@ -69,6 +71,29 @@ def interval(rng: random.Random, mean: float, kind: str) -> float:
     if kind == "fixed":
         return mean
     return rng.expovariate(1.0 / mean)
+
+
+def paced_workload(n: int, in_rate: float, out_rate: float,
+                   pacing: str) -> tuple[list[float], list[float]]:
+    """The gaps before each of ``n`` arrivals (mean ``1/in_rate``) and the time to handle
+    each (mean ``1/out_rate``), drawn up front from the run's RNG so that every model sees
+    exactly the same workload for one seed."""
+    rng = labkit.rng()
+    gaps = [interval(rng, 1.0 / in_rate, pacing) for _ in range(n)]
+    work = [interval(rng, 1.0 / out_rate, pacing) for _ in range(n)]
+    return gaps, work
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile with linear interpolation (as pandas and numpy compute it); NaN
+    for no values."""
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def with_result(run: Run[Any], result: T) -> Run[T]:

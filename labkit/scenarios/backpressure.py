@@ -38,6 +38,8 @@ from labkit.scenarios._common import (
     check_model,
     check_positive,
     interval,
+    paced_workload,
+    percentile,
     with_result,
 )
 from labkit.trace import drops, latency_percentiles
@@ -134,25 +136,8 @@ def _spelled(model: str, policy: str, capacity: int) -> str:
     return f"Mailbox({capacity}, overflow={policy!r}); ref.tell(v)"
 
 
-def _workload(n: int, arrival_rate: float, service_rate: float,
-              pacing: str) -> tuple[list[float], list[float]]:
-    """The gaps before each arrival and the time to handle each message, drawn up front so
-    every model sees exactly the same workload for one seed."""
-    rng = labkit.rng()
-    gaps = [interval(rng, 1.0 / arrival_rate, pacing) for _ in range(n)]
-    work = [interval(rng, 1.0 / service_rate, pacing) for _ in range(n)]
-    return gaps, work
 
 
-def _percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile with linear interpolation (as pandas and numpy compute it)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 class _Sink(Actor):
@@ -379,7 +364,7 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
     body = {"go": _go_overload, "rust": _rust_overload, "actor": _actor_overload}[model]
 
     async def main() -> _Tally:
-        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         return await body(policy, capacity, gaps, work)
 
     run = labkit.simulate(main, seed=seed)
@@ -585,7 +570,7 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
     body = _nb_go if model == "go" else _nb_rust
 
     async def main() -> NonblockingResult:
-        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         stats = _NbStats(gaps, work)
         await body(strategy, capacity, work_cost, stats)
         lat = [t - stats.arrived[i] for i, t in stats.delivered.items()]
@@ -595,8 +580,8 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
             messages=messages, built=stats.built, delivered=len(stats.delivered),
             dropped_silent=stats.silent, dropped_visible=stats.visible,
             wasted_work=wasted * work_cost, useful_work=len(stats.delivered) * work_cost,
-            producer_wait=stats.wait, p50_latency=_percentile(lat, 0.5),
-            p99_latency=_percentile(lat, 0.99), elapsed=labkit.now())
+            producer_wait=stats.wait, p50_latency=percentile(lat, 0.5),
+            p99_latency=percentile(lat, 0.99), elapsed=labkit.now())
 
     return labkit.simulate(main, seed=seed)
 
@@ -665,7 +650,7 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
     pacing = check_choice("pacing", pacing, INTERVALS)
 
     async def main() -> tuple[int, int, int, int, float]:
-        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         window = Credits(credits, name="demand") if credits is not None else None
         handled: list[int] = []
         sent = 0
@@ -841,7 +826,7 @@ def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
     pacing = check_choice("pacing", pacing, INTERVALS)
 
     async def main() -> tuple[int, Watermarks, int, float]:
-        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         marks = Watermarks(high, low, name="watermarks")
         mailbox = Mailbox(None)
         handled: list[int] = []
@@ -924,7 +909,7 @@ def load_shedding(threshold: int | None = 5, probability: float = 0.0,
     pacing = check_choice("pacing", pacing, INTERVALS)
 
     async def main() -> tuple[int, int, list[str]]:
-        gaps, work = _workload(messages, arrival_rate, service_rate, pacing)
+        gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         mailbox = Mailbox(None)
         handled: list[int] = []
 

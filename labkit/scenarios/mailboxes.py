@@ -23,7 +23,7 @@ from labkit.scenarios._common import (
     check_count,
     check_model,
     check_positive,
-    interval,
+    paced_workload,
     simulate_may_hang,
     with_result,
 )
@@ -120,14 +120,6 @@ class _PCStats:
             max_latency=max(lat, default=0.0))
 
 
-def _workload(n: int, producer_rate: float, consumer_rate: float,
-              pacing: str) -> tuple[list[float], list[float]]:
-    """The gaps before each send and the time to handle each message, drawn up front so
-    both models see exactly the same workload for one seed."""
-    rng = labkit.rng()
-    gaps = [interval(rng, 1.0 / producer_rate, pacing) for _ in range(n)]
-    work = [interval(rng, 1.0 / consumer_rate, pacing) for _ in range(n)]
-    return gaps, work
 
 
 async def _go_pc_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) -> None:
@@ -147,7 +139,7 @@ async def _go_pc_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) 
 
 async def _go_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
                       pacing: str) -> ProducerConsumerResult:
-    gaps, work = _workload(n, producer_rate, consumer_rate, pacing)
+    gaps, work = paced_workload(n, producer_rate, consumer_rate, pacing)
     stats = _PCStats(n)
     ch: go.Chan[int] = go.Chan(capacity)
     go.go(_go_pc_producer, ch, gaps, stats)
@@ -184,7 +176,7 @@ async def _rust_pc_producer(tx: Any, gaps: list[float], stats: _PCStats, rx: Any
 
 async def _rust_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
                         pacing: str) -> ProducerConsumerResult:
-    gaps, work = _workload(n, producer_rate, consumer_rate, pacing)
+    gaps, work = paced_workload(n, producer_rate, consumer_rate, pacing)
     stats = _PCStats(n)
     tx, rx = _rust_channel(capacity)
     std = capacity == 0

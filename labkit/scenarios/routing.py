@@ -43,6 +43,7 @@ from labkit.scenarios._common import (
     check_model,
     check_positive,
     interval,
+    percentile,
     with_result,
 )
 
@@ -104,15 +105,6 @@ def service_times(rng: Any, n: int, mean: float, spread: float) -> list[float]:
     return [rng.gammavariate(shape, mean / shape) for _ in range(n)]
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile with linear interpolation (as pandas and numpy compute it)."""
-    if not values:
-        return math.nan
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def _check_fraction(name: str, value: object) -> float:
@@ -187,10 +179,10 @@ class _Jobs:
         return WorkQueueResult(
             model=model, design=design, dispatch=dispatch, workers=workers, spread=spread,
             load=load, messages=n, completed=len(finished),
-            p50=_percentile(lat, 0.5), p90=_percentile(lat, 0.9), p99=_percentile(lat, 0.99),
+            p50=percentile(lat, 0.5), p90=percentile(lat, 0.9), p99=percentile(lat, 0.99),
             mean=sum(lat) / len(lat) if lat else math.nan, max_latency=max(lat, default=0.0),
             mean_wait=sum(wait) / len(wait) if wait else math.nan,
-            p99_wait=_percentile(wait, 0.99),
+            p99_wait=percentile(wait, 0.99),
             per_worker=tuple(self.worker.count(k) for k in range(workers)),
             utilisation=busy / (workers * elapsed) if elapsed > 0 else 0.0,
             elapsed=elapsed)
@@ -418,7 +410,7 @@ class _RouteStats:
             workers=workers, messages=n, copies=total, unmatched=self.unmatched,
             loads=dict(zip(names, self.loads, strict=True)),
             imbalance=max(self.loads) / mean if mean else 0.0, busiest=names[busiest],
-            p50=_percentile(self.latencies, 0.5), p99=_percentile(self.latencies, 0.99),
+            p50=percentile(self.latencies, 0.5), p99=percentile(self.latencies, 0.99),
             elapsed=_now())
 
 
@@ -720,8 +712,8 @@ def sharding(shards: int = 4, keys: int = 100, skew: float = 1.0, messages: int 
             shards=shards, keys=keys, skew=skew, messages=messages, loads=loads,
             skew_ratio=loads[busiest] / mean, busiest=busiest, hot_key=hot_key,
             hot_key_share=counts[hot_key] / messages, hot_shard=hot_shard, keys_owned=owned,
-            p99=_percentile(every, 0.99),
-            p99_by_shard={s: _percentile(latencies.get(s, []), 0.99) for s in loads})
+            p99=percentile(every, 0.99),
+            p99_by_shard={s: percentile(latencies.get(s, []), 0.99) for s in loads})
 
     return labkit.simulate(main, seed=seed)
 
@@ -1202,8 +1194,8 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
         model=model, design=design, spelled=_pubsub_spelled(design, capacity, effective),
         subscribers=tuple(names), slow=tuple(n for n in names if n.startswith("slow")),
         messages=messages, capacity=capacity, effective_capacity=effective,
-        publisher_blocked=sum(fan.fanout), send_p50=_percentile(fan.fanout, 0.5),
-        send_p99=_percentile(fan.fanout, 0.99), send_max=max(fan.fanout),
+        publisher_blocked=sum(fan.fanout), send_p50=percentile(fan.fanout, 0.5),
+        send_p99=percentile(fan.fanout, 0.99), send_max=max(fan.fanout),
         publish_end=fan.publish_end, last_due=fan.due[-1],
         delivered={n: len(fan.got[n]) for n in names}, missed=missed, reported=reported,
         gaps={n: fan.gaps(n) for n in names},
@@ -1213,8 +1205,8 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
         silent_total=sum(missed.values()) - sum(reported.values()),
         publisher_counted=fan.counted,
         loss_rows=int(kinds.isin(("drop", "lagged", "dead_letter")).sum()),
-        fast_p50=_percentile(fast, 0.5), fast_p99=_percentile(fast, 0.99),
-        slow_p50=_percentile(slow_lat, 0.5), slow_p99=_percentile(slow_lat, 0.99),
+        fast_p50=percentile(fast, 0.5), fast_p99=percentile(fast, 0.99),
+        slow_p50=percentile(slow_lat, 0.5), slow_p99=percentile(slow_lat, 0.99),
         elapsed=run.elapsed)
     return with_result(run, result)
 
@@ -1392,7 +1384,7 @@ def latest_value(model: str = "rust", design: str | None = None, updates: int = 
         updates=updates, observed=len(seen), skipped=updates - len(seen),
         final_observed=final is not None,
         final_lag=final.age if final is not None else math.nan,
-        staleness_p50=_percentile(ages, 0.5), staleness_p99=_percentile(ages, 0.99),
+        staleness_p50=percentile(ages, 0.5), staleness_p99=percentile(ages, 0.99),
         staleness_max=max(ages, default=math.nan),
         behind_max=max((r.behind for r in reads), default=0),
         writer_blocked=state.blocked, reads=tuple(reads), elapsed=run.elapsed)
