@@ -45,6 +45,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "CHARTS",
+    "FONT",
     "MAX_POINTS",
     "NEUTRAL",
     "PALETTE",
@@ -91,6 +93,11 @@ PALETTE: Mapping[str, str] = MappingProxyType({
 })
 #: Colour for scaffolding that belongs to no model (lifelines, percentile rules, drops).
 NEUTRAL = "#4D4D4D"
+#: Font stack of every chart. vl-convert measures text with the first entry, labkit's own
+#: "Labkit Sans" (Liberation Sans 2.1.5 renamed, in ``labkit/fonts``; see
+#: ``tools/make_chart_font.py``), so the layout does not depend on the fonts a machine has;
+#: browsers draw the SVG with the next, metric-compatible, entries.
+FONT = "Labkit Sans, Liberation Sans, Arial, Helvetica, sans-serif"
 #: Default cap on the points a chart embeds (per series).
 MAX_POINTS = 400
 
@@ -848,22 +855,40 @@ def _vl_version() -> str | None:
     return major_minor if major_minor in vlc.get_vegalite_versions() else None
 
 
+_FONTS_REGISTERED = False
+
+
+def _vlc() -> Any:
+    """vl-convert, with labkit's chart font registered (once per process)."""
+    global _FONTS_REGISTERED
+    import vl_convert as vlc
+
+    if not _FONTS_REGISTERED:
+        vlc.register_font_directory(str(Path(__file__).resolve().parent / "fonts"))
+        _FONTS_REGISTERED = True
+    return vlc
+
+
 def _spec(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
-    return dict(chart) if isinstance(chart, Mapping) else dict(chart.to_dict())
+    """The Vega-Lite spec, with :data:`FONT` as its default font unless it names one."""
+    spec = dict(chart) if isinstance(chart, Mapping) else dict(chart.to_dict())
+    config = dict(spec.get("config") or {})
+    config.setdefault("font", FONT)
+    spec["config"] = config
+    return spec
 
 
 def to_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
-    """The chart as an SVG document, rendered offline by vl-convert (no network access)."""
-    import vl_convert as vlc
-
+    """The chart as an SVG document, rendered offline by vl-convert (no network access).
+    Text is laid out with labkit's own font, so the SVG is the same on every machine."""
+    vlc = _vlc()
     svg = vlc.vegalite_to_svg(_spec(chart), vl_version=_vl_version(), allowed_base_urls=[])
     return str(svg)
 
 
 def to_png(chart: alt.TopLevelMixin | Mapping[str, Any], *, scale: float = 1.0) -> bytes:
     """The chart as PNG bytes, rendered offline by vl-convert (no network access)."""
-    import vl_convert as vlc
-
+    vlc = _vlc()
     png = vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale,
                               allowed_base_urls=[])
     return bytes(png)

@@ -4,6 +4,7 @@ offline rendering. Specs are checked, not pixels."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -511,3 +512,35 @@ def test_depth_chart_legend_only_for_several_queues(go_run: labkit.Run[int]) -> 
     two = viz.depth_chart(_load_run(2, skewed=False)).to_dict()
     assert "legend" not in two["encoding"]["strokeDash"]
     assert len({r["queue"] for r in dataset(two)}) == 2
+
+
+def _svg_width(title: str, font: str | None = None) -> float:
+    spec: dict[str, Any] = {"data": {"values": [{"a": 1}]}, "mark": "point", "width": 1,
+                            "height": 1, "title": {"text": title, "fontSize": 20}}
+    if font is not None:
+        spec["config"] = {"font": font}
+    svg = viz.to_svg(spec)
+    head = svg[:svg.index(">")]
+    return float(head.split('width="', 1)[1].split('"', 1)[0])
+
+
+def test_charts_are_laid_out_with_labkits_own_font() -> None:
+    """The layout must not depend on the fonts a machine has (nbval compares SVGs strictly):
+    every chart names FONT, whose first entry is the font shipped in labkit/fonts, and text
+    is measured with that font's advance widths."""
+    from fontTools.ttLib import TTFont
+
+    fonts = sorted((Path(viz.__file__).parent / "fonts").glob("*.ttf"))
+    assert [f.name for f in fonts] == ["LabkitSans-Bold.ttf", "LabkitSans-Regular.ttf"]
+    bold = TTFont(fonts[0])
+    assert bold["name"].getDebugName(1) == viz.FONT.split(",")[0] == "Labkit Sans"
+
+    svg = viz.to_svg({"data": {"values": [{"a": "x"}]}, "mark": "text",
+                      "encoding": {"text": {"field": "a"}}, "title": "t"})
+    assert f'font-family="{viz.FONT}"' in svg
+    # 20 more bold "M"s at 20 px widen the chart by 20 advances of the shipped font's M.
+    per_em = bold["hmtx"]["M"][0] / bold["head"].unitsPerEm
+    grown = _svg_width("M" * 40) - _svg_width("M" * 20)
+    assert abs(grown - 20 * 20 * per_em) <= 2.0  # each width is rounded to a pixel
+    # A spec that names its own font keeps it.
+    assert _svg_width("M" * 20, font="Labkit Sans") == _svg_width("M" * 20)
