@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
 import random
 from bisect import bisect_right
 from collections import Counter
@@ -74,10 +75,21 @@ def _check_workers(workers: Sequence[ActorRef], what: str) -> list[ActorRef]:
     refs = list(workers)
     if not refs:
         raise ValueError(f"{what} needs at least one worker ActorRef, got an empty list")
+    seen: list[ActorRef] = []
     for ref in refs:
         if not isinstance(ref, ActorRef):
             raise TypeError(f"{what} routes to ActorRefs (from system.spawn), got {ref!r}")
+        if ref in seen:
+            raise ValueError(f"{what} got worker {ref.name} twice; give each worker once")
+        seen.append(ref)
     return refs
+
+
+def _check_seconds(value: Any, what: str) -> None:
+    """A non-negative number of seconds (``inf`` allowed), else a ValueError saying so."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or math.isnan(value) or value < 0):
+        raise ValueError(f"{what} must be a non-negative number of seconds, got {value!r}")
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -186,6 +198,9 @@ class Topic:
     name = "topic"
 
     def __init__(self, topic: Callable[[Any], str] | None = None) -> None:
+        if topic is not None and not callable(topic):
+            raise TypeError(f"topic must be a function of the message that returns its topic "
+                            f"(or None to pass key= on each tell), got {topic!r}")
         self.topic = topic
         self.subscriptions: list[tuple[str, ActorRef]] = []
 
@@ -194,6 +209,9 @@ class Topic:
         if not isinstance(pattern, str) or not pattern:
             raise TypeError(f"pattern must be a non-empty str such as 'orders.*', "
                             f"got {pattern!r}")
+        if not isinstance(worker, ActorRef):
+            raise TypeError(f"subscribe delivers to an ActorRef (from system.spawn), "
+                            f"got {worker!r}")
         self.subscriptions.append((pattern, worker))
 
     def matches(self, topic: str) -> list[ActorRef]:
@@ -215,8 +233,7 @@ class Topic:
 def _load(worker: ActorRef) -> int:
     """Messages a worker has not finished: queued (mailbox depth) plus the one in hand."""
     stats = worker.statistics()
-    in_hand = stats.enqueued - stats.processed - stats.dropped - stats.depth
-    return stats.depth + (1 if in_hand > 0 else 0)
+    return stats.depth + stats.in_hand
 
 
 class LeastLoaded:
@@ -299,6 +316,9 @@ class Router:
     def _decide(self, rt: Runtime, msg: Any, key: Any, corr_id: int, *,
                 asked: bool = False) -> list[tuple[ActorRef, int]]:
         picked = self.route(msg, key=key)
+        if asked and len(picked) != 1:
+            raise ValueError(f"{self.name} ({self.strategy.name}) picked {len(picked)} "
+                             f"workers; ask needs exactly one (use scatter_gather for many)")
         out = []
         for worker in picked:
             worker.check(msg)
@@ -333,16 +353,11 @@ class Router:
 
     async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
         """Route ``msg`` to one worker and wait for its reply (``ref.ask``'s errors)."""
+        if timeout is not None:
+            _check_seconds(timeout, "timeout (or None)")
         rt = current()
         corr_id = rt.next_msg_id()
-        if timeout is not None and not timeout >= 0:
-            raise ValueError(f"timeout must be a non-negative number of seconds or None, "
-                             f"got {timeout!r}")
-        picked = self._decide(rt, msg, key, corr_id, asked=True)
-        if len(picked) != 1:
-            raise ValueError(f"{self.name} ({self.strategy.name}) picked {len(picked)} "
-                             f"workers; ask needs exactly one (use scatter_gather for many)")
-        worker, msg_id = picked[0]
+        [(worker, msg_id)] = self._decide(rt, msg, key, corr_id, asked=True)
         # An ask's id is its correlation id: ``msg_id == corr_id`` here.
         return await worker.ask_nowait(msg, corr_id=msg_id).wait(timeout)
 
@@ -372,24 +387,25 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
     """Ask every worker at once and return what came back within ``deadline`` seconds: a
     partial result rather than waiting for the slowest. Late replies become dead letters.
 
-    The copies share one correlation id (``Gathered.corr_id``), each a ``route`` row.
+    The copies share one correlation id (``Gathered.corr_id``), each a ``route`` row. A
+    worker whose mailbox is full (``block``) gets its copy when space appears before the
+    deadline, waiting in a task of its own, so it holds up no other worker's copy.
     """
     refs = _check_workers(workers, "scatter_gather")
-    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline < 0:
-        raise ValueError(f"deadline must be a non-negative number of seconds, got {deadline!r}")
+    _check_seconds(deadline, "deadline")
+    for worker in refs:
+        worker.check(msg)
     rt = current()
     router_name = name if name is not None else rt.new_name("scatter")
     corr_id = rt.next_msg_id()
     start = rt.now()
     posted: list[PendingReply] = []
     for worker in refs:
-        worker.check(msg)
         msg_id = rt.next_msg_id()
         rt.record("route", router_name, worker.name, msg_id, corr_id, type(msg).__name__,
                   None, _MODEL, "scatter_gather")
         pending = worker.ask_nowait(msg, corr_id=corr_id, msg_id=msg_id)
-        # Mailbox full: it will not be handled before the deadline unless space appears.
-        await pending.wait_posted(max(deadline - (rt.now() - start), 0.0))
+        pending.post_in_background(deadline)
         posted.append(pending)
     replies: dict[str, Any] = {}
     failed: dict[str, BaseException] = {}
@@ -467,9 +483,15 @@ def zipf_keys(n: int, s: float, keys: int | Sequence[str], seed: int) -> list[st
     count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
-    if not isinstance(s, int | float) or s < 0:
-        raise ValueError(f"s (the Zipf exponent) must be a number >= 0, got {s!r}")
-    population = [f"key-{i}" for i in range(keys)] if isinstance(keys, int) else list(keys)
+    if (isinstance(s, bool) or not isinstance(s, int | float) or math.isnan(s) or s < 0
+            or math.isinf(s)):
+        raise ValueError(f"s (the Zipf exponent) must be a finite number >= 0, got {s!r}")
+    if isinstance(keys, int) and not isinstance(keys, bool):
+        population = [f"key-{i}" for i in range(keys)]
+    elif isinstance(keys, Sequence) and not isinstance(keys, str | bytes):
+        population = list(keys)
+    else:
+        raise TypeError(f"keys must be a count (int) or a list of keys, got {keys!r}")
     if not population:
         raise ValueError("keys must be a positive count or a non-empty list of keys")
     weights = [1.0 / (rank ** s) for rank in range(1, len(population) + 1)]

@@ -10,7 +10,7 @@ import pytest
 
 import labkit
 from labkit import routing
-from labkit.actor import Actor, ActorRef, ActorSystem, Context
+from labkit.actor import Actor, ActorRef, ActorSystem, Context, Mailbox
 from labkit.routing import (
     Broadcast,
     ConsistentHash,
@@ -368,6 +368,60 @@ def test_bad_input_raises_clear_errors() -> None:
             labkit.simulate(main, case)
 
 
+@pytest.mark.parametrize(("case", "error", "text"), [
+    ("duplicate_worker", ValueError, "got worker w twice"),
+    ("subscribe_not_ref", TypeError, "subscribe delivers to an ActorRef"),
+    ("topic_not_callable", TypeError, "topic must be a function"),
+    ("ask_timeout_str", ValueError, "timeout .* non-negative number of seconds, got '1'"),
+    ("deadline_nan", ValueError, "deadline must be a non-negative number of seconds, got nan"),
+    ("deadline_bool", ValueError, "deadline must be"),
+])
+def test_bad_router_arguments_say_what_was_wrong(case: str, error: type[Exception],
+                                                 text: str) -> None:
+    async def main() -> None:
+        async with ActorSystem() as system:
+            w = system.spawn(Worker, [], name="w")
+            if case == "duplicate_worker":
+                Router("round_robin", [w, w])
+            elif case == "subscribe_not_ref":
+                Topic().subscribe("orders.*", "w")  # type: ignore[arg-type]
+            elif case == "topic_not_callable":
+                Topic(topic=5)  # type: ignore[arg-type]
+            elif case == "ask_timeout_str":
+                await Router("round_robin", [w]).ask("x", timeout="1")  # type: ignore[arg-type]
+            elif case == "deadline_nan":
+                await scatter_gather([w], "x", deadline=float("nan"))
+            elif case == "deadline_bool":
+                await scatter_gather([w], "x", deadline=True)
+
+    with pytest.raises(error, match=text):
+        labkit.simulate(main)
+
+
+def test_zipf_keys_rejects_what_is_not_a_count_or_a_list() -> None:
+    with pytest.raises(TypeError, match="keys must be a count"):
+        zipf_keys(5, 1.0, 2.5, seed=0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="keys must be a count"):
+        zipf_keys(5, 1.0, "abc", seed=0)
+    with pytest.raises(ValueError, match="Zipf exponent"):
+        zipf_keys(5, True, 10, seed=0)
+    with pytest.raises(ValueError, match="Zipf exponent"):
+        zipf_keys(5, float("nan"), 10, seed=0)
+    assert zipf_keys(3, 0.0, ("a", "b"), seed=1) == zipf_keys(3, 0.0, ["a", "b"], seed=1)
+
+
+def test_ask_that_cannot_pick_one_worker_records_no_route() -> None:
+    async def main() -> list[str]:
+        async with ActorSystem() as system:
+            workers = [system.spawn(Worker, [], name=f"w{i}") for i in range(2)]
+            with pytest.raises(ValueError, match="exactly one"):
+                await Router(Broadcast(), workers, name="b").ask("x")
+        return []
+
+    run = labkit.simulate(main)
+    assert run.trace.events("route").empty
+
+
 def test_add_and_remove_workers() -> None:
     seen: list[tuple[str, Any, int | None]] = []
 
@@ -441,3 +495,60 @@ def test_least_loaded_counts_the_message_in_hand() -> None:
 
     labkit.simulate(main)
     assert picked == ["w1", "w0"]
+
+
+def test_least_loaded_is_not_fooled_by_dropped_messages() -> None:
+    """A drop_new refusal is a dead letter that never entered the mailbox: the worker still
+    has its message in hand and its queued one, more than a worker with one in hand."""
+    picked: list[str] = []
+
+    async def main() -> tuple[int, int]:
+        async with ActorSystem() as system:
+            a = system.spawn(Worker, [], 5.0, name="a", mailbox=Mailbox(1, "drop_new"))
+            b = system.spawn(Worker, [], 5.0, name="b")
+            a.tell("x")
+            b.tell("x")
+            await anyio.sleep(0.1)  # both handle their first message
+            a.tell("queued")
+            assert not a.tell("refused")  # full: a dead letter
+            picked.extend(w.name for w in Router(LeastLoaded(), [a, b]).route("next"))
+            return a.statistics().in_hand, b.statistics().in_hand
+
+    assert labkit.simulate(main).result == (1, 1)
+    assert picked == ["b"]
+
+
+def test_scatter_gather_a_full_mailbox_holds_up_no_other_worker() -> None:
+    """The copies go out at once: a worker whose blocking mailbox is full (and stays full
+    past the deadline) is late, and the workers after it in the list still answer."""
+    async def main() -> Gathered:
+        async with ActorSystem() as system:
+            busy = system.spawn(Worker, [], 5.0, name="busy", mailbox=Mailbox(1, "block"))
+            fast = [system.spawn(Worker, [], 0.01, name=f"fast{i}") for i in range(2)]
+            busy.tell("job")
+            await anyio.sleep(0)
+            busy.tell("job")  # one in hand, one queued: full
+            return await scatter_gather([busy, *fast], "q", deadline=1.0)
+
+    run = labkit.simulate(main)
+    assert run.result.replies == {"fast0": "fast0:q", "fast1": "fast1:q"}
+    assert run.result.late == ("busy",)
+    assert run.elapsed >= 1.0
+    # busy's copy never got in: a dead letter that says so, under the same correlation id
+    dead = run.trace.events("dead_letter")
+    assert (dead["corr_id"] == run.result.corr_id).any()
+
+
+def test_scatter_gather_copy_gets_in_when_space_appears_in_time() -> None:
+    async def main() -> Gathered:
+        async with ActorSystem() as system:
+            busy = system.spawn(Worker, [], 0.2, name="busy", mailbox=Mailbox(1, "block"))
+            fast = system.spawn(Worker, [], 0.01, name="fast")
+            busy.tell("job")
+            await anyio.sleep(0)
+            busy.tell("job")
+            return await scatter_gather([busy, fast], "q", deadline=1.0)
+
+    run = labkit.simulate(main)
+    assert run.result.complete
+    assert run.result.replies == {"busy": "busy:q", "fast": "fast:q"}

@@ -74,7 +74,8 @@ class MailboxStatistics:
 
     ``depth``/``peak_depth`` count queued user messages; ``enqueued`` every user message
     that entered; ``processed`` those handled (``failed`` of them raised); ``dropped`` those
-    that became dead letters here; ``rejected`` those refused by ``tell`` under ``fail``.
+    that became dead letters here; ``rejected`` those refused by ``tell`` under ``fail``;
+    ``in_hand`` the message the actor has taken and not finished (0 or 1).
     """
 
     name: str
@@ -90,6 +91,7 @@ class MailboxStatistics:
     rejected: int
     senders_waiting: int
     closed: bool
+    in_hand: int = 0
 
 
 #: Where a mailbox reports a lost message: (rt, recipient, envelope, msg_id, reason, depth).
@@ -154,7 +156,8 @@ class Mailbox:
             depth=chan.depth, peak_depth=chan.peak_depth, system_depth=len(self._system),
             enqueued=chan.sent, processed=self.processed, failed=self.failed,
             dropped=self.dropped, rejected=self.rejected,
-            senders_waiting=chan.senders_waiting, closed=chan.closed)
+            senders_waiting=chan.senders_waiting, closed=chan.closed,
+            in_hand=max(chan.received - self.processed, 0))
 
     # -- the user lane -----------------------------------------------------------------------
 

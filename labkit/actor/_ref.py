@@ -353,17 +353,29 @@ class PendingReply:
         if self._posted:
             return True
         _check_timeout(timeout)
+        self._posted = True
+        return await self._post(timeout)
+
+    def post_in_background(self, timeout: float | None = None) -> None:
+        """If the mailbox was full, wait for its space (at most ``timeout`` seconds) in a
+        task of its own, so the caller can go on asking others; :meth:`wait` then waits
+        only for the reply (and times out if the message never got in). Nothing to do if
+        the message is already queued."""
+        if self._posted:
+            return
+        _check_timeout(timeout)
+        self._posted = True  # wait() must not wait for space a second time
+        self._rt.start_task(self._post, (timeout,), prefix=f"post-{self._ref.name}",
+                            model="actor")
+
+    async def _post(self, timeout: float | None) -> bool:
         rt = self._rt
         env = self._env
         mailbox = self._ref._mailbox
         if timeout is None:
-            self._posted = True
             return await mailbox.wait_for_space(rt, env, self.msg_id)
         with anyio.move_on_after(timeout):
-            queued = await mailbox.wait_for_space(rt, env, self.msg_id)
-            self._posted = True
-            return queued
-        self._posted = True
+            return await mailbox.wait_for_space(rt, env, self.msg_id)
         parker = env[4]
         assert parker is not None
         parker.wake(_TIMED_OUT)

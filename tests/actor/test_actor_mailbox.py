@@ -189,6 +189,7 @@ def test_statistics_record() -> None:
         enqueued=5, processed=0, failed=0, dropped=2, rejected=0, senders_waiting=0,
         closed=False)
     assert after.depth == 0 and after.processed == 3 and after.peak_depth == 3
+    assert before.in_hand == after.in_hand == 0
 
 
 @pytest.mark.parametrize(("capacity", "error", "text"), [
