@@ -182,6 +182,12 @@ class Channel(Generic[T]):
     def _record(self, rt: Runtime, kind: str, msg_id: int | None, value: Any = None,
                 detail: str | None = None, corr_id: int | None = None) -> None:
         """Append a trace row about this channel (callers check ``rt.trace_on``)."""
+        if corr_id is not None:
+            if kind == "send" and msg_id is not None:
+                rt.corr_ids[msg_id] = corr_id
+        elif rt.corr_ids and msg_id is not None:
+            corr_id = (rt.corr_ids.pop(msg_id, None) if kind == "receive"
+                       else rt.corr_ids.get(msg_id))
         rows = rt.rows
         rows.append((rt._time() - rt._t0, len(rows), kind, _TASK.get().name,
                      self._name or self.name_in(rt), msg_id, corr_id,
@@ -273,6 +279,8 @@ class Channel(Generic[T]):
             self.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
         if rt.trace_on:
             # The row is written out here (same layout as _record): the hottest path.
+            if corr_id is not None:
+                rt.corr_ids[msg_id] = corr_id
             rows = rt.rows
             rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
                          self._name or self.name_in(rt), msg_id, corr_id,
@@ -303,7 +311,7 @@ class Channel(Generic[T]):
             return status
         if rt.trace_on:
             self._record(rt, "send", msg_id, value, corr_id=corr_id)
-            self._record(rt, "block", msg_id, value, detail="full")
+            self._record(rt, "block", msg_id, value, detail="full", corr_id=corr_id)
         parker = rt.parker()
         self._queue_sender(_Waiter(parker, 0, value, msg_id))
         try:
@@ -312,11 +320,12 @@ class Channel(Generic[T]):
             if not parker.woken:
                 _remove(self.sendq, parker)
                 if rt.trace_on:
+                    rt.corr_ids.pop(msg_id, None)
                     self._record(rt, "drop", msg_id, value,
-                                 detail="send cancelled while waiting")
+                                 detail="send cancelled while waiting", corr_id=corr_id)
             raise
         if rt.trace_on:
-            self._record(rt, "unblock", msg_id, value)
+            self._record(rt, "unblock", msg_id, value, corr_id=corr_id)
         return int(status)
 
     def push(self, value: T, msg_id: int) -> None:
@@ -431,7 +440,8 @@ class Channel(Generic[T]):
         if rt.trace_on:
             rows = rt.rows
             rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         self._name or self.name_in(rt), msg_id, None,
+                         self._name or self.name_in(rt), msg_id,
+                         rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
                          None if value is None else type(value).__name__, len(buffer),
                          self.model, None))
         return OK, value

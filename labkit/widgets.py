@@ -14,6 +14,12 @@ A :class:`Dashboard` calls a scenario (a pure function of keyword parameters, se
         fixed={"messages": 200, "seed": 1},
     )
 
+``compare_models`` can also be a widget whose value is the models to compare (an
+``ipywidgets.Dropdown`` with options such as ``("Go vs Rust", ("go", "rust"))``, or a
+``SelectMultiple``): the learner picks the models, and the panels follow. A model that cannot
+run the chosen parameters (a policy it does not have, say) is left out of the picture, and
+the status line says why.
+
 Controls are ipywidgets (any ``ValueWidget``) or shorthands: ``range(a, b)`` and
 ``(min, max)`` / ``(min, max, step)`` of ints give an ``IntSlider``, floats a
 ``FloatSlider``, a ``list`` a ``Dropdown`` and a ``bool`` a ``Checkbox``; a shorthand starts
@@ -251,30 +257,42 @@ class Dashboard:
     ``fixed`` gives parameters that do not change. ``charts`` is one chart or a sequence:
     keys of :data:`labkit.viz.CHARTS` or functions ``Run -> alt.Chart``. With
     ``compare_models`` the scenario runs once per model (``model=...``) and each chart puts
-    the runs side by side on shared axes (:func:`labkit.viz.compare`).
+    the runs side by side on shared axes (:func:`labkit.viz.compare`). ``compare_models`` is
+    a sequence of model names, or a widget whose value is one (or a single name): then the
+    models are a control too, shown first. In compare mode a model whose run raises is left
+    out and its error shown in the status line (``skipped``); only when every model fails
+    does the dashboard keep the last charts that worked and set ``error``.
 
     Show it as the last expression of a cell (or ``dash.widget``). Attributes for code and
-    tests: ``controls`` (name -> widget), ``play`` and ``time`` (virtual-time scrubbing),
-    ``image`` (the charts), ``status`` (headline numbers or the error), ``runs`` (label ->
-    Run, as simulated), ``svg``, ``error``, ``simulations`` (scenario calls so far).
+    tests: ``controls`` (name -> widget), ``models`` (the models widget, or ``None``),
+    ``compare_models`` (the models compared now, or ``None``), ``play`` and ``time``
+    (virtual-time scrubbing), ``image`` (the charts), ``status`` (headline numbers or the
+    error), ``runs`` (label -> Run, as simulated), ``skipped`` (label -> error, models left
+    out), ``svg``, ``error``, ``simulations`` (scenario calls so far).
     """
 
     def __init__(self, scenario: Callable[..., Run[Any]],
                  controls: Mapping[str, ControlSpec],
                  charts: ChartSpec | Sequence[ChartSpec],
-                 *, compare_models: Sequence[str] | None = None,
+                 *, compare_models: Sequence[str] | ipywidgets.ValueWidget | None = None,
                  fixed: Mapping[str, Any] | None = None,
                  steps: int = 40, interval_ms: int = 250, cache_size: int = 16) -> None:
         self.scenario = scenario
         self.fixed: dict[str, Any] = dict(fixed or {})
-        self.compare_models = tuple(compare_models) if compare_models is not None else None
-        if self.compare_models is not None and not self.compare_models:
-            raise ValueError("compare_models is empty; give models such as ['go', 'rust'] "
-                             "or leave it out")
+        self.models: ipywidgets.ValueWidget | None = None
+        self._models: tuple[str, ...] | None = None
+        if isinstance(compare_models, ipywidgets.ValueWidget):
+            self.models = as_control(compare_models, name="models")
+        elif compare_models is not None:
+            self._models = tuple(compare_models)
+            if not self._models:
+                raise ValueError("compare_models is empty; give models such as ['go', 'rust'] "
+                                 "or leave it out")
         clash = sorted(set(controls) & set(self.fixed))
         if clash:
             raise ValueError(f"parameters {clash} are both controls and fixed; keep one")
-        if self.compare_models is not None and ("model" in controls or "model" in self.fixed):
+        comparing = self.models is not None or self._models is not None
+        if comparing and ("model" in controls or "model" in self.fixed):
             raise ValueError("with compare_models the dashboard sets model= itself; "
                              "remove 'model' from controls and fixed")
         single = isinstance(charts, str) or callable(charts) or (
@@ -314,8 +332,9 @@ class Dashboard:
                                            layout=ipywidgets.Layout(width="420px"))
         self.image = ipywidgets.Image(value=b"", format="svg+xml")
         self.status = ipywidgets.HTML(value="")
+        shown = ([self.models] if self.models is not None else []) + list(self.controls.values())
         self.widget = ipywidgets.VBox([
-            ipywidgets.HBox(list(self.controls.values()),
+            ipywidgets.HBox(shown,
                             layout=ipywidgets.Layout(flex_flow="row wrap")),
             ipywidgets.HBox([self.play, self.time]),
             self.image,
@@ -323,6 +342,7 @@ class Dashboard:
         ])
 
         self.runs: dict[str, Run[Any]] = {}
+        self.skipped: dict[str, str] = {}
         self.svg = ""
         self.error: str | None = None
         self.simulations = 0
@@ -331,13 +351,24 @@ class Dashboard:
         self._end = 0.0
         self._quiet = False
 
-        for widget in self.controls.values():
+        for widget in shown:
             widget.observe(self._on_control, names="value")
         self.play.observe(self._on_play, names="value")
         self.time.observe(self._on_time, names="value")
         self.refresh()
 
     # -- parameters and runs ---------------------------------------------------------------
+
+    @property
+    def compare_models(self) -> tuple[str, ...] | None:
+        """The models compared side by side now (read from ``models`` when it is a widget),
+        or ``None`` when the dashboard shows one run."""
+        if self.models is None:
+            return self._models
+        value = self.models.value
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -373,15 +404,32 @@ class Dashboard:
     def refresh(self) -> None:
         """Run the scenario for the current control values (from the cache when it can)
         and redraw at the end of the run. Errors go to the status line."""
-        try:
-            if self.compare_models is None:
-                runs = {"": self._simulate(None)}
-            else:
-                runs = {MODEL_LABELS.get(m, m): self._simulate(m) for m in self.compare_models}
-        except Exception as exc:  # noqa: BLE001 - a widget callback has nobody to raise to
-            self._fail(exc)
+        models = self.compare_models
+        runs: dict[str, Run[Any]] = {}
+        skipped: dict[str, str] = {}
+        if models is None:
+            try:
+                runs[""] = self._simulate(None)
+            except Exception as exc:  # noqa: BLE001 - a widget callback has nobody to raise to
+                self._fail(_describe(exc))
+                return
+        elif not models:
+            self._fail("no model chosen: choose at least one model to compare")
             return
+        else:
+            for model in models:
+                label = MODEL_LABELS.get(model, model)
+                try:
+                    runs[label] = self._simulate(model)
+                except Exception as exc:  # noqa: BLE001 - shown in the status line
+                    skipped[label] = _describe(exc)
+            if not runs:
+                only = len(skipped) == 1
+                self._fail("\n".join(text if only else f"{label}: {text}"
+                                      for label, text in skipped.items()))
+                return
         self.runs = runs
+        self.skipped = skipped
         self._end = max(_end(run) for run in runs.values())
         self._quiet = True
         try:  # move both scrubbers to the end without a redraw per trait change
@@ -430,18 +478,19 @@ class Dashboard:
                 _pin_time_axes(spec, self._full_domains)
             svg = viz.to_svg(spec)
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
-            self._fail(exc)
+            self._fail(_describe(exc))
             return
         self.error = None
         self.svg = svg
         self.image.value = svg.encode("utf-8")
         self.status.value = self._status_html(at)
 
-    def _fail(self, exc: BaseException) -> None:
-        self.error = f"{type(exc).__name__}: {exc}"
+    def _fail(self, error: str) -> None:
+        self.error = error
         shown = "the charts show the last parameters that worked" if self.svg else \
             "no chart yet"
-        self.status.value = (f'<span style="color:#CE422B"><b>{html.escape(self.error)}</b>'
+        text = "<br>".join(html.escape(line) for line in error.split("\n"))
+        self.status.value = (f'<span style="color:#CE422B"><b>{text}</b>'
                              f"</span> ({shown})")
 
     def _status_html(self, at: float) -> str:
@@ -449,6 +498,10 @@ class Dashboard:
         for label, run in self.runs.items():
             head = f"<b>{html.escape(label)}</b>: " if label else ""
             lines.append(head + html.escape(_headline(run.result)))
+        for label, error in self.skipped.items():
+            lines.append(f"<b>{html.escape(label)}</b>: "
+                         f'<span style="color:#CE422B">{html.escape(error)}</span> '
+                         "(no panel: this model cannot run these parameters)")
         if at < self._end:
             lines.append(f"showing the trace up to t = {at:.4g} s of {self._end:.4g} s "
                          "(numbers above are for the whole run)")
@@ -487,6 +540,10 @@ class Dashboard:
         from IPython.display import display
 
         display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _headline(result: Any) -> str:

@@ -251,3 +251,56 @@ def test_cancelled_blocked_send_is_recorded_as_lost() -> None:
     df = labkit.simulate(main).trace.df
     assert list(df["kind"]) == ["send", "block", "drop"]
     assert df["detail"].iloc[-1] == "send cancelled while waiting"
+
+
+def test_a_correlation_id_follows_its_message_to_the_receive_row() -> None:
+    """``send(v, corr_id=c)``: the message's block, unblock and receive rows carry ``c``
+    too (fast and slow paths, a Go select and a Rust receiver), so a filter on corr_id
+    follows one message; messages sent without one stay uncorrelated."""
+    from labkit import go, rust
+
+    async def main() -> None:
+        ch: Channel[str] = Channel(1, model="go", prefix="chan")
+        await ch.send("a", corr_id=7)          # fast path
+        await ch.recv()                        # fast path
+        await ch.send("b", corr_id=8)
+        got: list[object] = []
+
+        async def late_sender() -> None:
+            await ch.send("c", corr_id=9)      # blocks: the buffer holds "b"
+
+        current().start_task(late_sender, (), prefix="sender", model="go")
+        await anyio.sleep(0.1)
+        got.append(await ch.recv())            # "b"; "c" moves in, unblocked
+        got.append(await ch.recv())
+        await anyio.sleep(0.1)                 # the sender wakes: its unblock row
+        await ch.send("plain")
+        await ch.recv()
+        gch: go.Chan[str] = go.Chan(1)
+        await gch.send("d", corr_id=10)
+        sel = await go.select(go.Recv(gch))
+        assert sel.value == "d"
+        tx, rx = rust.mpsc.channel(1)
+        await tx.send("e", corr_id=11)
+        assert await rx.recv() == "e"
+
+    run = labkit.simulate(main)
+    df = run.trace.df
+    for corr, kinds in [(7, {"send", "receive"}), (8, {"send", "receive"}),
+                        (9, {"send", "block", "unblock", "receive"}),
+                        (10, {"send", "receive"}), (11, {"send", "receive"})]:
+        rows = df[df["corr_id"] == corr]
+        assert set(rows["kind"]) == kinds, (corr, rows)
+        assert rows["msg_id"].nunique() == 1
+    plain = df[(df["msg_type"] == "str") & df["kind"].isin(["send", "receive"])
+               & df["corr_id"].isna()]
+    assert len(plain) == 2  # "plain": its send and its receive
+    assert not current_corr_ids_leak(run)
+
+
+def current_corr_ids_leak(run: labkit.Run[None]) -> bool:
+    """Every correlated message was received: nothing left in the runtime's table."""
+    df = run.trace.df
+    sent = set(df.loc[(df["kind"] == "send") & df["corr_id"].notna(), "msg_id"])
+    received = set(df.loc[(df["kind"] == "receive") & df["corr_id"].notna(), "msg_id"])
+    return sent != received

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from labkit import scenarios
+import labkit
+from labkit import go, rust, scenarios
+from labkit.actor import Actor, ActorSystem, Context, Mailbox
 from labkit.flow import littles_law
-from labkit.scenarios.backpressure import OFFERED, POLICIES, STRATEGIES
+from labkit.scenarios.backpressure import OFFERED, POLICIES, STRATEGIES, messages_held
 from labkit.trace import drops
 
 #: Every (model, policy) pair the models offer.
@@ -118,15 +121,103 @@ def test_unbounded_loses_nothing_but_depth_memory_and_latency_grow(model: str) -
     assert large.delivered == 300 and large.dropped == 0 and large.producer_wait == 0.0
     assert large.capacity is None
     assert large.peak_depth > small.peak_depth > 10
-    assert large.peak_memory_bytes == large.peak_depth * 1024
-    assert large.peak_memory_bytes > 5 * bounded.peak_memory_bytes
+    assert large.peak_held == large.peak_depth  # nobody waits: everything held is queued
+    assert large.memory_held_bytes == large.peak_depth * 1024
+    assert large.memory_held_bytes > 5 * bounded.memory_held_bytes
     assert large.p99_latency > small.p99_latency > bounded.p99_latency
 
 
-def test_memory_is_depth_times_payload() -> None:
-    res = scenarios.overload("actor", "drop_head", capacity=8, payload_bytes=4096).result
-    assert res.peak_memory_bytes == 8 * 4096
-    assert res.mean_memory_bytes == pytest.approx(res.mean_depth * 4096)
+# -- memory held: queued messages plus those in a blocked producer's hand -----------------------
+
+
+@pytest.mark.parametrize(("model", "policy"), PAIRS)
+def test_memory_held_counts_the_blocked_producers_message(model: str, policy: str) -> None:
+    run = scenarios.overload(model, policy, capacity=8, payload_bytes=4096, seed=1)
+    res = run.result
+    # one producer: when it blocks on the full queue it holds one more message
+    assert res.peak_held == res.peak_depth + (1 if policy == "block" else 0)
+    if policy != "unbounded":
+        assert res.peak_held == 8 + (1 if policy == "block" else 0)
+    assert res.memory_held_bytes == res.peak_held * 4096
+    held = messages_held(run.trace)
+    assert (held["held"] == held["queued"] + held["in_hand"]).all()
+    assert held["in_hand"].max() == (1 if policy == "block" else 0)
+    assert held["held"].iloc[-1] == 0  # drained: nothing held at the end
+
+
+async def _blocked_producers(model: str, capacity: int, producers: int) -> None:
+    """``capacity`` messages fill a queue nobody reads for 1 s, then ``producers`` more
+    senders block on it, each holding its message; then everything is drained."""
+    total = capacity + producers
+    if model == "go":
+        ch: go.Chan[int] = go.Chan(capacity, name="queue")
+        for i in range(total):
+            go.go(ch.send, i)
+        await go.sleep(1.0)
+        for _ in range(total):
+            await ch.recv()
+        await go.sleep(0.1)  # let the released senders finish
+    elif model == "rust":
+        tx, rx = rust.mpsc.channel(capacity)
+
+        async def send(tx: Any, i: int) -> None:
+            with tx:
+                (await tx.send(i)).unwrap()
+
+        handles = [rust.spawn(send, tx.clone(), i) for i in range(total)]
+        tx.drop()
+        await rust.sleep(1.0)
+        for _ in range(total):
+            assert await rx.recv() is not None
+        for handle in handles:
+            (await handle).unwrap()
+    else:
+        class Slow(Actor):
+            async def receive(self, msg: Any, ctx: Context) -> None:
+                await labkit.sleep(1.0)
+
+        async with ActorSystem(drain=True) as system:
+            # the actor takes message 0 into its hand at once, so one more sender fills
+            ref = system.spawn(Slow, name="slow", mailbox=Mailbox(capacity, overflow="block"))
+            for i in range(total + 1):
+                go.go(ref.send, i)
+            await labkit.sleep(total + 1.0)  # time to handle every message, one a second
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+@pytest.mark.parametrize("producers", [1, 4])
+def test_n_blocked_producers_hold_capacity_plus_n(model: str, producers: int) -> None:
+    run = labkit.simulate(_blocked_producers, model, 3, producers)
+    held = messages_held(run.trace)
+    assert held["queued"].max() == 3
+    assert held["in_hand"].max() == producers
+    assert held["held"].max() == 3 + producers
+    assert held["held"].iloc[-1] == 0
+    blocks = run.trace.events("block")
+    assert len(blocks) == producers
+
+
+def test_a_waiting_reserve_holds_no_message() -> None:
+    async def main() -> None:
+        tx, rx = rust.mpsc.channel(2)
+        tx.try_send(0).unwrap()
+        tx.try_send(1).unwrap()
+
+        async def reserve_then_build(tx: Any) -> None:
+            with tx:
+                permit = (await tx.reserve()).unwrap()  # waits with nothing built (R13)
+                permit.send(2)
+
+        handle = rust.spawn(reserve_then_build, tx.clone())
+        tx.drop()
+        await rust.sleep(1.0)
+        while await rx.recv() is not None:
+            pass
+        (await handle).unwrap()
+
+    held = messages_held(labkit.simulate(main).trace)
+    assert held["in_hand"].max() == 0
+    assert held["held"].max() == 2
 
 
 # -- Little's law ------------------------------------------------------------------------------

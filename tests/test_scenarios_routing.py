@@ -5,10 +5,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from labkit import scenarios
+from labkit import Run, scenarios
 from labkit.scenarios import routing as sr
+
+
+def _task_of(model: str, worker: str) -> str:
+    """The task that runs ``worker``: Go goroutines are unnamed, ``go-1``, ``go-2`` ... in
+    the order they start, and every scenario starts its workers first, in order."""
+    if model == "go" and worker.startswith("worker-"):
+        return f"go-{int(worker.removeprefix('worker-')) + 1}"
+    return worker
+
+
+def assert_followable(run: Run[Any], model: str) -> int:
+    """Every ``route`` row that reached a worker can be followed by its ``corr_id``: the
+    rows with that id include a send-side row (``send``/``tell``) whose message the
+    worker's own task received (a ``receive`` row with the same id and ``msg_id``), and
+    for actors the worker's ``handle_end`` of it. Returns how many rows were followed."""
+    df = run.trace.df
+    routes = df[(df["kind"] == "route") & df["peer"].notna()]
+    assert len(routes) > 0
+    for corr, worker in zip(routes["corr_id"], routes["peer"], strict=True):
+        assert corr is not pd.NA
+        rows = df[df["corr_id"] == corr]
+        task = _task_of(model, worker)
+        sent = set(rows.loc[rows["kind"].isin(("send", "tell")), "msg_id"])
+        got = set(rows.loc[(rows["kind"] == "receive") & (rows["actor"] == task), "msg_id"])
+        assert sent & got, (f"corr_id {corr}: no send-side row whose message {task} "
+                            f"received; rows with that id:\n{rows.to_string()}")
+        if model == "actor":
+            ends = rows[(rows["kind"] == "handle_end") & (rows["actor"] == task)]
+            assert set(ends["msg_id"]) & sent & got, f"corr_id {corr}: no handle_end"
+    return len(routes)
 
 # -- determinism -----------------------------------------------------------------------------
 
@@ -100,6 +131,8 @@ def test_every_job_done_exactly_once(model: str) -> None:
     assert routes["peer"].nunique() == 3
     receives = run.trace.events("receive")
     assert len(receives) == 400
+    assert sorted(receives["corr_id"].tolist()) == list(range(400))
+    assert assert_followable(run, model) == 400
     assert run.leaked == ()
 
 
@@ -135,6 +168,51 @@ def test_route_rows_carry_correlation_ids(model: str, strategy: str) -> None:
     assert delivered["corr_id"].nunique() == res.messages - res.unmatched
     assert sum(res.loads.values()) == res.copies
     assert list(res.loads) == ["worker-0", "worker-1", "worker-2"]
+    assert assert_followable(run, model) == res.copies
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+def test_filtering_by_corr_id_follows_one_message(model: str) -> None:
+    # Notebook 02's learning goal 2, in every model: one message's rows, from the routing
+    # decision to the worker, found by its correlation id alone.
+    run = scenarios.route("consistent_hash", model, workers=3, messages=9, load=0.3,
+                          seed=1)
+    df = run.trace.df
+    route = df[df["kind"] == "route"].iloc[0]
+    rows = df[df["corr_id"] == route["corr_id"]]
+    kinds = rows["kind"].tolist()
+    send_kind = "tell" if model == "actor" else "send"
+    assert kinds[:3] == ["route", send_kind, "receive"]
+    assert rows["msg_id"].iloc[1] == rows["msg_id"].iloc[2]  # one message, sent and received
+    assert rows["actor"].iloc[2] == _task_of(model, route["peer"])
+    assert ("handle_end" in kinds) == (model == "actor")
+
+
+@pytest.mark.parametrize("model", ["go", "rust"])
+def test_channel_rows_of_other_messages_stay_uncorrelated(model: str) -> None:
+    # Only routed messages get a corr_id: a Go timer's tick or a close is not one of them.
+    run = scenarios.scatter_gather(model, deadline=0.1, delays=[0.02, 0.3])
+    df = run.trace.df
+    assert df.loc[df["kind"] == "close", "corr_id"].isna().all()
+    assert df.loc[df["msg_type"] == "float", "corr_id"].isna().all()  # timer ticks
+    assert df["corr_id"].dropna().nunique() == 1
+
+
+def test_even_counts_are_not_even_work() -> None:
+    # Notebook 02 section 1: busy time is measured from receive to handle_end, and
+    # round-robin's equal counts still give the most even work of the one-of-N strategies.
+    runs = {s: scenarios.route(s, "actor", workers=4, messages=400, key_skew=1.2, seed=1)
+            for s in ("round_robin", "random", "least_loaded")}
+    df = runs["least_loaded"].trace.df
+    start = df[df["kind"] == "receive"].set_index("msg_id")
+    end = df[df["kind"] == "handle_end"].set_index("msg_id")
+    busy = (end["time"] - start["time"]).groupby(start["actor"]).sum()
+    assert runs["least_loaded"].result.busy == pytest.approx(busy.to_dict())
+    rr, rnd, ll = (runs[s].result for s in ("round_robin", "random", "least_loaded"))
+    assert rr.imbalance == 1.0 < rr.busy_imbalance
+    assert rr.busy_imbalance < ll.busy_imbalance and rr.busy_imbalance < rnd.busy_imbalance
+    assert ll.imbalance > ll.busy_imbalance  # uneven counts, less uneven work
+    assert ll.p50 < rr.p50 < rnd.p50  # what least-loaded buys is waiting time
 
 
 def test_route_one_of_n_and_fan_out_copies() -> None:
@@ -221,6 +299,16 @@ def test_scatter_gather_partial_after_the_deadline(model: str) -> None:
     routes = run.trace.events("route")
     assert sorted(routes["peer"]) == [f"worker-{k}" for k in range(4)]
     assert routes["corr_id"].nunique() == 1 and routes["corr_id"].notna().all()
+    # every copy, the late ones too, was sent and received under the request's id
+    assert assert_followable(run, model) == 4
+    # and so were the replies that came in time: sent by the worker, received by main
+    df = run.trace.df
+    mine = df[df["corr_id"] == routes["corr_id"].iloc[0]]
+    if model != "actor":  # an actor's reply is a `reply` row, not a channel message
+        replies = mine[mine["msg_type"] == "str"]
+        assert sorted(replies.loc[replies["kind"] == "send", "actor"]) == \
+            sorted(_task_of(model, w) for w in res.answered)
+        assert set(replies.loc[replies["kind"] == "receive", "actor"]) == {"main"}
 
 
 @pytest.mark.parametrize("model", ["go", "rust", "actor"])

@@ -33,16 +33,18 @@ class FakeResult:
 class Fake:
     """A scenario that records its calls and can be told to fail."""
 
-    def __init__(self, fail_at_n: int | None = None) -> None:
+    def __init__(self, fail_at_n: int | None = None, fail_model: str | None = None) -> None:
         self.calls: list[dict[str, Any]] = []
         self.fail_at_n = fail_at_n
+        self.fail_model = fail_model  # None: every model fails at fail_at_n
 
     def __call__(self, model: str = "go", n: int = 3, rate: float = 2.0,
                  label: str = "a", *, seed: int = 0) -> Run[FakeResult]:
         self.calls.append({"model": model, "n": n, "rate": rate, "label": label,
                            "seed": seed})
-        if n == self.fail_at_n:
-            raise ValueError(f"n={n} is not allowed with rate={rate}; choose another n")
+        if n == self.fail_at_n and self.fail_model in (None, model):
+            raise ValueError(f"n={n} is not allowed with rate={rate} in {model}; "
+                             "choose another n")
         rows: list[tuple[Any, ...]] = [(0.0, 0, "spawn", "main", "producer", None, None,
                                         None, None, model, None)]
         for i in range(n):
@@ -190,6 +192,75 @@ def test_compare_mode_runs_each_model_and_draws_one_panel_per_model() -> None:
     dash.controls["n"].value = 5
     assert [(c["model"], c["n"]) for c in fake.calls[2:]] == [("go", 5), ("rust", 5)]
     assert "<b>Go</b>" in dash.status.value and "<b>Rust</b>" in dash.status.value
+
+
+def test_models_widget_chooses_the_models_compared() -> None:
+    fake = Fake()
+    models = ipywidgets.Dropdown(options=[("Go vs Rust", ("go", "rust")),
+                                          ("Rust alone", "rust"),
+                                          ("all three", ("go", "rust", "actor"))])
+    dash = fake_dashboard(fake, compare_models=models)
+    assert dash.models is models and models.description == "models"
+    assert dash.widget.children[0].children[0] is models  # shown first, before the controls
+    assert dash.compare_models == ("go", "rust") and list(dash.runs) == ["Go", "Rust"]
+    models.value = "rust"  # a single name is one model
+    assert dash.compare_models == ("rust",) and list(dash.runs) == ["Rust"]
+    assert [p["title"] for p in dash.chart().to_dict()["hconcat"]] == ["Rust"]
+    assert "<b>Go</b>" not in dash.status.value
+    models.value = ("go", "rust", "actor")
+    assert list(dash.runs) == ["Go", "Rust", "Actor"]
+    assert [c["model"] for c in fake.calls] == ["go", "rust", "actor"]  # the rest cached
+    dash.controls["n"].value = 5
+    assert [(c["model"], c["n"]) for c in fake.calls[3:]] == [("go", 5), ("rust", 5),
+                                                              ("actor", 5)]
+    assert "model" not in dash.params
+
+
+def test_an_empty_model_choice_is_an_error_in_the_status_line() -> None:
+    models = ipywidgets.SelectMultiple(options=["go", "rust"], value=["go"])
+    dash = fake_dashboard(Fake(), compare_models=models)
+    good = dash.svg
+    models.value = ()
+    assert dash.error is not None and "choose at least one model" in dash.error
+    assert dash.svg == good
+    models.value = ("go", "rust")
+    assert dash.error is None and list(dash.runs) == ["Go", "Rust"]
+    with pytest.raises(ValueError, match="sets model"):
+        Dashboard(Fake(), {"model": ["go"]}, "depth", compare_models=models)
+
+
+def test_a_model_that_cannot_run_is_left_out_and_explained() -> None:
+    fake = Fake(fail_at_n=4, fail_model="go")
+    dash = fake_dashboard(fake, compare_models=["go", "rust"])
+    dash.controls["n"].value = 4  # must not raise
+    assert list(dash.runs) == ["Rust"] and dash.error is None
+    assert list(dash.skipped) == ["Go"] and "n=4 is not allowed" in dash.skipped["Go"]
+    assert [p["title"] for p in dash.chart().to_dict()["hconcat"]] == ["Rust"]
+    status = dash.status.value
+    assert "<b>Rust</b>: model rust" in status
+    assert "<b>Go</b>" in status and "ValueError: n=4 is not allowed" in status
+    assert "no panel" in status
+    dash.controls["n"].value = 5
+    assert list(dash.runs) == ["Go", "Rust"] and dash.skipped == {}
+    assert "no panel" not in dash.status.value
+
+
+def test_when_every_model_fails_the_last_charts_stay() -> None:
+    fake = Fake(fail_at_n=4)
+    dash = fake_dashboard(fake, compare_models=["go", "rust"])
+    good, runs = dash.svg, dash.runs
+    dash.controls["n"].value = 4
+    assert dash.svg == good and dash.runs is runs
+    assert dash.error is not None
+    assert dash.error.splitlines() == [
+        "Go: ValueError: n=4 is not allowed with rate=2.0 in go; choose another n",
+        "Rust: ValueError: n=4 is not allowed with rate=2.0 in rust; choose another n"]
+    assert "the charts show the last parameters that worked" in dash.status.value
+    assert "<br>" in dash.status.value
+    single = fake_dashboard(Fake(fail_at_n=4), compare_models=["go"])
+    single.controls["n"].value = 4
+    assert single.error == ("ValueError: n=4 is not allowed with rate=2.0 in go; "
+                            "choose another n")
 
 
 def test_compare_mode_with_a_custom_chart_function() -> None:

@@ -128,6 +128,26 @@ first[["time", "kind", "actor", "peer", "msg_id", "corr_id", "detail"]]"""),
 row (router `main` chose `worker-0`, by `round_robin`), the `tell` that queued the copy, the
 worker's `receive` and its `handle_end` about 22 ms later.
 
+The same filter works in the Rust and Go models. A channel carries only a value, so
+there the correlation id is the message's number, written on its `send` row; the
+channel's `receive` row of the same message (same `msg_id`) carries it too. The first
+message of the same run in each:"""),
+    ("code", """def first_message(model):
+    df = scenarios.route("round_robin", model, workers=3, messages=9, load=0.3,
+                         seed=1).trace.df
+    corr = df[df["kind"] == "route"]["corr_id"].iloc[0]
+    return df[df["corr_id"] == corr][["model", "time", "kind", "actor", "peer", "msg_id",
+                                      "corr_id"]]
+
+
+pd.concat([first_message("rust"), first_message("go")])"""),
+    ("md", """**What to notice.** Rust routes as the actor router does: `main` decides
+(`route` to `worker-0`), sends on that worker's own `mpsc` queue, and the worker receives
+it. In Go nobody decides: `main` sends to the one shared `jobs` channel, and whichever
+goroutine is free receives it (`go-1`, which runs `worker-0`). So the `route` row comes
+after the `receive`, and names the channel as the one that chose. Section 4 is about why
+that difference matters.
+
 Now all six strategies on the same twelve messages to three workers. Each dot is one copy:
 which worker (row) got which message (column). Broadcast and topic can give one message to
 several workers; a topic nobody subscribed to reaches no one."""),
@@ -153,9 +173,11 @@ alt.Chart(grid).mark_circle(size=90, opacity=1, color=viz.PALETTE["actor"]).enco
 ).properties(title="Which worker got which message, by strategy (3 workers, 12 messages)")"""),
     ("md", """**What to notice.**
 
-- *round_robin* is a staircase; *random* has no pattern but about the same counts.
-- *consistent_hash* sends every message with the same key to the same worker: the keys are
-  skewed (Zipf), so one worker gets most of them.
+- *round_robin* is a staircase, four messages each. *random* has no pattern, and over
+  twelve messages no promise of equal counts either: 1, 6 and 5 here.
+- *consistent_hash* sends every message with the same key to the same worker, so a worker
+  gets as many messages as its keys draw: 5, 4 and 3 here. Twelve messages over six keys
+  are too few to show the skew; the 400 below are not.
 - *least_loaded* prefers `worker-0` while everyone is idle (a tie goes to the first), and
   moves on only when it is busy.
 - *broadcast* fills every row: three copies per message.
@@ -178,13 +200,31 @@ alt.vconcat(
     viz.compare({s: loads[s] for s in STRATEGIES[3:]}, chart="load", actors=WORKERS,
                 title="By load, to everyone, by topic (the same 400 messages)"),
 )"""),
-    ("md", """**What to notice.** Round-robin is exactly even and random nearly so. Consistent
-hashing is the most uneven: with skewed keys, the worker that owns the hottest keys does
-most of the work, and no strategy that keeps a key on one worker can avoid that.
-Least-loaded is uneven *in counts* and still the fairest *in work*: it gives more messages
-to whoever is free, so the busy worker is the one with short jobs. Broadcast gives every
-worker all 400 (four times the work); topic gives each worker what its pattern matches,
-`*` catching everything."""),
+    ("md", """**What to notice.** Round-robin is exactly even and random nearly so (1.11).
+Consistent hashing is the most uneven of the three (2.05): with skewed keys, the worker that
+owns the hottest keys does most of the work, and no strategy that keeps a key on one worker
+can avoid that. Least-loaded is uneven in counts (1.38): `worker-0` wins every tie while
+the workers are idle. Broadcast gives every worker all 400 (four times the work); topic
+gives each worker what its pattern matches, and `orders.*` (`worker-0`) the most, because
+the two hottest keys carry `orders.*` topics.
+
+A count is not the work, though: service times vary (spread 1 here). `RouteResult.busy`
+is the time each worker spent handling, from `receive` to `handle_end`; the table puts its
+imbalance beside the count's, with each strategy's latency:"""),
+    ("code", """pd.DataFrame([{
+    "strategy": s, "messages: busiest / mean": round(r.imbalance, 2),
+    "busy time: busiest / mean": round(r.busy_imbalance, 2),
+    "p50 (ms)": round(1000 * r.p50, 1), "p99 (ms)": round(1000 * r.p99, 1),
+} for s, r in ((s, loads[s].result)
+               for s in ("round_robin", "random", "least_loaded", "consistent_hash"))])"""),
+    ("md", """**What to notice.** Even counts are not even work: round-robin's busiest worker
+is busy 1.15 times the mean, and that is still the most even work of the four.
+Least-loaded is no fairer in work (1.21, about random's 1.23): it does not try to balance
+work, it sends each message to a worker with the fewest unfinished messages. What that
+buys is waiting time: the shortest median (8.8 ms, against 12.0 for round-robin and 20.2
+for random) and a p99 close to round-robin's. Consistent hashing pays for its affinity on
+every column: its hot worker is busy more than twice the mean, and messages queue behind
+it (p99 0.7 s)."""),
 
     # -- 2. consistent hashing -------------------------------------------------------------
     ("md", """## 2. Consistent hashing: adding a worker moves few keys
@@ -246,7 +286,7 @@ bound and its p99 goes from milliseconds to hundreds of milliseconds, while the 
 shards idle.
 
 More shards do not help a hot key: one key is always one shard. Same traffic (the same
-messages per second in total), 4 shards and 8:"""),
+messages per second in total), 4, 8 and 16 shards:"""),
     ("code", """for shards in (4, 8, 16):
     r = scenarios.sharding(shards=shards, keys=100, skew=1.2, load=2.0 / shards).result
     print(f"{shards:2} shards: {r.hot_shard} handles {r.loads[r.hot_shard]:4} of "
@@ -254,10 +294,10 @@ messages per second in total), 4 shards and 8:"""),
           f"{round(r.hot_key_share * r.messages)}), p99 there "
           f"{1000 * r.p99_by_shard[r.hot_shard]:.0f} ms")"""),
     ("md", """**What to notice.** More shards take the *other* keys away from the hot shard,
-so its load falls at first, and its p99 with it. But it can never fall below the hot key's
-own stream, 584 messages: at 16 shards the hot shard still does almost five times its even
-share while the others idle. The fixes live above the router: split the key (`user-7#0`,
-`user-7#1`), cache it, or batch its updates."""),
+so its load falls (1248, 965, then 622 messages), and its p99 with it. But it can never
+fall below the hot key's own stream, 584 messages: at 16 shards the hot shard still does
+almost five times its even share while the others idle. The fixes live above the router:
+split the key (`user-7#0`, `user-7#1`), cache it, or batch its updates."""),
 
     # -- 4. MPMC vs per-worker queues ------------------------------------------------------
     ("md", """## 4. Where do the jobs wait? One shared queue vs a queue per worker
@@ -348,9 +388,9 @@ alt.Chart(dispatch.melt(id_vars=["label", "model"], value_vars=["p50_ms", "p99_m
     ("md", """**What to notice.** Random dispatch is worse than round-robin at the median (it
 sometimes piles jobs on one queue) and better in the tail in this run (one run's p99 at
 spread 2 is noisy). Least-loaded (join the queue with the fewest jobs queued or in service)
-is much better than both, its median even matches the shared queue's: it rarely sends a
-job to a busy worker while another is idle. It still loses to the shared
-queue at p99, because once a job is in a queue it cannot move: it may sit behind a job
+is much better than both; its median is even a little below the shared queue's: it
+rarely sends a job to a busy worker while another is idle. It still loses to the shared queue at
+p99, because once a job is in a queue it cannot move: it may sit behind a job
 that turns out long. The shared queue makes that choice *late*, when a worker is actually
 free. To get there in Rust, share the receiver (`Arc<Mutex<Receiver>>`) or let idle
 workers *pull* (ask the dispatcher for work, or steal from each other)."""),
@@ -388,6 +428,41 @@ arrival order. What differs is the fate of the two late workers:
 The actor run's dead letters, with their correlation id (the request's):"""),
     ("code", """run = scenarios.scatter_gather("actor", deadline=0.080, delays=DELAYS)
 run.trace.events("dead_letter")[["time", "actor", "peer", "corr_id", "detail"]]"""),
+    ("md", """The same in one picture, smaller: three actors answer after 12, 45 and 160 ms, and
+the deadline is 80 ms. An ask's reply is not a mailbox message (it wakes the asker
+directly), so the trace has a `reply` row with no message id, which a sequence diagram
+does not draw; `replies_drawn` turns each reply, and the late one, into an arrow back to
+`main`:"""),
+    ("code", """def replies_drawn(run):
+    df = run.trace.df
+    back = df[df["kind"].isin(["reply", "dead_letter"])]
+    worker = back["actor"].where(back["kind"] == "reply", back["peer"])
+    ids = range(1000, 1000 + len(back))   # message ids of their own, for the diagram
+    sends = back.assign(kind="send", actor=worker, peer="main", msg_id=ids)
+    gets = back.assign(kind="receive", actor="main", peer=worker, msg_id=ids,
+                       seq=back["seq"] + 0.5)
+    return pd.concat([df, sends, gets]).sort_values("seq", kind="stable")"""),
+    ("code", """small = scenarios.scatter_gather("actor", deadline=0.080,
+                               delays=[0.012, 0.045, 0.160])
+dead = small.trace.events("dead_letter")
+notes = pd.DataFrame({"time": [small.result.deadline, *dead["time"]],
+                      "lane": [None, *dead["actor"]],
+                      "note": ["deadline: gather returns 2 of 3",
+                               *["late reply: a dead letter"] * len(dead)]})
+alt.layer(
+    viz.sequence_diagram(replies_drawn(small), limit=6, height=300,
+                         title="Scatter-gather over three actors, deadline 80 ms"),
+    alt.Chart(notes.head(1)).mark_rule(strokeDash=[6, 4], color="gray").encode(y="time:Q"),
+    alt.Chart(notes).mark_text(align="left", dx=6, dy=-8, color="gray").encode(
+        x="lane:N", y="time:Q", text="note:N"),
+)"""),
+    ("md", """**What to notice.** The three copies leave `main` at the same instant (three
+arrowheads at 0 s): the gatherer does not wait for one worker before asking the next.
+`worker-0` and `worker-1` reply at 12 and 45 ms. At the dashed line, 80 ms, the gatherer
+stops waiting and returns two answers of three. Nobody interrupts `worker-2`: it
+finishes at 160 ms and replies to an asker that has gone: its arrow ends in a cross on
+`main`'s lane, a dead letter like the two in the table above. All these rows share one
+`corr_id`, the request's."""),
 
     # -- 6. pub-sub and latest value ---------------------------------------------------------
     ("md", """## 6. Fan-out to subscribers, and latest-value state
@@ -531,8 +606,9 @@ matters. When only the newest does, a queue is a list of stale values."""),
 
 Each change re-runs `scenarios.route` (300 messages, seed 1) and redraws the load per
 worker and the queueing latency (send to receive) of every message. The status line shows
-the headline numbers: `imbalance` (busiest / mean), `p50` and `p99` (arrival to end of
-handling, seconds) and `unmatched`.
+the headline numbers: `imbalance` (busiest / mean, in messages), `busy_imbalance` (the
+same in busy time), `p50` and `p99` (arrival to end of handling, seconds) and
+`unmatched`.
 
 The models: **actor** is `labkit.routing.Router` over actors; **rust** routes by hand to
 one `mpsc` per worker; **go** uses one shared channel for the one-of-N strategies
@@ -680,7 +756,8 @@ held_capacity = None    # your answer: the slots tokio allocates for it"""),
 """ + table(("", "Go", "Rust"), SUMMARY_TABLE) + """
 
 - A router is a choice of *which worker*; the same six strategies exist in every model,
-  and each decision is a `route` row carrying the message's correlation id.
+  and each decision is a `route` row carrying the message's correlation id, as do the
+  message's send and receive rows, in every model.
 - Key-based routing buys affinity and pays in skew: a hot key is a hot worker, whatever the
   number of shards. A hash ring keeps key movement to about 1/N when workers come and go.
 - The biggest difference between the languages is not a strategy but a queue: Go's

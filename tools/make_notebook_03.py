@@ -98,8 +98,10 @@ except ValueError as err:
     ("md", """All twelve combinations on one workload: 200 messages, 20/s in, 10/s out,
 capacity 10. `recorded` counts the losses that left a row in the trace (a dead letter, a
 drop or a reject); `producer_wait_s` is the time the producer was blocked; the latency
-percentiles run from the start of a send to the consumer receiving the message; `peak_kb`
-is the memory held by queued 1 KiB payloads at the worst moment (peak depth · payload)."""),
+percentiles run from the start of a send to the consumer receiving the message. `held_kb`
+is the memory held at the worst moment by 1 KiB payloads: the messages in the queue plus
+the one a blocked producer holds, built and waiting to go in (`peak_held` · payload). Both
+are in memory; a dropped or refused message is not."""),
     ("code", """WORKLOAD = dict(arrival_rate=20.0, service_rate=10.0, capacity=10, messages=200,
                 seed=1)
 
@@ -109,7 +111,7 @@ def headline(r):
             "dropped": r.dropped, "refused": r.refused, "recorded": r.losses_recorded,
             "peak_depth": r.peak_depth, "producer_wait_s": round(r.producer_wait, 2),
             "p50_ms": round(r.p50_latency * 1000), "p99_ms": round(r.p99_latency * 1000),
-            "peak_kb": r.peak_memory_bytes // 1024}
+            "held_kb": r.memory_held_bytes // 1024}
 
 
 runs = {(m, p): scenarios.overload(m, p, **WORKLOAD)
@@ -118,7 +120,8 @@ pd.DataFrame([headline(run.result) for run in runs.values()])"""),
     ("md", """**What to notice.**
 
 - `block` loses nothing and keeps the depth at 10, but the producer spends about 10 s of
-  its 20 s blocked: it was slowed down to the consumer's pace. That is backpressure.
+  its 20 s blocked: it was slowed down to the consumer's pace. That is backpressure. While
+  it waits it holds the next message, so `block` holds 11 KiB: 10 queued and 1 in hand.
 - The four losing policies (`drop_new`, `drop_head`, `drop_tail`, `fail`) deliver the
   same 95 messages: the queue is the same size and the consumer does the same work, so the
   same number gets through. They differ in *which* 95 (see the latency columns), and in
@@ -127,7 +130,7 @@ pd.DataFrame([headline(run.result) for run in runs.values()])"""),
   the producer's own counter knows. Rust's `try_send` hands every refused value back inside
   `Err(Full(v))`, and the actor records a dead letter with a reason.
 - `unbounded` loses nothing and never blocks, and pays in memory (115 KiB at the peak, vs
-  10) and latency (p99 about 11 s, vs about 1.5 s).
+  10 or 11 with a bound) and latency (p99 about 11 s, vs about 1.5 s).
 - For the policies both have, Go and Rust give the same numbers: a bounded FIFO queue is a
   bounded FIFO queue. The models differ in what they let you express."""),
     ("md", """### Which messages survive?
@@ -173,21 +176,21 @@ per second is about 1 s, plus the time the sender spent blocked. `unbounded` spr
 How does this change with the load? The sweep runs each policy at arrival rates from 5 to
 30 per second (λ/μ from 0.5 to 3) and plots p50 and p99:"""),
     ("code", """RATES = (5.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0)
+RATE = "arrival rate (messages/s)"   # the column names become the axis titles
 sweep = pd.DataFrame([
-    {"policy": p, "arrival_rate": rate,
-     "p50_ms": 1000 * r.p50_latency, "p99_ms": 1000 * r.p99_latency}
+    {"policy": p, RATE: rate, "p50": 1000 * r.p50_latency, "p99": 1000 * r.p99_latency}
     for p in ("block", "drop_new", "drop_head", "unbounded")
     for rate in RATES
     for r in [scenarios.overload("actor", p, arrival_rate=rate, service_rate=10.0,
                                  capacity=10, messages=200, seed=1).result]])
-viz.sweep_chart(sweep, "arrival_rate", ["p50_ms", "p99_ms"], color="policy", log_y=True,
+viz.sweep_chart(sweep, RATE, ["p50", "p99"], color="policy", log_y=True,
                 y_title="latency (ms, log scale)", width=420, height=260,
                 title="Latency vs arrival rate (service 10/s, capacity 10, actor model)")"""),
-    ("md", """**What to notice.** Below 10 per second (λ/μ < 1) the policies barely differ:
-the queue is rarely full, so its policy rarely acts. Past λ/μ = 1 the bounded policies
-level off, because a message can wait behind at most 10 others, while `unbounded` keeps
-climbing with the load: its latency is set by how long the overload lasts, not by any
-bound. `drop_head` stays lowest of all at high load."""),
+    ("md", """**What to notice.** At 5 per second (λ/μ = 0.5) the queue never fills, so its
+policy never acts and the four policies give the same latencies; at 8 they are still
+close. Past λ/μ = 1 the bounded policies level off, because a message can wait behind at
+most 10 others, while `unbounded` keeps climbing with the load: its latency is set by how
+long the overload lasts, not by any bound. `drop_head` stays lowest of all at high load."""),
 
     # -- 2. Little's law -----------------------------------------------------------------------
     ("md", """## 2. Little's law on the trace
@@ -237,7 +240,10 @@ the producer must *not* wait:
 - **Go:** `select { case ch <- v: default: }` runs the default when the channel is full
   (G22). The idiom with an empty default drops `v` silently: no error, no record.
 - **Rust:** `tx.try_send(v)` returns `Err(TrySendError::Full(v))` (R12), with the value
-  inside. `Result` is `#[must_use]`: the caller has to write what happens to `v`.
+  inside, so the caller decides what happens to it: retry, re-route, report or drop.
+  `Result` is `#[must_use]`, so the compiler warns when the result is ignored (a warning,
+  not an error). Dropping it on purpose takes an explicit `let _ = tx.try_send(v);`, which
+  loses `v` as silently as Go's empty `default`, but at least says so in the code.
 - **Rust, slot first:** `tx.reserve().await` (or `try_reserve()`) takes a slot *before*
   the message exists (R13); `permit.send(v)` then cannot fail. If building the message is
   expensive (serialising, a database lookup), no work is spent on a message that cannot be
@@ -258,7 +264,7 @@ from each request's arrival."""),
 nb"""),
     ("md", """**What to notice.** Go's `select_default` and Rust's `try_send` deliver the same
 90 messages and waste the same 2.2 s of work building the 110 that were then refused; the
-difference is that Rust's caller got each of the 110 values back and had to say what to do
+difference is that Rust's caller got each of the 110 values back and decided what to do
 with it (here: count it and record a drop row), while Go's were simply gone. `try_reserve`
 delivers the same 90 and wastes **nothing**: it learns that the channel is full before
 building. The waiting strategies (`send`, `reserve`) deliver all 200 but the producer falls
@@ -358,7 +364,8 @@ line = alt.Chart(bound).mark_line(strokeDash=[4, 3]).encode(
     ("md", """**What to notice.** The offered line climbs at about 20 per second; the admitted
 line at 5, never above the dashed bound 5·t + 3 (the `largest burst` column measures the
 worst excess over the rate: at most 3). Waiting keeps every message, stretching 100
-messages over about 20 s; dropping keeps the schedule and refuses three quarters."""),
+messages over about 20 s; dropping keeps the schedule and refuses nearly three quarters
+(72 of 100)."""),
     ("md", """### Watermarks: pause high, resume low
 
 The producer pauses when the mailbox reaches the **high** mark and resumes only once it is
@@ -395,60 +402,67 @@ says why (`shed: depth 5 >= threshold 5`). Compared with a `drop_new` mailbox of
 act at the front door, before the message costs anything downstream."""),
 
     # -- live experiment -----------------------------------------------------------------------
-    ("md", """## Live experiment: overload, Go vs Rust
+    ("md", """## Live experiment: overload, model by model
 
-Move the sliders: each change re-runs `overload` in both models (150 messages, seed 1) and
-redraws the depth and latency charts, Go left, Rust right, on shared axes. Press **play**
-to watch the queue fill over virtual time.
+One dashboard with every knob of `overload`: the arrival rate, the service rate, the
+capacity, the policy (all six) and the models to compare. Each change re-runs the scenario
+once per model (150 messages, seed 1, the same workload for every model) and redraws the
+queue depth over time and the latency of delivered messages, with p50, p90 and p99 marked,
+one panel per model on shared axes. Press **play** to watch the queue fill over virtual
+time. The status line under the charts gives each run's numbers (`peak_held`,
+`memory_held_bytes`, `losses_recorded`, ...).
+
+A model that has no such policy gets no panel, and the status line says why and what to
+use instead (when none of the chosen models has it, the charts keep the last picture that
+worked). Go has only `block` (`ch <- v`) and `drop_new` (`select` with `default`); tokio's
+mpsc adds `fail` (`try_send` hands `Err(Full(v))` to the caller) and `unbounded`
+(`unbounded_channel()`); only the actor mailbox evicts (`drop_head`, `drop_tail`)."""),
+    ("code", """def slider(description, value, low, high, kind=ipywidgets.FloatSlider):
+    return kind(value=value, min=low, max=high, step=1, description=description,
+                continuous_update=False, style={"description_width": "initial"})
+
+
+live = widgets.Dashboard(
+    scenarios.overload,
+    controls={
+        "arrival_rate": slider("arrival rate (messages/s)", 20.0, 2.0, 40.0),
+        "service_rate": slider("service rate (messages/s)", 10.0, 2.0, 40.0),
+        "capacity": slider("capacity (slots)", 10, 1, 30, ipywidgets.IntSlider),
+        "policy": list(scenarios.backpressure.POLICIES),
+    },
+    charts=["depth", "latency"],
+    compare_models=ipywidgets.Dropdown(description="models", options=[
+        ("Go vs Rust", ("go", "rust")),
+        ("Go vs Rust vs actor", ("go", "rust", "actor")),
+        ("Rust vs actor", ("rust", "actor")),
+        ("Go vs actor", ("go", "actor")),
+    ]),
+    fixed={"messages": 150, "seed": 1},
+)
+live"""),
+    ("md", """**What to notice** in the picture it starts with (Go vs Rust, 20 in, 10 out,
+capacity 10, `block`): both depth lines climb to 10 within a second and stay near it until
+the producer stops at about 15 s, and most delivered messages took between 0.7 and 1.7 s
+(p50 1.1 s, p99 1.7 s). Go and Rust draw the same picture; the policies they share behave
+the same. Each status line says `peak_held 11`: ten queued and one in the blocked
+producer's hand.
 
 Things to try:
 
-- Set `arrival_rate` below `service_rate`: the queue rarely fills and the policy hardly
+- Set the arrival rate below the service rate: the queue rarely fills and the policy hardly
   matters.
-- With `block`, raise `capacity` from 1 to 30: depth and latency grow with it (about
+- With `block`, raise the capacity from 1 to 30: depth and latency grow with it (about
   0.1 s of latency per slot), while the run still ends at about 16 s. A bigger buffer
   does not make an overloaded consumer faster; it only holds more of the backlog.
 - Switch to `drop_new`: the queue still sits at its capacity, the run ends sooner (the
   producer never waits), and the status line shows `losses_recorded 0` for Go and one per
-  drop for Rust."""),
-    ("code", """live = widgets.Dashboard(
-    scenarios.overload,
-    controls={
-        "arrival_rate": ipywidgets.FloatSlider(value=20.0, min=2.0, max=40.0, step=1.0,
-                                               description="arrival_rate (msg/s)"),
-        "service_rate": ipywidgets.FloatSlider(value=10.0, min=2.0, max=40.0, step=1.0,
-                                               description="service_rate (msg/s)"),
-        "capacity": ipywidgets.IntSlider(value=10, min=1, max=30, description="capacity"),
-        "policy": ["block", "drop_new"],
-    },
-    charts=["depth", "latency"],
-    compare_models=["go", "rust"],
-    fixed={"messages": 150, "seed": 1},
-)
-live"""),
-    ("md", """**What to notice** in the picture it starts with (20 in, 10 out, capacity 10,
-`block`): both depth lines jump to 10 and stay there, and both latency histograms sit
-around one second. Go and Rust draw the same picture; the policies they share behave the
-same."""),
-    ("md", """### Every policy, every model
-
-The second dashboard has a `model` control instead of a side-by-side comparison, and all
-six policies. Pick a combination a model does not have (Go with `drop_head`, say) and the
-status line says why and what to use instead, while the charts keep the last run that
-worked."""),
-    ("code", """every = widgets.Dashboard(
-    scenarios.overload,
-    controls={
-        "model": ["actor", "rust", "go"],
-        "policy": list(scenarios.backpressure.POLICIES),
-        "capacity": ipywidgets.IntSlider(value=10, min=1, max=30, description="capacity"),
-        "arrival_rate": ipywidgets.FloatSlider(value=20.0, min=2.0, max=40.0, step=1.0,
-                                               description="arrival_rate (msg/s)"),
-    },
-    charts=["depth", "latency"],
-    fixed={"messages": 150, "seed": 1},
-)
-every"""),
+  drop for Rust.
+- Switch to `fail` or `unbounded`: only the Rust panel is drawn, and the status line says
+  what Go offers instead. With `unbounded` the depth climbs for as long as the producer
+  runs, and so do `peak_held`, the memory and the latency.
+- Choose "Go vs Rust vs actor" and `drop_head`: only the actor mailbox evicts, so its
+  panel stands alone. Compare its latency with `drop_new`'s: the same number of messages
+  get through, the fresher ones."""),
 
     # -- exercises -----------------------------------------------------------------------------
     ("md", """## Exercises
@@ -535,6 +549,9 @@ def check_window(answer):
   the producer (`block`), some messages (`drop_*`, `fail`), or everyone's latency and the
   memory (`unbounded`).
 - A bounded queue bounds latency by its capacity; an unbounded one by nothing.
+- Memory held is what is queued plus what waits to be queued: a producer blocked on a
+  full queue still holds its message, so N blocked producers on a queue of capacity C hold
+  C + N messages.
 - Little's law, L = λW, holds on every trace here to rounding, once "in the queue" is
   drawn honestly; use it to turn a depth gauge into a delay estimate.
 - Go's non-blocking send loses silently unless you write the bookkeeping; Rust hands the

@@ -282,6 +282,10 @@ class Runtime:
         self.virtual = virtual
         self.trace_on = trace
         self.rows: list[TraceRow] = []
+        #: Correlation ids of channel messages sent with one (``send(v, corr_id=...)``),
+        #: by message id, until received: the message's later rows (block, unblock,
+        #: receive) carry it too, so one filter on ``corr_id`` follows the message.
+        self.corr_ids: dict[int, int] = {}
         self.backend = "asyncio"
         self.live: dict[str, TaskRecord] = {}
         self.main_task = TaskRecord("main", None)

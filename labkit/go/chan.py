@@ -53,7 +53,11 @@ def trace(rt: Runtime, ch: Channel[Any], kind: str, msg_id: int | None, value: A
           detail: str | None = None) -> None:
     """Record one Go channel event row (same columns as the core channel's rows)."""
     if rt.trace_on:
-        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, None,
+        corr_id = None
+        if rt.corr_ids and msg_id is not None:
+            corr_id = (rt.corr_ids.pop(msg_id, None) if kind == "receive"
+                       else rt.corr_ids.get(msg_id))
+        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, corr_id,
                   None if value is None else type(value).__name__, len(ch.buffer), "go",
                   detail)
 
@@ -187,11 +191,15 @@ class Chan(Generic[T]):
     # frame: a send or receive that need not wait is done by the core's synchronous fast
     # path (``send_fast``/``recv_fast``); only a wait (or closed) awaits the core coroutine.
 
-    async def send(self, value: T) -> None:
+    async def send(self, value: T, *, corr_id: int | None = None) -> None:
         """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
 
         Panics with ``send on closed channel`` if the channel is closed, or gets closed
         while this send waits (G13). On nil it blocks forever (G17).
+
+        ``corr_id`` is labkit's, not Go's: a correlation id written on this send's trace
+        row, so a scenario can tie the send to the routing decision that caused it (in Go
+        a correlation id is a field of the message).
         """
         if self._dir == RECV:
             raise TypeError("invalid operation: cannot send to receive-only channel "
@@ -199,9 +207,9 @@ class Chan(Generic[T]):
         ch = self._ch
         if ch is None:
             await block_forever("send to nil chan")
-        if ch.send_fast(value) is not None:
+        if ch.send_fast(value, corr_id) is not None:
             return
-        if await ch.send_wait(value) == CLOSED:
+        if await ch.send_wait(value, corr_id=corr_id) == CLOSED:
             raise Panic("send on closed channel")
 
     async def recv(self) -> tuple[T, bool]:

@@ -352,20 +352,25 @@ class Sender(_TokioSenderBase[T]):
 
     __slots__ = ()
 
-    async def send(self, value: T) -> Result[None, SendError[T]]:
+    async def send(self, value: T, *, corr_id: int | None = None
+                   ) -> Result[None, SendError[T]]:
         """Wait for a slot, then send: ``Ok(None)`` or ``Err(SendError(value))`` (R9).
 
         Waiting senders are served in order (R10). Not cancel-safe: cancelled while waiting,
         the value is lost, and the trace says so (R11); use ``reserve`` to be safe.
+
+        ``corr_id`` is labkit's, not tokio's: a correlation id written on this send's trace
+        row, so a scenario can tie the send to the routing decision that caused it (in Rust
+        a correlation id is a field of the message).
         """
         if self._dropped:
             raise self._moved()
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        if chan.send_fast(value) is not None:  # no wait needed: done, with its row
+        if chan.send_fast(value, corr_id) is not None:  # no wait needed: done, with its row
             return _OK_NONE
-        if await chan.send_wait(value) == OK:
+        if await chan.send_wait(value, corr_id=corr_id) == OK:
             return _OK_NONE
         return Err(SendError(value))
 

@@ -3,7 +3,8 @@ consumer, and the tools that keep overload under control.
 
 * :func:`overload`: every mailbox overflow policy (block, drop_new, drop_head, drop_tail,
   fail) and an unbounded queue, in the Go, Rust and actor models, measured: depth, drops,
-  producer wait, latency percentiles, memory held and Little's law on the trace.
+  producer wait, latency percentiles, memory held (queued messages plus those a blocked
+  producer holds, :func:`messages_held`) and Little's law on the trace.
 * :func:`nonblocking`: Go's ``select`` with ``default`` (a silent drop) vs Rust's
   ``try_send`` (``Full(v)`` hands the value back) vs ``reserve()`` before the expensive work
   (no work wasted).
@@ -23,7 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import labkit
 from labkit import Run, go, rust
@@ -42,7 +43,10 @@ from labkit.scenarios._common import (
     percentile,
     with_result,
 )
-from labkit.trace import drops, latency_percentiles
+from labkit.trace import Trace, drops, latency_percentiles
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = (
     "MODELS",
@@ -57,6 +61,7 @@ __all__ = (
     "WatermarksResult",
     "credit_flow",
     "load_shedding",
+    "messages_held",
     "nonblocking",
     "overload",
     "rate_limit",
@@ -136,10 +141,6 @@ def _spelled(model: str, policy: str, capacity: int) -> str:
     return f"Mailbox({capacity}, overflow={policy!r}); ref.tell(v)"
 
 
-
-
-
-
 class _Sink(Actor):
     """The consumer in the actor model: ``handle(msg)`` says how long message ``msg`` takes."""
 
@@ -165,11 +166,13 @@ class OverloadResult:
     left a row in the trace (a dead letter, a drop or a reject row); Go's
     ``select``-``default`` leaves none. ``producer_wait`` is the time the producer spent
     blocked in ``send``. Latency runs from the start of the send to the consumer receiving
-    the message, over delivered messages. ``peak_memory_bytes`` is ``peak_depth *
-    payload_bytes`` (the payloads a full queue holds at its worst); ``mean_memory_bytes`` is
-    ``mean_depth * payload_bytes``. ``mean_depth``, ``little_lambda`` (messages leaving the
-    queue per second) and ``little_w`` (mean seconds in the queue) are Little's law measured
-    on the trace; ``little_error`` is ``|L - lambda W| / max(L, lambda W)``.
+    the message, over delivered messages. ``peak_held`` is the most messages held in memory
+    at once (:func:`messages_held`): those queued plus those in the hand of a producer blocked
+    waiting to send them, so a full ``block`` queue of ``capacity`` with its producer waiting
+    holds ``capacity + 1``; ``memory_held_bytes`` is ``peak_held * payload_bytes``.
+    ``mean_depth``, ``little_lambda`` (messages leaving the queue per second) and
+    ``little_w`` (mean seconds in the queue) are Little's law measured on the trace;
+    ``little_error`` is ``|L - lambda W| / max(L, lambda W)``.
     """
 
     model: str
@@ -193,8 +196,8 @@ class OverloadResult:
     p50_latency: float
     p90_latency: float
     p99_latency: float
-    peak_memory_bytes: int
-    mean_memory_bytes: float
+    peak_held: int
+    memory_held_bytes: int
     little_lambda: float
     little_w: float
     little_error: float
@@ -321,8 +324,45 @@ async def _actor_overload(policy: str, capacity: int, gaps: list[float],
 
 def _record_loss(kind: str, depth: int, detail: str) -> None:
     """A loss the producer knows about and records: a Rust caller handling ``Full(v)``."""
-    current().record(kind, current_task().name, None, None, None, "int", depth,
-                            "rust", detail)
+    current().record(kind, current_task().name, None, None, None, "int", depth, "rust",
+                     detail)
+
+
+def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:
+    """How many messages a run with one queue (as in :func:`overload`) holds in memory,
+    instant by instant; the peak of ``held`` is :attr:`OverloadResult.peak_held`.
+
+    One row per instant of the trace, after all of that instant's events: ``queued`` (the
+    queue's depth), ``in_hand`` (messages built and waiting in the hand of a producer blocked
+    on the full queue, from its ``block`` row until the message goes in: Go ``ch <- v``, G2;
+    Rust ``send(v).await``, R9; actor ``await ref.send(v)``) and ``held``, their sum: both
+    occupy memory. A message dropped or refused is not held, nor is the one the consumer is
+    handling; a producer blocked in ``reserve()`` holds none, since it builds the message
+    only once it has a slot (R13).
+    """
+    import numpy as np
+    import pandas as pd
+
+    df = (trace.df if isinstance(trace, Trace) else trace).sort_values("seq")
+    instants = np.unique(df["time"].to_numpy(dtype=float))
+    depths = df[df["depth"].notna()]
+    # the depth after the instant's last row that reports one (0 before the first)
+    values = np.concatenate(([0], depths["depth"].to_numpy(dtype=np.int64)))
+    queued = values[np.searchsorted(depths["time"].to_numpy(dtype=float), instants,
+                                    side="right")]
+    ided = df[df["msg_id"].notna()][["seq", "time", "msg_id", "kind"]]
+    blocks = ided[ided["kind"] == "block"]
+    # a blocked message leaves the producer's hand at its next row: unblock (it went in),
+    # receive (a receiver took it straight from the sender), drop or dead_letter (the send
+    # was cancelled, or refused as the actor stopped)
+    after = blocks.merge(ided[ided["kind"] != "block"], on="msg_id", suffixes=("", "_next"))
+    left = after[after["seq_next"] > after["seq"]].groupby("seq")["time_next"].min()
+    starts = np.sort(blocks["time"].to_numpy(dtype=float))
+    ends = np.sort(blocks["seq"].map(left).fillna(np.inf).to_numpy(dtype=float))
+    in_hand = (np.searchsorted(starts, instants, side="right")
+               - np.searchsorted(ends, instants, side="right")).astype(np.int64)
+    return pd.DataFrame({"time": instants, "queued": queued, "in_hand": in_hand,
+                         "held": queued + in_hand})
 
 
 def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 20.0,
@@ -374,6 +414,8 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
     pct = latency_percentiles(df, (0.5, 0.9, 0.99))
     depths = df["depth"].dropna()
     peak = int(depths.max()) if len(depths) else 0
+    held = messages_held(df)["held"]
+    peak_held = int(held.max()) if len(held) else 0
     lost = drops(df)
     recorded = len(lost) + int((df["kind"] == "reject").sum())
     dropped = tally.dropped_new + tally.dropped_oldest + tally.dropped_newest
@@ -387,7 +429,7 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
         refused=tally.refused, losses_recorded=recorded, peak_depth=peak,
         mean_depth=law.L, producer_wait=tally.wait, blocked_sends=tally.blocked_sends,
         p50_latency=pct["p50"], p90_latency=pct["p90"], p99_latency=pct["p99"],
-        peak_memory_bytes=peak * payload_bytes, mean_memory_bytes=law.L * payload_bytes,
+        peak_held=peak_held, memory_held_bytes=peak_held * payload_bytes,
         little_lambda=law.lam, little_w=law.W, little_error=law.relative_error,
         elapsed=run.elapsed)
     return with_result(run, result)
@@ -547,7 +589,8 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
       full channel the default runs and the value, and the work that built it, are
       silently gone. ``send``: ``ch <- v`` blocks (G2).
     * Rust ``try_send``: never waits; a full channel returns ``Err(Full(v))`` with the value
-      (R12), so the caller must decide, and here records the drop. The work is still wasted.
+      (R12), so the caller decides what becomes of it (here: it records the drop). The work
+      is still wasted.
       ``try_reserve``: ask for a slot first; on ``Full`` skip the message before doing any
       work. ``reserve``: wait for a slot (R13), then build and ``permit.send(v)``, which
       cannot fail: no work is ever wasted. ``send``: ``send(v).await`` waits (R9).

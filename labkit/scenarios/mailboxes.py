@@ -120,8 +120,6 @@ class _PCStats:
             max_latency=max(lat, default=0.0))
 
 
-
-
 async def _go_pc_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) -> None:
     now = labkit.now
     for i, gap in enumerate(gaps):

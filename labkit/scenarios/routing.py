@@ -59,6 +59,7 @@ __all__ = (
     "KeyMovementResult",
     "LatestValueResult",
     "PubSubResult",
+    "Query",
     "Read",
     "RouteResult",
     "ScatterGatherResult",
@@ -103,8 +104,6 @@ def service_times(rng: Any, n: int, mean: float, spread: float) -> list[float]:
         return [mean] * n
     shape = 1.0 / (spread * spread)
     return [rng.gammavariate(shape, mean / shape) for _ in range(n)]
-
-
 
 
 def _check_fraction(name: str, value: object) -> float:
@@ -219,7 +218,7 @@ async def _go_wq_main(w: _Jobs, workers: int) -> None:
     for i, gap in enumerate(w.gaps):
         await go.sleep(gap)
         w.arrived[i] = _now()
-        await jobs.send(i)
+        await jobs.send(i, corr_id=i)  # the worker that takes it records the route row
     jobs.close()  # the sender closes; each worker's range ends (G11, G16, G28)
     await wg.wait()
 
@@ -269,7 +268,7 @@ async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
         rt.record("route", "dispatcher", f"worker-{k}", None, i, "int", None,
                   "rust", dispatch)
         w.in_flight[k] += 1
-        (await txs[k].send(i)).unwrap()
+        (await txs[k].send(i, corr_id=i)).unwrap()
     for tx in txs:
         tx.drop()  # the last sender gone: each worker's recv() returns None (R3, R15)
     for handle in handles:
@@ -291,6 +290,9 @@ def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: f
     jobs queued or in service); a job may wait behind a long one while another worker is
     idle (N separate queues). Queues are large enough never to block: this is about where
     jobs wait, not backpressure. Latency runs from arrival to the end of service.
+
+    Each job's number is its correlation id: on its ``route`` row, and on its ``send`` and
+    ``receive`` rows.
     """
     model = check_model(model, MODELS)
     workers = check_count("workers", workers, minimum=1)
@@ -357,8 +359,11 @@ class RouteResult:
     ``loads`` counts the copies each worker handled (``worker-0``... in every model);
     ``copies`` is their total (``messages`` for one-of-N strategies, more for broadcast and
     topic) and ``unmatched`` the messages no worker subscribed to. ``imbalance`` is the
-    busiest worker's load over the mean (1.0 is perfectly even). ``p50``/``p99`` are of
-    each copy's latency, from the message's arrival to the end of its handling.
+    busiest worker's load over the mean (1.0 is perfectly even). ``busy`` is the time each
+    worker spent handling (from receiving a copy to the end of its handling) and
+    ``busy_imbalance`` the busiest worker's busy time over the mean: with mixed service
+    times, even counts are not even work. ``p50``/``p99`` are of each copy's latency, from
+    the message's arrival to the end of its handling.
     """
 
     model: str
@@ -371,6 +376,8 @@ class RouteResult:
     loads: dict[str, int]
     imbalance: float
     busiest: str
+    busy: dict[str, float]
+    busy_imbalance: float
     p50: float
     p99: float
     elapsed: float
@@ -388,16 +395,20 @@ def _design(model: str, strategy: str, workers: int) -> str:
 
 
 class _RouteStats:
-    __slots__ = ("arrived", "latencies", "loads", "unmatched")
+    __slots__ = ("arrived", "busy", "latencies", "loads", "services", "unmatched")
 
-    def __init__(self, n: int, workers: int) -> None:
+    def __init__(self, n: int, workers: int, services: list[float]) -> None:
         self.arrived = [0.0] * n
+        self.services = services
         self.latencies: list[float] = []
         self.loads = [0] * workers
+        self.busy = [0.0] * workers
         self.unmatched = 0
 
     def handled(self, k: int, job: Job) -> None:
+        """Worker ``k`` has just finished ``job`` (after its service time)."""
         self.loads[k] += 1
+        self.busy[k] += self.services[job.i]
         self.latencies.append(_now() - self.arrived[job.i])
 
     def result(self, model: str, strategy: str, workers: int, n: int) -> RouteResult:
@@ -405,11 +416,14 @@ class _RouteStats:
         total = sum(self.loads)
         mean = total / workers
         busiest = max(range(workers), key=lambda k: self.loads[k])
+        mean_busy = sum(self.busy) / workers
         return RouteResult(
             model=model, strategy=strategy, design=_design(model, strategy, workers),
             workers=workers, messages=n, copies=total, unmatched=self.unmatched,
             loads=dict(zip(names, self.loads, strict=True)),
             imbalance=max(self.loads) / mean if mean else 0.0, busiest=names[busiest],
+            busy=dict(zip(names, self.busy, strict=True)),
+            busy_imbalance=max(self.busy) / mean_busy if mean_busy else 0.0,
             p50=percentile(self.latencies, 0.5), p99=percentile(self.latencies, 0.99),
             elapsed=_now())
 
@@ -482,7 +496,7 @@ async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: lis
         await go.sleep(gap)
         stats.arrived[job.i] = _now()
         if strategy in _ONE_OF_N:
-            await shared.send(job)
+            await shared.send(job, corr_id=job.i)  # the taker records the route row
             continue
         picked = picker.pick(job)
         if not picked:
@@ -490,7 +504,7 @@ async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: lis
             _route_record(rt, "go", strategy, None, job.i)
         for k in picked:
             _route_record(rt, "go", strategy, k, job.i)
-            await chans[k].send(job)
+            await chans[k].send(job, corr_id=job.i)
     for ch in chans:
         ch.close()
     await wg.wait()
@@ -528,7 +542,7 @@ async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: l
         for k in picked:
             _route_record(rt, "rust", strategy, k, job.i)
             in_flight[k] += 1
-            (await txs[k].send(job)).unwrap()
+            (await txs[k].send(job, corr_id=job.i)).unwrap()
     for tx in txs:
         tx.drop()
     for handle in handles:
@@ -591,7 +605,9 @@ def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
     random, least_loaded) one shared channel that the free goroutine receives from (G7),
     so the strategy is not used; for the others a channel per
     goroutine. Every routing decision is a ``route`` trace row with the message's
-    correlation id (its number in the Go and Rust models).
+    correlation id (its number in the Go and Rust models); the copy's ``send`` (or
+    ``tell``) and ``receive`` rows carry the same id, and so do an actor's
+    ``handle_end`` rows.
     """
     strategy = check_choice("strategy", strategy, STRATEGIES)
     model = check_model(model, ROUTE_MODELS)
@@ -612,7 +628,7 @@ def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
         rate = load / service * (1 if fan_out else workers)
         gaps = [rng.expovariate(rate) for _ in range(messages)]
         services = service_times(rng, messages, service, spread)
-        stats = _RouteStats(messages, workers)
+        stats = _RouteStats(messages, workers, services)
         body = {"go": _go_route_main, "rust": _rust_route_main,
                 "actor": _actor_route_main}[model]
         await body(strategy, workers, jobs, gaps, services, stats)
@@ -808,14 +824,22 @@ class ScatterGatherResult:
 _Gathered = tuple[tuple[str, ...], tuple[str, ...], float]
 
 
-def _scatter_record(model: str, workers: int) -> None:
-    """One ``route`` row per worker asked, all with the request's correlation id (the
-    actor model's :func:`labkit.routing.scatter_gather` records its own)."""
-    rt = current()
-    corr = rt.next_msg_id()
-    for k in range(workers):
-        rt.record("route", "gather", f"worker-{k}", None, corr, "str", None, model,
-                  "scatter_gather")
+@dataclass(frozen=True)
+class Query:
+    """One copy of a :func:`scatter_gather` request in the Go and Rust models. A channel
+    carries only the value, so the correlation id travels in the message itself (an
+    actor's envelope carries it for the actor model)."""
+
+    corr_id: int
+    text: str = "query"
+
+
+def _scatter_copy(model: str, k: int, corr: int) -> None:
+    """The ``route`` row of the copy for worker ``k``: every copy has the request's
+    correlation id (the actor model's :func:`labkit.routing.scatter_gather` records its
+    own)."""
+    current().record("route", "gather", f"worker-{k}", None, corr, "Query", None, model,
+                     "scatter_gather")
 
 
 class _Replier(Actor):
@@ -843,23 +867,31 @@ async def _actor_sg(delays: list[float], deadline: float,
         return answered, got.late, gathered
 
 
-async def _go_sg_worker(name: str, delay: float, ctx: Any, results: go.Chan[str],
-                        finished: list[str]) -> None:
-    # Cancellation is cooperative (G39): the worker watches ctx.Done() while it works.
-    sel = await go.select(go.Recv(go.after(delay)), go.Recv(ctx.done()))
-    if sel.index == 1:
-        return  # ctx cancelled: stop, nothing to send
-    finished.append(name)
-    await results.send(name)  # buffered for every worker: never blocks, never leaks
+async def _go_sg_worker(name: str, delay: float, ctx: Any, requests: go.Chan[Query],
+                        results: go.Chan[str], finished: list[str]) -> None:
+    async for query in requests:  # this worker's own channel, as in route()
+        # Cancellation is cooperative (G39): the worker watches ctx.Done() while it works.
+        sel = await go.select(go.Recv(go.after(delay)), go.Recv(ctx.done()))
+        if sel.index == 1:
+            continue  # ctx cancelled: give up this request, send nothing
+        finished.append(name)
+        # Buffered for every worker: never blocks, never leaks.
+        await results.send(name, corr_id=query.corr_id)
 
 
 async def _go_sg(delays: list[float], deadline: float,
                  finished: list[str]) -> _Gathered:
     ctx, cancel = go.with_timeout(go.background(), deadline)
     results: go.Chan[str] = go.Chan(len(delays), name="results")
-    _scatter_record("go", len(delays))
+    requests: list[go.Chan[Query]] = [go.Chan(1, name=f"chan-worker-{k}")
+                                      for k in range(len(delays))]
     for k, d in enumerate(delays):
-        go.go(_go_sg_worker, f"worker-{k}", d, ctx, results, finished)
+        go.go(_go_sg_worker, f"worker-{k}", d, ctx, requests[k], results, finished)
+    corr = current().next_msg_id()
+    for k, ch in enumerate(requests):  # a free slot each: every copy goes out at once
+        _scatter_copy("go", k, corr)
+        await ch.send(Query(corr), corr_id=corr)
+        ch.close()  # one request each: the worker's range ends after it (G28)
     answered: list[str] = []
     while len(answered) < len(delays):
         sel = await go.select(go.Recv(results), go.Recv(ctx.done()))
@@ -873,29 +905,42 @@ async def _go_sg(delays: list[float], deadline: float,
     return tuple(answered), late, gathered
 
 
-async def _rust_sg_worker(name: str, delay: float, finished: list[str]) -> str:
-    await rust.sleep(delay)
-    finished.append(name)
-    return name
+async def _rust_sg_worker(name: str, delay: float, inbox: rust.mpsc.Receiver[Query],
+                          results: rust.mpsc.Sender[str], finished: list[str]) -> None:
+    with results:  # dropped on the way out, an abort included (R7)
+        while (query := await inbox.recv()) is not None:  # its own mpsc, as in route()
+            await rust.sleep(delay)  # an abort stops the task here (R32)
+            finished.append(name)
+            (await results.send(name, corr_id=query.corr_id)).unwrap()
 
 
 async def _rust_sg(delays: list[float], deadline: float,
                    finished: list[str]) -> _Gathered:
     answered: list[str] = []
-    _scatter_record("rust", len(delays))
-    async with rust.JoinSet[str]() as tasks:  # leaving the block aborts what is left (R34)
+    results, replies = rust.mpsc.channel(len(delays))  # room for every reply
+    async with rust.JoinSet[None]() as tasks:  # leaving the block aborts what is left (R34)
+        inboxes: list[rust.mpsc.Sender[Query]] = []
         for k, d in enumerate(delays):
-            tasks.spawn(_rust_sg_worker, f"worker-{k}", d, finished, name=f"worker-{k}")
+            tx, rx = rust.mpsc.channel(1)
+            tasks.spawn(_rust_sg_worker, f"worker-{k}", d, rx, results.clone(), finished,
+                        name=f"worker-{k}")
+            inboxes.append(tx)
+        results.drop()  # the workers' clones keep it open (R3)
+        corr = current().next_msg_id()
+        for k, tx in enumerate(inboxes):  # a free slot each: every copy goes out at once
+            _scatter_copy("rust", k, corr)
+            (await tx.send(Query(corr), corr_id=corr)).unwrap()
+            tx.drop()  # one request each: the worker's recv() then returns None (R3)
         end = _now() + deadline
-        while not tasks.is_empty():
+        while len(answered) < len(delays):
             got: rust.Result[Any, rust.Elapsed] = await rust.timeout(
-                max(0.0, end - _now()), tasks.join_next())
+                max(0.0, end - _now()), replies.recv())  # recv is cancel-safe (R30)
             if got.is_err():
                 break  # Elapsed: the deadline passed (R36)
-            joined = got.unwrap()
-            if joined is None:
-                break
-            answered.append(joined.unwrap())
+            name = got.unwrap()
+            if name is None:
+                break  # every worker gone
+            answered.append(name)
         tasks.abort_all()  # the late tasks stop at their next await (R32)
         gathered = _now()
     late = tuple(f"worker-{k}" for k in range(len(delays)) if f"worker-{k}" not in answered)
@@ -911,11 +956,16 @@ def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.1
     ``delays[k]`` seconds (default: exponential of mean ``mean_delay``, from the seed).
 
     "actor": :func:`labkit.routing.scatter_gather`; a late actor finishes anyway and its
-    reply becomes a dead letter. "go": one goroutine per worker replying on a buffered
-    channel, ``context.WithTimeout`` for the deadline; the workers select on ``ctx.Done()``
-    and stop when it closes (cooperative cancellation, G34, G39). "rust": a ``JoinSet``
-    drained with ``timeout``; at the deadline ``abort_all`` stops the late tasks at their
-    next ``.await`` (R32, R34, R36).
+    reply becomes a dead letter. "go": one goroutine per worker, each sent its copy (a
+    :class:`Query`) on its own channel and replying on a shared buffered one;
+    ``context.WithTimeout`` for the deadline; the workers select on ``ctx.Done()`` and stop
+    when it closes (cooperative cancellation, G34, G39). "rust": one task per worker in a
+    ``JoinSet``, each sent its copy on its own ``mpsc`` and replying on a shared one, which
+    the gatherer drains with ``timeout``; at the deadline ``abort_all`` stops the late
+    tasks at their next ``.await`` (R32, R34, R36).
+
+    Every copy is a ``route`` row with the request's correlation id, and so are the copy's
+    ``send`` and ``receive`` rows and the reply's rows, in every model.
     """
     model = check_model(model, ROUTE_MODELS)
     deadline = check_positive("deadline", deadline)
