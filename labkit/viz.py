@@ -202,7 +202,7 @@ def _text(value: object) -> str:
 
 def _messages(df: pd.DataFrame) -> pd.DataFrame:
     """One row per message that was sent and received: sender, receiver, times, queue."""
-    cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type"]
+    cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
     sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
     sent = sent.drop_duplicates("msg_id", keep="first")
     got = df[df["kind"].isin(RECEIVE_KINDS) & df["msg_id"].notna()][
@@ -560,34 +560,59 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
                      lane_width: int = 140, height: int = 420) -> alt.LayerChart:
     """Actors as lanes (x), time running downwards (y), and each of the first ``limit``
     messages (in order of sending) as a line from the sender's lane at send time to the
-    receiver's lane at receive time, with an arrowhead at the receiver. Lost messages
-    (``drop``, ``dead_letter``) in that span are crosses."""
+    receiver's lane at receive time, with an arrowhead at the receiver. Replies to those
+    messages' asks are dashed arrows back to the asker; a reply that came after the asker
+    stopped waiting ends in a cross (a dead letter), and the asker's timeout is a diamond.
+    Lost messages (``drop``, ``dead_letter``) in that span are crosses."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1 message, got {limit!r}")
     df = _events(source)
     msgs = _messages(df).sort_values("send_seq", kind="stable").head(limit)
-    last = float(msgs["received"].max()) if len(msgs) else _end_time(df)
+    asks = set(msgs["corr_id"].dropna().tolist())
+    of_asks = df["corr_id"].isin(asks)
+    replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
+    # A reply has no message id: a dead letter without one is a reply nobody waited for.
+    late = df[(df["kind"] == "dead_letter") & df["msg_id"].isna() & of_asks
+              & df["peer"].notna()]
+    timeouts = df[(df["kind"] == "timeout") & of_asks]
+    last = max([float(msgs["received"].max()) if len(msgs) else _end_time(df),
+                *replies["time"].tolist(), *late["time"].tolist(),
+                *timeouts["time"].tolist()])
     lost = df[df["kind"].isin(_LOST_KINDS) & (df["time"] <= last)].head(limit)
     lanes = _lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
-                   + lost["actor"].tolist())
+                   + replies["actor"].tolist() + replies["peer"].tolist()
+                   + late["peer"].tolist() + lost["actor"].tolist()
+                   + timeouts["actor"].tolist())
     pos = {name: i for i, name in enumerate(lanes)}
-    arrows = pd.DataFrame({
+    back = pd.concat([replies.assign(arrow="reply"), late.assign(arrow="late reply")])
+    # A late reply's row is the asker's (actor) about the replier (peer); a reply's the
+    # replier's about the asker.
+    is_late = back["arrow"] == "late reply"
+    arrows = pd.concat([pd.DataFrame({
         "sender": msgs["sender"].astype(str), "receiver": msgs["receiver"].astype(str),
         "sent": msgs["sent"].map(_r), "received": msgs["received"].map(_r),
         "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(_r),
         "msg_id": msgs["msg_id"].astype(int), "msg_type": msgs["msg_type"].map(_text),
         "queue": msgs["queue"].map(_text), "model": msgs["model"].astype(str),
-    })
+        "arrow": "message",
+    }), pd.DataFrame({
+        "sender": back["peer"].where(is_late, back["actor"]).astype(str),
+        "receiver": back["actor"].where(is_late, back["peer"]).astype(str),
+        "sent": back["time"].map(_r), "received": back["time"].map(_r),
+        "latency_ms": 0.0, "msg_id": None, "msg_type": back["msg_type"].map(_text),
+        "queue": "", "model": back["model"].astype(str), "arrow": back["arrow"],
+    })], ignore_index=True)
     arrows["direction"] = [
         "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
         for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
     top = _r(float(df["time"].min())) if len(df) else 0.0
     life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
                          "to": [_r(last)] * len(lanes)})
+    marks = pd.concat([lost, timeouts])
     drops = pd.DataFrame({
-        "lane": lost["actor"].astype(str), "time": lost["time"].map(_r),
-        "kind": lost["kind"].astype(str), "msg_type": lost["msg_type"].map(_text),
-        "detail": lost["detail"].map(_text)})
+        "lane": marks["actor"].astype(str), "time": marks["time"].map(_r),
+        "kind": marks["kind"].astype(str), "msg_type": marks["msg_type"].map(_text),
+        "detail": marks["detail"].map(_text)})
     x_lane = alt.Scale(domain=lanes)
     y_time = alt.Scale(reverse=True)
     tips = [
@@ -612,8 +637,11 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         y=alt.Y("sent:Q", title="time (s)", scale=y_time),
         y2="received:Q",
         color=model_color(models=_present(arrows)),
-        tooltip=tips)
-    heads = alt.Chart(arrows).mark_point(filled=True, size=70, opacity=1).encode(
+        strokeDash=alt.StrokeDash("arrow:N", legend=None, scale=alt.Scale(
+            domain=["message", "reply", "late reply"], range=[[1, 0], [5, 3], [5, 3]])),
+        tooltip=[*tips, alt.Tooltip("arrow:N", title="what")])
+    heads = alt.Chart(arrows).transform_filter(
+        alt.datum.arrow != "late reply").mark_point(filled=True, size=70, opacity=1).encode(
         x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
         y=alt.Y("received:Q", title="time (s)", scale=y_time),
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
@@ -621,15 +649,17 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
             range=["triangle-right", "triangle-left", "circle"])),
         color=model_color(models=_present(arrows)),
         tooltip=tips)
-    crosses = alt.Chart(drops).mark_point(shape="cross", filled=True, size=90,
-                                          color=NEUTRAL).encode(
+    crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
         y=alt.Y("time:Q", title="time (s)", scale=y_time),
-        tooltip=[alt.Tooltip("kind:N", title="lost"),
+        shape=alt.Shape("kind:N", legend=None, scale=alt.Scale(
+            domain=["drop", "dead_letter", "timeout"], range=["cross", "cross", "diamond"])),
+        tooltip=[alt.Tooltip("kind:N", title="event"),
                  alt.Tooltip("msg_type:N", title="type"),
                  alt.Tooltip("detail:N", title="why"),
                  alt.Tooltip("time:Q", title="time (s)", format=".6~f")])
-    return alt.LayerChart(layer=[lifelines, lines, heads, crosses]).properties(
+    return alt.LayerChart(layer=[lifelines, lines, heads, crosses]).resolve_scale(
+        shape="independent").properties(
         title=title or f"Message sequence (first {limit} messages)",
         width=max(240, lane_width * len(lanes)), height=height)
 

@@ -269,6 +269,39 @@ def test_sequence_diagram(go_run: labkit.Run[int]) -> None:
     assert len(dataset(spec, lifelines)) == 2
 
 
+def test_sequence_diagram_draws_replies_timeouts_and_late_replies() -> None:
+    from labkit.actor import Actor, ActorSystem, AskTimeout, Context
+
+    class Echo(Actor):
+        async def receive(self, msg: Any, ctx: Context) -> Any:
+            await anyio.sleep(msg)
+            return msg
+
+    async def main() -> None:
+        async with ActorSystem() as system:
+            quick, slow = system.spawn(Echo, name="quick"), system.spawn(Echo, name="slow")
+            await quick.ask(0.01, timeout=1.0)
+            with pytest.raises(AskTimeout):
+                await slow.ask(0.5, timeout=0.1)
+            await anyio.sleep(1)
+
+    spec = viz.sequence_diagram(labkit.simulate(main), limit=5).to_dict()
+    _lifelines, lines, heads, marks = spec["layer"]
+    arrows = dataset(spec, lines)
+    kinds = sorted((r["arrow"], r["sender"], r["receiver"]) for r in arrows)
+    assert kinds == [("late reply", "slow", "main"), ("message", "main", "quick"),
+                     ("message", "main", "slow"), ("reply", "quick", "main")]
+    reply = next(r for r in arrows if r["arrow"] == "reply")
+    assert reply["sent"] == reply["received"] == pytest.approx(0.01)
+    assert lines["encoding"]["strokeDash"]["field"] == "arrow"
+    # no arrowhead where a late reply ends: a cross (its dead letter) is drawn there
+    assert heads["transform"] == [{"filter": "(datum.arrow !== 'late reply')"}]
+    events = sorted((r["kind"], r["lane"], r["time"]) for r in dataset(spec, marks))
+    assert events == [("dead_letter", "main", pytest.approx(0.51)),
+                      ("timeout", "main", pytest.approx(0.11))]
+    assert spec["resolve"] == {"scale": {"shape": "independent"}}
+
+
 # -- comparison -----------------------------------------------------------------------------
 
 

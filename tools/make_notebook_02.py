@@ -429,40 +429,27 @@ The actor run's dead letters, with their correlation id (the request's):"""),
     ("code", """run = scenarios.scatter_gather("actor", deadline=0.080, delays=DELAYS)
 run.trace.events("dead_letter")[["time", "actor", "peer", "corr_id", "detail"]]"""),
     ("md", """The same in one picture, smaller: three actors answer after 12, 45 and 160 ms, and
-the deadline is 80 ms. An ask's reply is not a mailbox message (it wakes the asker
-directly), so the trace has a `reply` row with no message id, which a sequence diagram
-does not draw; `replies_drawn` turns each reply, and the late one, into an arrow back to
-`main`:"""),
-    ("code", """def replies_drawn(run):
-    df = run.trace.df
-    back = df[df["kind"].isin(["reply", "dead_letter"])]
-    worker = back["actor"].where(back["kind"] == "reply", back["peer"])
-    ids = range(1000, 1000 + len(back))   # message ids of their own, for the diagram
-    sends = back.assign(kind="send", actor=worker, peer="main", msg_id=ids)
-    gets = back.assign(kind="receive", actor="main", peer=worker, msg_id=ids,
-                       seq=back["seq"] + 0.5)
-    return pd.concat([df, sends, gets]).sort_values("seq", kind="stable")"""),
+the deadline is 80 ms. Requests are solid arrows; replies are dashed arrows back to the
+asker (an ask's reply wakes the asker directly, without a mailbox); the asker's timeout is
+a diamond, and a reply nobody waits for any more ends in a cross, a dead letter:"""),
     ("code", """small = scenarios.scatter_gather("actor", deadline=0.080,
                                delays=[0.012, 0.045, 0.160])
-dead = small.trace.events("dead_letter")
-notes = pd.DataFrame({"time": [small.result.deadline, *dead["time"]],
-                      "lane": [None, *dead["actor"]],
-                      "note": ["deadline: gather returns 2 of 3",
-                               *["late reply: a dead letter"] * len(dead)]})
+deadline = pd.DataFrame({"time": [small.result.deadline],
+                         "note": ["deadline: gather returns 2 of 3"]})
 alt.layer(
-    viz.sequence_diagram(replies_drawn(small), limit=6, height=300,
+    viz.sequence_diagram(small, limit=6, height=300,
                          title="Scatter-gather over three actors, deadline 80 ms"),
-    alt.Chart(notes.head(1)).mark_rule(strokeDash=[6, 4], color="gray").encode(y="time:Q"),
-    alt.Chart(notes).mark_text(align="left", dx=6, dy=-8, color="gray").encode(
-        x="lane:N", y="time:Q", text="note:N"),
+    alt.Chart(deadline).mark_rule(strokeDash=[6, 4], color="gray").encode(y="time:Q"),
+    alt.Chart(deadline).mark_text(align="left", dx=60, dy=-8, color="gray").encode(
+        y="time:Q", text="note:N"),
 )"""),
     ("md", """**What to notice.** The three copies leave `main` at the same instant (three
 arrowheads at 0 s): the gatherer does not wait for one worker before asking the next.
 `worker-0` and `worker-1` reply at 12 and 45 ms. At the dashed line, 80 ms, the gatherer
-stops waiting and returns two answers of three. Nobody interrupts `worker-2`: it
-finishes at 160 ms and replies to an asker that has gone: its arrow ends in a cross on
-`main`'s lane, a dead letter like the two in the table above. All these rows share one
-`corr_id`, the request's."""),
+stops waiting (the diamond) and returns two answers of three. Nobody interrupts
+`worker-2`: it finishes at 160 ms and replies to an asker that has gone: its dashed arrow
+ends in a cross on `main`'s lane, a dead letter like the two in the table above. All
+these rows share one `corr_id`, the request's."""),
 
     # -- 6. pub-sub and latest value ---------------------------------------------------------
     ("md", """## 6. Fan-out to subscribers, and latest-value state
