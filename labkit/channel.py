@@ -364,7 +364,10 @@ class Channel(Generic[T]):
                 if status == OK:  # the slots were granted after all: give them back
                     self.release(slots)
             else:
+                # A reservation at the head held back the senders behind it (fairness):
+                # they may fit in the free slots now.
                 _remove(self.sendq, parker)
+                self._admit()
             raise
         if rt.trace_on:
             self._record(rt, "unblock", None)

@@ -151,7 +151,9 @@ class Credits:
                 self.available += n
                 self._wake()
             else:
+                # Whoever waited behind it may be served now (FIFO head-of-line gone).
                 self._waiters = [w for w in self._waiters if w[0] is not parker]
+                self._wake()
             raise
         rt.record("unblock", current_task().name, name)
 

@@ -658,10 +658,11 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
                  alt.Tooltip("msg_type:N", title="type"),
                  alt.Tooltip("detail:N", title="why"),
                  alt.Tooltip("time:Q", title="time (s)", format=".6~f")])
-    return alt.LayerChart(layer=[lifelines, lines, heads, crosses]).resolve_scale(
-        shape="independent").properties(
+    layered = alt.LayerChart(layer=[lifelines, lines, heads, crosses]).properties(
         title=title or f"Message sequence (first {limit} messages)",
         width=max(240, lane_width * len(lanes)), height=height)
+    # arrowheads and loss marks use different shapes: one shape scale each
+    return cast(alt.LayerChart, layered.resolve_scale(shape="independent"))
 
 
 # -- load ------------------------------------------------------------------------------------

@@ -341,3 +341,31 @@ def test_littles_law_waits_from_the_unblock_of_a_blocked_send() -> None:
     # Time in the queue: 0 s, 1 s (1 from 0.5 to 1.5), 1 s (2 from 1.5 to 2.5).
     assert abs(law.W - 2 / 3) < 1e-9
     assert law.relative_error < 1e-9
+
+
+def test_credits_a_waiter_that_gives_up_lets_the_next_one_in() -> None:
+    """Credits are served in order, so a big request at the head holds back a small one;
+    when the big one is cancelled, the small one gets the credits already granted."""
+    async def main() -> tuple[list[float], int]:
+        credits = Credits(0, name="credits")
+        got: list[float] = []
+
+        async def big() -> None:
+            with anyio.move_on_after(1):
+                await credits.acquire(5)
+
+        async def small() -> None:
+            await credits.acquire(2)
+            got.append(labkit.now())
+
+        go.go(big)
+        await anyio.sleep(0.1)
+        go.go(small)
+        await anyio.sleep(0.1)
+        credits.grant(3)
+        await anyio.sleep(2)
+        return got, credits.statistics().outstanding
+
+    got, outstanding = labkit.simulate(main).result
+    assert got == [pytest.approx(1.0)]
+    assert outstanding == 1

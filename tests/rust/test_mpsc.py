@@ -1065,3 +1065,32 @@ def test_r10_cancelled_waiting_send_loses_its_place() -> None:
         return [await rx.recv(), await rx.recv(), rx.try_recv()]
 
     assert sim(main) == ["x", "patient", Err(TryRecvError.Empty)]
+
+
+def test_r10_a_cancelled_reserve_many_lets_the_sends_behind_it_in() -> None:
+    """A reservation waiting at the head of the line holds back later senders (FIFO); when
+    it is cancelled (a timeout), a send behind it takes the free slot at once, as in tokio."""
+    async def main() -> tuple[int, int, Any]:
+        tx, rx = rust.mpsc.channel(2)
+        held = tx.try_reserve_many(2).unwrap()
+        sent: list[float] = []
+
+        async def big() -> None:
+            with anyio.move_on_after(1):
+                await tx.reserve_many(2)
+
+        async def small() -> None:
+            (await tx.send("v")).unwrap()
+            sent.append(labkit.now())
+
+        rust.spawn(big)
+        await anyio.sleep(0.1)
+        rust.spawn(small)
+        await anyio.sleep(0.1)
+        next(iter(held)).release()  # one slot free; big (first in line) needs two
+        await anyio.sleep(2)
+        return tx.capacity(), len(rx), sent
+
+    capacity, queued, sent = labkit.simulate(main).result
+    assert sent == [pytest.approx(1.0)]  # when big gave up, not never
+    assert (capacity, queued) == (0, 1)
