@@ -185,9 +185,8 @@ class Channel(Generic[T]):
         if corr_id is not None:
             if kind == "send" and msg_id is not None:
                 rt.corr_ids[msg_id] = corr_id
-        elif rt.corr_ids and msg_id is not None:
-            corr_id = (rt.corr_ids.pop(msg_id, None) if kind == "receive"
-                       else rt.corr_ids.get(msg_id))
+        elif rt.corr_ids:
+            corr_id = rt.corr_of(kind, msg_id)
         rows = rt.rows
         rows.append((rt._time() - rt._t0, len(rows), kind, _TASK.get().name,
                      self._name or self.name_in(rt), msg_id, corr_id,

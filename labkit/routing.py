@@ -43,6 +43,7 @@ from labkit.actor import (
     PendingReply,
     Undeliverable,
 )
+from labkit.actor._ref import check_seconds
 
 __all__ = (
     "STRATEGIES",
@@ -83,13 +84,6 @@ def _check_workers(workers: Sequence[ActorRef], what: str) -> list[ActorRef]:
             raise ValueError(f"{what} got worker {ref.name} twice; give each worker once")
         seen.append(ref)
     return refs
-
-
-def _check_seconds(value: Any, what: str) -> None:
-    """A non-negative number of seconds (``inf`` allowed), else a ValueError saying so."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or math.isnan(value) or value < 0):
-        raise ValueError(f"{what} must be a non-negative number of seconds, got {value!r}")
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -354,7 +348,7 @@ class Router:
     async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
         """Route ``msg`` to one worker and wait for its reply (``ref.ask``'s errors)."""
         if timeout is not None:
-            _check_seconds(timeout, "timeout (or None)")
+            check_seconds(timeout, "timeout")
         rt = current()
         corr_id = rt.next_msg_id()
         [(worker, msg_id)] = self._decide(rt, msg, key, corr_id, asked=True)
@@ -392,7 +386,7 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
     deadline, waiting in a task of its own, so it holds up no other worker's copy.
     """
     refs = _check_workers(workers, "scatter_gather")
-    _check_seconds(deadline, "deadline")
+    check_seconds(deadline, "deadline")
     for worker in refs:
         worker.check(msg)
     rt = current()

@@ -336,6 +336,15 @@ class Runtime:
         """A fresh message id, unique within the run."""
         return next(self._msg_ids)
 
+    def corr_of(self, kind: str, msg_id: int | None) -> int | None:
+        """The correlation id a channel row of ``kind`` about ``msg_id`` carries (see
+        :attr:`corr_ids`); a ``receive`` is the message's last row and forgets it."""
+        if not self.corr_ids or msg_id is None:
+            return None
+        if kind == "receive":
+            return self.corr_ids.pop(msg_id, None)
+        return self.corr_ids.get(msg_id)
+
     def new_name(self, prefix: str) -> str:
         """A deterministic per-run name such as ``chan-3`` or ``go-2``."""
         counter = self._names.get(prefix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
@@ -185,9 +186,7 @@ class ActorRef:
         Raises :class:`AskTimeout` (a ``TimeoutError``) on timeout, :class:`ActorFailed`
         if the handler raised, :class:`Undeliverable` if the message became a dead letter.
         """
-        if timeout is not None and not timeout >= 0:
-            raise ValueError(f"timeout must be a non-negative number of seconds or None, "
-                             f"got {timeout!r}")
+        _check_timeout(timeout)
         if self._accepts is not None:
             self._check(message)
         rt = _RUNTIME.get()
@@ -409,7 +408,13 @@ class PendingReply:
         return self._ref._settle(rt, outcome, self._env, self.msg_id, timeout, reason)
 
 
+def check_seconds(value: object, what: str) -> None:
+    """A non-negative number of seconds (``inf`` allowed), else a ValueError saying so."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or math.isnan(value) or value < 0):
+        raise ValueError(f"{what} must be a non-negative number of seconds, got {value!r}")
+
+
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not timeout >= 0:
-        raise ValueError(f"timeout must be a non-negative number of seconds or None, "
-                         f"got {timeout!r}")
+    if timeout is not None:
+        check_seconds(timeout, "timeout")

@@ -53,11 +53,7 @@ def trace(rt: Runtime, ch: Channel[Any], kind: str, msg_id: int | None, value: A
           detail: str | None = None) -> None:
     """Record one Go channel event row (same columns as the core channel's rows)."""
     if rt.trace_on:
-        corr_id = None
-        if rt.corr_ids and msg_id is not None:
-            corr_id = (rt.corr_ids.pop(msg_id, None) if kind == "receive"
-                       else rt.corr_ids.get(msg_id))
-        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, corr_id,
+        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, rt.corr_of(kind, msg_id),
                   None if value is None else type(value).__name__, len(ch.buffer), "go",
                   detail)
 
