@@ -1,11 +1,20 @@
 """The one queue primitive that Go channels, Rust channels and actor mailboxes are built on.
 
 A :class:`Channel` is a FIFO buffer of ``capacity`` slots (``0`` = rendezvous, ``None`` =
-unbounded) with two wait queues: receivers waiting for a value and senders waiting for a
-slot. A sender waiting for a slot either carries a value (a blocked send) or asks for ``n``
-slots without a value (a Rust ``reserve``). Both queues are served in arrival order (G4,
-R10). Operations that need not wait never yield to the event loop, so a buffered send costs
-no more than an ``append`` plus a trace row.
+unbounded) with two wait queues (:class:`~labkit._runtime.parking.ParkingLot`): receivers
+waiting for a value and senders waiting for a slot. A sender waiting for a slot either
+carries a value (a blocked send) or asks for ``n`` slots without a value (a Rust
+``reserve``). Both queues are served in arrival order (G4, R10).
+
+Two layers of operations:
+
+* **send / recv** (what the facades call): ``send_nowait``, ``await send``,
+  ``recv_nowait``, ``await recv``, ``reserve_nowait``, ``await reserve``, ``send_reserved``.
+  They write the trace rows (send, block, unblock, receive, drop) and return a
+  :class:`Status`. An operation that need not wait never yields to the event loop.
+* **put / take** (no trace rows, for callers that write rows of their own, such as the actor
+  mailbox and ``select``): ``put`` and ``take`` never wait; ``await put_wait`` and
+  ``await take_wait`` do, and are cancel-safe.
 
 The facades give the operations their meaning:
 
@@ -15,21 +24,29 @@ The facades give the operations their meaning:
   the value back (R5, R9). Reservations are slots held by a ``Permit`` (R13, R14).
 * Actors (``labkit.actor``): overflow policies evict the head or tail of the buffer.
 
-Select support: a waiter belongs to a :class:`~labkit._runtime.core.Parker`; several waiters
-on several channels may share one parker (one ``select``). The first channel to wake it
-claims the select; the others find the parker no longer pending and skip it, and the
-selecting task removes its leftover waiters as soon as it resumes (G25, G26).
+Select support: several waiters on several channels may share one wake-up slot (one
+``select``). The first channel to wake it claims the select; the others find it no longer
+pending and skip it, and the selecting task withdraws its leftover waiters as soon as it
+resumes (G25, G26).
+
+Where speed shaped this file: ``send`` and ``recv`` do their no-wait case in their own frame
+(one append and one trace row), and the buffer and wait queues are made on first use (an
+idle actor's mailbox needs neither; an empty deque costs ~760 bytes).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, blocking, current, unblocked
+from labkit._check import check_int
+from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
+from labkit._runtime.parking import ParkingLot, Waiter
+from labkit._runtime.rows import EventKind
 
 __all__ = (
     "CLOSED",
@@ -38,64 +55,53 @@ __all__ = (
     "OK",
     "Channel",
     "ChannelStatistics",
+    "Status",
     "check_capacity",
 )
 
 T = TypeVar("T")
 
-#: Operation statuses.
-OK: Final = 0
-FULL: Final = 1
-EMPTY: Final = 2
-CLOSED: Final = 3
+
+class Status(IntEnum):
+    """What an operation did."""
+
+    OK = 0       #: done
+    FULL = 1     #: no room now (nothing was done)
+    EMPTY = 2    #: nothing to take now
+    CLOSED = 3   #: the channel is closed (and, for a receive, drained)
+
+
+OK = Status.OK
+FULL = Status.FULL
+EMPTY = Status.EMPTY
+CLOSED = Status.CLOSED
+
+_SEND = EventKind.SEND
+_RECEIVE = EventKind.RECEIVE
 
 
 def check_capacity(capacity: object, *, minimum: int = 0, what: str = "capacity") -> int:
     """Validate a channel capacity: an ``int`` of at least ``minimum`` (bools refused)."""
-    if isinstance(capacity, bool) or not isinstance(capacity, int):
-        raise TypeError(f"{what} must be an int, got {type(capacity).__name__} {capacity!r}")
-    if capacity < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {capacity}")
-    return capacity
-
-
-class _WaitQueue(list["_Waiter"]):
-    """A FIFO of waiters. A list, not a deque: wait queues are short, and an empty deque
-    costs ~760 bytes where a list of one waiter costs ~90 (an idle actor has one)."""
-
-    __slots__ = ()
-
-    def popleft(self) -> _Waiter:
-        return self.pop(0)
-
-
-class _Waiter:
-    """One entry in a wait queue: a parked task, the select case it stands for, and, for a
-    blocked sender, the value (or, for a reservation, the number of slots) it waits with."""
-
-    __slots__ = ("case", "msg_id", "parker", "slots", "value")
-
-    def __init__(self, parker: Parker, case: int, value: Any = None, msg_id: int = 0,
-                 slots: int = 0) -> None:
-        self.parker = parker
-        self.case = case
-        self.value = value
-        self.msg_id = msg_id
-        self.slots = slots  # > 0: a reservation of that many slots, no value
+    return check_int(what, capacity, minimum=minimum)
 
 
 #: Shared by every channel whose buffer was never used. It holds nothing (``maxlen=0``):
 #: every append goes through ``_buffer()`` or checks for it first.
 _NO_BUFFER: deque[Any] = deque(maxlen=0)
 
-#: Shared by every channel with nobody waiting: ``_queue_sender``/``_queue_receiver``
-#: replace it with a queue of the channel's own before appending.
-_NO_WAITERS = _WaitQueue()
+#: Shared by every channel with nobody waiting on that side: ``_receivers()`` and
+#: ``_senders()`` give the channel a lot of its own before anyone is added.
+_NO_WAITERS = ParkingLot()
 
 
 @dataclass(frozen=True)
 class ChannelStatistics:
-    """A snapshot of one channel (trio's ``MemoryChannelStatistics`` in spirit)."""
+    """A snapshot of one channel (trio's ``MemoryChannelStatistics`` in spirit).
+
+    The field names are labkit's one scheme for every ``statistics()`` record: ``depth``
+    and ``peak_depth`` for what is queued, ``senders_waiting`` / ``receivers_waiting`` (or
+    ``tasks_waiting``) for parked tasks, ``sent`` / ``received`` for totals, ``closed``.
+    """
 
     name: str
     capacity: int | None
@@ -121,9 +127,9 @@ class Channel(Generic[T]):
         "model",
         "peak",
         "received",
-        "recvq",
+        "receivers",
         "reserved",
-        "sendq",
+        "senders",
         "sent",
     )
 
@@ -132,11 +138,9 @@ class Channel(Generic[T]):
         if capacity is not None:
             check_capacity(capacity)
         self.capacity = capacity
-        # The buffer and the wait queues are created on first use: an idle actor's
-        # mailbox never needs them, and an empty deque costs ~760 bytes.
         self.buffer: deque[tuple[int, T]] = _NO_BUFFER
-        self.recvq: _WaitQueue = _NO_WAITERS
-        self.sendq: _WaitQueue = _NO_WAITERS
+        self.receivers: ParkingLot = _NO_WAITERS
+        self.senders: ParkingLot = _NO_WAITERS
         self.closed = False
         self.reserved = 0
         self.model = model
@@ -155,6 +159,10 @@ class Channel(Generic[T]):
             name = self._name = rt.new_name(self._prefix)
         return name
 
+    def rename(self, name: str) -> None:
+        """Name the channel (an actor's mailbox takes the actor's name)."""
+        self._name = name
+
     @property
     def name(self) -> str:
         return self._name or f"<unnamed {self._prefix}>"
@@ -169,29 +177,28 @@ class Channel(Generic[T]):
         return self.capacity - len(self.buffer) - self.reserved
 
     def statistics(self) -> ChannelStatistics:
-        _purge(self.sendq)
-        _purge(self.recvq)
         return ChannelStatistics(
             name=self.name, capacity=self.capacity, depth=len(self.buffer),
             peak_depth=self.peak, reserved=self.reserved, sent=self.sent,
             received=self.received,
-            senders_waiting=sum(1 for w in self.sendq if w.parker.pending),
-            receivers_waiting=sum(1 for w in self.recvq if w.parker.pending),
+            senders_waiting=self.senders.statistics().tasks_waiting,
+            receivers_waiting=self.receivers.statistics().tasks_waiting,
             closed=self.closed)
 
-    def _record(self, rt: Runtime, kind: str, msg_id: int | None, value: Any = None,
-                detail: str | None = None, corr_id: int | None = None) -> None:
-        """Append a trace row about this channel (callers check ``rt.trace_on``)."""
+    def record(self, rt: Runtime, kind: EventKind, msg_id: int | None, value: Any = None,
+               detail: str | None = None, corr_id: int | None = None) -> None:
+        """Write a trace row about this channel, acted on by the current task (callers
+        check ``rt.trace_on``). A ``send`` given a ``corr_id`` lends it to the message's
+        later rows (block, unblock, receive), so one filter follows the message."""
         if corr_id is not None:
-            if kind == "send" and msg_id is not None:
+            if kind == _SEND and msg_id is not None:
                 rt.corr_ids[msg_id] = corr_id
         elif rt.corr_ids:
             corr_id = rt.corr_of(kind, msg_id)
-        rows = rt.rows
-        rows.append((rt._time() - rt._t0, len(rows), kind, _TASK.get().name,
-                     self._name or self.name_in(rt), msg_id, corr_id,
-                     None if value is None else type(value).__name__, len(self.buffer),
-                     self.model, detail))
+        rt.record(kind, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+                  msg_id=msg_id, corr_id=corr_id,
+                  msg_type=None if value is None else type(value).__name__,
+                  depth=len(self.buffer), model=self.model, detail=detail)
 
     # -- readiness (for select) ------------------------------------------------------------
 
@@ -199,178 +206,156 @@ class Channel(Generic[T]):
         """Would a receive complete now (a value, a waiting sender, or closed and drained)?"""
         if self.buffer:
             return True
-        _purge(self.sendq)
         if self.capacity == 0:  # a waiting sender hands over directly only at rendezvous
-            for w in self.sendq:
-                if w.slots == 0:
+            for w in self.senders.pending():
+                if w.weight == 0:
                     return True
         return self.closed and self.reserved == 0
 
     def ready_send(self) -> bool:
         """Would a send complete (or fail because closed) now without waiting?"""
-        if self.closed:
+        if self.closed or self.receivers.first() is not None:
             return True
-        _purge(self.recvq)
-        if self.recvq:
-            return True
-        _purge(self.sendq)
-        return not self.sendq and self.free() > 0
+        return self.senders.first() is None and self.free() > 0
 
-    # -- sending ---------------------------------------------------------------------------
+    # -- put / take: no trace rows ---------------------------------------------------------
 
-    def offer(self, value: T, msg_id: int) -> int:
-        """Put ``value`` in without waiting: ``OK``, ``FULL`` or ``CLOSED``. No trace row."""
-        buffer = self.buffer
-        capacity = self.capacity
-        if (not self.closed and not self.recvq and not self.sendq
-                and (capacity is None or len(buffer) + self.reserved < capacity)):
-            # Fast path: a free slot and nobody to hand to or queue behind.
-            if buffer is _NO_BUFFER:
-                buffer = self.buffer = deque()
-            buffer.append((msg_id, value))
-            self.sent += 1
-            if len(buffer) > self.peak:
-                self.peak = len(buffer)
-            return OK
+    def put(self, value: T, msg_id: int) -> Status:
+        """Put ``value`` in without waiting: ``OK`` (handed to a receiver or buffered),
+        ``FULL`` (no free slot, or senders queued first, R10) or ``CLOSED``."""
         if self.closed:
             return CLOSED
         if self._hand_over(value, msg_id):
             return OK
-        if self.free() > 0:
-            _purge(self.sendq)
-            if self.sendq:  # someone is queued for a slot before us (R10)
-                return FULL
+        if self.free() > 0 and self.senders.first() is None:
             self._append(msg_id, value)
             return OK
         return FULL
 
-    def try_send(self, value: T, *, corr_id: int | None = None) -> int:
-        """Non-blocking send with a trace row: ``OK``, ``FULL`` or ``CLOSED``."""
+    async def put_wait(self, value: T, msg_id: int, what: object) -> Status:
+        """Wait in the senders' queue until ``value`` is taken in (``OK``) or the channel
+        closes (``CLOSED``). Call after :meth:`put` returned ``FULL``. Cancelled, the
+        value was not sent (tokio's ``send`` is not cancel-safe, R11)."""
+        return await self._senders().park(what, value=value, msg_id=msg_id)  # type: ignore[no-any-return]
+
+    def take(self) -> tuple[Status, Any, int]:
+        """Take a value without waiting: ``(OK, value, msg_id)``, ``(EMPTY, None, 0)`` or
+        ``(CLOSED, None, 0)`` (closed, drained and no permit outstanding)."""
+        buffer = self.buffer
+        if buffer:
+            msg_id, value = buffer.popleft()
+            self.received += 1
+            if self.senders:
+                self._admit()
+            return OK, value, msg_id
+        # Direct hand-over from a waiting sender only at rendezvous: on a buffered channel
+        # an empty buffer with senders waiting means every slot is held by a permit, and
+        # the permits' values must come first (R10, R13).
+        if self.capacity == 0:
+            senders = self.senders
+            w = senders.first()
+            if w is not None and w.weight == 0:  # a reservation needs a slot, not a taker
+                senders.pop()
+                w.parker.wake((w.case, OK))
+                self.sent += 1
+                self.received += 1
+                return OK, w.value, w.msg_id
+        if self.closed and self.reserved == 0:
+            return CLOSED, None, 0
+        return EMPTY, None, 0
+
+    async def take_wait(self, what: object) -> tuple[Status, Any, int]:
+        """Wait in the receivers' queue for a value: ``(OK, value, msg_id)`` or
+        ``(CLOSED, None, 0)``. Call after :meth:`take` returned ``EMPTY``. Cancel-safe: a
+        value handed over just as the wait is cancelled goes back to the front (R15, R30)."""
+        got = await self._receivers().park(what, refund=self._refund)
+        if got is CLOSED:
+            return CLOSED, None, 0
+        value, msg_id = got
+        return OK, value, msg_id
+
+    def _refund(self, got: Any) -> None:
+        if isinstance(got, tuple):  # (value, msg_id); not CLOSED nor a system wake-up
+            self.give_back(got[0], got[1])
+
+    # -- send: with trace rows -------------------------------------------------------------
+
+    def send_nowait(self, value: T, *, corr_id: int | None = None) -> Status:
+        """Send now or not at all: ``OK``, ``FULL`` or ``CLOSED``."""
         rt = current()
         msg_id = rt.next_msg_id()
-        status = self.offer(value, msg_id)
-        if status == OK and rt.trace_on:
-            self._record(rt, "send", msg_id, value, corr_id=corr_id)
+        status = self.put(value, msg_id)
+        if status is OK and rt.trace_on:
+            self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
         return status
 
-    def send_fast(self, value: T, corr_id: int | None = None) -> int | None:
-        """Send now if that needs no wait: a free slot (or a waiting receiver) and nobody
-        queued first. Records the ``send`` row and returns the message id; ``None`` when
-        nothing was done and the caller must take the slow path (:meth:`send`).
-
-        Synchronous, so a facade's ``async def send`` stays one frame deep when it succeeds.
-        """
-        buffer = self.buffer
-        capacity = self.capacity
-        if (self.sendq or self.closed
-                or (capacity is not None and len(buffer) + self.reserved >= capacity)):
-            return None
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id = next(rt._msg_ids)
-        if buffer and not self.recvq:
-            buffer.append((msg_id, value))
-            self.sent += 1
-            if len(buffer) > self.peak:
-                self.peak = len(buffer)
-        else:
-            self.offer(value, msg_id)  # OK: hands to a receiver, or makes the buffer
-        if rt.trace_on:
-            # The row is written out here (same layout as _record): the hottest path.
-            if corr_id is not None:
-                rt.corr_ids[msg_id] = corr_id
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "send", _TASK.get().name,
-                         self._name or self.name_in(rt), msg_id, corr_id,
-                         None if value is None else type(value).__name__, len(self.buffer),
-                         self.model, None))
-        return msg_id
-
-    async def send(self, value: T, *, corr_id: int | None = None) -> int:
+    async def send(self, value: T, *, corr_id: int | None = None) -> Status:
         """Send, waiting for a slot or a receiver: ``OK`` or ``CLOSED``.
 
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
         """
-        if self.send_fast(value, corr_id) is not None:
-            return OK
-        return await self.send_wait(value, corr_id=corr_id)
-
-    async def send_wait(self, value: T, *, corr_id: int | None = None) -> int:
-        """The rest of :meth:`send`, for a caller whose :meth:`send_fast` returned ``None``."""
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
         msg_id = next(rt._msg_ids)
-        status = self.offer(value, msg_id)
-        if status != FULL:
-            if status == OK and rt.trace_on:
-                self._record(rt, "send", msg_id, value, corr_id=corr_id)
+        buffer = self.buffer
+        capacity = self.capacity
+        if (buffer and not self.senders and not self.receivers and not self.closed
+                and (capacity is None or len(buffer) + self.reserved < capacity)):
+            # The commonest case, in this frame: a free slot, nobody to hand to or queue
+            # behind (a non-empty buffer means no receiver waits).
+            buffer.append((msg_id, value))
+            self.sent += 1
+            if len(buffer) > self.peak:
+                self.peak = len(buffer)
+            status = OK
+        else:
+            status = self.put(value, msg_id)
+        if status is not FULL:
+            if status is OK and rt.trace_on:
+                self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
             return status
         if rt.trace_on:
-            self._record(rt, "send", msg_id, value, corr_id=corr_id)
-            self._record(rt, "block", msg_id, value, detail="full", corr_id=corr_id)
-        parker = rt.parker()
-        self._queue_sender(_Waiter(parker, 0, value, msg_id))
+            self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
+            self.record(rt, EventKind.BLOCK, msg_id, value, detail="full", corr_id=corr_id)
         try:
-            _case, status = await rt.park(parker, ("send to", self))
+            status = await self.put_wait(value, msg_id, ("send to", self))
         except BaseException:
-            if not parker.woken:
-                _remove(self.sendq, parker)
-                if rt.trace_on:
-                    rt.corr_ids.pop(msg_id, None)
-                    self._record(rt, "drop", msg_id, value,
-                                 detail="send cancelled while waiting", corr_id=corr_id)
+            if rt.trace_on:
+                rt.corr_ids.pop(msg_id, None)
+                self.record(rt, EventKind.DROP, msg_id, value,
+                            detail="send cancelled while waiting", corr_id=corr_id)
             raise
         if rt.trace_on:
-            self._record(rt, "unblock", msg_id, value, corr_id=corr_id)
-        return int(status)
-
-    def push(self, value: T, msg_id: int) -> None:
-        """Append past the capacity check (a permit's slot, an actor policy's eviction)."""
-        if self._hand_over(value, msg_id):
-            return
-        self._append(msg_id, value)
+            self.record(rt, EventKind.UNBLOCK, msg_id, value, corr_id=corr_id)
+        return status
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
-    def try_reserve(self, slots: int = 1) -> int:
+    def reserve_nowait(self, slots: int = 1) -> Status:
         """Take ``slots`` free slots now: ``OK``, ``FULL`` or ``CLOSED`` (R13)."""
         if self.closed:
             return CLOSED
-        _purge(self.sendq)
-        if self.sendq or self.free() < slots:
+        if self.senders.first() is not None or self.free() < slots:
             return FULL
         self.reserved += slots
         return OK
 
-    async def reserve(self, slots: int = 1) -> int:
+    async def reserve(self, slots: int = 1) -> Status:
         """Wait for ``slots`` slots, in FIFO order with blocked sends: ``OK`` or ``CLOSED``."""
-        status = self.try_reserve(slots)
-        if status != FULL:
-            return status
+        now = self.reserve_nowait(slots)
+        if now is not FULL:
+            return now
         rt = current()
-        parker = rt.parker()
-        self._queue_sender(_Waiter(parker, 0, slots=slots))
         if rt.trace_on:
-            self._record(rt, "block", None, detail=f"reserve {slots}")
-        try:
-            _case, status = await rt.park(parker, ("reserve on", self))
-        except BaseException:
-            if parker.woken:
-                _case, status = parker.result()
-                if status == OK:  # the slots were granted after all: give them back
-                    self.release(slots)
-            else:
-                # A reservation at the head held back the senders behind it (fairness):
-                # they may fit in the free slots now.
-                _remove(self.sendq, parker)
-                self._admit()
-            raise
+            self.record(rt, EventKind.BLOCK, None, detail=f"reserve {slots}")
+        status: Status = await self._senders().park(
+            ("reserve on", self), weight=slots, reserve=self._admit,
+            refund=lambda got: self.release(slots) if got is OK else None)
         if rt.trace_on:
-            self._record(rt, "unblock", None)
-        return int(status)
+            self.record(rt, EventKind.UNBLOCK, None)
+        return status
 
     def release(self, slots: int = 1) -> None:
         """Give back reserved slots unused (a dropped ``Permit``, R13)."""
@@ -383,119 +368,52 @@ class Channel(Generic[T]):
         rt = current()
         msg_id = rt.next_msg_id()
         self.reserved -= 1
-        self.push(value, msg_id)
-        if self.sendq:  # handed straight to a receiver: the slot is free for a waiter
+        self.force_put(value, msg_id)
+        if self.senders:  # handed straight to a receiver: the slot is free for a waiter
             self._admit()
         if rt.trace_on:
-            self._record(rt, "send", msg_id, value, corr_id=corr_id)
+            self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
 
-    # -- receiving -------------------------------------------------------------------------
+    def force_put(self, value: T, msg_id: int) -> None:
+        """Put ``value`` in past the capacity check: into a slot its caller already holds
+        (a permit's, or one an actor's overflow policy just freed by eviction)."""
+        if not self._hand_over(value, msg_id):
+            self._append(msg_id, value)
 
-    def poll(self) -> tuple[int, Any, int]:
-        """Take a value without waiting: ``(OK, value, msg_id)``, ``(EMPTY, None, 0)`` or
-        ``(CLOSED, None, 0)`` (closed, drained and no permit outstanding). No trace row."""
-        buffer = self.buffer
-        if buffer:
-            msg_id, value = buffer.popleft()
-            self.received += 1
-            if self.sendq:
-                self._admit()
-            return OK, value, msg_id
-        sendq = self.sendq
-        # Direct hand-over from a waiting sender only at rendezvous: on a buffered channel
-        # an empty buffer with senders waiting means every slot is held by a permit, and
-        # the permits' values must come first (R10, R13).
-        while sendq and self.capacity == 0:
-            w = sendq[0]
-            if w.slots:  # only reservations wait here; they need free slots, not a taker
-                break
-            sendq.popleft()
-            if w.parker.wake((w.case, OK)):
-                self.sent += 1
-                self.received += 1
-                return OK, w.value, w.msg_id
-        if self.closed and self.reserved == 0:
-            return CLOSED, None, 0
-        return EMPTY, None, 0
+    # -- recv: with trace rows -------------------------------------------------------------
 
-    def try_recv(self) -> tuple[int, Any]:
-        """Non-blocking receive with a trace row: ``(status, value)``."""
-        status, value, msg_id = self.poll()
-        if status == OK:
+    def recv_nowait(self) -> tuple[Status, Any]:
+        """Receive now or not at all: ``(OK, value)``, ``(EMPTY, None)`` or
+        ``(CLOSED, None)``."""
+        status, value, msg_id = self.take()
+        if status is OK:
             rt = current()
             if rt.trace_on:
-                self._record(rt, "receive", msg_id, value)
+                self.record(rt, _RECEIVE, msg_id, value)
         return status, value
 
-    def recv_fast(self) -> tuple[int, Any] | None:
-        """Take the head of the buffer now if nobody waits for the slot it frees, with its
-        ``receive`` row: ``(OK, value)``, or ``None`` when the caller must take the slow
-        path (:meth:`recv`: a hand-over, closed, or a wait)."""
-        buffer = self.buffer
-        if not buffer or self.sendq:
-            return None
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id, value = buffer.popleft()
-        self.received += 1
-        if rt.trace_on:
-            rows = rt.rows
-            rows.append((rt._time() - rt._t0, len(rows), "receive", _TASK.get().name,
-                         self._name or self.name_in(rt), msg_id,
-                         rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
-                         None if value is None else type(value).__name__, len(buffer),
-                         self.model, None))
-        return OK, value
-
-    async def recv(self) -> tuple[int, Any]:
+    async def recv(self) -> tuple[Status, Any]:
         """Receive, waiting for a value: ``(OK, value)`` or ``(CLOSED, None)``.
 
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
-        got = self.recv_fast()
-        if got is not None:
-            return got
-        return await self.recv_wait()
-
-    async def recv_wait(self) -> tuple[int, Any]:
-        """The rest of :meth:`recv`, for a caller whose :meth:`recv_fast` returned ``None``."""
         rt = _RUNTIME.get()
         if rt is None:
             rt = current()  # raises NotInRunError with the explanation
-        status, value, msg_id = self.poll()
-        if status != EMPTY:
-            if status == OK and rt.trace_on:
-                self._record(rt, "receive", msg_id, value)
-            return status, value
-        parker = rt.parker()
-        self._queue_receiver(_Waiter(parker, 0))
-        # Runtime.park's steps, without its frame: a receive is the commonest wait.
-        task = blocking(("receive from", self))
-        try:
-            _case, got = await parker.wait()
-            unblocked(task)
-        except BaseException:
-            task.blocked_on = None
-            self.abandon_recv(parker)
-            raise
-        if got == CLOSED:
-            return CLOSED, None
-        value, msg_id = got
-        if rt.trace_on:
-            self._record(rt, "receive", msg_id, value)
-        return OK, value
-
-    def abandon_recv(self, parker: Parker) -> None:
-        """A receiver waiting on ``parker`` was cancelled (or lost its select): a value
-        handed to it goes back to the front of the queue; else its waiter is withdrawn."""
-        if parker.woken:
-            got = parker.result()[1]
-            if isinstance(got, tuple):  # (value, msg_id); not CLOSED nor a system wake-up
-                self.give_back(got[0], got[1])
+        buffer = self.buffer
+        if buffer and not self.senders:
+            # The commonest case, in this frame: take the head; nobody waits for its slot.
+            msg_id, value = buffer.popleft()
+            self.received += 1
+            status = OK
         else:
-            _remove(self.recvq, parker)
+            status, value, msg_id = self.take()
+            if status is EMPTY:
+                status, value, msg_id = await self.take_wait(("receive from", self))
+        if status is OK and rt.trace_on:
+            self.record(rt, _RECEIVE, msg_id, value)
+        return status, value
 
     def give_back(self, value: T, msg_id: int) -> None:
         """Return a value taken by a receiver that was cancelled before it could use it."""
@@ -514,14 +432,12 @@ class Channel(Generic[T]):
         if self.closed:
             return
         self.closed = True
-        sendq = self.sendq
-        while sendq:
-            w = sendq.popleft()
-            w.parker.wake((w.case, CLOSED))
+        self.senders.unpark_all(CLOSED)
         self._wake_receivers_if_finished()
 
-    def discard(self) -> list[tuple[int, T]]:
-        """Remove and return everything buffered (a dropped Rust receiver, R17)."""
+    def drain(self) -> list[tuple[int, T]]:
+        """Remove and return everything buffered, as ``(msg_id, value)`` (a dropped Rust
+        receiver, R17)."""
         items = list(self.buffer)
         self.buffer.clear()
         self._admit()
@@ -538,15 +454,25 @@ class Channel(Generic[T]):
     # -- select support --------------------------------------------------------------------
 
     def add_recv_waiter(self, parker: Parker, case: int) -> None:
-        self._queue_receiver(_Waiter(parker, case))
+        """Queue ``parker`` as receiver ``case`` (a select waits on it itself)."""
+        self._receivers().add(Waiter(parker, case))
 
     def add_send_waiter(self, parker: Parker, case: int, value: T, msg_id: int) -> None:
-        self._queue_sender(_Waiter(parker, case, value, msg_id))
+        """Queue ``parker`` as a sender of ``value`` for ``case``."""
+        self._senders().add(Waiter(parker, case, value, msg_id))
 
     def remove_waiters(self, parker: Parker) -> None:
         """Withdraw every waiter of ``parker`` (a finished select's losing cases, G26)."""
-        _remove(self.recvq, parker)
-        _remove(self.sendq, parker)
+        self.receivers.remove(parker)
+        self.senders.remove(parker)
+
+    def withdraw_receiver(self, parker: Parker) -> None:
+        """A receiver waiting on ``parker`` was cancelled (or lost its select): a value
+        handed to it goes back to the front of the queue; else its waiter is withdrawn."""
+        if parker.woken:
+            self._refund(parker.result()[1])
+        else:
+            self.receivers.remove(parker)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -555,6 +481,18 @@ class Channel(Generic[T]):
         if buffer is _NO_BUFFER:
             buffer = self.buffer = deque()
         return buffer
+
+    def _receivers(self) -> ParkingLot:
+        lot = self.receivers
+        if lot is _NO_WAITERS:
+            lot = self.receivers = ParkingLot()
+        return lot
+
+    def _senders(self) -> ParkingLot:
+        lot = self.senders
+        if lot is _NO_WAITERS:
+            lot = self.senders = ParkingLot()
+        return lot
 
     def _append(self, msg_id: int, value: T) -> None:
         buffer = self._buffer()
@@ -565,63 +503,38 @@ class Channel(Generic[T]):
 
     def _hand_over(self, value: T, msg_id: int) -> bool:
         """Give ``value`` to the first receiver still waiting (skipping gone ones)."""
-        recvq = self.recvq
-        while recvq:
-            w = recvq.popleft()
-            if w.parker.wake((w.case, (value, msg_id))):
-                self.sent += 1
-                self.received += 1
-                return True
+        if self.receivers and self.receivers.unpark((value, msg_id)) is not None:
+            self.sent += 1
+            self.received += 1
+            return True
         return False
 
-    def _queue_sender(self, waiter: _Waiter) -> None:
-        if self.sendq is _NO_WAITERS:
-            self.sendq = _WaitQueue()
-        self.sendq.append(waiter)
-
-    def _queue_receiver(self, waiter: _Waiter) -> None:
-        if self.recvq is _NO_WAITERS:
-            self.recvq = _WaitQueue()
-        self.recvq.append(waiter)
-
     def _admit(self) -> None:
-        """Move waiting senders into free slots, in arrival order (G4, R10)."""
-        sendq = self.sendq
-        while sendq and self.free() > 0:
-            w = sendq[0]
-            if not w.parker.pending:
-                sendq.popleft()
-                continue
-            if w.slots:
-                if self.free() < w.slots:
-                    return  # fair: a big reservation at the head is not overtaken
-                sendq.popleft()
+        """Move waiting senders into free slots, in arrival order (G4, R10): a value
+        waiter takes one slot, a reservation its ``weight``; a reservation that does not
+        fit holds back those behind it (fairness)."""
+        senders = self.senders
+        while senders and self.free() > 0:
+            w = senders.first()
+            if w is None:
+                return
+            if w.weight:
+                if self.free() < w.weight:
+                    return
+                senders.pop()
                 if w.parker.wake((w.case, OK)):
-                    self.reserved += w.slots
+                    self.reserved += w.weight
                 continue
-            sendq.popleft()
+            senders.pop()
             if w.parker.wake((w.case, OK)):
                 self._append(w.msg_id, w.value)
 
     def _wake_receivers_if_finished(self) -> None:
         if self.closed and not self.buffer and self.reserved == 0:
-            recvq = self.recvq
-            while recvq:
-                w = recvq.popleft()
-                w.parker.wake((w.case, CLOSED))
-
-
-def _purge(queue: _WaitQueue) -> None:
-    while queue and not queue[0].parker.pending:
-        queue.popleft()
-
-
-def _remove(queue: _WaitQueue, parker: Parker) -> None:
-    if queue:
-        for w in [w for w in queue if w.parker is parker]:
-            queue.remove(w)
+            self.receivers.unpark_all(CLOSED)
 
 
 async def checkpoint() -> None:
     """Yield to the scheduler once (a cancel point), on any backend."""
     await anyio.lowlevel.checkpoint()
+

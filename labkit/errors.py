@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ("Deadlock", "LabkitError", "NotInRunError")
 
 
@@ -17,4 +20,15 @@ class Deadlock(LabkitError, RuntimeError):
     """Every task is blocked on a labkit primitive and no timer is pending (G33).
 
     The message keeps the Go runtime's wording, followed by what each task waits on.
+    ``blocked`` maps each blocked task's name to what it waits on (``{"main": "receive
+    from chan-1"}``), in the order the tasks started; ``run`` is the partial
+    :class:`~labkit.Run` up to the deadlock (its trace included), set when the run ends.
     """
+
+    def __init__(self, blocked: Mapping[str, str], *, at: float = 0.0) -> None:
+        self.blocked: dict[str, str] = dict(blocked)
+        self.at = at
+        self.run: Any = None
+        lines = ["all goroutines are asleep - deadlock!", ""]
+        lines += [f"  {task}: blocked on {what}" for task, what in self.blocked.items()]
+        super().__init__("\n".join(lines))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from labkit._runtime.core import Parker, Runtime, current, current_task, sleep
+from labkit._runtime.rows import EventKind
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ class Credits:
         name = self.name_in(rt)
         parker = rt.parker()
         self._waiters.append((parker, n))
-        rt.record("block", current_task().name, name, detail=f"no credit (need {n})")
+        rt.record(EventKind.BLOCK, actor=current_task().name, peer=name,
+                  detail=f"no credit (need {n})")
         try:
             await rt.park(parker, ("acquire a credit from", self))
         except BaseException:
@@ -155,7 +157,7 @@ class Credits:
                 self._waiters = [w for w in self._waiters if w[0] is not parker]
                 self._wake()
             raise
-        rt.record("unblock", current_task().name, name)
+        rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name)
 
     def done(self, n: int = 1) -> None:
         """The consumer has finished ``n`` messages: they are no longer in flight."""
@@ -249,14 +251,15 @@ class TokenBucket:
         self._full_at = full_at
         wait = full_at - self.burst * self._interval - now
         if wait > _EPS:
-            rt.record("block", current_task().name, self.name, detail=f"rate limit {wait:.6g}s")
+            rt.record(EventKind.BLOCK, actor=current_task().name, peer=self.name,
+                      detail=f"rate limit {wait:.6g}s")
             try:
                 await sleep(wait)
             except BaseException:
                 if self._full_at == full_at:  # booked last: give the tokens back
                     self._full_at -= n * self._interval
                 raise
-            rt.record("unblock", current_task().name, self.name)
+            rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=self.name)
         self.admitted += 1
 
 
@@ -293,9 +296,9 @@ class Watermarks:
     def update(self, depth: int) -> FlowState:
         """Feed the current queue depth; returns the state after it."""
         if self.state == "resumed" and depth >= self.high:
-            self._switch("paused", "pause", depth)
+            self._switch("paused", EventKind.PAUSE, depth)
         elif self.state == "paused" and depth <= self.low:
-            self._switch("resumed", "resume", depth)
+            self._switch("resumed", EventKind.RESUME, depth)
             waiters, self._waiters = self._waiters, []
             for parker in waiters:
                 parker.wake(None)
@@ -314,11 +317,11 @@ class Watermarks:
                     self._waiters.remove(parker)
                 raise
 
-    def _switch(self, state: FlowState, kind: str, depth: int) -> None:
+    def _switch(self, state: FlowState, kind: EventKind, depth: int) -> None:
         self.state = state
         self.transitions += 1
         rt = current()
-        rt.record(kind, current_task().name, self.name, depth=depth,
+        rt.record(kind, actor=current_task().name, peer=self.name, depth=depth,
                   detail=f"high={self.high} low={self.low}")
 
 
@@ -374,8 +377,8 @@ class LoadShedder:
             self.system.dead_letter(message, target, why, sender=current_task().name,
                                     msg_id=msg_id)
         else:
-            current().record("drop", current_task().name, target, msg_id,
-                             msg_type=type(message).__name__, depth=depth, detail=why)
+            current().record(EventKind.DROP, actor=current_task().name, peer=target, msg_id=msg_id,
+                    msg_type=type(message).__name__, depth=depth, detail=why)
         return False
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from labkit._runtime.core import Runtime, current
+from labkit._runtime.rows import EventKind
 from labkit.actor import (
     Actor,
     ActorFailed,
@@ -317,13 +318,15 @@ class Router:
         for worker in picked:
             worker.check(msg)
             msg_id = corr_id if asked else rt.next_msg_id()  # an ask's id is its corr id
-            rt.record("route", self.name, worker.name, msg_id, corr_id, type(msg).__name__,
-                      None, _MODEL, self.strategy.name)
+            rt.record(EventKind.ROUTE, actor=self.name, peer=worker.name, msg_id=msg_id,
+                      corr_id=corr_id, msg_type=type(msg).__name__, model=_MODEL,
+                      detail=self.strategy.name)
             self.routed[worker.name] += 1
             out.append((worker, msg_id))
         if not picked:
-            rt.record("route", self.name, None, None, corr_id, type(msg).__name__, None,
-                      _MODEL, f"{self.strategy.name}: no worker matched")
+            rt.record(EventKind.ROUTE, actor=self.name, corr_id=corr_id,
+                      msg_type=type(msg).__name__, model=_MODEL,
+                      detail=f"{self.strategy.name}: no worker matched")
         return out
 
     def tell(self, msg: Any, *, key: Any = None) -> int:
@@ -396,8 +399,9 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
     posted: list[PendingReply] = []
     for worker in refs:
         msg_id = rt.next_msg_id()
-        rt.record("route", router_name, worker.name, msg_id, corr_id, type(msg).__name__,
-                  None, _MODEL, "scatter_gather")
+        rt.record(EventKind.ROUTE, actor=router_name, peer=worker.name, msg_id=msg_id,
+                  corr_id=corr_id, msg_type=type(msg).__name__, model=_MODEL,
+                  detail="scatter_gather")
         pending = worker.ask_nowait(msg, corr_id=corr_id, msg_id=msg_id)
         pending.post_in_background(deadline)
         posted.append(pending)

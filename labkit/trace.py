@@ -1,10 +1,14 @@
 """Trace: the event rows of one run, as a pandas DataFrame, and metrics over them.
 
-Every runtime event is one row: ``time`` (run clock, seconds), ``seq`` (order of recording),
-``kind`` (spawn, send, block, unblock, receive, drop, close, handle_start, ...), ``actor``
-(the task that acted), ``peer`` (the channel, mailbox or task acted on), ``msg_id``,
-``corr_id``, ``msg_type``, ``depth`` (queue depth after the event), ``model``
-(``go``, ``rust`` or ``actor``) and ``detail`` (a reason, e.g. why a message was dropped).
+Every runtime event is one :class:`TraceRow`: ``time`` (run clock, seconds), ``seq`` (order
+of recording), ``kind`` (an :class:`EventKind`: spawn, send, block, unblock, receive, drop,
+close, handle_end, ...), ``actor`` (the task that acted), ``peer`` (the channel, mailbox or
+task acted on), ``msg_id``, ``corr_id``, ``msg_type``, ``depth`` (queue depth after the
+event), ``model`` (``go``, ``rust`` or ``actor``) and ``detail`` (a reason, e.g. why a
+message was dropped).
+
+A scenario adds rows of its own with :func:`record` (a routing decision made by hand, a
+loss it counted itself): the same call the runtime uses.
 """
 
 from __future__ import annotations
@@ -13,21 +17,25 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from labkit._check import check_choice
+from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import COLUMNS, EventKind, TraceRow
+
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = (
     "COLUMNS",
+    "EventKind",
     "Trace",
+    "TraceRow",
     "depth_over_time",
     "drops",
     "latencies",
     "latency_percentiles",
+    "record",
     "throughput",
 )
-
-COLUMNS: tuple[str, ...] = ("time", "seq", "kind", "actor", "peer", "msg_id", "corr_id",
-                            "msg_type", "depth", "model", "detail")
 
 #: Event kinds that mark a message entering a queue, and leaving it for a consumer.
 SEND_KINDS = ("send", "tell")
@@ -43,9 +51,10 @@ class Trace:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[TraceRow]:
+        make = TraceRow._make
         for row in self.rows:
-            yield dict(zip(COLUMNS, row, strict=True))
+            yield make(row)
 
     def __repr__(self) -> str:
         return f"<Trace {len(self.rows)} events>"
@@ -56,6 +65,7 @@ class Trace:
         import pandas as pd
 
         frame = pd.DataFrame.from_records(list(self.rows), columns=list(COLUMNS))
+        frame["kind"] = frame["kind"].astype(str)  # plain strings, not EventKind members
         for col in ("msg_id", "corr_id", "depth"):
             frame[col] = frame[col].astype("Int64")
         frame["time"] = frame["time"].astype("float64")
@@ -79,8 +89,28 @@ class Trace:
         """How many events of each kind, in order of first appearance."""
         counts: dict[str, int] = {}
         for row in self.rows:
-            counts[row[2]] = counts.get(row[2], 0) + 1
+            kind = str(row[2])
+            counts[kind] = counts.get(kind, 0) + 1
         return counts
+
+
+_KINDS = tuple(k.value for k in EventKind)
+
+
+def record(kind: EventKind | str, *, actor: str | None = None, peer: str | None = None,
+           msg_id: int | None = None, corr_id: int | None = None, msg_type: str | None = None,
+           depth: int | None = None, model: str | None = None,
+           detail: str | None = None) -> None:
+    """Add a row to the current run's trace, as the runtime does for its own events.
+
+    ``kind`` is an :class:`EventKind` (or its value, ``"route"``); ``actor`` defaults to
+    the task running now. For a scenario's own bookkeeping: a routing decision it made by
+    hand, a loss it counted, a remark (``EventKind.NOTE`` with ``detail``).
+    """
+    kind = EventKind(check_choice("kind", kind, _KINDS))
+    current().record(kind, actor=current_task().name if actor is None else actor, peer=peer,
+                     msg_id=msg_id, corr_id=corr_id, msg_type=msg_type, depth=depth,
+                     model=model, detail=detail)
 
 
 def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:

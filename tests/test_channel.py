@@ -72,13 +72,13 @@ def test_blocked_senders_are_served_in_arrival_order() -> None:
 def test_offer_and_poll_never_wait() -> None:
     async def main() -> None:
         ch: Channel[int] = Channel(1)
-        assert ch.offer(1, 1) == OK
-        assert ch.offer(2, 2) == FULL
-        assert ch.poll() == (OK, 1, 1)
-        assert ch.poll() == (EMPTY, None, 0)
+        assert ch.put(1, 1) == OK
+        assert ch.put(2, 2) == FULL
+        assert ch.take() == (OK, 1, 1)
+        assert ch.take() == (EMPTY, None, 0)
         ch.close()
-        assert ch.offer(3, 3) == CLOSED
-        assert ch.poll() == (CLOSED, None, 0)
+        assert ch.put(3, 3) == CLOSED
+        assert ch.take() == (CLOSED, None, 0)
 
     labkit.simulate(main)
 
@@ -87,7 +87,7 @@ def test_unbounded_channel_never_fills() -> None:
     async def main() -> int:
         ch: Channel[int] = Channel(None)
         for i in range(10_000):
-            assert ch.try_send(i) == OK
+            assert ch.send_nowait(i) == OK
         return len(ch)
 
     assert labkit.simulate(main).result == 10_000
@@ -97,7 +97,7 @@ def test_reservations_take_slots_and_are_served_fairly() -> None:
     async def main() -> list[str]:
         ch: Channel[int] = Channel(2)
         events: list[str] = []
-        assert ch.try_reserve(2) == OK
+        assert ch.reserve_nowait(2) == OK
         assert ch.free() == 0
 
         async def big() -> None:
@@ -125,7 +125,7 @@ def test_reservations_take_slots_and_are_served_fairly() -> None:
 def test_closed_channel_waits_for_outstanding_reservations_before_reporting_closed() -> None:
     async def main() -> list[object]:
         ch: Channel[str] = Channel(4)
-        assert ch.try_reserve() == OK
+        assert ch.reserve_nowait() == OK
         ch.close()
         results: list[object] = []
 
@@ -159,7 +159,7 @@ def test_a_value_handed_over_as_the_receiver_is_cancelled_is_not_lost() -> None:
 
         spawn(receiver)
         await anyio.sleep(0.01)
-        assert ch.offer("precious", 99) == OK
+        assert ch.put("precious", 99) == OK
         scope_box[0].cancel()
         await anyio.sleep(0.01)
         return got
@@ -184,10 +184,10 @@ def test_a_receiver_cancelled_after_the_handoff_gives_the_value_back() -> None:
 
         spawn(receiver)
         await anyio.sleep(0.01)
-        assert ch.offer("precious", 99) == OK
+        assert ch.put("precious", 99) == OK
         tasks[0].cancel()
         await anyio.sleep(0.01)
-        return [ch.poll()]
+        return [ch.take()]
 
     assert labkit.simulate(main).result == [(OK, "precious", 99)]
 
@@ -208,7 +208,7 @@ def test_waiters_of_one_parker_are_withdrawn_from_every_channel() -> None:
         case, payload = await rt.park(parker, "select")
         a.remove_waiters(parker)
         b.remove_waiters(parker)
-        return case, len(a.recvq) + len(b.recvq), payload[0]
+        return case, len(a.receivers) + len(b.receivers), payload[0]
 
     assert labkit.simulate(main).result == (1, 0, 5)
 
@@ -232,7 +232,7 @@ def test_statistics_report_depth_peak_and_waiters() -> None:
 
 @pytest.mark.parametrize("bad", [-1, -100])
 def test_negative_capacity_is_rejected(bad: int) -> None:
-    with pytest.raises(ValueError, match="capacity must be >= 0"):
+    with pytest.raises(ValueError, match="capacity must be an int >= 0"):
         Channel(bad)
 
 

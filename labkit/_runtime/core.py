@@ -23,6 +23,7 @@ import anyio
 import sniffio
 from anyio.abc import TaskGroup
 
+from labkit._runtime.rows import EventKind
 from labkit.errors import Deadlock, NotInRunError
 
 __all__ = (
@@ -30,7 +31,6 @@ __all__ = (
     "Run",
     "Runtime",
     "TaskRecord",
-    "TraceRow",
     "blocking",
     "current",
     "current_or_none",
@@ -40,10 +40,6 @@ __all__ = (
 
 T = TypeVar("T")
 
-#: One trace row: time, seq, kind, actor, peer, msg_id, corr_id, msg_type, depth, model,
-#: detail (a reason or note, e.g. why a message was dropped).
-TraceRow = tuple[float, int, str, str | None, str | None, int | None, int | None,
-                 str | None, int | None, str | None, str | None]
 
 _RUNTIME: ContextVar[Runtime | None] = ContextVar("labkit_runtime", default=None)
 
@@ -281,7 +277,9 @@ class Runtime:
         self.rng = random.Random(seed)
         self.virtual = virtual
         self.trace_on = trace
-        self.rows: list[TraceRow] = []
+        #: The trace: plain tuples in :class:`TraceRow` field order (a tuple costs less to
+        #: build than a NamedTuple; ``Trace`` reads them back as ``TraceRow``).
+        self.rows: list[tuple[Any, ...]] = []
         #: Correlation ids of channel messages sent with one (``send(v, corr_id=...)``),
         #: by message id, until received: the message's later rows (block, unblock,
         #: receive) carry it too, so one filter on ``corr_id`` follows the message.
@@ -354,11 +352,15 @@ class Runtime:
 
     # -- trace ---------------------------------------------------------------------------
 
-    def record(self, kind: str, actor: str | None, peer: str | None = None,
+    def record(self, kind: EventKind, *, actor: str | None = None, peer: str | None = None,
                msg_id: int | None = None, corr_id: int | None = None,
                msg_type: str | None = None, depth: int | None = None,
                model: str | None = None, detail: str | None = None) -> None:
-        """Append one event row to the run's trace (a no-op when tracing is off)."""
+        """Append one :class:`TraceRow` to the run's trace (a no-op when tracing is off).
+
+        The one way rows are written: time and sequence number come from the run, the
+        rest from the keywords. Hot paths check ``rt.trace_on`` first and skip the call.
+        """
         if self.trace_on:
             rows = self.rows
             rows.append((self._time() - self._t0, len(rows), kind, actor, peer, msg_id,
@@ -399,7 +401,7 @@ class Runtime:
         rec = TaskRecord(name, model)
         self.live[name] = rec
         if self.trace_on:
-            self.record("spawn", _TASK.get().name, name, model=model)
+            self.record(EventKind.SPAWN, actor=_TASK.get().name, peer=name, model=model)
         if self._closing:
             rec.cancel_requested = True
         loop = self._loop
@@ -430,7 +432,7 @@ class Runtime:
     def _task_finished(self, rec: TaskRecord) -> None:
         rec.done = True
         self.live.pop(rec.name, None)
-        self.record("stop", rec.name, model=rec.model)
+        self.record(EventKind.STOP, actor=rec.name, model=rec.model)
         if not self.live and self._drain is not None:
             self._drain.wake(None)
 
@@ -460,7 +462,7 @@ class Runtime:
         finally:
             rec.done = True
             self.live.pop(rec.name, None)
-            self.record("stop", rec.name, model=rec.model)
+            self.record(EventKind.STOP, actor=rec.name, model=rec.model)
 
     def fail(self, exc: BaseException, task: str | None = None) -> None:
         """End the whole run with ``exc`` (the first failure wins)."""
@@ -469,7 +471,8 @@ class Runtime:
             self.fatal_task = task
             if not self.completed:  # the partial run names what was still running
                 self.leaked = tuple(self.live)
-            self.record("fail", task, msg_type=type(exc).__name__, detail=str(exc)[:200])
+            self.record(EventKind.FAIL, actor=task, msg_type=type(exc).__name__,
+                        detail=str(exc)[:200])
         self.cancel_all()
 
     def cancel_all(self) -> None:
@@ -499,11 +502,9 @@ class Runtime:
         if self._idle_reported:
             return
         self._idle_reported = True
-        lines = ["all goroutines are asleep - deadlock!", ""]
-        for rec in [self.main_task, *self.live.values()]:
-            if not rec.done:
-                lines.append(f"  {rec.name}: blocked on {self.describe(rec.blocked_on)}")
-        self.fail(Deadlock("\n".join(lines)))
+        blocked = {rec.name: self.describe(rec.blocked_on)
+                   for rec in [self.main_task, *self.live.values()] if not rec.done}
+        self.fail(Deadlock(blocked, at=self.now()))
 
 
 def loop_running_here() -> bool:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import anyio
 
 from labkit._runtime.core import _RUNTIME, _TASK, Run, Runtime, in_worker_thread, loop_running_here
+from labkit._runtime.rows import EventKind
 from labkit._runtime.vloop import VirtualEventLoop
 from labkit.errors import LabkitError
 from labkit.trace import Trace
@@ -57,7 +58,7 @@ async def _stop_at(rt: Runtime, until: float) -> None:
     await anyio.sleep(until)
     rt.timed_out = True
     rt.leaked = tuple(rt.live)
-    rt.record("stop", "main", msg_type="until")
+    rt.record(EventKind.STOP, actor="main", msg_type="until")
     rt.cancel_all()
 
 

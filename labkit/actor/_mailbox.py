@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
 from labkit._runtime.core import Parker, Runtime
+from labkit._runtime.rows import EventKind
 from labkit.actor._errors import MailboxFull
-from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
+from labkit.channel import CLOSED, FULL, OK, Channel, Status, check_capacity
 
 __all__ = (
     "OVERFLOW_POLICIES",
@@ -146,7 +147,7 @@ class Mailbox:
 
     def _set_name(self, name: str) -> None:
         self.name = name
-        self._chan._name = name  # the channel is this mailbox: same name in every trace
+        self._chan.rename(name)  # the channel is this mailbox: same name in every trace
 
     def statistics(self) -> MailboxStatistics:
         """Depth, peak, counters and waiting senders, as a frozen record."""
@@ -166,17 +167,17 @@ class Mailbox:
         assert self._sink is not None
         self._sink(rt, self.name, env, msg_id, reason, len(self._chan.buffer))
 
-    def _record(self, rt: Runtime, kind: str, env: Envelope, msg_id: int,
+    def _record(self, rt: Runtime, kind: EventKind, env: Envelope, msg_id: int,
                 detail: str | None = None) -> None:
         """Append a trace row about ``env`` (callers check ``rt.trace_on``)."""
-        rows = rt.rows
-        rows.append((rt._time() - rt._t0, len(rows), kind, env[2], self.name, msg_id, env[3],
-                     type(env[0]).__name__, len(self._chan.buffer), _MODEL, detail))
+        rt.record(kind, actor=env[2], peer=self.name, msg_id=msg_id, corr_id=env[3],
+                  msg_type=type(env[0]).__name__, depth=len(self._chan.buffer), model=_MODEL,
+                  detail=detail)
 
-    def offer(self, rt: Runtime, env: Envelope, msg_id: int, kind: str) -> int:
+    def offer(self, rt: Runtime, env: Envelope, msg_id: int, kind: EventKind) -> Status:
         """Enqueue if there is room now: ``OK``, ``FULL`` (nothing done) or ``CLOSED``
         (``env`` is then a dead letter)."""
-        status = self._chan.offer(env, msg_id)
+        status = self._chan.put(env, msg_id)
         if status == OK:
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
@@ -184,9 +185,10 @@ class Mailbox:
             self._dead(rt, env, msg_id, self._closed_reason)
         return status
 
-    def put(self, rt: Runtime, env: Envelope, msg_id: int, kind: str = "tell") -> bool:
+    def put(self, rt: Runtime, env: Envelope, msg_id: int,
+            kind: EventKind = EventKind.TELL) -> bool:
         """Enqueue without waiting, applying the overflow policy. True if ``env`` was queued."""
-        status = self._chan.offer(env, msg_id)
+        status = self._chan.put(env, msg_id)
         if status == OK:
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
@@ -194,7 +196,7 @@ class Mailbox:
         return self.refused(rt, env, msg_id, status, kind)
 
     def refused(self, rt: Runtime, env: Envelope, msg_id: int, status: int,
-                kind: str = "tell") -> bool:
+                kind: EventKind = EventKind.TELL) -> bool:
         """The rest of :meth:`put` once ``Channel.offer`` returned ``status`` (``FULL`` or
         ``CLOSED``): a dead letter, an eviction, or :class:`MailboxFull`."""
         chan = self._chan
@@ -204,7 +206,7 @@ class Mailbox:
         policy = self.overflow
         if chan.buffer and policy in ("drop_head", "drop_tail"):
             old_id, old = chan.evict_head() if policy == "drop_head" else chan.evict_tail()
-            chan.push(env, msg_id)
+            chan.force_put(env, msg_id)
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
             which = "oldest" if policy == "drop_head" else "newest"
@@ -214,7 +216,7 @@ class Mailbox:
         if policy == "fail":
             self.rejected += 1
             if rt.trace_on:
-                self._record(rt, "reject", env, msg_id, "mailbox full (fail): tell raised")
+                self._record(rt, EventKind.REJECT, env, msg_id, "mailbox full (fail): tell raised")
             raise MailboxFull(self.name, env[0], self.capacity)
         if policy == "block":
             reason = "mailbox full (block): tell cannot wait; use 'await ref.send(msg)'"
@@ -226,7 +228,7 @@ class Mailbox:
         return False
 
     async def put_wait(self, rt: Runtime, env: Envelope, msg_id: int,
-                       kind: str = "send") -> bool:
+                       kind: EventKind = EventKind.SEND) -> bool:
         """Enqueue, waiting for space (FIFO with other waiting senders). False if the actor
         stopped first (the message is then a dead letter)."""
         status = self.offer(rt, env, msg_id, kind)
@@ -235,12 +237,12 @@ class Mailbox:
         return await self.wait_for_space(rt, env, msg_id, kind)
 
     async def wait_for_space(self, rt: Runtime, env: Envelope, msg_id: int,
-                             kind: str = "send") -> bool:
+                             kind: EventKind = EventKind.SEND) -> bool:
         """The waiting half of :meth:`put_wait`, after :meth:`offer` returned ``FULL``."""
         chan = self._chan
         if rt.trace_on:
             self._record(rt, kind, env, msg_id)
-            self._record(rt, "block", env, msg_id, "mailbox full")
+            self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
         parker = rt.parker()
         chan.add_send_waiter(parker, 0, env, msg_id)
         try:
@@ -256,7 +258,7 @@ class Mailbox:
             self._dead(rt, env, msg_id, self._closed_reason)
             return False
         if rt.trace_on:
-            self._record(rt, "unblock", env, msg_id)
+            self._record(rt, EventKind.UNBLOCK, env, msg_id)
         return True
 
     # -- the system lane ---------------------------------------------------------------------
@@ -275,4 +277,4 @@ class Mailbox:
 
     def discard(self) -> list[tuple[int, Envelope]]:
         """Take every queued user message out (the actor is stopping)."""
-        return self._chan.discard()
+        return self._chan.drain()

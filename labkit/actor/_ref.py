@@ -19,6 +19,7 @@ from labkit._runtime.core import (
     current_task,
     unblocked,
 )
+from labkit._runtime.rows import EventKind
 from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
 from labkit.actor._mailbox import Envelope, Mailbox, MailboxStatistics, Signal, Stop
 from labkit.channel import FULL, OK
@@ -111,9 +112,9 @@ class ActorRef:
         accepts = self._accepts
         if accepts is not None and not isinstance(message, accepts):
             cell = self._cell
-            cell.rt.record("reject", current_task().name, self.name, None, None,
-                           type(message).__name__, len(self._mailbox), "actor",
-                           "wrong message type")
+            cell.rt.record(EventKind.REJECT, actor=current_task().name, peer=self.name,
+                           msg_type=type(message).__name__, depth=len(self._mailbox), model="actor",
+                           detail="wrong message type")
             raise WrongMessageType(self.name, type(cell.actor).__name__, accepts, message)
 
     _check = check
@@ -148,12 +149,12 @@ class ActorRef:
         if msg_id is None:
             msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
-        status = mailbox._chan.offer(env, msg_id)
+        status = mailbox._chan.put(env, msg_id)
         if status == OK:
             if rt.trace_on:
-                mailbox._record(rt, "tell", env, msg_id)
+                mailbox._record(rt, EventKind.TELL, env, msg_id)
             return True
-        return mailbox.refused(rt, env, msg_id, status, "tell")
+        return mailbox.refused(rt, env, msg_id, status, EventKind.TELL)
 
     async def send(self, message: Any, *, sender: ActorRef | None = None,
                    corr_id: int | None = None, msg_id: int | None = None) -> bool:
@@ -172,7 +173,7 @@ class ActorRef:
         if msg_id is None:
             msg_id = next(rt._msg_ids)
         mailbox = self._mailbox
-        status = mailbox.offer(rt, env, msg_id, "send")
+        status = mailbox.offer(rt, env, msg_id, EventKind.SEND)
         if status != FULL:
             return status == OK
         return await mailbox.wait_for_space(rt, env, msg_id)
@@ -201,7 +202,7 @@ class ActorRef:
         if timeout is None:
             # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is
             # full. A closed mailbox makes the message a dead letter, which wakes the parker.
-            if mailbox.offer(rt, env, msg_id, "send") == FULL:
+            if mailbox.offer(rt, env, msg_id, EventKind.SEND) == FULL:
                 await mailbox.wait_for_space(rt, env, msg_id)
             # Runtime.park's steps, without its frame.
             task = blocking(what)
@@ -212,7 +213,7 @@ class ActorRef:
             unblocked(task)
         else:
             start = rt.now()
-            if mailbox.offer(rt, env, msg_id, "send") == FULL:
+            if mailbox.offer(rt, env, msg_id, EventKind.SEND) == FULL:
                 queued = False
                 with anyio.move_on_after(timeout):
                     await mailbox.wait_for_space(rt, env, msg_id)
@@ -243,7 +244,7 @@ class ActorRef:
             msg_id = next(rt._msg_ids) if corr_id is None else corr_id
         env: Envelope = (message, sender, sender_name,
                          msg_id if corr_id is None else corr_id, parker)
-        posted = self._mailbox.offer(rt, env, msg_id, "send") != FULL
+        posted = self._mailbox.offer(rt, env, msg_id, EventKind.SEND) != FULL
         return PendingReply(self, rt, env, msg_id, posted)
 
     def _settle(self, rt: Runtime, outcome: tuple[int, Any], env: Envelope, msg_id: int,
@@ -262,16 +263,16 @@ class ActorRef:
     def _timed_out(self, rt: Runtime, sender_name: str, message: Any, timeout: float | None,
                    msg_id: int, corr_id: int | None = None,
                    reason: str = "ask timed out") -> AskTimeout:
-        rt.record("timeout", sender_name, self.name, msg_id,
-                  msg_id if corr_id is None else corr_id, type(message).__name__,
-                  len(self._mailbox), "actor", reason)
+        rt.record(EventKind.TIMEOUT, actor=sender_name, peer=self.name, msg_id=msg_id,
+                  corr_id=msg_id if corr_id is None else corr_id, msg_type=type(message).__name__,
+                  depth=len(self._mailbox), model="actor", detail=reason)
         return AskTimeout(self.name, message, timeout or 0.0, msg_id)
 
     def _forward(self, env: Envelope) -> bool:
         if self._accepts is not None:
             self._check(env[0])
         rt = current()
-        return self._mailbox.put(rt, env, rt.next_msg_id(), "forward")
+        return self._mailbox.put(rt, env, rt.next_msg_id(), EventKind.FORWARD)
 
     # -- stopping and signals ------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 
 from labkit._runtime.core import Parker, Runtime, TaskRecord, blocking, current, unblocked
+from labkit._runtime.rows import EventKind
 from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
 from labkit.actor._dead import DeadLetter
 from labkit.actor._errors import ActorError
@@ -82,7 +83,7 @@ class _Cell:
                 if lane:
                     running = await self._signal(lane.pop(0))
                     continue
-                status, env, msg_id = chan.poll()
+                status, env, msg_id = chan.take()
                 if status != OK:
                     if status == CLOSED:  # drained after stop(drain=True)
                         break
@@ -98,7 +99,7 @@ class _Cell:
                     except BaseException:
                         mailbox._waiter = None
                         task.blocked_on = None
-                        chan.abandon_recv(parker)  # a user message goes back, in order
+                        chan.withdraw_receiver(parker)  # a user message goes back, in order
                         raise
                     mailbox._waiter = None
                     if case == SYSTEM_CASE:
@@ -110,10 +111,10 @@ class _Cell:
                 # Handle one user message, in this frame (no call per message).
                 message, _sender, sender_name, corr_id, reply = env
                 if rt.trace_on:
-                    rows = rt.rows
-                    rows.append((rt._time() - rt._t0, len(rows), "receive", self.name,
-                                 sender_name, msg_id, corr_id, type(message).__name__,
-                                 len(chan.buffer), _MODEL, None))
+                    rt.record(EventKind.RECEIVE, actor=self.name, peer=sender_name,
+                              msg_id=msg_id, corr_id=corr_id,
+                              msg_type=type(message).__name__, depth=len(chan.buffer),
+                              model=_MODEL)
                 ctx._env = env
                 ctx._msg_id = msg_id
                 ctx._replied = False
@@ -130,17 +131,16 @@ class _Cell:
                 if reply is not None and not ctx._replied:
                     if reply.wake((REPLIED, result)):  # answer(), its usual case inlined
                         if rt.trace_on:
-                            rows = rt.rows
-                            rows.append((rt._time() - rt._t0, len(rows), "reply", self.name,
-                                         sender_name, None, corr_id, type(result).__name__,
-                                         None, _MODEL, None))
+                            rt.record(EventKind.REPLY, actor=self.name, peer=sender_name,
+                                      corr_id=corr_id, msg_type=type(result).__name__,
+                                      model=_MODEL)
                     else:
                         self.answer(env, msg_id, result)
                 if rt.trace_on:
-                    rows = rt.rows
-                    rows.append((rt._time() - rt._t0, len(rows), "handle_end", self.name,
-                                 sender_name, msg_id, corr_id, type(message).__name__,
-                                 len(chan.buffer), _MODEL, None))
+                    rt.record(EventKind.HANDLE_END, actor=self.name, peer=sender_name,
+                              msg_id=msg_id, corr_id=corr_id,
+                              msg_type=type(message).__name__, depth=len(chan.buffer),
+                              model=_MODEL)
         except BaseException:
             self._abandon()
             raise
@@ -177,8 +177,8 @@ class _Cell:
         if reply is not None:
             if reply.wake((REPLIED, value)):
                 if rt.trace_on:
-                    rt.record("reply", self.name, sender_name, None, corr_id,
-                              type(value).__name__, None, _MODEL)
+                    rt.record(EventKind.REPLY, actor=self.name, peer=sender_name, corr_id=corr_id,
+                              msg_type=type(value).__name__, model=_MODEL)
                 return True
             reason = ("the ask was already answered" if again
                       else "reply came after the asker stopped waiting (ask timed out)")
@@ -188,7 +188,7 @@ class _Cell:
                 ref._check(value)
             told: Envelope = (value, self.ref, self.name, msg_id, None)
             told_id = next(rt._msg_ids)
-            return ref._mailbox.put(rt, told, told_id, "tell")
+            return ref._mailbox.put(rt, told, told_id, EventKind.TELL)
         else:
             reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
                       f"an actor (use ask to get a reply)")
@@ -201,10 +201,10 @@ class _Cell:
                         phase: str) -> None:
         self.failures += 1
         rt = self.rt
-        rt.record("fail", self.name, None if env is None else env[2], msg_id,
-                  None if env is None else env[3], type(exc).__name__,
-                  len(self.mailbox._chan.buffer), _MODEL,
-                  f"{phase}: {type(exc).__name__}: {exc}"[:200])
+        rt.record(EventKind.FAIL, actor=self.name, peer=None if env is None else env[2],
+                  msg_id=msg_id, corr_id=None if env is None else env[3],
+                  msg_type=type(exc).__name__, depth=len(self.mailbox._chan.buffer), model=_MODEL,
+                  detail=f"{phase}: {type(exc).__name__}: {exc}"[:200])
 
     async def _failed(self, exc: Exception, env: Envelope | None, msg_id: int | None,
                       phase: str, signal: Signal | None = None) -> bool:
@@ -233,8 +233,9 @@ class _Cell:
 
     async def _restart(self, exc: Exception) -> bool:
         rt = self.rt
-        rt.record("restart", self.name, None, None, None, type(exc).__name__,
-                  len(self.mailbox._chan.buffer), _MODEL, f"after {type(exc).__name__}")
+        rt.record(EventKind.RESTART, actor=self.name, msg_type=type(exc).__name__,
+                  depth=len(self.mailbox._chan.buffer), model=_MODEL,
+                  detail=f"after {type(exc).__name__}")
         await self._call_on_stop()
         actor = self.factory(*self.args)
         if not isinstance(actor, Actor):
@@ -429,8 +430,9 @@ class ActorSystem:
               depth: int | None) -> DeadLetter:
         letter = DeadLetter(message, recipient, sender, reason, rt.now(), msg_id)
         self.dead_letters.append(letter)
-        rt.record("dead_letter", recipient, sender, msg_id, corr_id, type(message).__name__,
-                  depth, _MODEL, reason)
+        rt.record(EventKind.DEAD_LETTER, actor=recipient, peer=sender, msg_id=msg_id,
+                  corr_id=corr_id, msg_type=type(message).__name__, depth=depth, model=_MODEL,
+                  detail=reason)
         return letter
 
     def _lost_env(self, rt: Runtime, recipient: str, env: Envelope, msg_id: int | None,

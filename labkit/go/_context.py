@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 from labkit._runtime.core import current, current_or_none
+from labkit._runtime.rows import EventKind
 from labkit.go._time import call_later, check_duration
 from labkit.go.chan import Chan
 
@@ -205,7 +206,7 @@ class _CancelCtx(Context):
         self._chan.close()
         rt = current_or_none()
         if rt is not None:
-            rt.record("cancel", self.name, None, model="go", detail=str(self._cause)[:200])
+            rt.record(EventKind.CANCEL, actor=self.name, model="go", detail=str(self._cause)[:200])
         children = list(self._children)
         self._children.clear()
         for child in children:  # a parent's cause is inherited by its children (G38)

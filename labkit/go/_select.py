@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import EventKind
 from labkit.channel import CLOSED, Channel
 from labkit.go._panic import Panic
-from labkit.go.chan import Chan, block_forever, nil, trace
+from labkit.go.chan import Chan, block_forever, nil
 
 __all__ = ("Case", "Recv", "Selected", "Send", "select")
 
@@ -167,7 +168,7 @@ async def select(*cases: Case, default: bool = False) -> Selected:
         else:
             msg_ids[i] = rt.next_msg_id()
             ch.add_send_waiter(parker, i, case.value, msg_ids[i])
-    rt.record("block", current_task().name, None, model="go", detail="select")
+    rt.record(EventKind.BLOCK, actor=current_task().name, model="go", detail="select")
     try:
         index, payload = await rt.park(parker, "select")
     except BaseException:
@@ -189,9 +190,11 @@ async def select(*cases: Case, default: bool = False) -> Selected:
         if payload == CLOSED:
             return Selected(index, case.chan.zero, False)
         value, msg_id = payload
-        trace(rt, chan, "receive", msg_id, value, detail="select")
+        if rt.trace_on:
+            chan.record(rt, EventKind.RECEIVE, msg_id, value, detail="select")
         return Selected(index, value, True)
     if payload == CLOSED:  # closed while this select waited to send (G13, G23)
         raise Panic("send on closed channel")
-    trace(rt, chan, "send", msg_ids[index], case.value, detail="select")
+    if rt.trace_on:
+        chan.record(rt, EventKind.SEND, msg_ids[index], case.value, detail="select")
     return Selected(index, None, True)

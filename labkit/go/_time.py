@@ -25,6 +25,7 @@ import anyio
 
 from labkit._runtime.core import Runtime, current
 from labkit._runtime.core import sleep as _sleep
+from labkit._runtime.rows import EventKind
 from labkit.channel import OK
 from labkit.errors import NotInRunError
 from labkit.go.chan import Chan
@@ -80,16 +81,18 @@ def _deliver(rt: Runtime, chan: Chan[float], who: str, now: float) -> None:
     ch = chan.channel
     assert ch is not None
     msg_id = rt.next_msg_id()
-    status = ch.offer(now, msg_id)
+    status = ch.put(now, msg_id)
     if rt.trace_on:
-        kind, detail = ("send", None) if status == OK else ("drop", "tick dropped: slow receiver")
-        rt.record(kind, who, ch.name_in(rt), msg_id, None, "float", len(ch.buffer), "go", detail)
+        kind, detail = ((EventKind.SEND, None) if status is OK
+                        else (EventKind.DROP, "tick dropped: slow receiver"))
+        rt.record(kind, actor=who, peer=ch.name_in(rt), msg_id=msg_id, msg_type="float",
+                  depth=len(ch.buffer), model="go", detail=detail)
 
 
 def _drain(chan: Chan[float]) -> bool:
     ch = chan.channel
     assert ch is not None
-    return bool(ch.discard())
+    return bool(ch.drain())
 
 
 def _new_chan(asynctimerchan: bool) -> Chan[float]:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
-from labkit._runtime.core import Runtime, current, current_or_none, current_task
-from labkit.channel import CLOSED, FULL, OK, Channel, check_capacity
+from labkit._runtime.core import current, current_or_none, current_task
+from labkit._runtime.rows import EventKind
+from labkit.channel import CLOSED, OK, Channel, check_capacity
 from labkit.go._panic import Panic
 
 __all__ = ("Chan", "nil")
@@ -44,18 +45,9 @@ async def block_forever(what: str) -> NoReturn:
     :class:`labkit.Deadlock` (G33).
     """
     rt = current()
-    rt.record("block", current_task().name, None, model="go", detail=what)
+    rt.record(EventKind.BLOCK, actor=current_task().name, model="go", detail=what)
     await rt.park(rt.parker(), what)
     raise AssertionError("unreachable: a nil-channel wait was woken")  # pragma: no cover
-
-
-def trace(rt: Runtime, ch: Channel[Any], kind: str, msg_id: int | None, value: Any = None,
-          detail: str | None = None) -> None:
-    """Record one Go channel event row (same columns as the core channel's rows)."""
-    if rt.trace_on:
-        rt.record(kind, current_task().name, ch.name_in(rt), msg_id, rt.corr_of(kind, msg_id),
-                  None if value is None else type(value).__name__, len(ch.buffer), "go",
-                  detail)
 
 
 class Chan(Generic[T]):
@@ -182,11 +174,6 @@ class Chan(Generic[T]):
 
     # -- operations -----------------------------------------------------------------------
 
-    # ``send``, ``recv`` and ``__anext__`` stay coroutines (``select`` refuses
-    # ``ch.send(v)``, and a send must not happen before it is awaited), but each is one
-    # frame: a send or receive that need not wait is done by the core's synchronous fast
-    # path (``send_fast``/``recv_fast``); only a wait (or closed) awaits the core coroutine.
-
     async def send(self, value: T, *, corr_id: int | None = None) -> None:
         """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
 
@@ -203,9 +190,7 @@ class Chan(Generic[T]):
         ch = self._ch
         if ch is None:
             await block_forever("send to nil chan")
-        if ch.send_fast(value, corr_id) is not None:
-            return
-        if await ch.send_wait(value, corr_id=corr_id) == CLOSED:
+        if await ch.send(value, corr_id=corr_id) is CLOSED:
             raise Panic("send on closed channel")
 
     async def recv(self) -> tuple[T, bool]:
@@ -217,11 +202,8 @@ class Chan(Generic[T]):
         ch = self._ch
         if ch is None:
             await block_forever("receive from nil chan")
-        got = ch.recv_fast()
-        if got is not None:
-            return got[1], True
-        status, value = await ch.recv_wait()  # a hand-over, closed, or a wait
-        if status == CLOSED:
+        status, value = await ch.recv()
+        if status is CLOSED:
             return self.zero, False
         return value, True
 
@@ -238,8 +220,8 @@ class Chan(Generic[T]):
             raise Panic("close of closed channel")
         ch.close()
         rt = current_or_none()  # a context can be cancelled outside a run
-        if rt is not None:
-            trace(rt, ch, "close", None)
+        if rt is not None and rt.trace_on:
+            ch.record(rt, EventKind.CLOSE, None)
 
     def __aiter__(self) -> Chan[T]:
         """``async for v in ch``: values until closed and drained (G28); nil blocks (G19)."""
@@ -247,18 +229,14 @@ class Chan(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        # ``recv`` again, not called: one frame per value. Nil blocks forever (G19).
         if self._dir == SEND:
             raise TypeError("invalid operation: cannot receive from send-only channel "
                             f"{self!r} (G9)")
         ch = self._ch
         if ch is None:
             await block_forever("receive from nil chan")
-        got = ch.recv_fast()
-        if got is not None:
-            return got[1]  # type: ignore[no-any-return]
-        status, value = await ch.recv_wait()  # a hand-over, closed, or a wait
-        if status == CLOSED:
+        status, value = await ch.recv()
+        if status is CLOSED:
             raise StopAsyncIteration
         return value  # type: ignore[no-any-return]
 
@@ -269,20 +247,20 @@ class Chan(Generic[T]):
         ch = self._ch
         if ch is None:
             return False
-        status = ch.try_send(value)
-        if status == CLOSED:
+        status = ch.send_nowait(value)
+        if status is CLOSED:
             raise Panic("send on closed channel")
-        return status != FULL
+        return status is OK
 
     def _try_recv(self) -> tuple[T, bool] | None:
         """Receive now: ``(value, ok)``, or ``None`` if that would block."""
         ch = self._ch
         if ch is None:
             return None
-        status, value = ch.try_recv()
-        if status == OK:
+        status, value = ch.recv_nowait()
+        if status is OK:
             return value, True
-        if status == CLOSED:
+        if status is CLOSED:
             return self.zero, False
         return None
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable
 from typing import ClassVar, TypeVar
 
 from labkit._runtime.core import Parker, current, current_or_none, current_task
+from labkit._runtime.rows import EventKind
 from labkit.channel import check_capacity
 from labkit.rust._errors import PlainError, UnitError
 from labkit.rust._handles import WaitList
@@ -95,7 +96,7 @@ class CancellationToken:
             return
         rt = current_or_none()
         if rt is not None:
-            rt.record("cancel", current_task().name, self._name(), model=MODEL)
+            rt.record(EventKind.CANCEL, actor=current_task().name, peer=self._name(), model=MODEL)
         node.cancel()
 
     def is_cancelled(self) -> bool:
@@ -307,7 +308,8 @@ class Semaphore:
         parker = rt.parker()
         self._waiters.append(_SemWaiter(parker, n))
         name = self._trace_name()
-        rt.record("block", current_task().name, name, model=MODEL, detail=f"acquire {n}")
+        rt.record(EventKind.BLOCK, actor=current_task().name, peer=name, model=MODEL,
+                  detail=f"acquire {n}")
         try:
             status = await rt.park(parker, f"acquire {n} on {name}")
         except BaseException:
@@ -319,7 +321,8 @@ class Semaphore:
             raise
         if status == _CLOSED:
             raise AcquireError
-        rt.record("unblock", current_task().name, name, model=MODEL, detail=f"acquire {n}")
+        rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name, model=MODEL,
+                  detail=f"acquire {n}")
         return SemaphorePermit(self, n)
 
     def release_permits(self, n: int) -> None:

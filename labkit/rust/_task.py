@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 
 from labkit._runtime.core import TaskRecord, current, current_task
+from labkit._runtime.rows import EventKind
 from labkit.rust._handles import WaitList
 from labkit.rust._ownership import MovedValueError
 from labkit.rust.result import Err, Ok, Result
@@ -118,7 +119,7 @@ class JoinHandle(Generic[T]):
             return
         self._aborted = True
         rt = current()
-        rt.record("abort", current_task().name, self._name, model=MODEL)
+        rt.record(EventKind.ABORT, actor=current_task().name, peer=self._name, model=MODEL)
         if self._rec is not None:
             self._rec.cancel()
 
@@ -164,7 +165,7 @@ async def _task_body(handle: JoinHandle[T], fn: Callable[..., Awaitable[T]],
         raise
     except BaseException as exc:  # noqa: BLE001 - a tokio task's panic is contained (R33)
         rt = current()
-        rt.record("fail", handle.id, msg_type=type(exc).__name__, model=MODEL,
+        rt.record(EventKind.FAIL, actor=handle.id, msg_type=type(exc).__name__, model=MODEL,
                   detail=f"panic kept in JoinError: {str(exc)[:160]}")
         handle._finish(Err(JoinError(handle.id, "panic", exc)))
         return

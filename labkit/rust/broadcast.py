@@ -26,6 +26,7 @@ import copy
 from typing import Any, ClassVar, Generic, TypeVar
 
 from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import EventKind
 from labkit.channel import check_capacity
 from labkit.rust._errors import UnitError, ValueCarryingError, name_variants
 from labkit.rust._handles import ChannelState, Handle
@@ -241,13 +242,13 @@ class Sender(Handle[_Shared[T]]):
             if behind:
                 old = sh.slots[evicted & sh.mask]
                 assert old is not None
-                rt.record("drop", current_task().name, sh.name_in(rt), old[0],
-                          msg_type=type(old[1]).__name__, depth=sh.capacity, model=MODEL,
-                          detail=f"overwritten before {behind} receiver(s) read it")
+                rt.record(EventKind.DROP, actor=current_task().name, peer=sh.name_in(rt),
+                          msg_id=old[0], msg_type=type(old[1]).__name__, depth=sh.capacity,
+                          model=MODEL, detail=f"overwritten before {behind} receiver(s) read it")
         sh.slots[pos & sh.mask] = (msg_id, value)
         sh.tail = pos + 1
         if rt.trace_on:
-            rt.record("send", current_task().name, sh.name_in(rt), msg_id,
+            rt.record(EventKind.SEND, actor=current_task().name, peer=sh.name_in(rt), msg_id=msg_id,
                       msg_type=type(value).__name__, depth=sh.unread(), model=MODEL)
         if sh.waiters:
             sh.waiters.wake_all()
@@ -286,7 +287,7 @@ class Sender(Handle[_Shared[T]]):
         sh.senders -= 1
         if sh.senders == 0:
             rt = current()
-            rt.record("close", current_task().name, sh.name_in(rt), model=MODEL,
+            rt.record(EventKind.CLOSE, actor=current_task().name, peer=sh.name_in(rt), model=MODEL,
                       detail="last sender dropped")
             sh.waiters.wake_all()
 
@@ -325,14 +326,15 @@ class Receiver(Handle[_Shared[T]]):
         sh = self._shared
         rt = current()
         if rt.trace_on:
-            rt.record("receive", current_task().name, sh.name_in(rt), msg_id,
-                      msg_type=type(value).__name__, depth=sh.tail - self._next, model=MODEL)
+            rt.record(EventKind.RECEIVE, actor=current_task().name, peer=sh.name_in(rt),
+                      msg_id=msg_id, msg_type=type(value).__name__, depth=sh.tail - self._next,
+                      model=MODEL)
         return _clone(value)
 
     def _lagged(self, k: int) -> None:
         rt = current()
-        rt.record("lagged", current_task().name, self._shared.name_in(rt), model=MODEL,
-                  detail=f"Lagged({k})")
+        rt.record(EventKind.LAGGED, actor=current_task().name, peer=self._shared.name_in(rt),
+                  model=MODEL, detail=f"Lagged({k})")
 
     def try_recv(self) -> Result[T, TryRecvError]:
         """Without waiting: ``Ok(v)``, ``Err(TryRecvError.Empty)``, ``.Closed`` or

@@ -33,8 +33,9 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _RUNTIME, current, current_task
-from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
+from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import EventKind
+from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, Status, check_capacity
 from labkit.rust import _ownership
 from labkit.rust._errors import PlainError, UnitError, ValueCarryingError, name_variants
 from labkit.rust._handles import Handle, Notify
@@ -210,12 +211,12 @@ class _Shared(Generic[T]):
         self.rx_gone = Notify()
         self.sender_cls = sender_cls
 
-    def record(self, kind: str, detail: str, msg_id: int | None = None,
+    def record(self, kind: EventKind, detail: str, msg_id: int | None = None,
                value: object = None) -> None:
         rt = current()
         if rt.trace_on:
             chan = self.chan
-            rt.record(kind, current_task().name, chan.name_in(rt), msg_id,
+            rt.record(kind, actor=current_task().name, peer=chan.name_in(rt), msg_id=msg_id,
                       msg_type=None if value is None else type(value).__name__,
                       depth=len(chan.buffer), model=MODEL, detail=detail)
 
@@ -227,7 +228,7 @@ class _Shared(Generic[T]):
         self.senders -= 1
         if self.senders == 0 and not self.chan.closed:
             self.chan.close()
-            self.record("close", "last sender dropped")
+            self.record(EventKind.CLOSE, "last sender dropped")
 
     def close_rx(self, detail: str) -> None:
         """The receiver closed: no more sends; blocked senders fail with their value (R16)."""
@@ -235,7 +236,7 @@ class _Shared(Generic[T]):
             self.rx_closed = True
             if not self.chan.closed:
                 self.chan.close()
-            self.record("close", detail)
+            self.record(EventKind.CLOSE, detail)
             self.rx_gone.fire()
 
     def drop_rx(self) -> None:
@@ -244,9 +245,9 @@ class _Shared(Generic[T]):
             return
         self.close_rx("receiver dropped")
         self.rx_dropped = True
-        items = self.chan.discard()
+        items = self.chan.drain()
         for msg_id, value in items:
-            self.record("drop", "receiver dropped", msg_id, value)
+            self.record(EventKind.DROP, "receiver dropped", msg_id, value)
         items.clear()  # release the values now (their destructors run, as in Rust)
 
 
@@ -257,10 +258,10 @@ def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Sh
 # -- senders -----------------------------------------------------------------------------
 
 
-def _try_send_error(status: int, value: T,
+def _try_send_error(status: Status, value: T,
                     closed: type[TrySendError[Any]] = _TrySendClosed) -> Err[TrySendError[T]]:
     """The error of a ``try_*`` that did not get its slot: ``Full(v)``, else ``closed(v)``."""
-    return Err(TrySendError.Full(value) if status == FULL else closed(value))
+    return Err(TrySendError.Full(value) if status is FULL else closed(value))
 
 
 class _SenderBase(Handle[_Shared[T]]):
@@ -304,13 +305,7 @@ class _SenderBase(Handle[_Shared[T]]):
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        msg_id = next(rt._msg_ids)
-        if chan.offer(value, msg_id) == OK:  # Channel.try_send, inlined
-            if rt.trace_on:
-                chan._record(rt, "send", msg_id, value)
+        if chan.send_nowait(value) is OK:
             return _OK_NONE
         return Err(SendError(value))
 
@@ -318,8 +313,8 @@ class _SenderBase(Handle[_Shared[T]]):
                   closed: type[TrySendError[Any]]) -> Result[None, TrySendError[T]]:
         shared = self._live()
         value = transfer(value)
-        status = shared.chan.try_send(value)
-        if status == OK:
+        status = shared.chan.send_nowait(value)
+        if status is OK:
             return _OK_NONE
         return _try_send_error(status, value, closed)
 
@@ -368,9 +363,7 @@ class Sender(_TokioSenderBase[T]):
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        if chan.send_fast(value, corr_id) is not None:  # no wait needed: done, with its row
-            return _OK_NONE
-        if await chan.send_wait(value, corr_id=corr_id) == OK:
+        if await chan.send(value, corr_id=corr_id) is OK:
             return _OK_NONE
         return Err(SendError(value))
 
@@ -386,14 +379,14 @@ class Sender(_TokioSenderBase[T]):
         _check_seconds(seconds)
         value = transfer(value)
         chan = shared.chan
-        status: int | None = chan.try_reserve(1)
-        if status == FULL:
+        status: Status | None = chan.reserve_nowait(1)
+        if status is FULL:
             status = None
             with anyio.move_on_after(seconds):
                 status = await chan.reserve(1)  # FIFO with blocked sends (R10)
         if status is None:
             return Err(SendTimeoutError.Timeout(value))
-        if status == CLOSED:
+        if status is CLOSED:
             return Err(SendTimeoutError.Closed(value))
         chan.send_reserved(value)
         return _OK_NONE
@@ -401,15 +394,15 @@ class Sender(_TokioSenderBase[T]):
     async def reserve(self) -> Result[Permit[T], SendError[None]]:
         """Wait for one slot: ``Ok(Permit)`` or ``Err(SendError(None))`` when closed (R13)."""
         shared = self._live()
-        if await shared.chan.reserve(1) == OK:
+        if await shared.chan.reserve(1) is OK:
             return Ok(Permit(shared))
         return Err(SendError(None))
 
     def try_reserve(self) -> Result[Permit[T], TrySendError[None]]:
         """One slot now: ``Ok(Permit)``, ``Err(TrySendError.Full(None))`` or ``.Closed`` (R13)."""
         shared = self._live()
-        status = shared.chan.try_reserve(1)
-        if status == OK:
+        status = shared.chan.reserve_nowait(1)
+        if status is OK:
             return Ok(Permit(shared))
         return _try_send_error(status, None)
 
@@ -419,7 +412,7 @@ class Sender(_TokioSenderBase[T]):
         check_capacity(n, what="n")
         if n > self.max_capacity():
             return Err(SendError(None))
-        if await shared.chan.reserve(n) == OK:
+        if await shared.chan.reserve(n) is OK:
             return Ok(PermitIterator(shared, n))
         return Err(SendError(None))
 
@@ -431,8 +424,8 @@ class Sender(_TokioSenderBase[T]):
             return Err(TrySendError.Closed(None))
         if n > self.max_capacity():
             return Err(TrySendError.Full(None))
-        status = shared.chan.try_reserve(n)
-        if status == OK:
+        status = shared.chan.reserve_nowait(n)
+        if status is OK:
             return Ok(PermitIterator(shared, n))
         return _try_send_error(status, None)
 
@@ -441,7 +434,7 @@ class Sender(_TokioSenderBase[T]):
         back from ``send``/``release`` (R13). On failure the sender is dropped."""
         shared = self._live()
         self._dropped = True  # moved into the call, as ``reserve_owned(self)`` is
-        if await shared.chan.reserve(1) == OK:
+        if await shared.chan.reserve(1) is OK:
             return Ok(OwnedPermit(shared))  # the strong count moves into the permit
         shared.sender_gone()
         return Err(SendError(None))
@@ -449,8 +442,8 @@ class Sender(_TokioSenderBase[T]):
     def try_reserve_owned(self) -> Result[OwnedPermit[T], TrySendError[Sender[T]]]:
         """``reserve_owned`` without waiting; the error hands this sender back (R13)."""
         shared = self._live()
-        status = shared.chan.try_reserve(1)
-        if status == OK:
+        status = shared.chan.reserve_nowait(1)
+        if status is OK:
             self._dropped = True
             return Ok(OwnedPermit(shared))
         return _try_send_error(status, self)
@@ -521,7 +514,7 @@ def _permit_send(shared: _Shared[T], value: T) -> None:
     if shared.rx_dropped:
         # tokio drops the value: nobody can ever receive it (R17).
         shared.chan.release(1)
-        shared.record("drop", "receiver dropped", None, value)
+        shared.record(EventKind.DROP, "receiver dropped", None, value)
     else:
         shared.chan.send_reserved(value)
 
@@ -651,10 +644,10 @@ class _ReceiverBase(Handle[_Shared[T]]):
     def try_recv(self) -> Result[T, TryRecvError]:
         """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R4,
         R15)."""
-        status, value = self._live().chan.try_recv()
-        if status == OK:
+        status, value = self._live().chan.recv_nowait()
+        if status is OK:
             return Ok(value)
-        if status == EMPTY:
+        if status is EMPTY:
             return Err(TryRecvError.Empty)
         return Err(TryRecvError.Disconnected)
 
@@ -666,12 +659,8 @@ class _ReceiverBase(Handle[_Shared[T]]):
         (R6, R15)."""
         if self._dropped:
             raise self._moved()
-        chan = self._shared.chan
-        got = chan.recv_fast()
-        if got is not None:
-            return got[1]  # type: ignore[no-any-return]
-        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
-        if status == OK:
+        status, value = await self._shared.chan.recv()
+        if status is OK:
             return value  # type: ignore[no-any-return]
         raise StopAsyncIteration
 
@@ -691,12 +680,8 @@ class Receiver(_ReceiverBase[T]):
         """
         if self._dropped:
             raise self._moved()
-        chan = self._shared.chan
-        got = chan.recv_fast()
-        if got is not None:
-            return got[1]  # type: ignore[no-any-return]
-        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
-        if status == OK:
+        status, value = await self._shared.chan.recv()
+        if status is OK:
             return value  # type: ignore[no-any-return]
         return None
 
@@ -709,13 +694,13 @@ class Receiver(_ReceiverBase[T]):
         if limit == 0:
             return 0
         status, value = await chan.recv()
-        if status != OK:
+        if status is not OK:
             return 0
         buffer.append(value)
         count = 1
         while count < limit:
-            status, value = chan.try_recv()
-            if status != OK:
+            status, value = chan.recv_nowait()
+            if status is not OK:
                 break
             buffer.append(value)
             count += 1
@@ -806,9 +791,7 @@ class SyncSender(_SenderBase[T]):
         chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        if chan.send_fast(value) is not None:  # no wait needed: done, with its row
-            return _OK_NONE
-        if await chan.send_wait(value) == OK:
+        if await chan.send(value) is OK:
             return _OK_NONE
         return Err(SendError(value))
 
@@ -828,12 +811,8 @@ class StdReceiver(_ReceiverBase[T]):
         drained (R4)."""
         if self._dropped:
             raise self._moved()
-        chan = self._shared.chan
-        got = chan.recv_fast()
-        if got is not None:
-            return Ok(got[1])
-        status, value = await chan.recv_wait()  # a hand-over, closed, or a wait
-        if status == OK:
+        status, value = await self._shared.chan.recv()
+        if status is OK:
             return Ok(value)
         return Err(RecvError())
 
@@ -842,20 +821,20 @@ class StdReceiver(_ReceiverBase[T]):
         ``Err(RecvTimeoutError.Disconnected)`` (R6)."""
         chan = self._live().chan
         _check_seconds(seconds)
-        got: tuple[int, Any] | None = None
+        got: tuple[Status, Any] | None = None
         with anyio.move_on_after(seconds):
             got = await chan.recv()  # cancel-safe: a value is never lost here
         if got is None:
             return Err(RecvTimeoutError.Timeout)
         status, value = got
-        return Ok(value) if status == OK else Err(RecvTimeoutError.Disconnected)
+        return Ok(value) if status is OK else Err(RecvTimeoutError.Disconnected)
 
     def try_iter(self) -> Iterator[T]:
         """The values available now, without waiting (``rx.try_iter()``)."""
         chan = self._live().chan
         while True:
-            status, value = chan.try_recv()
-            if status != OK:
+            status, value = chan.recv_nowait()
+            if status is not OK:
                 return
             yield value
 

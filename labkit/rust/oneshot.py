@@ -23,6 +23,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar, Generic, TypeVar
 
 from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import EventKind
 from labkit.channel import EMPTY, OK, Channel
 from labkit.rust._errors import UnitError
 from labkit.rust._handles import Handle, Notify
@@ -59,10 +60,10 @@ class _State(Generic[T]):
         self.done = False  # the receiver got its value (or its error)
         self.rx_gone = Notify()
 
-    def record(self, kind: str, detail: str, value: object = None) -> None:
+    def record(self, kind: EventKind, detail: str, value: object = None) -> None:
         rt = current()
         if rt.trace_on:
-            rt.record(kind, current_task().name, self.chan.name_in(rt), None,
+            rt.record(kind, actor=current_task().name, peer=self.chan.name_in(rt),
                       msg_type=None if value is None else type(value).__name__,
                       depth=len(self.chan.buffer), model="rust", detail=detail)
 
@@ -85,7 +86,7 @@ class Sender(Handle[_State[T]]):
         value = transfer(value)
         if state.rx_closed:
             return Err(value)
-        state.chan.try_send(value)  # one empty slot: cannot be full
+        state.chan.send_nowait(value)  # one empty slot: cannot be full
         state.chan.close()  # the sender is gone
         return Ok(None)
 
@@ -93,7 +94,7 @@ class Sender(Handle[_State[T]]):
         """Dropped unsent: the receiver gets ``Err(RecvError())``."""
         state = self._shared
         state.chan.close()
-        state.record("close", "sender dropped")
+        state.record(EventKind.CLOSE, "sender dropped")
 
     def is_closed(self) -> bool:
         """True once the receiver was closed or dropped: the reply is no longer wanted."""
@@ -130,7 +131,7 @@ class Receiver(Handle[_State[T]]):
         state = self._awaitable()
         status, value = await state.chan.recv()
         state.done = True
-        return Ok(value) if status == OK else Err(RecvError())
+        return Ok(value) if status is OK else Err(RecvError())
 
     def __await__(self) -> Generator[Any, None, Result[T, RecvError]]:
         return self.recv().__await__()
@@ -139,11 +140,11 @@ class Receiver(Handle[_State[T]]):
         """``Ok(v)``, ``Err(TryRecvError.Empty)``, or ``Err(TryRecvError.Closed)`` when the
         sender is gone or the value was already taken (R22)."""
         state = self._live()
-        status, value = state.chan.try_recv()
-        if status == OK:
+        status, value = state.chan.recv_nowait()
+        if status is OK:
             state.done = True
             return Ok(value)
-        if status == EMPTY:
+        if status is EMPTY:
             return Err(TryRecvError.Empty)
         return Err(TryRecvError.Closed)
 
@@ -154,16 +155,16 @@ class Receiver(Handle[_State[T]]):
         if not state.rx_closed:
             state.rx_closed = True
             state.chan.close()  # nothing more can arrive; a value already in stays
-            state.record("close", "receiver closed")
+            state.record(EventKind.CLOSE, "receiver closed")
             state.rx_gone.fire()
 
     def _release(self) -> None:
         """Dropping the receiver closes it, and drops a value already sent."""
         self.close()
         state = self._shared
-        items = state.chan.discard()
+        items = state.chan.drain()
         for _msg_id, value in items:
-            state.record("drop", "receiver dropped", value)
+            state.record(EventKind.DROP, "receiver dropped", value)
         items.clear()
 
     def is_terminated(self) -> bool:

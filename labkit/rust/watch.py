@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from labkit._runtime.core import current_or_none, current_task
+from labkit._runtime.rows import EventKind
 from labkit.rust._errors import PlainError, ValueCarryingError
 from labkit.rust._handles import ChannelState, Handle
 from labkit.rust._ownership import transfer
@@ -67,17 +68,17 @@ class _Shared(ChannelState, Generic[T]):
     def has_receivers(self) -> bool:
         return self.receivers > 0
 
-    def record(self, kind: str, detail: str | None = None, value: object = None) -> None:
+    def record(self, kind: EventKind, detail: str | None = None, value: object = None) -> None:
         rt = current_or_none()
         if rt is not None and rt.trace_on:
             msg_type = None if value is None else type(value).__name__
-            rt.record(kind, current_task().name, self.name_in(rt), msg_type=msg_type,
+            rt.record(kind, actor=current_task().name, peer=self.name_in(rt), msg_type=msg_type,
                       depth=1, model=MODEL, detail=detail)
 
     def store(self, value: T) -> T:
         old, self.value = self.value, value
         self.version += 1
-        self.record("send", value=value)
+        self.record(EventKind.SEND, value=value)
         self.waiters.wake_all()
         return old
 
@@ -152,7 +153,7 @@ class Sender(Handle[_Shared[T]]):
         sh = self._shared
         sh.senders -= 1
         if sh.senders == 0:
-            sh.record("close", "last sender dropped")
+            sh.record(EventKind.CLOSE, "last sender dropped")
             sh.waiters.wake_all()
 
 

@@ -13,7 +13,6 @@ from labkit import Deadlock, Run
 
 __all__ = (
     "INTERVALS",
-    "blocked_tasks",
     "check_choice",
     "check_count",
     "check_model",
@@ -111,15 +110,5 @@ def simulate_may_hang(main: Callable[..., Awaitable[T]], *args: Any, seed: int
     try:
         return labkit.simulate(main, *args, seed=seed), {}
     except Deadlock as exc:
-        run: Run[T | None] = exc.run  # type: ignore[attr-defined]
-        return run, blocked_tasks(str(exc))
-
-
-def blocked_tasks(report: str) -> dict[str, str]:
-    """``{task: what it waits on}`` from a deadlock report's ``  name: blocked on x`` lines."""
-    blocked: dict[str, str] = {}
-    for line in report.splitlines():
-        name, sep, what = line.strip().partition(": blocked on ")
-        if sep:
-            blocked[name] = what
-    return blocked
+        run: Run[T | None] = exc.run
+        return run, exc.blocked

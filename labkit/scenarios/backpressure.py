@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import labkit
 from labkit import Run, go, rust
-from labkit._runtime.core import current, current_task
 from labkit.actor import Actor, ActorSystem, Context, Mailbox, MailboxFull
 from labkit.flow import Credits, LoadShedder, TokenBucket, Watermarks, littles_law
 from labkit.rust.mpsc import TrySendError
@@ -43,7 +42,7 @@ from labkit.scenarios._common import (
     percentile,
     with_result,
 )
-from labkit.trace import Trace, drops, latency_percentiles
+from labkit.trace import Trace, drops, latency_percentiles, record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -324,8 +323,7 @@ async def _actor_overload(policy: str, capacity: int, gaps: list[float],
 
 def _record_loss(kind: str, depth: int, detail: str) -> None:
     """A loss the producer knows about and records: a Rust caller handling ``Full(v)``."""
-    current().record(kind, current_task().name, None, None, None, "int", depth, "rust",
-                     detail)
+    record(kind, msg_type="int", depth=depth, model="rust", detail=detail)
 
 
 def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:

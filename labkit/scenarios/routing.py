@@ -35,6 +35,7 @@ import anyio
 import labkit
 from labkit import Run, go, routing, rust
 from labkit._runtime.core import current, current_task
+from labkit._runtime.rows import EventKind
 from labkit.actor import Actor, ActorSystem, Context
 from labkit.scenarios._common import (
     INTERVALS,
@@ -201,8 +202,8 @@ async def _go_wq_worker(k: int, jobs: go.Chan[int], w: _Jobs, wg: go.WaitGroup) 
     rt = current()
     me = current_task().name
     async for i in jobs:  # whichever goroutine is free takes the next job (G7)
-        rt.record("route", "jobs", me, None, i, "int", None, "go",
-                  "shared chan: the next free receiver takes it (G7)")
+        rt.record(EventKind.ROUTE, actor="jobs", peer=me, corr_id=i, msg_type="int", model="go",
+                  detail="shared chan: the next free receiver takes it (G7)")
         w.begin(i, k)
         await go.sleep(w.services[i])
         w.done[i] = _now()
@@ -265,8 +266,8 @@ async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
         await rust.sleep(gap)
         w.arrived[i] = _now()
         k = pick()
-        rt.record("route", "dispatcher", f"worker-{k}", None, i, "int", None,
-                  "rust", dispatch)
+        rt.record(EventKind.ROUTE, actor="dispatcher", peer=f"worker-{k}", corr_id=i,
+                  msg_type="int", model="rust", detail=dispatch)
         w.in_flight[k] += 1
         (await txs[k].send(i, corr_id=i)).unwrap()
     for tx in txs:
@@ -460,8 +461,8 @@ class _Picker:
 
 def _route_record(rt: Any, model: str, strategy: str, k: int | None, corr: int) -> None:
     detail = strategy if k is not None else f"{strategy}: no worker matched"
-    rt.record("route", "main", None if k is None else f"worker-{k}", None, corr, "Job",
-              None, model, detail)
+    rt.record(EventKind.ROUTE, actor="main", peer=None if k is None else f"worker-{k}",
+              corr_id=corr, msg_type="Job", model=model, detail=detail)
 
 
 async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _RouteStats,
@@ -469,8 +470,9 @@ async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _Route
     rt = current()
     async for job in ch:
         if shared:  # no router: this goroutine was the free receiver that got it (G7)
-            rt.record("route", "jobs", f"worker-{k}", None, job.i, "Job", None, "go",
-                      "shared chan: the next free receiver takes it (G7)")
+            rt.record(EventKind.ROUTE, actor="jobs", peer=f"worker-{k}", corr_id=job.i,
+                      msg_type="Job", model="go",
+                      detail="shared chan: the next free receiver takes it (G7)")
         await go.sleep(services[job.i])
         stats.handled(k, job)
     wg.done()
@@ -838,8 +840,8 @@ def _scatter_copy(model: str, k: int, corr: int) -> None:
     """The ``route`` row of the copy for worker ``k``: every copy has the request's
     correlation id (the actor model's :func:`labkit.routing.scatter_gather` records its
     own)."""
-    current().record("route", "gather", f"worker-{k}", None, corr, "Query", None, model,
-                     "scatter_gather")
+    current().record(EventKind.ROUTE, actor="gather", peer=f"worker-{k}", corr_id=corr,
+            msg_type="Query", model=model, detail="scatter_gather")
 
 
 class _Replier(Actor):

@@ -193,7 +193,7 @@ def test_statistics_record() -> None:
 
 
 @pytest.mark.parametrize(("capacity", "error", "text"), [
-    (-1, ValueError, "mailbox capacity must be >= 0"),
+    (-1, ValueError, "mailbox capacity must be an int >= 0"),
     (2.5, TypeError, "mailbox capacity must be an int"),
     ("3", TypeError, "mailbox capacity must be an int"),
     (True, TypeError, "mailbox capacity must be an int"),

@@ -12,7 +12,7 @@ from labkit import go
 
 @pytest.mark.parametrize("cap", [-1, -100])
 def test_negative_capacity_is_value_error(cap: int) -> None:
-    with pytest.raises(ValueError, match=r"capacity must be >= 0"):
+    with pytest.raises(ValueError, match=r"capacity must be an int >= 0"):
         go.Chan(cap)
 
 

@@ -499,12 +499,12 @@ def test_trace_rows_carry_model_go_and_goroutine_names() -> None:
 
     run = labkit.simulate(main)
     rows = list(run.trace)
-    chan_rows = [r for r in rows if r["peer"] == "chan-1"]
-    assert {r["kind"] for r in chan_rows} >= {"send", "receive", "close"}
-    assert all(r["model"] == "go" for r in chan_rows)
-    assert any(r["kind"] == "spawn" and r["peer"] == "go-1" for r in rows)
-    sends = [r for r in chan_rows if r["kind"] == "send"]
-    assert sends[0]["actor"] == "go-1"
+    chan_rows = [r for r in rows if r.peer == "chan-1"]
+    assert {r.kind for r in chan_rows} >= {"send", "receive", "close"}
+    assert all(r.model == "go" for r in chan_rows)
+    assert any(r.kind == "spawn" and r.peer == "go-1" for r in rows)
+    sends = [r for r in chan_rows if r.kind == "send"]
+    assert sends[0].actor == "go-1"
 
 
 def test_fast_paths_do_not_yield() -> None:

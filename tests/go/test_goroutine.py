@@ -44,7 +44,7 @@ def test_g30_goroutines_are_named_go_n_and_run_concurrently() -> None:
 
     run = labkit.simulate(main)
     assert run.result == ["fast", "slow"]
-    spawned = [r["peer"] for r in run.trace if r["kind"] == "spawn"]
+    spawned = [r.peer for r in run.trace if r.kind == "spawn"]
     assert spawned == ["go-1", "go-2"]
     assert run.elapsed == 3.0
 
@@ -84,7 +84,7 @@ def test_g31_panic_in_goroutine_ends_whole_run() -> None:
     assert info.value.value == "boom"
     run = info.value.run  # type: ignore[attr-defined]
     assert run.elapsed == 1.0
-    assert any(r["kind"] == "fail" and r["actor"] == "go-1" for r in run.trace)
+    assert any(r.kind == "fail" and r.actor == "go-1" for r in run.trace)
 
 
 def test_g31_any_exception_escaping_goroutine_ends_run() -> None:

@@ -287,7 +287,7 @@ def test_g23_waiting_send_case_panics_when_channel_closed() -> None:
         await go.sleep(1)
         c.close()
         await go.sleep(1)
-        return caught, len(idle.channel.recvq)  # type: ignore[union-attr]
+        return caught, len(idle.channel.receivers)  # type: ignore[union-attr]
 
     assert sim(main) == (["send on closed channel"], 0)
 
@@ -385,7 +385,7 @@ def test_g25_doubleselect_each_value_received_exactly_once(seed: int) -> None:
             c.close()
         await done.wait()
         for c in chans:  # no stale waiter survives (G26)
-            assert not c.channel.recvq and not c.channel.sendq  # type: ignore[union-attr]
+            assert not c.channel.receivers and not c.channel.senders  # type: ignore[union-attr]
         return seen
 
     seen = sim(main, seed=seed)
@@ -430,7 +430,7 @@ def test_g26_waiters_removed_after_select_returns() -> None:
         go.go(chans[1].send, 5)
         s = await go.select(go.Recv(chans[0]), go.Recv(chans[1]), go.Send(chans[2], 1))
         assert (s.index, s.value) == (1, 5)
-        return [(len(c.channel.recvq), len(c.channel.sendq))  # type: ignore[union-attr]
+        return [(len(c.channel.receivers), len(c.channel.senders))  # type: ignore[union-attr]
                 for c in chans]
 
     assert sim(main) == [(0, 0)] * 3
@@ -442,7 +442,7 @@ def test_g26_waiters_removed_when_select_is_cancelled() -> None:
         b: go.Chan[int] = go.Chan(0)
         go.go(go.select, go.Recv(a), go.Send(b, 1))
         await go.sleep(1)
-        return [len(a.channel.recvq), len(b.channel.sendq)]  # type: ignore[union-attr]
+        return [len(a.channel.receivers), len(b.channel.senders)]  # type: ignore[union-attr]
 
     # main returns while the goroutine's select waits: the goroutine is cancelled.
     run = labkit.simulate(main)
@@ -463,7 +463,7 @@ def test_g27_repeated_selects_do_not_accumulate_waiters() -> None:
         worst = 0
         for _ in range(5000):
             await go.select(go.Recv(idle), go.Recv(busy))
-            worst = max(worst, len(idle.channel.recvq))  # type: ignore[union-attr]
+            worst = max(worst, len(idle.channel.receivers))  # type: ignore[union-attr]
         return worst
 
     assert sim(main) == 0

@@ -76,7 +76,7 @@ def test_g46_dropped_ticks_are_traced() -> None:
         t.stop()
 
     rows = list(labkit.simulate(main).trace)
-    kinds = [r["kind"] for r in rows if r["actor"] == "ticker-1"]
+    kinds = [r.kind for r in rows if r.actor == "ticker-1"]
     assert kinds == ["send", "drop", "drop", "drop", "drop"]
 
 

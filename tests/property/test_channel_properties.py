@@ -63,7 +63,7 @@ def test_channel_values_are_received_once_or_reported_and_keep_their_order(
                 value = (p, i)
                 await labkit.sleep(gap)
                 if how == "try":
-                    status = ch.try_send(value)
+                    status = ch.send_nowait(value)
                     assert status in (OK, FULL)
                     outcome[value] = "sent" if status == OK else "full"
                 elif timeout is None:
@@ -158,7 +158,7 @@ def test_channel_waiting_senders_get_free_slots_in_arrival_order(capacity: int,
                                                                   ops: list[SlotOp]) -> None:
     async def main() -> None:
         ch: Channel[int] = Channel(capacity, name="q")
-        assert ch.try_reserve(capacity) == OK  # every slot starts held by main
+        assert ch.reserve_nowait(capacity) == OK  # every slot starts held by main
         held = capacity
         requests: list[_Request] = []
         sent: list[int] = []
@@ -187,7 +187,7 @@ def test_channel_waiting_senders_get_free_slots_in_arrival_order(capacity: int,
                     held -= 1
                     ch.release(1)
             elif what == "recv":
-                status, value, _msg_id = ch.poll()
+                status, value, _msg_id = ch.take()
                 if status == OK:
                     received.append(value)
             else:

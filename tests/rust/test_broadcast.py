@@ -375,7 +375,7 @@ def test_trace_records_sends_receives_lag_and_overwrites() -> None:
         await rx.recv()  # "b"
 
     rows = labkit.simulate(main).trace
-    kinds = [(r["kind"], r["peer"], r["model"], r["detail"]) for r in rows]
+    kinds = [(r.kind, r.peer, r.model, r.detail) for r in rows]
     assert kinds == [
         ("send", "bcast-1", "rust", None),
         ("drop", "bcast-1", "rust", "overwritten before 1 receiver(s) read it"),

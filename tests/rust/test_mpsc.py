@@ -177,9 +177,9 @@ def test_r11_cancelled_send_loses_value_and_trace_says_so() -> None:
         assert rx.try_recv() == Err(TryRecvError.Empty)
 
     run = labkit.simulate(main)
-    drops = [r for r in run.trace if r["kind"] == "drop"]
+    drops = [r for r in run.trace if r.kind == "drop"]
     assert len(drops) == 1
-    assert drops[0]["model"] == "rust"
+    assert drops[0].model == "rust"
 
 
 def test_r11_reserve_then_send_is_cancel_safe() -> None:
@@ -567,8 +567,8 @@ def test_case_72_dropped_rx_releases_buffered_values() -> None:
         assert sys.getrefcount(obj) == base
 
     run = labkit.simulate(main)
-    drops = [r for r in run.trace if r["kind"] == "drop"]
-    assert [(d["detail"], d["msg_type"], d["model"]) for d in drops] == [
+    drops = [r for r in run.trace if r.kind == "drop"]
+    assert [(d.detail, d.msg_type, d.model) for d in drops] == [
         ("receiver dropped", "Payload", "rust")]
 
 
@@ -600,7 +600,7 @@ def test_r17_permit_send_after_rx_dropped_drops_value() -> None:
         permit.send("gone")  # cannot fail (R13), but nobody will ever get it
 
     run = labkit.simulate(main)
-    assert [r["detail"] for r in run.trace if r["kind"] == "drop"] == ["receiver dropped"]
+    assert [r.detail for r in run.trace if r.kind == "drop"] == ["receiver dropped"]
 
 
 # -- R18: len, is_empty, is_closed ------------------------------------------------------------
@@ -929,10 +929,10 @@ def test_trace_rows_carry_rust_model() -> None:
         tx.drop()
 
     run = labkit.simulate(main)
-    rows = [r for r in run.trace if r["kind"] in ("send", "receive", "close")]
-    assert [r["kind"] for r in rows] == ["send", "receive", "close"]
-    assert {r["model"] for r in rows} == {"rust"}
-    assert {r["peer"] for r in rows} == {"mpsc-1"}
+    rows = [r for r in run.trace if r.kind in ("send", "receive", "close")]
+    assert [r.kind for r in rows] == ["send", "receive", "close"]
+    assert {r.model for r in rows} == {"rust"}
+    assert {r.peer for r in rows} == {"mpsc-1"}
 
 
 def test_same_seed_same_trace() -> None:

@@ -256,8 +256,8 @@ def test_oneshot_trace_model() -> None:
         await rx
 
     run = labkit.simulate(main)
-    kinds = [(r["kind"], r["peer"], r["model"]) for r in run.trace
-             if r["kind"] in ("send", "receive")]
+    kinds = [(r.kind, r.peer, r.model) for r in run.trace
+             if r.kind in ("send", "receive")]
     assert kinds == [("send", "oneshot-1", "rust"), ("receive", "oneshot-1", "rust")]
 
 

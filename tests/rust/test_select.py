@@ -61,8 +61,8 @@ def test_r11_a_losing_send_loses_its_value() -> None:
 
     run = labkit.simulate(main)
     assert run.result == (1, ["first", None])
-    drops = [r for r in run.trace if r["kind"] == "drop"]
-    assert len(drops) == 1 and "cancelled" in (drops[0]["detail"] or "")
+    drops = [r for r in run.trace if r.kind == "drop"]
+    assert len(drops) == 1 and "cancelled" in (drops[0].detail or "")
 
 
 def test_r11_reserve_then_send_loses_nothing() -> None:

@@ -32,8 +32,8 @@ def test_r31_cancel_sets_is_cancelled_and_is_idempotent() -> None:
 
     run = labkit.simulate(main)
     assert run.result == (False, True)
-    cancels = [r for r in run.trace if r["kind"] == "cancel"]
-    assert len(cancels) == 1 and cancels[0]["peer"] == "token-1"
+    cancels = [r for r in run.trace if r.kind == "cancel"]
+    assert len(cancels) == 1 and cancels[0].peer == "token-1"
 
 
 def test_case_101_child_token_semantics() -> None:

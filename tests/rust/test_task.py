@@ -56,8 +56,8 @@ def test_r33_panic_is_contained_in_join_error_and_run_goes_on() -> None:
     assert isinstance(payload, ZeroDivisionError)
     assert str(payload) == "poison message"
     assert run.completed
-    fails = [row for row in run.trace if row["kind"] == "fail"]
-    assert [(r["actor"], r["msg_type"], r["model"]) for r in fails] == [
+    fails = [row for row in run.trace if row.kind == "fail"]
+    assert [(r.actor, r.msg_type, r.model) for r in fails] == [
         ("task-1", "ZeroDivisionError", "rust")]
 
 
@@ -110,7 +110,7 @@ def test_r32_abort_cancels_at_next_await() -> None:
     assert progress == ["started"]
     with pytest.raises(ValueError):
         result.error.into_panic()
-    assert any(r["kind"] == "abort" and r["peer"] == "task-1" for r in run.trace)
+    assert any(r.kind == "abort" and r.peer == "task-1" for r in run.trace)
 
 
 def test_r32_abort_before_the_task_first_ran_means_it_never_runs() -> None:
@@ -198,7 +198,7 @@ def test_spawn_names_tasks_task_n_with_model_rust() -> None:
 
     run = labkit.simulate(main)
     assert run.result == ["task-1", "task-2", "task-3"]
-    spawns = [(r["peer"], r["model"]) for r in run.trace if r["kind"] == "spawn"]
+    spawns = [(r.peer, r.model) for r in run.trace if r.kind == "spawn"]
     assert spawns == [("task-1", "rust"), ("task-2", "rust"), ("task-3", "rust")]
 
 

@@ -262,7 +262,7 @@ def test_trace_records_sends_with_model_rust() -> None:
         tx.send(1)
         tx.drop()
 
-    rows = [(r["kind"], r["peer"], r["model"]) for r in labkit.simulate(main).trace]
+    rows = [(r.kind, r.peer, r.model) for r in labkit.simulate(main).trace]
     assert rows == [("send", "watch-1", "rust"), ("close", "watch-1", "rust")]
 
 
