@@ -14,6 +14,9 @@ every sender is gone *and* the current value is seen; ``has_changed()`` raises
 ``send`` moves an :class:`~labkit.rust.Owned` into the channel (R37); ``borrow()`` returns
 the stored value itself (a shared borrow, not a clone), so treat it as read-only.
 
+``tx.statistics()`` (or ``rx.statistics()``) is a :class:`WatchStatistics` snapshot: values
+stored, handles, and the tasks waiting.
+
 Not modelled: ``Ref`` guards and the read lock they hold (``borrow()`` returns the value),
 ``Sender::downgrade``/``WeakSender`` and ``subscribe`` from a ``Ref``.
 """
@@ -21,8 +24,10 @@ Not modelled: ``Ref`` guards and the read lock they hold (``borrow()`` returns t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from labkit._check import check_callable
 from labkit._runtime.core import current_or_none, current_task
 from labkit._runtime.rows import EventKind
 from labkit.rust._errors import PlainError, ValueCarryingError
@@ -30,7 +35,7 @@ from labkit.rust._handles import ChannelState, Handle
 from labkit.rust._ownership import transfer
 from labkit.rust.result import Err, Ok, Result
 
-__all__ = ("channel", "Receiver", "RecvError", "SendError", "Sender")
+__all__ = ("Receiver", "RecvError", "SendError", "Sender", "WatchStatistics", "channel")
 
 T = TypeVar("T")
 
@@ -52,6 +57,25 @@ class RecvError(PlainError):
 
     def __str__(self) -> str:
         return "channel closed"
+
+
+@dataclass(frozen=True)
+class WatchStatistics:
+    """A snapshot of one watch channel, the same from every handle (R26).
+
+    ``sent`` counts the values stored (the version: every ``send``, ``send_replace``,
+    ``send_modify`` and ``send_if_modified`` that changed it); ``receivers_waiting`` wait in
+    ``changed()``/``wait_for``; ``senders_waiting`` in ``Sender.closed()`` (a watch send
+    never waits). ``closed``: every sender is gone.
+    """
+
+    name: str
+    sent: int
+    sender_count: int
+    receiver_count: int
+    senders_waiting: int
+    receivers_waiting: int
+    closed: bool
 
 
 class _Shared(ChannelState, Generic[T]):
@@ -79,8 +103,16 @@ class _Shared(ChannelState, Generic[T]):
         old, self.value = self.value, value
         self.version += 1
         self.record(EventKind.SEND, value=value)
-        self.waiters.wake_all()
+        self.waiters.unpark_all()
         return old
+
+    def statistics(self) -> WatchStatistics:
+        return WatchStatistics(
+            name=self.stats_name(), sent=self.version, sender_count=self.senders,
+            receiver_count=self.receivers,
+            senders_waiting=self.closed_waiters.statistics().tasks_waiting,
+            receivers_waiting=self.waiters.statistics().tasks_waiting,
+            closed=self.senders == 0)
 
 
 class Sender(Handle[_Shared[T]]):
@@ -107,12 +139,14 @@ class Sender(Handle[_Shared[T]]):
     def send_modify(self, modify: Callable[[T], object]) -> None:
         """Change the value in place with ``modify(value)`` and notify, receivers or not."""
         sh = self._live()
+        check_callable("modify", modify)
         modify(sh.value)
         sh.store(sh.value)
 
     def send_if_modified(self, modify: Callable[[T], bool]) -> bool:
         """Call ``modify(value)``; notify only if it returns True (and return that)."""
         sh = self._live()
+        check_callable("modify", modify)
         if modify(sh.value):
             sh.store(sh.value)
             return True
@@ -143,6 +177,10 @@ class Sender(Handle[_Shared[T]]):
     def sender_count(self) -> int:
         return self._live().senders
 
+    def statistics(self) -> WatchStatistics:
+        """A snapshot of the channel (see :class:`WatchStatistics`)."""
+        return self._live().statistics()
+
     def clone(self) -> Sender[T]:
         sh = self._live()
         sh.senders += 1
@@ -154,7 +192,7 @@ class Sender(Handle[_Shared[T]]):
         sh.senders -= 1
         if sh.senders == 0:
             sh.record(EventKind.CLOSE, "last sender dropped")
-            sh.waiters.wake_all()
+            sh.waiters.unpark_all()
 
 
 class Receiver(Handle[_Shared[T]]):
@@ -210,6 +248,7 @@ class Receiver(Handle[_Shared[T]]):
         """Wait until ``predicate(value)`` holds (the current value is checked first) and
         return ``Ok(value)``, marked seen; ``Err(RecvError())`` if the senders go first."""
         sh = self._live()
+        check_callable("predicate", predicate)
         while True:
             self._seen = sh.version
             if predicate(sh.value):
@@ -217,6 +256,10 @@ class Receiver(Handle[_Shared[T]]):
             result = await self.changed()
             if isinstance(result, Err):
                 return Err(RecvError())
+
+    def statistics(self) -> WatchStatistics:
+        """A snapshot of the channel (see :class:`WatchStatistics`)."""
+        return self._live().statistics()
 
     def clone(self) -> Receiver[T]:
         """Another receiver with the same seen version."""
@@ -229,7 +272,7 @@ class Receiver(Handle[_Shared[T]]):
         sh = self._shared
         sh.receivers -= 1
         if sh.receivers == 0:
-            sh.closed_waiters.wake_all()
+            sh.closed_waiters.unpark_all()
 
 
 def channel(init: T) -> tuple[Sender[T], Receiver[T]]:
