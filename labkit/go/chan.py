@@ -228,7 +228,7 @@ class Chan(Generic[T]):
         row, so a scenario can tie the send to the routing decision that caused it (in Go
         a correlation id is a field of the message).
         """
-        if self._dir == RECV:  # tested here, not by a call: it runs on every send
+        if self._dir == RECV:  # a cheap test first: it runs on every send
             self.check_can_send()
         ch = self._ch
         if ch is None:
@@ -272,7 +272,9 @@ class Chan(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        if self._dir == SEND:  # tested here, not by a call: it runs on every value
+        # ``recv`` again, inline: ``async for`` runs this once per value, and awaiting
+        # ``self.recv()`` here would cost a coroutine frame each (~7% of a one-way stream).
+        if self._dir == SEND:
             self.check_can_recv()
         ch = self._ch
         if ch is None:

@@ -5,6 +5,8 @@
 * :class:`Handle`: one end of a channel. ``drop()`` (or leaving ``with``) runs once; using
   the handle after that raises :class:`~labkit.rust.MovedValueError`, as Rust's borrow
   checker would refuse a use after move.
+* :class:`ChannelSender`: what a ``watch`` and a ``broadcast`` sender share: cloning,
+  ``closed()``, and closing the channel for receivers when the last one is dropped.
 
 Tasks wait in a :class:`~labkit._runtime.parking.ParkingLot`, the one wait queue: woken all
 at once (``unpark_all``) when something changes, they look again. No values travel through
@@ -76,6 +78,10 @@ class ChannelState:
     def has_receivers(self) -> bool:
         raise NotImplementedError
 
+    def record_close(self, detail: str) -> None:
+        """Write the channel's ``close`` row (each family writes its own kind of row)."""
+        raise NotImplementedError
+
     async def no_receivers(self) -> None:
         """Wait until no receiver exists (``tx.closed()``)."""
         while self.has_receivers():
@@ -125,3 +131,32 @@ class Handle(Generic[S]):
 
     def __repr__(self) -> str:
         return f"<{self.family}.{type(self).__name__}{' dropped' if self._dropped else ''}>"
+
+
+CS = TypeVar("CS", bound=ChannelState)
+
+
+class ChannelSender(Handle[CS]):
+    """A sender of a ``watch`` or ``broadcast`` channel: clone it for more senders;
+    receivers see the channel closed only when the last one is dropped (R25, R26)."""
+
+    __slots__ = ()
+
+    def clone(self) -> Self:
+        """Another sender on the same channel."""
+        sh = self._live()
+        sh.senders += 1
+        return type(self)(sh)
+
+    async def closed(self) -> None:
+        """Wait until no receiver exists (R25, R26)."""
+        await self._live().no_receivers()
+
+    def _release(self) -> None:
+        """The last sender dropped closes the channel: receivers waiting wake, and see it
+        closed once they have read what is left (R25, case 94)."""
+        sh = self._shared
+        sh.senders -= 1
+        if sh.senders == 0:
+            sh.record_close("last sender dropped")
+            sh.waiters.unpark_all()

@@ -33,7 +33,7 @@ from labkit._check import check_int
 from labkit._runtime.core import current, current_task
 from labkit._runtime.rows import EventKind
 from labkit.rust._errors import UnitError, ValueCarryingError, name_variants
-from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._handles import ChannelSender, ChannelState, Handle
 from labkit.rust._ownership import Owned, transfer
 from labkit.rust.result import Err, Ok, Result
 
@@ -249,6 +249,11 @@ class _Shared(ChannelState, Generic[T]):
         if not self.receivers:
             self.closed_waiters.unpark_all()
 
+    def record_close(self, detail: str) -> None:
+        rt = current()
+        rt.record(EventKind.CLOSE, actor=current_task().name, peer=self.name_in(rt),
+                  model=MODEL, detail=detail)
+
     def statistics(self) -> BroadcastStatistics:
         return BroadcastStatistics(
             name=self.stats_name(), capacity=self.capacity, depth=self.unread(),
@@ -262,7 +267,7 @@ class _Shared(ChannelState, Generic[T]):
 # -- handles --------------------------------------------------------------------------------
 
 
-class Sender(Handle[_Shared[T]]):
+class Sender(ChannelSender[_Shared[T]]):
     """The sending half: ``send`` never waits (R23). Clone it for more senders; the channel
     closes for receivers when the last one is dropped (R25)."""
 
@@ -324,26 +329,6 @@ class Sender(Handle[_Shared[T]]):
     def statistics(self) -> BroadcastStatistics:
         """A snapshot of the channel (see :class:`BroadcastStatistics`)."""
         return self._live().statistics()
-
-    async def closed(self) -> None:
-        """Wait until there are no receivers (R25)."""
-        await self._live().no_receivers()
-
-    def clone(self) -> Sender[T]:
-        sh = self._live()
-        sh.senders += 1
-        return Sender(sh)
-
-    def _release(self) -> None:
-        """When the last sender goes, receivers drain and then get ``RecvError.Closed``
-        (R25)."""
-        sh = self._shared
-        sh.senders -= 1
-        if sh.senders == 0:
-            rt = current()
-            rt.record(EventKind.CLOSE, actor=current_task().name, peer=sh.name_in(rt), model=MODEL,
-                      detail="last sender dropped")
-            sh.waiters.unpark_all()
 
 
 class Receiver(Handle[_Shared[T]]):
@@ -459,7 +444,7 @@ class Receiver(Handle[_Shared[T]]):
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     """A broadcast channel holding ``capacity`` values (rounded up to a power of two),
     and its first receiver. ``capacity`` 0 raises ``ValueError`` (tokio panics), R23."""
-    check_int("capacity", capacity, minimum=1)
+    check_int("broadcast channel capacity", capacity, minimum=1)
     rounded = 1 << (capacity - 1).bit_length()
     shared: _Shared[Any] = _Shared(rounded)
     tx = Sender(shared)

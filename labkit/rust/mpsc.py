@@ -780,7 +780,7 @@ def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     tokio has no rendezvous channel: ``n == 0`` raises ``ValueError`` (tokio panics). For a
     rendezvous use the std :func:`sync_channel` ``(0)``.
     """
-    check_int("capacity", capacity, minimum=1)
+    check_int("mpsc channel capacity", capacity, minimum=1)
     shared: _Shared[Any] = _new_shared(capacity, Sender, "mpsc")
     return Sender(shared), Receiver(shared)
 
@@ -873,7 +873,7 @@ def std_channel() -> tuple[StdSender[Any], StdReceiver[Any]]:
 
 def sync_channel(capacity: int) -> tuple[SyncSender[Any], StdReceiver[Any]]:
     """``std::sync::mpsc::sync_channel(n)``: bounded; ``n == 0`` is a rendezvous (R2)."""
-    check_int("capacity", capacity, minimum=0)
+    check_int("sync_channel capacity", capacity, minimum=0)
     shared: _Shared[Any] = _new_shared(capacity, SyncSender, "mpsc")
     return SyncSender(shared), StdReceiver(shared)
 

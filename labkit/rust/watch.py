@@ -31,7 +31,7 @@ from labkit._check import check_callable
 from labkit._runtime.core import current_or_none, current_task
 from labkit._runtime.rows import EventKind
 from labkit.rust._errors import PlainError, ValueCarryingError
-from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._handles import ChannelSender, ChannelState, Handle
 from labkit.rust._ownership import transfer
 from labkit.rust.result import Err, Ok, Result
 
@@ -99,6 +99,9 @@ class _Shared(ChannelState, Generic[T]):
             rt.record(kind, actor=current_task().name, peer=self.name_in(rt), msg_type=msg_type,
                       depth=1, model=MODEL, detail=detail)
 
+    def record_close(self, detail: str) -> None:
+        self.record(EventKind.CLOSE, detail)
+
     def store(self, value: T) -> T:
         old, self.value = self.value, value
         self.version += 1
@@ -115,7 +118,7 @@ class _Shared(ChannelState, Generic[T]):
             closed=self.senders == 0)
 
 
-class Sender(Handle[_Shared[T]]):
+class Sender(ChannelSender[_Shared[T]]):
     """Stores the latest value. Clone for more senders; receivers see the channel closed
     only when the last one is dropped (case 94)."""
 
@@ -167,10 +170,6 @@ class Sender(Handle[_Shared[T]]):
         """True when no receiver exists (R26)."""
         return self._live().receivers == 0
 
-    async def closed(self) -> None:
-        """Wait until no receiver exists."""
-        await self._live().no_receivers()
-
     def receiver_count(self) -> int:
         return self._live().receivers
 
@@ -180,19 +179,6 @@ class Sender(Handle[_Shared[T]]):
     def statistics(self) -> WatchStatistics:
         """A snapshot of the channel (see :class:`WatchStatistics`)."""
         return self._live().statistics()
-
-    def clone(self) -> Sender[T]:
-        sh = self._live()
-        sh.senders += 1
-        return Sender(sh)
-
-    def _release(self) -> None:
-        """The last sender dropped wakes every receiver (case 94)."""
-        sh = self._shared
-        sh.senders -= 1
-        if sh.senders == 0:
-            sh.record(EventKind.CLOSE, "last sender dropped")
-            sh.waiters.unpark_all()
 
 
 class Receiver(Handle[_Shared[T]]):

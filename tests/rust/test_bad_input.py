@@ -39,11 +39,12 @@ BELOW_0 = [-1, -(10**30)]
 BELOW_1 = [0, -1]
 
 PARAMS = [
-    Param("mpsc.channel", mpsc.channel, "capacity", "an int >= 1", NOT_INTS, BELOW_1),
-    Param("mpsc.sync_channel", mpsc.sync_channel, "capacity", "an int >= 0", NOT_INTS,
-          BELOW_0),
-    Param("broadcast.channel", broadcast.channel, "capacity", "an int >= 1", NOT_INTS,
+    Param("mpsc.channel", mpsc.channel, "mpsc channel capacity", "an int >= 1", NOT_INTS,
           BELOW_1),
+    Param("mpsc.sync_channel", mpsc.sync_channel, "sync_channel capacity", "an int >= 0",
+          NOT_INTS, BELOW_0),
+    Param("broadcast.channel", broadcast.channel, "broadcast channel capacity",
+          "an int >= 1", NOT_INTS, BELOW_1),
     Param("Sender.reserve_many", lambda n: _sender().reserve_many(n), "n", "an int >= 0",
           NOT_INTS, BELOW_0),
     Param("Sender.try_reserve_many", lambda n: _sender().try_reserve_many(n), "n",
