@@ -123,7 +123,7 @@ class RecvError(_LagError):
 
     family = "RecvError"
 
-    Lagged: ClassVar[type[RecvError]]
+    Lagged: ClassVar[type[_Lagged]]
     Closed: ClassVar[RecvError]
 
     def __init__(self, kind: str = "Closed", count: int = 0) -> None:
@@ -146,7 +146,7 @@ class TryRecvError(_LagError):
 
     family = "TryRecvError"
 
-    Lagged: ClassVar[type[TryRecvError]]
+    Lagged: ClassVar[type[_TryLagged]]
     Closed: ClassVar[TryRecvError]
     Empty: ClassVar[TryRecvError]
 
