@@ -139,14 +139,12 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
                      choice_rows=choices == "all")
 
         def loop_factory() -> VirtualEventLoop:
-            loop = VirtualEventLoop()
+            loop = VirtualEventLoop(rt.choose if choices == "all" else None)
             loop.on_idle = rt.on_idle
             if until is not None:
                 # A fresh loop's clock starts at 0, as the run's clock does.
                 loop.deadline = until
                 loop.on_deadline = rt.on_deadline
-            if choices == "all":
-                loop.chooser = rt.choose
             return loop
 
         holder: list[float] = []

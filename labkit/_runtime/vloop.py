@@ -16,7 +16,7 @@ Four details make the order exact and the end certain:
 * a run's ``until`` is not a timer either: it is a ``deadline`` the clock is not allowed to
   reach. When the next timer is due at or after it, the loop stops the clock there and calls
   ``on_deadline``. A program that waits on nothing but ``until`` is still deadlocked;
-* with a ``chooser`` set, each step's ready callbacks and the timers falling due at one
+* given a ``chooser``, each step's ready callbacks and the timers falling due at one
   instant run in an order the chooser picks (``Runtime.choose``; choice 0 is the default
   order above). Without one the loop does no extra work per step.
 """
@@ -77,41 +77,48 @@ class _OrderedTimerHandle(asyncio.TimerHandle):
 
 
 class _VirtualSelector(selectors.DefaultSelector):
-    """Polls without blocking and advances the owning loop's clock instead of waiting.
-
-    ``select`` is called once per loop step, just before the step runs its ready callbacks,
-    so it is also where the loop applies the chooser's order.
-    """
+    """Polls without blocking and advances the owning loop's clock instead of waiting."""
 
     loop: VirtualEventLoop
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        loop = self.loop
         if timeout == 0:
             # Callbacks are ready: run them first. A simulation has no I/O of its own; a
             # wake-up from another thread is picked up before the clock next moves.
-            if loop.chooser is not None:
-                loop._choose_order()
             return []
         events: list[tuple[selectors.SelectorKey, int]] = super().select(0)
         if events:
             return events
-        loop._advance_to_next_timer()
-        if loop.chooser is not None:
-            loop._choose_order()
+        self.loop._advance_to_next_timer()
+        return events
+
+
+class _ChoosingSelector(_VirtualSelector):
+    """A virtual selector that also puts each step in the chooser's order. ``select`` is
+    called once per loop step, just before the step runs its ready callbacks. (A class of
+    its own, so that a loop without a chooser pays nothing per step.)"""
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        events = super().select(timeout)
+        self.loop._choose_order()
         return events
 
 
 class VirtualEventLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop whose ``time()`` is a virtual clock that jumps between timers."""
+    """An asyncio loop whose ``time()`` is a virtual clock that jumps between timers.
 
-    def __init__(self) -> None:
-        selector = _VirtualSelector()
+    ``chooser(n, what)``, if given, returns which of ``n`` ready callbacks
+    (``what="ready"``) or timers due at one instant (``what="timer"``) goes next.
+    """
+
+    def __init__(self, chooser: Callable[[int, str], int] | None = None) -> None:
+        selector = _VirtualSelector() if chooser is None else _ChoosingSelector()
         super().__init__(selector)
         selector.loop = self
         self._virtual_now = 0.0
         self._timer_order = itertools.count()
         self._clock_resolution = 1e-9
+        self.chooser = chooser
         #: Called when no callback is ready and no finite timer is pending. It may schedule
         #: work (for example cancel the program); if it schedules none, the loop raises
         #: :class:`LoopStalled`.
@@ -120,9 +127,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: clock moves to ``deadline`` and ``on_deadline`` is called once (``until``).
         self.deadline = math.inf
         self.on_deadline: Callable[[], None] | None = None
-        #: ``chooser(n, what)`` returns which of ``n`` ready callbacks (``what="ready"``)
-        #: or timers due at one instant (``what="timer"``) goes next; ``None``: FIFO.
-        self.chooser: Callable[[int, str], int] | None = None
 
     def time(self) -> float:
         return self._virtual_now
