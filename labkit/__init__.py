@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import random
 
-from labkit._runtime import Run, current, run, run_async, simulate
+from labkit._runtime import Choice, Run, current, run, run_async, simulate
 from labkit._runtime.core import sleep
 from labkit.errors import Deadlock, LabkitError, NotInRunError
 from labkit.trace import Trace
 
 __all__ = (
+    "Choice",
     "Deadlock",
     "LabkitError",
     "NotInRunError",
@@ -37,5 +38,7 @@ def now() -> float:
 
 
 def rng() -> random.Random:
-    """The current run's seeded random generator: use it for every random choice."""
+    """The current run's seeded random generator (``random.Random(seed)``): use it for every
+    random draw of the workload. The scheduler draws from its own (see :func:`simulate`), so a
+    scheduling choice made differently never shifts the sequence of these draws."""
     return current().rng

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -208,16 +212,81 @@ def test_awaiting_outside_a_run_raises_a_clear_error() -> None:
         labkit.now()
 
 
-def test_bad_arguments_are_rejected() -> None:
-    async def main() -> None:
-        return None
+async def _nothing() -> None:
+    return None
 
-    with pytest.raises(TypeError, match="async function"):
-        labkit.simulate(42)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="until"):
-        labkit.simulate(main, until=-1)
-    with pytest.raises(ValueError, match="backend"):
-        labkit.run(main, backend="gevent")
+
+def _plain() -> None:
+    return None
+
+
+def _returns_a_coroutine() -> Coroutine[Any, Any, None]:
+    return _nothing()  # a plain function, even if calling it gives a coroutine
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"seed": "1"}, TypeError, "seed must be an int or None, got str '1'"),
+    ({"seed": 1.5}, TypeError, "seed must be an int or None, got float 1.5"),
+    ({"seed": True}, TypeError, "seed must be an int or None, got bool True"),
+    ({"until": -1}, ValueError, "until must be a number of seconds >= 0, got int -1"),
+    ({"until": float("nan")}, ValueError, "until must be a number of seconds >= 0, got float nan"),
+    ({"until": "10"}, TypeError, "until must be a number of seconds >= 0, got str '10'"),
+    ({"until": True}, TypeError, "until must be"),
+    ({"trace": "yes"}, TypeError, "trace must be True or False, got str 'yes'"),
+    ({"trace": 1}, TypeError, "trace must be True or False, got int 1"),
+    ({"trace": None}, TypeError, "trace must be True or False"),
+])
+def test_simulate_refuses_bad_arguments(kwargs: dict[str, Any], error: type[Exception],
+                                        message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        labkit.simulate(_nothing, **kwargs)
+
+
+@pytest.mark.parametrize("main", [42, None, "main", _plain, _returns_a_coroutine, print])
+def test_main_must_be_an_async_function_for_every_way_to_run(main: Any) -> None:
+    message = "main must be an async function (async def)"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        labkit.simulate(main)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        labkit.run(main)
+    coro = labkit.run_async(main)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        asyncio.run(coro)
+
+
+def test_async_callables_other_than_functions_are_accepted_as_main() -> None:
+    class Job:
+        async def __call__(self, x: int) -> int:
+            return x
+
+        async def method(self, x: int) -> int:
+            return x + 1
+
+    assert labkit.simulate(Job(), 1).result == 1
+    assert labkit.simulate(Job().method, 1).result == 2
+    assert labkit.simulate(functools.partial(Job().method, 2)).result == 3
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"backend": "gevent"}, ValueError,
+     "backend must be one of 'asyncio', 'trio', got str 'gevent'"),
+    ({"backend": None}, TypeError, "backend must be one of 'asyncio', 'trio', got NoneType None"),
+    ({"seed": "0"}, TypeError, "seed must be an int or None"),
+    ({"trace": 0}, TypeError, "trace must be True or False"),
+])
+def test_run_refuses_bad_arguments(kwargs: dict[str, Any], error: type[Exception],
+                                   message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        labkit.run(_nothing, **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": 2.0}, "seed must be an int or None"),
+    ({"trace": "no"}, "trace must be True or False"),
+])
+def test_run_async_refuses_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        asyncio.run(labkit.run_async(_nothing, **kwargs))
 
 
 # -- running inside an event loop (a Jupyter kernel) ----------------------------------------
@@ -354,4 +423,5 @@ def test_a_deadlocked_run_names_the_tasks_still_running() -> None:
 
     with pytest.raises(labkit.Deadlock) as info:
         labkit.simulate(main)
-    assert info.value.run.leaked == ("go-1",)  # type: ignore[attr-defined]
+    assert info.value.run is not None
+    assert info.value.run.leaked == ("go-1",)

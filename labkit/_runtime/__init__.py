@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from labkit._runtime.core import Run, Runtime, TaskRecord, current, current_or_none, current_task
+from labkit._runtime.core import (
+    Choice,
+    Run,
+    Runtime,
+    TaskRecord,
+    current,
+    current_or_none,
+    current_task,
+)
 from labkit._runtime.entry import run, run_async, simulate
 
 __all__ = (
+    "Choice",
     "Run",
     "Runtime",
     "TaskRecord",

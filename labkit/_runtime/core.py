@@ -1,8 +1,9 @@
 """The runtime every labkit program runs on: one per run.
 
 A :class:`Runtime` owns what must be unique per run so that runs are reproducible: the
-seeded random generator, the message and name counters, the trace rows, the root task group
-and the book of live tasks. Primitives find it through a context variable, so they need no
+seeded random generators (one for the workload, one for the scheduler), the message and
+name counters, the trace rows, the schedule of choices made, the root task group and the
+book of live tasks. Primitives find it through a context variable, so they need no
 argument threading and fail with a clear message when used outside a run.
 """
 
@@ -14,10 +15,10 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import anyio
 import sniffio
@@ -27,6 +28,7 @@ from labkit._runtime.rows import KIND_TEXT, EventKind
 from labkit.errors import Deadlock, NotInRunError
 
 __all__ = (
+    "Choice",
     "Parker",
     "Run",
     "Runtime",
@@ -250,6 +252,20 @@ class _TrioParker:
         return await trio.lowlevel.wait_task_rescheduled(abort)
 
 
+class Choice(NamedTuple):
+    """One scheduling decision of a run: at a point with ``n`` options, ``pick`` was taken.
+
+    ``what`` names the point: ``"select"`` (which ready case of a Go or tokio select, G21,
+    R28), ``"ready"`` (which ready callback the virtual loop runs next) or ``"timer"``
+    (which timer due at one instant fires next). Pick 0 is the default order: the first
+    ready case, first in first out.
+    """
+
+    what: str
+    n: int
+    pick: int
+
+
 @dataclass(frozen=True)
 class Run(Generic[T]):
     """What a run produced: ``result`` of ``main``, its ``trace``, ``seed`` and ``elapsed``.
@@ -257,7 +273,9 @@ class Run(Generic[T]):
     ``elapsed`` is in virtual seconds for :func:`labkit.simulate` and real seconds for
     :func:`labkit.run`. ``leaked`` names the tasks still running when ``main`` returned
     (they were cancelled, as a Go program's goroutines die with ``main``). ``completed`` is
-    false when the run was stopped by ``until`` before ``main`` returned.
+    false when the run was stopped by ``until`` before ``main`` returned. ``schedule`` is
+    every scheduling :class:`Choice` the run made, in order:
+    ``labkit.simulate(main, schedule=run.schedule)`` replays them.
     """
 
     result: T
@@ -267,14 +285,26 @@ class Run(Generic[T]):
     leaked: tuple[str, ...]
     virtual: bool
     completed: bool = True
+    schedule: tuple[Choice, ...] = ()
 
 
 class Runtime:
     """Per-run state. Created by ``simulate``/``run``; reached through :func:`current`."""
 
-    def __init__(self, *, seed: int | None, virtual: bool, trace: bool = True) -> None:
+    def __init__(self, *, seed: int | None, virtual: bool, trace: bool = True,
+                 schedule: Sequence[int] | None = None, choice_rows: bool = False) -> None:
         self.seed = seed
+        #: The workload's generator (``labkit.rng()``): ``random.Random(seed)``.
         self.rng = random.Random(seed)
+        #: The scheduler's own generator, derived from the seed: a scheduling choice made
+        #: differently never shifts a workload draw (see :meth:`choose`).
+        self._sched_rng = random.Random(None if seed is None else f"labkit-schedule-{seed}")
+        #: The choices to make instead of drawing them (``simulate(schedule=...)``).
+        self._given = None if schedule is None else tuple(schedule)
+        #: Every choice made so far (``Run.schedule``).
+        self.schedule: list[Choice] = []
+        #: Record each choice as a ``choice`` trace row (``simulate(choices="all")``).
+        self.choice_rows = choice_rows
         self.virtual = virtual
         self.trace_on = trace
         #: The trace: plain tuples in :class:`TraceRow` field order (a tuple costs less to
@@ -365,6 +395,32 @@ class Runtime:
             rows = self.rows
             rows.append((self._time() - self._t0, len(rows), KIND_TEXT[kind], actor, peer,
                          msg_id, corr_id, msg_type, depth, model, detail))
+
+    # -- scheduling ----------------------------------------------------------------------
+
+    def choose(self, n: int, what: str) -> int:
+        """Pick one of ``n`` options at a scheduling point: every scheduling decision of a
+        run is made here and recorded in ``Run.schedule``.
+
+        ``what`` names the point (see :class:`Choice`). With a given schedule the pick is
+        its next entry (modulo ``n``), or 0 once the schedule is used up; without one it is
+        drawn from the scheduler's generator, seeded from the run's seed. ``n < 2`` is no
+        choice: 0, not recorded.
+        """
+        if n < 2:
+            return 0
+        given = self._given
+        if given is None:
+            pick = self._sched_rng.randrange(n)
+        else:
+            i = len(self.schedule)
+            pick = given[i] % n if i < len(given) else 0
+        self.schedule.append(Choice(what, n, pick))
+        if self.choice_rows:
+            task = _TASK.get()
+            self.record(EventKind.CHOICE, actor=None if task is _MAIN_OUTSIDE else task.name,
+                        detail=f"{what}: {pick} of {n}")
+        return pick
 
     # -- waiting -------------------------------------------------------------------------
 
@@ -497,8 +553,17 @@ class Runtime:
             return f"{verb} {name_in(self) if name_in is not None else obj}"
         return str(what)
 
+    def on_deadline(self) -> None:
+        """Called by the virtual loop when its clock reaches ``until``: the run stops there,
+        naming the tasks still running (``run.completed`` stays false)."""
+        self.timed_out = True
+        self.leaked = tuple(self.live)
+        self.record(EventKind.STOP, actor="main", msg_type="until")
+        self.cancel_all()
+
     def on_idle(self) -> None:
-        """Called by the virtual loop when every task is blocked and no timer is pending."""
+        """Called by the virtual loop when every task is blocked and no timer will ever
+        fire (none is pending, or only timers at infinity): a deadlock (G33)."""
         if self._idle_reported:
             return
         self._idle_reported = True

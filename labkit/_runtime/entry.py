@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import anyio
 
-from labkit._runtime.core import _RUNTIME, _TASK, Run, Runtime, in_worker_thread, loop_running_here
-from labkit._runtime.rows import EventKind
-from labkit._runtime.vloop import VirtualEventLoop
+from labkit._check import (
+    check_async_function,
+    check_bool,
+    check_choice,
+    check_int,
+    check_optional_seconds,
+    check_seed,
+    describe,
+)
+from labkit._runtime.core import (
+    _RUNTIME,
+    _TASK,
+    Choice,
+    Run,
+    Runtime,
+    in_worker_thread,
+    loop_running_here,
+)
+from labkit._runtime.vloop import LoopStalled, VirtualEventLoop
 from labkit.errors import LabkitError
 from labkit.trace import Trace
 
@@ -19,14 +35,23 @@ __all__ = ("run", "run_async", "simulate")
 T = TypeVar("T")
 Main = Callable[..., Awaitable[T]]
 
-
-def _check_main(main: object) -> None:
-    if not callable(main):
-        raise TypeError(f"main must be an async function, got {main!r}")
+#: What ``simulate(choices=...)`` makes a scheduling choice of.
+CHOICES = ("select", "all")
 
 
-async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
-                until: float | None) -> None:
+def _check_schedule(schedule: object) -> tuple[int, ...] | None:
+    """``None``, or the picks of a schedule: ints >= 0, or a run's :class:`Choice` records."""
+    if schedule is None:
+        return None
+    if isinstance(schedule, str | bytes) or not isinstance(schedule, Iterable):
+        raise TypeError("schedule must be a list of ints >= 0 (or a run's .schedule), got "
+                        f"{describe(schedule)}")
+    return tuple(check_int(f"schedule[{i}]", entry.pick if isinstance(entry, Choice) else entry,
+                           minimum=0)
+                 for i, entry in enumerate(schedule))
+
+
+async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...]) -> None:
     rt._bind()
     runtime_token = _RUNTIME.set(rt)
     task_token = _TASK.set(rt.main_task)
@@ -34,8 +59,6 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
     try:
         async with anyio.create_task_group() as tg:
             rt.tg = tg
-            if until is not None:
-                tg.start_soon(_stop_at, rt, until)
             try:
                 rt.result = await main(*args)
             except cancelled:
@@ -45,6 +68,8 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
             else:
                 rt.completed = True
                 rt.leaked = tuple(rt.live)
+            finally:
+                rt.main_task.done = True
             rt.cancel_all()
         with anyio.CancelScope(shield=True):
             await rt.drain()
@@ -54,23 +79,18 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...],
         _RUNTIME.reset(runtime_token)
 
 
-async def _stop_at(rt: Runtime, until: float) -> None:
-    await anyio.sleep(until)
-    rt.timed_out = True
-    rt.leaked = tuple(rt.live)
-    rt.record(EventKind.STOP, actor="main", msg_type="until")
-    rt.cancel_all()
-
-
 def _finish(rt: Runtime, elapsed: float) -> Run[Any]:
     run: Run[Any] = Run(result=rt.result, trace=Trace(rt.rows), seed=rt.seed,
                         elapsed=elapsed, leaked=rt.leaked, virtual=rt.virtual,
-                        completed=rt.completed)
+                        completed=rt.completed, schedule=tuple(rt.schedule))
     if rt.fatal is not None:
         exc = rt.fatal
         # The partial run goes with the exception, so a notebook can still chart what
         # happened before the program died.
-        exc.run = run  # type: ignore[attr-defined]
+        if isinstance(exc, LabkitError):
+            exc.run = run
+        else:
+            exc.run = run  # type: ignore[attr-defined]  # any exception takes attributes
         if rt.fatal_task and rt.fatal_task != "main" and not getattr(exc, "_labkit_noted", False):
             exc.add_note(f"(raised in labkit task {rt.fatal_task!r}; it ended the run)")
             exc._labkit_noted = True  # type: ignore[attr-defined]
@@ -79,43 +99,68 @@ def _finish(rt: Runtime, elapsed: float) -> Run[Any]:
 
 
 def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | None = None,
-             trace: bool = True) -> Run[T]:
+             trace: bool = True, choices: str = "select",
+             schedule: Iterable[int | Choice] | None = None) -> Run[T]:
     """Run ``main(*args)`` in deterministic virtual time and return a :class:`Run`.
 
     The clock jumps to the next timer whenever every task is idle, so hours of virtual time
     take milliseconds. Same seed, same program: the same trace, row for row. When every
-    task is blocked and no timer is pending the run raises :class:`labkit.Deadlock` (G33).
-    ``until`` stops the run at that virtual time (``run.completed`` is then false).
+    task is blocked and no timer will ever fire (none is pending, or only timers at
+    infinity such as ``anyio.sleep_forever()``), the run raises :class:`labkit.Deadlock`
+    (G33) at that instant. ``until`` stops the run at that virtual time (``run.completed``
+    is then false); it keeps nothing alive, so a program that deadlocks earlier still
+    raises :class:`~labkit.Deadlock`.
+
+    Scheduling (the seam for searching schedules): every scheduling decision is a
+    :class:`~labkit.Choice`, recorded in ``run.schedule``. ``choices="select"`` (the
+    default) makes only the pick among the ready cases of a Go or tokio ``select`` a choice;
+    ``choices="all"`` also which ready callback (a task's next step) runs next and the order
+    of timers due at the same instant, and records every choice as a ``choice`` trace row.
+    Choices are drawn from a scheduler generator seeded from ``seed``; ``schedule`` (a list
+    of picks, or a run's ``run.schedule``) makes them instead, pick 0 being the default
+    order, and every choice beyond its end is 0. ``simulate(main, schedule=run.schedule)``
+    replays ``run`` exactly. ``labkit.rng()`` (the workload's generator) is
+    ``random.Random(seed)`` whatever the schedule.
+
     Works from scripts, tests and inside a running event loop (a Jupyter kernel), where it
     runs on a worker thread. Virtual time assumes every task lives on the loop: work handed
     to another thread (``anyio.to_thread``) is not waited for, and a program that only waits
     for such a thread is reported as deadlocked. Use :func:`run` for that.
     """
-    _check_main(main)
-    if until is not None and until < 0:
-        raise ValueError(f"until must be a non-negative number of seconds, got {until!r}")
+    check_async_function("main", main)
+    seed = check_seed("seed", seed)
+    until = check_optional_seconds("until", until)
+    trace = check_bool("trace", trace)
+    choices = check_choice("choices", choices, CHOICES)
+    given = _check_schedule(schedule)
 
     def go() -> Run[T]:
-        rt = Runtime(seed=seed, virtual=True, trace=trace)
+        rt = Runtime(seed=seed, virtual=True, trace=trace, schedule=given,
+                     choice_rows=choices == "all")
 
         def loop_factory() -> VirtualEventLoop:
-            loop = VirtualEventLoop()
+            loop = VirtualEventLoop(rt.choose if choices == "all" else None)
             loop.on_idle = rt.on_idle
+            if until is not None:
+                # A fresh loop's clock starts at 0, as the run's clock does.
+                loop.deadline = until
+                loop.on_deadline = rt.on_deadline
             return loop
 
         holder: list[float] = []
 
         async def timed() -> None:
-            await _root(rt, main, args, until)
+            await _root(rt, main, args)
             holder.append(rt.now())
 
         try:
             anyio.run(timed, backend="asyncio", backend_options={"loop_factory": loop_factory})
-        except RuntimeError as exc:
-            if "never make progress" in str(exc):
-                raise LabkitError(str(exc)) from exc
-            raise
-        return _finish(rt, holder[0] if holder else 0.0)
+        except LoopStalled:
+            if rt.fatal is None:
+                raise
+            rt.fatal.add_note("(labkit abandoned the run: a blocked task could not be "
+                              "cancelled, as inside a shielded cancel scope)")
+        return _finish(rt, holder[0] if holder else rt.now())
 
     if loop_running_here():
         return in_worker_thread(go)
@@ -129,14 +174,15 @@ def run(main: Main[T], *args: Any, backend: str = "asyncio", seed: int | None = 
     Works inside a running event loop too (on a worker thread). ``elapsed`` is in real
     seconds, and so are the trace's times, which therefore vary between runs.
     """
-    _check_main(main)
-    if backend not in ("asyncio", "trio"):
-        raise ValueError(f"backend must be 'asyncio' or 'trio', got {backend!r}")
+    check_async_function("main", main)
+    backend = check_choice("backend", backend, ("asyncio", "trio"))
+    seed = check_seed("seed", seed)
+    trace = check_bool("trace", trace)
 
     def go() -> Run[T]:
         rt = Runtime(seed=seed, virtual=False, trace=trace)
         start = time.perf_counter()
-        anyio.run(_root, rt, main, args, None, backend=backend)
+        anyio.run(_root, rt, main, args, backend=backend)
         return _finish(rt, time.perf_counter() - start)
 
     if loop_running_here():
@@ -151,8 +197,10 @@ async def run_async(main: Main[T], *args: Any, seed: int | None = 0,
     For code that is itself async: a test under anyio's pytest plugin, or ``await`` at the
     top level of a notebook cell.
     """
-    _check_main(main)
+    check_async_function("main", main)
+    seed = check_seed("seed", seed)
+    trace = check_bool("trace", trace)
     rt = Runtime(seed=seed, virtual=False, trace=trace)
     start = time.perf_counter()
-    await _root(rt, main, args, None)
+    await _root(rt, main, args)
     return _finish(rt, time.perf_counter() - start)

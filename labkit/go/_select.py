@@ -19,7 +19,9 @@ How it works (the commit protocol of ``runtime/select.go``, on the core channel)
 
 1. The case operands were evaluated once, in order, when the cases were built (G20).
 2. Collect the ready cases; nil channels are never ready (G18). If any, pick one uniformly
-   at random with the run's seeded generator (G21) and do it without waiting.
+   at random (G21) and do it without waiting. The pick is a scheduling choice
+   (``Runtime.choose``): drawn from the run's scheduler generator, or replayed from a
+   given schedule, where choice 0 is the first ready case.
 3. Else take ``default`` if there is one (G22).
 4. Else park on *one* wake-up slot shared by a waiter on every case's channel. The first
    counterpart to fill the slot commits exactly that case (G25); then every leftover waiter
@@ -127,7 +129,7 @@ def _try_case(i: int, case: Case) -> Selected | None:
 async def select(*cases: Case, default: bool = False) -> Selected:
     """Wait until one case can proceed and do exactly that one (G20-G26).
 
-    Ready cases are chosen uniformly at random with the run's seeded generator (G21); nil
+    Ready cases are chosen uniformly at random by the run's scheduler (G21); nil
     channels are never ready (G18); with ``default=True`` it never waits (G22). A send case
     on a closed channel panics if chosen (G23). ``select()`` with no cases, or only nil
     cases, blocks forever (G22, G18). Doing it needs no wait when a case is ready: the fast
@@ -145,7 +147,7 @@ async def select(*cases: Case, default: bool = False) -> Selected:
         if ch.ready_recv() if isinstance(case, Recv) else ch.ready_send():
             ready.append(i)
     while ready:
-        k = rt.rng.randrange(len(ready)) if len(ready) > 1 else 0
+        k = rt.choose(len(ready), "select") if len(ready) > 1 else 0
         i = ready.pop(k)
         done = _try_case(i, cases[i])
         if done is not None:

@@ -9,8 +9,10 @@
 
 The first branch to complete (and match its pattern) wins and the others are cancelled: a
 losing ``tx.send(v)`` loses ``v`` (R11), a losing ``rx.recv()`` loses nothing (R30).
-By default the branches are tried from a random start (the run's seeded RNG), so a ready
-branch cannot starve the others; ``biased=True`` tries them in declaration order (R28).
+By default the branches are tried from a random start, so a ready branch cannot starve the
+others; ``biased=True`` tries them in declaration order (R28). The start is a scheduling
+choice (``Runtime.choose``): drawn from the run's scheduler generator, or replayed from a
+given schedule, where choice 0 is declaration order.
 
 How it runs: each branch runs in a child task of the selecting task. Python cannot poll a
 coroutine piecewise the way tokio polls futures, so this is the closest faithful shape: the
@@ -160,7 +162,7 @@ async def select(*branches: Awaitable[Any] | Branch[Any], biased: bool = False,
             _discard(branch.awaitable)
     if active:
         if not biased and len(active) > 1:
-            start = rt.rng.randrange(len(active))
+            start = rt.choose(len(active), "select")
             active = active[start:] + active[:start]
         state = _Select(len(active))
         async with anyio.create_task_group() as tg:
