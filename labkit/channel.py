@@ -37,6 +37,7 @@ idle actor's mailbox needs neither; an empty deque costs ~760 bytes).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
@@ -120,7 +121,7 @@ class Channel(Generic[T]):
 
     __slots__ = (
         "_name",
-        "_prefix",
+        "_name_prefix",
         "buffer",
         "capacity",
         "closed",
@@ -131,10 +132,11 @@ class Channel(Generic[T]):
         "reserved",
         "senders",
         "sent",
+        "zero",
     )
 
     def __init__(self, capacity: int | None, *, name: str | None = None,
-                 model: str | None = None, prefix: str = "chan") -> None:
+                 model: str | None = None, prefix: str = "chan", zero: Any = None) -> None:
         if capacity is not None:
             check_capacity(capacity)
         self.capacity = capacity
@@ -148,7 +150,9 @@ class Channel(Generic[T]):
         self.sent = 0
         self.received = 0
         self._name = name
-        self._prefix = prefix
+        self._name_prefix = prefix
+        #: What a receive gets once the channel is closed and drained (Go's zero value).
+        self.zero = zero
 
     # -- identity and introspection -------------------------------------------------------
 
@@ -156,7 +160,7 @@ class Channel(Generic[T]):
         """The channel's name in traces (given, or ``chan-N`` numbered per run)."""
         name = self._name
         if name is None:
-            name = self._name = rt.new_name(self._prefix)
+            name = self._name = rt.new_name(self._name_prefix)
         return name
 
     def rename(self, name: str) -> None:
@@ -165,7 +169,7 @@ class Channel(Generic[T]):
 
     @property
     def name(self) -> str:
-        return self._name or f"<unnamed {self._prefix}>"
+        return self._name or f"<unnamed {self._name_prefix}>"
 
     def __len__(self) -> int:
         return len(self.buffer)
@@ -290,7 +294,8 @@ class Channel(Generic[T]):
         return status
 
     async def send(self, value: T, *, corr_id: int | None = None) -> Status:
-        """Send, waiting for a slot or a receiver: ``OK`` or ``CLOSED``.
+        """Send, waiting for a slot or a receiver: ``OK``, or what :meth:`send_closed`
+        says once the channel is closed (``CLOSED``).
 
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
@@ -317,10 +322,12 @@ class Channel(Generic[T]):
                           depth=len(buffer), model=self.model)
             return OK
         status = self.put(value, msg_id)
-        if status is not FULL:
-            if status is OK and rt.trace_on:
+        if status is OK:
+            if rt.trace_on:
                 self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
-            return status
+            return OK
+        if status is CLOSED:
+            return self.send_closed(value)
         if rt.trace_on:
             self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
             self.record(rt, EventKind.BLOCK, msg_id, value, detail="full", corr_id=corr_id)
@@ -334,7 +341,12 @@ class Channel(Generic[T]):
             raise
         if rt.trace_on:
             self.record(rt, EventKind.UNBLOCK, msg_id, value, corr_id=corr_id)
-        return status
+        return OK if status is OK else self.send_closed(value)
+
+    def send_closed(self, value: T) -> Status:
+        """What ``send`` does when the channel is closed: return ``CLOSED``. A facade
+        subclass gives it its model's meaning (Go panics, G13)."""
+        return CLOSED
 
     # -- reservations (Rust permits) --------------------------------------------------------
 
@@ -397,12 +409,25 @@ class Channel(Generic[T]):
                 self.record(rt, _RECEIVE, msg_id, value)
         return status, value
 
-    async def recv(self) -> tuple[Status, Any]:
-        """Receive, waiting for a value: ``(OK, value)`` or ``(CLOSED, None)``.
+    def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
+        """``await ch.recv()``: wait for a value: ``(value, True)``, or ``(zero, False)``
+        once the channel is closed and drained (Go's ``v, ok := <-ch``, G6, G12).
 
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
+        return self._receive(False)
+
+    def __aiter__(self) -> Channel[T]:
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, Any]:
+        """``async for v in ch``: the values until the channel is closed and drained."""
+        return self._receive(True)
+
+    async def _receive(self, stop: bool) -> Any:
+        # One coroutine for recv() and iteration: its caller awaits it directly (they are
+        # plain functions), so a receive costs one coroutine frame, not two.
         buffer = self.buffer
         if buffer and not self.senders.waiters:
             # The commonest case, in this frame: take the head; nobody waits for its slot.
@@ -416,14 +441,18 @@ class Channel(Generic[T]):
                           corr_id=rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
                           msg_type=None if value is None else type(value).__name__,
                           depth=len(buffer), model=self.model)
-            return OK, value
+            return value if stop else (value, True)
         rt = _RUNTIME.get() or current()
         status, value, msg_id = self.take()
         if status is EMPTY:
             status, value, msg_id = await self.take_wait(("receive from", self))
-        if status is OK and rt.trace_on:
+        if status is CLOSED:
+            if stop:
+                raise StopAsyncIteration
+            return self.zero, False
+        if rt.trace_on:
             self.record(rt, _RECEIVE, msg_id, value)
-        return status, value
+        return value if stop else (value, True)
 
     def give_back(self, value: T, msg_id: int) -> None:
         """Return a value taken by a receiver that was cancelled before it could use it."""

@@ -1,7 +1,8 @@
 """Go channels: ``Chan``, the nil channel and direction views (G1-G19, G28, G29).
 
-A :class:`Chan` is a thin facade over :class:`labkit.channel.Channel`, the one queue
-primitive: the facade adds what makes it *Go*:
+A :class:`Chan` *is* the one queue primitive, :class:`labkit.channel.Channel`, with what
+makes it *Go* added on top (its ``send``, ``recv`` and ``async for`` are the core's own, so
+a Go channel costs no extra layer):
 
 * ``close()`` is explicit; a send on a closed channel panics, even a send that was already
   blocked when the close happened (G13); closing twice or closing nil panics (G14);
@@ -25,14 +26,15 @@ Go has no ``statistics()``: like ``len``, it is labkit's window for teaching and
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, Final, Generic, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from labkit._check import check_int, check_str
 from labkit._runtime.core import Runtime, current, current_or_none, current_task
 from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.channel import CLOSED, OK, Channel, ChannelStatistics
+from labkit.channel import CLOSED, OK, Channel, ChannelStatistics, Status
 from labkit.go._panic import Panic
 
 __all__ = ("Chan", "ChanStatistics", "nil")
@@ -76,75 +78,73 @@ async def block_forever(what: str, lot: ParkingLot | None = None) -> NoReturn:
     raise AssertionError("unreachable: a nil-channel wait was woken")  # pragma: no cover
 
 
-class Chan(Generic[T]):
+class Chan(Channel[T]):
     """A Go channel: ``Chan(0)`` is unbuffered (G1), ``Chan(n)`` buffers n values (G2).
 
     ``zero`` is the element type's zero value, returned by a receive on a closed, drained
     channel (G12). Values are delivered in FIFO order (G3) to exactly one receiver (G7), and
     blocked senders are served in arrival order (G4).
+
+    ``await ch.send(v)``, ``v, ok = await ch.recv()`` and ``async for v in ch`` are the core
+    channel's operations; what is Go is :meth:`send_closed` (a panic, G13), :meth:`close`
+    (panics on a second close, G14), direction views and :data:`nil`.
     """
 
-    __slots__ = ("_ch", "_dir", "zero")
-
-    _ch: Channel[T] | None
-    _dir: str
-    zero: Any
+    __slots__ = ()
 
     def __init__(self, cap: int = 0, *, zero: Any = None, name: str | None = None) -> None:
         check_int("go.Chan capacity", cap, minimum=0)
         if name is not None:
             check_str("name", name)
-        self._ch = Channel(cap, name=name, model="go", prefix=self._prefix())
-        self._dir = BOTH
-        self.zero = zero
+        super().__init__(cap, name=name, model="go", prefix=self._prefix(), zero=zero)
         rt = current_or_none()
         if rt is not None:
-            self._ch.name_in(rt)  # chan-1 is the first channel made in the run
+            self.name_in(rt)  # chan-1 is the first channel made in the run
 
     @classmethod
     def _prefix(cls) -> str:
         return "chan"
 
-    @classmethod
-    def _make_nil(cls) -> Chan[Any]:
-        nil_chan: Chan[Any] = cls.__new__(cls)
-        nil_chan._ch = None
-        nil_chan._dir = BOTH
-        nil_chan.zero = None
-        return nil_chan
-
-    def _view(self, direction: str) -> Chan[T]:
-        view: Chan[T] = type(self).__new__(type(self))
-        view._ch = self._ch
-        view._dir = direction
-        view.zero = self.zero
-        return view
+    def send_closed(self, value: T) -> Status:
+        """A send on a closed channel panics, even one that was blocked when the close
+        happened (G13)."""
+        raise Panic("send on closed channel")
 
     # -- direction views (G9) -------------------------------------------------------------
 
+    direction: str = BOTH
+
+    @property
+    def _ch(self) -> Chan[T] | None:
+        """The channel itself (a view's channel, ``None`` for nil): what ``select`` queues on."""
+        return self
+
     def send_only(self) -> Chan[T]:
         """This channel as ``chan<- T``: receiving from it or ranging over it is refused."""
-        if self._dir == RECV:
+        if self.direction == RECV:
             raise TypeError("cannot convert a receive-only channel (<-chan) to send-only "
                             "(chan<-): a direction view never widens (G9)")
-        return self if self._dir == SEND else self._view(SEND)
+        return self if self.direction == SEND else _View(self._base(), SEND)
 
     def recv_only(self) -> Chan[T]:
         """This channel as ``<-chan T``: sending to it and closing it are refused."""
-        if self._dir == SEND:
+        if self.direction == SEND:
             raise TypeError("cannot convert a send-only channel (chan<-) to receive-only "
                             "(<-chan): a direction view never widens (G9)")
-        return self if self._dir == RECV else self._view(RECV)
+        return self if self.direction == RECV else _View(self._base(), RECV)
+
+    def _base(self) -> Chan[T]:
+        return self
 
     def check_can_send(self) -> None:
         """Raise ``TypeError`` if this is a receive-only view (G9)."""
-        if self._dir == RECV:
+        if self.direction == RECV:
             raise TypeError("invalid operation: cannot send to receive-only channel "
                             f"{self!r} (G9)")
 
     def check_can_recv(self) -> None:
         """Raise ``TypeError`` if this is a send-only view (G9)."""
-        if self._dir == SEND:
+        if self.direction == SEND:
             raise TypeError("invalid operation: cannot receive from send-only channel "
                             f"{self!r} (G9)")
 
@@ -152,7 +152,7 @@ class Chan(Generic[T]):
 
     @property
     def channel(self) -> Channel[T] | None:
-        """The underlying core :class:`~labkit.channel.Channel` (``None`` for nil)."""
+        """The core :class:`~labkit.channel.Channel` (``None`` for nil)."""
         return self._ch
 
     @property
@@ -163,37 +163,22 @@ class Chan(Generic[T]):
     @property
     def cap(self) -> int:
         """Buffer capacity: 0 for unbuffered and for nil (G29, G19)."""
-        ch = self._ch
-        return 0 if ch is None or ch.capacity is None else ch.capacity
+        return self.capacity or 0
 
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` was called. Go has no such query: for teaching and tests only."""
-        return self._ch is not None and self._ch.closed
-
-    def __len__(self) -> int:
-        """Values queued in the buffer now: a racy snapshot, not a synchronisation tool (G29)."""
-        return 0 if self._ch is None else len(self._ch.buffer)
+    # ``len(ch)`` is the core's: values queued now, a racy snapshot, not a synchronisation
+    # tool (G29). ``ch.closed`` is the core's flag: Go has no such query (teaching, tests).
 
     def statistics(self) -> ChanStatistics:
         """A snapshot of the channel (any direction view gives the same): see
         :class:`ChanStatistics`."""
-        ch = self._ch
         rt = current_or_none()
-        if ch is not None:
-            if rt is not None:
-                ch.name_in(rt)
-            return ChanStatistics(**vars(ch.statistics()), nil=False)
-        waiting = [0, 0]  # outside a run nobody waits on nil
         if rt is not None:
-            waiting = [lot.statistics().tasks_waiting for lot in _nil_waiters(rt)]
-        return ChanStatistics(
-            name="nil", capacity=0, depth=0, peak_depth=0, reserved=0, sent=0, received=0,
-            senders_waiting=waiting[0], receivers_waiting=waiting[1], closed=False, nil=True)
+            self.name_in(rt)
+        return ChanStatistics(**vars(Channel.statistics(self)), nil=False)
 
     def __bool__(self) -> bool:
-        # Without this an empty channel would be falsy (it has __len__); nil is falsy as None.
-        return self._ch is not None
+        # Without this an empty channel would be falsy (it has __len__); nil is falsy.
+        return True
 
     def __eq__(self, other: object) -> bool:
         # A direction view is the same channel, as in Go, where a conversion compares equal.
@@ -210,50 +195,24 @@ class Chan(Generic[T]):
         if not ch.name.startswith("<"):  # named once used in a run
             parts.append(ch.name)
         parts.append(f"cap={self.cap} len={len(self)}")
-        if self._dir != BOTH:
-            parts.append(f"{self._dir}-only")
+        if self.direction != BOTH:
+            parts.append(f"{self.direction}-only")
         if ch.closed:
             parts.append("closed")
         return " ".join(parts) + ">"
 
     # -- operations -----------------------------------------------------------------------
 
-    async def send(self, value: T, *, corr_id: int | None = None) -> None:
-        """Send ``value``, waiting for a receiver or a free slot (G1, G2, G5).
-
-        Panics with ``send on closed channel`` if the channel is closed, or gets closed
-        while this send waits (G13). On nil it blocks forever (G17).
-
-        ``corr_id`` is labkit's, not Go's: a correlation id written on this send's trace
-        row, so a scenario can tie the send to the routing decision that caused it (in Go
-        a correlation id is a field of the message).
-        """
-        if self._dir == RECV:  # a cheap test first: it runs on every send
-            self.check_can_send()
-        ch = self._ch
-        if ch is None:
-            await block_forever("send to nil chan", _nil_waiters(current())[0])
-        if await ch.send(value, corr_id=corr_id) is CLOSED:
-            raise Panic("send on closed channel")
-
-    async def recv(self) -> tuple[T, bool]:
-        """Receive: ``(value, True)``, or ``(zero, False)`` once closed and drained (G6, G12).
-
-        On nil it blocks forever (G17).
-        """
-        self.check_can_recv()
-        ch = self._ch
-        if ch is None:
-            await block_forever("receive from nil chan", _nil_waiters(current())[1])
-        status, value = await ch.recv()
-        if status is CLOSED:
-            return self.zero, False
-        return value, True
+    # send(value, *, corr_id=None), recv() and async for are the core's (labkit.channel):
+    # a send waits for a receiver or a free slot (G1, G2, G5) and panics once closed (G13);
+    # a receive returns (value, True), or (zero, False) once closed and drained (G6, G12);
+    # ``async for`` yields values until closed and drained (G28). ``corr_id`` is labkit's,
+    # not Go's: a correlation id for the send's trace row (in Go it is a message field).
 
     def close(self) -> None:
         """No more values will be sent (G11). Blocked receivers all wake (G15); blocked and
         later senders panic (G13). Closing twice, or closing nil, panics (G14)."""
-        if self._dir == RECV:
+        if self.direction == RECV:
             raise TypeError(f"invalid operation: cannot close receive-only channel {self!r} "
                             "(G9)")
         ch = self._ch
@@ -261,28 +220,10 @@ class Chan(Generic[T]):
             raise Panic("close of nil channel")
         if ch.closed:
             raise Panic("close of closed channel")
-        ch.close()
+        Channel.close(ch)
         rt = current_or_none()  # a context can be cancelled outside a run
         if rt is not None and rt.trace_on:
             ch.record(rt, EventKind.CLOSE, None)
-
-    def __aiter__(self) -> Chan[T]:
-        """``async for v in ch``: values until closed and drained (G28); nil blocks (G19)."""
-        self.check_can_recv()
-        return self
-
-    async def __anext__(self) -> T:
-        # ``recv`` again, inline: ``async for`` runs this once per value, and awaiting
-        # ``self.recv()`` here would cost a coroutine frame each (~7% of a one-way stream).
-        if self._dir == SEND:
-            self.check_can_recv()
-        ch = self._ch
-        if ch is None:
-            await block_forever("receive from nil chan", _nil_waiters(current())[1])
-        status, value = await ch.recv()
-        if status is CLOSED:
-            raise StopAsyncIteration
-        return value  # type: ignore[no-any-return]
 
     # -- non-blocking forms, used by select, errgroup and timers ---------------------------
 
@@ -305,9 +246,119 @@ class Chan(Generic[T]):
         if status is OK:
             return value, True
         if status is CLOSED:
-            return self.zero, False
+            return ch.zero, False
         return None
 
 
+class _View(Chan[T]):
+    """A direction view (``chan<- T`` or ``<-chan T``) of a channel: the same channel, with
+    the forbidden operations refused (G9). Its own queue state is never used: everything
+    goes to the channel it views."""
+
+    __slots__ = ("_of", "_view_dir")
+
+    def __init__(self, of: Chan[T], direction: str) -> None:
+        self._of = of
+        self._view_dir = direction
+        self.zero = of.zero
+
+    @property
+    def direction(self) -> str:  # type: ignore[override]
+        return self._view_dir
+
+    @property
+    def _ch(self) -> Chan[T] | None:
+        return self._of
+
+    def _base(self) -> Chan[T]:
+        return self._of
+
+    @property
+    def cap(self) -> int:
+        return self._of.cap
+
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._of.closed
+
+    @property
+    def capacity(self) -> int | None:  # type: ignore[override]
+        return self._of.capacity
+
+    @property
+    def name(self) -> str:
+        return self._of.name
+
+    def name_in(self, rt: Runtime) -> str:
+        return self._of.name_in(rt)
+
+    def __len__(self) -> int:
+        return len(self._of)
+
+    def statistics(self) -> ChanStatistics:
+        return self._of.statistics()
+
+    async def send(self, value: T, *, corr_id: int | None = None) -> Status:
+        self.check_can_send()
+        return await self._of.send(value, corr_id=corr_id)
+
+    def send_nowait(self, value: T, *, corr_id: int | None = None) -> Status:
+        self.check_can_send()
+        return self._of.send_nowait(value, corr_id=corr_id)
+
+    def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
+        self.check_can_recv()
+        return self._of.recv()
+
+    def recv_nowait(self) -> tuple[Status, Any]:
+        self.check_can_recv()
+        return self._of.recv_nowait()
+
+    def __aiter__(self) -> Chan[T]:
+        self.check_can_recv()
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, Any]:
+        self.check_can_recv()
+        return self._of.__anext__()
+
+
+class _Nil(Chan[Any]):
+    """The nil channel: never ready (G17, G18); ``len``/``cap`` are 0 (G19)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        Channel.__init__(self, 0, model="go", prefix="nil")
+
+    @property
+    def _ch(self) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return False
+
+    def statistics(self) -> ChanStatistics:
+        waiting = [0, 0]  # outside a run nobody waits on nil
+        rt = current_or_none()
+        if rt is not None:
+            waiting = [lot.statistics().tasks_waiting for lot in _nil_waiters(rt)]
+        return ChanStatistics(
+            name="nil", capacity=0, depth=0, peak_depth=0, reserved=0, sent=0, received=0,
+            senders_waiting=waiting[0], receivers_waiting=waiting[1], closed=False, nil=True)
+
+    async def send(self, value: Any, *, corr_id: int | None = None) -> Status:
+        await block_forever("send to nil chan", _nil_waiters(current())[0])
+
+    def send_nowait(self, value: Any, *, corr_id: int | None = None) -> Status:
+        return Status.FULL  # never ready
+
+    async def _receive(self, stop: bool) -> Any:
+        await block_forever("receive from nil chan", _nil_waiters(current())[1])
+
+    def recv_nowait(self) -> tuple[Status, Any]:
+        return Status.EMPTY, None
+
+
 #: The nil channel: never ready for communication (G17, G18); ``len``/``cap`` are 0 (G19).
-nil: Chan[Any] = Chan._make_nil()
+nil: Chan[Any] = _Nil()

@@ -691,10 +691,7 @@ class _ReceiverBase(Handle[_Shared[T]]):
         (R6, R15)."""
         if self._dropped:
             raise self._moved()
-        status, value = await self._shared.chan.recv()
-        if status is OK:
-            return value  # type: ignore[no-any-return]
-        raise StopAsyncIteration
+        return await self._shared.chan.__anext__()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
@@ -712,10 +709,8 @@ class Receiver(_ReceiverBase[T]):
         """
         if self._dropped:
             raise self._moved()
-        status, value = await self._shared.chan.recv()
-        if status is OK:
-            return value  # type: ignore[no-any-return]
-        return None
+        value, ok = await self._shared.chan.recv()
+        return value if ok else None
 
     async def recv_many(self, buffer: list[T], limit: int) -> int:
         """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
@@ -727,8 +722,8 @@ class Receiver(_ReceiverBase[T]):
         check_int("limit", limit, minimum=0)
         if limit == 0:
             return 0
-        status, value = await chan.recv()
-        if status is not OK:
+        value, ok = await chan.recv()
+        if not ok:
             return 0
         buffer.append(value)
         count = 1
@@ -837,23 +832,21 @@ class StdReceiver(_ReceiverBase[T]):
         drained (R4)."""
         if self._dropped:
             raise self._moved()
-        status, value = await self._shared.chan.recv()
-        if status is OK:
-            return Ok(value)
-        return Err(RecvError())
+        value, ok = await self._shared.chan.recv()
+        return Ok(value) if ok else Err(RecvError())
 
     async def recv_timeout(self, seconds: float) -> Result[T, RecvTimeoutError]:
         """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
         ``Err(RecvTimeoutError.Disconnected)`` (R6)."""
         chan = self._live().chan
         check_seconds("seconds", seconds)
-        got: tuple[Status, Any] | None = None
+        got: tuple[Any, bool] | None = None
         with anyio.move_on_after(seconds):
             got = await chan.recv()  # cancel-safe: a value is never lost here
         if got is None:
             return Err(RecvTimeoutError.Timeout)
-        status, value = got
-        return Ok(value) if status is OK else Err(RecvTimeoutError.Disconnected)
+        value, ok = got
+        return Ok(value) if ok else Err(RecvTimeoutError.Disconnected)
 
     def try_iter(self) -> Iterator[T]:
         """The values available now, without waiting (``rx.try_iter()``)."""

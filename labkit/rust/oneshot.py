@@ -129,9 +129,9 @@ class Receiver(Handle[_State[T]]):
         Cancel-safe: cancelled while waiting, the value stays for the next await (R30).
         """
         state = self._awaitable()
-        status, value = await state.chan.recv()
+        value, ok = await state.chan.recv()
         state.done = True
-        return Ok(value) if status is OK else Err(RecvError())
+        return Ok(value) if ok else Err(RecvError())
 
     def __await__(self) -> Generator[Any, None, Result[T, RecvError]]:
         return self.recv().__await__()
