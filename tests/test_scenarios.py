@@ -86,37 +86,6 @@ def test_seed_changes_the_random_workload() -> None:
     assert a.result.elapsed != b.result.elapsed
 
 
-# -- bad parameters --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("call", [
-    lambda: scenarios.ping_pong("python"),
-    lambda: scenarios.ping_pong("go", rounds=-1),
-    lambda: scenarios.producer_consumer("actor"),
-    lambda: scenarios.producer_consumer("go", capacity=-1),
-    lambda: scenarios.producer_consumer("rust", capacity=-3),
-    lambda: scenarios.producer_consumer("go", producer_rate=0),
-    lambda: scenarios.producer_consumer("go", consumer_rate=float("nan")),
-    lambda: scenarios.producer_consumer("go", messages=1.5),  # type: ignore[arg-type]
-    lambda: scenarios.producer_consumer("go", pacing="poisson"),
-    lambda: scenarios.fifo_order("go", producers=0),
-    lambda: scenarios.who_closes("java"),
-    lambda: scenarios.who_closes("go", patience=-1.0),
-    lambda: scenarios.select_fairness("go", iterations=-1),
-    lambda: scenarios.ask_reply("go", caller_timeout=0),
-    lambda: scenarios.ask_reply("go", reply_buffer=-1),
-    lambda: scenarios.ownership("erlang"),
-])
-def test_bad_parameters_raise_value_error(call: Callable[[], object]) -> None:
-    with pytest.raises(ValueError):
-        call()
-
-
-def test_unknown_model_message_lists_the_choices() -> None:
-    with pytest.raises(ValueError, match=r"unknown model 'java'.*'go', 'rust'"):
-        scenarios.who_closes("java")
-
-
 # -- tour ------------------------------------------------------------------------------------
 
 

@@ -332,34 +332,7 @@ def test_actor_late_replies_become_dead_letters() -> None:
     assert len(dead) == 1
 
 
-# -- bad parameters ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("call", "match"), [
-    (lambda: scenarios.work_queue("actor"), "unknown model"),
-    (lambda: scenarios.work_queue("go", workers=0), "workers must be >= 1"),
-    (lambda: scenarios.work_queue("go", spread=-1), "spread must be >= 0"),
-    (lambda: scenarios.work_queue("go", load=1.0), "load must be below 1"),
-    (lambda: scenarios.work_queue("go", load=0), "load must be > 0"),
-    (lambda: scenarios.work_queue("go", messages=0), "messages must be >= 1"),
-    (lambda: scenarios.work_queue("rust", dispatch="fastest"), "dispatch must be one of"),
-    (lambda: scenarios.work_queue("go", arrivals="bursty"), "arrivals must be one of"),
-    (lambda: scenarios.work_queue("go", service=float("inf")), "finite"),
-    (lambda: scenarios.route("hash"), "strategy must be one of"),
-    (lambda: scenarios.route("random", "erlang"), "unknown model"),
-    (lambda: scenarios.route("random", key_skew=-0.5), "key_skew"),
-    (lambda: scenarios.route("random", workers=2.5), "workers must be an int"),
-    (lambda: scenarios.sharding(shards=0), "shards"),
-    (lambda: scenarios.sharding(skew=float("nan")), "skew"),
-    (lambda: scenarios.key_movement(workers=1), "workers must be >= 2"),
-    (lambda: scenarios.scatter_gather("go", deadline=0), "deadline must be > 0"),
-    (lambda: scenarios.scatter_gather("go", delays=[]), "delays is empty"),
-    (lambda: scenarios.scatter_gather("go", delays=[0.1, -1]), r"delays\[1\]"),
-])
-def test_bad_parameters_raise_clear_value_errors(call: Callable[[], object],
-                                                 match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        call()
+# -- service times ---------------------------------------------------------------------------
 
 
 def test_service_times_have_the_asked_mean_and_spread() -> None:
