@@ -90,13 +90,17 @@ def check_number(name: str, value: object, *, minimum: float | None = None,
     accepted = accepted_range(kind, minimum, maximum, above=above, below=below)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(name, accepted, value, TypeError)
-    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float (10**400): out of any range
+        raise _fail(name, accepted, value, ValueError) from None
+    if math.isnan(number) or (math.isinf(number) and not allow_inf):
         raise _fail(name, accepted, value, ValueError)
-    if minimum is not None and (value <= minimum if above else value < minimum):
+    if minimum is not None and (number <= minimum if above else number < minimum):
         raise _fail(name, accepted, value, ValueError)
-    if maximum is not None and (value >= maximum if below else value > maximum):
+    if maximum is not None and (number >= maximum if below else number > maximum):
         raise _fail(name, accepted, value, ValueError)
-    return float(value)
+    return number
 
 
 def check_seconds(name: str, value: object, *, allow_inf: bool = True,
