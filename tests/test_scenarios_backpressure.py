@@ -263,8 +263,8 @@ def test_go_select_default_drops_silently_rust_try_send_hands_the_value_back() -
 
 
 def test_nonblocking_reserve_before_work_wastes_nothing() -> None:
-    common = {"arrival_rate": 25.0, "service_rate": 10.0, "capacity": 4, "messages": 150,
-              "work_cost": 0.02, "seed": 6}
+    common: dict[str, Any] = {"arrival_rate": 25.0, "service_rate": 10.0, "capacity": 4,
+                              "messages": 150, "work_cost": 0.02, "seed": 6}
     res = {(m, s): scenarios.nonblocking(m, s, **common).result
            for m, strategies in STRATEGIES.items() for s in strategies}
     go_default = res["go", "select_default"]
