@@ -187,7 +187,7 @@ def test_truncate_takes_a_time_in_seconds() -> None:
     with pytest.raises(ValueError, match="at must be a number of seconds, got float nan"):
         truncate(run, math.nan)
     with pytest.raises(TypeError, match="at must be a number of seconds, got str '1'"):
-        truncate(run, "1")  # type: ignore[arg-type]
+        truncate(run, "1")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="source must be a labkit Run or Trace"):
         truncate([1, 2], 1.0)  # type: ignore[call-overload]
 
