@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from labkit._check import check_bool, check_seconds
 from labkit._runtime.core import Runtime, current
 from labkit._runtime.core import sleep as _sleep
 from labkit._runtime.rows import EventKind
@@ -30,7 +31,7 @@ from labkit.channel import OK
 from labkit.errors import NotInRunError
 from labkit.go.chan import Chan
 
-__all__ = ("Ticker", "Timer", "TimerChan", "after", "call_later")
+__all__ = ("Ticker", "Timer", "TimerChan", "after", "call_later", "check_duration")
 
 
 class TimerChan(Chan[float]):
@@ -50,12 +51,10 @@ class TimerChan(Chan[float]):
         return 0
 
 
-def check_duration(seconds: object, what: str) -> float:
-    """A duration in seconds: an int or float (bools refused), not NaN."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or math.isnan(seconds):
-        raise TypeError(f"{what} must be a number of seconds, got "
-                        f"{type(seconds).__name__} {seconds!r}")
-    return float(seconds)
+def check_duration(name: str, seconds: object) -> float:
+    """A Go ``time.Duration`` in seconds: any number but NaN. Zero or negative means "now"
+    (a timer fires at once, a deadline has passed); ``inf`` means never."""
+    return check_seconds(name, seconds, allow_negative=True)
 
 
 def call_later(rt: Runtime, delay: float, fn: Callable[[], Any]) -> anyio.CancelScope:
@@ -108,9 +107,9 @@ class Timer:
     """
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
-        delay = check_duration(seconds, "go.Timer duration")
+        delay = check_duration("seconds", seconds)
         self._rt = current()
-        self._async = asynctimerchan
+        self._async = check_bool("asynctimerchan", asynctimerchan)
         self._chan = _new_chan(asynctimerchan)
         self.c: Chan[float] = self._chan.recv_only()
         self._name = self._rt.new_name("timer")
@@ -136,7 +135,7 @@ class Timer:
 
     def reset(self, seconds: float) -> bool:
         """Re-arm to fire ``seconds`` from now; returns what ``stop()`` would have."""
-        delay = check_duration(seconds, "go.Timer duration")
+        delay = check_duration("seconds", seconds)
         was_active = self.stop()
         self._arm(delay)
         return was_active
@@ -152,21 +151,19 @@ class Ticker:
     ticks never queue up (G46). ``stop()`` does not close ``.c``."""
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
+        period = self._check(seconds)
         self._rt = current()
-        self._async = asynctimerchan
+        self._async = check_bool("asynctimerchan", asynctimerchan)
         self._chan = _new_chan(asynctimerchan)
         self.c: Chan[float] = self._chan.recv_only()
         self._name = self._rt.new_name("ticker")
         self._scope: anyio.CancelScope | None = None
-        self._start(self._check(seconds))
+        self._start(period)
 
     @staticmethod
     def _check(seconds: float) -> float:
-        period = check_duration(seconds, "go.Ticker interval")
-        if period <= 0:
-            raise ValueError(f"non-positive interval for go.Ticker: {seconds!r} (Go panics "
-                             "here); give a positive number of seconds")
-        return period
+        # Go panics on a period <= 0 ("non-positive interval for NewTicker"); inf never ticks.
+        return check_seconds("seconds", seconds, above_zero=True)
 
     def _start(self, period: float) -> None:
         rt = self._rt
