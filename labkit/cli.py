@@ -40,7 +40,8 @@ from typing import Any, NoReturn
 
 from labkit import Run
 
-__all__ = ("BOOL_WORDS", "FORMATS", "CliError", "main", "parse_bool", "parse_params")
+__all__ = ("BOOL_WORDS", "FORMATS", "ArgumentParser", "CliError", "fail", "main", "parse_bool",
+           "parse_params")
 
 #: Chart file formats (``--format``).
 FORMATS = ("svg", "png", "html")
@@ -53,12 +54,13 @@ class CliError(Exception):
     """A mistake in the command line, reported as ``labkit: error: ...`` with exit code 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (``labkit run: error: ...``), as every
-    other mistake is; ``--help`` still shows the usage."""
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (``labkit run: error: ...``) and exit code
+    2, as every other mistake is; ``--help`` still shows the usage. (``python -m
+    benchmarks`` uses it too.)"""
 
     def error(self, message: str) -> NoReturn:
-        _fail(f"{message} (see {self.prog} --help)", prog=self.prog)
+        fail(f"{message} (see {self.prog} --help)", prog=self.prog)
 
 
 def _scenarios() -> tuple[dict[str, Callable[..., Run[Any]]], dict[str, str]]:
@@ -337,7 +339,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="labkit", description="Run labkit's scenarios headless, in virtual time.",
         epilog="Examples:\n  labkit list\n  labkit show overload\n"
                "  labkit run overload policy=drop_head --models go rust --chart depth",
@@ -364,8 +366,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, *, prog: str = "labkit") -> NoReturn:
-    """The mistake as one line on stderr, and exit code 2."""
+def fail(message: str, *, prog: str = "labkit") -> NoReturn:
+    """Report a mistake as one line on stderr (``PROG: error: MESSAGE``) and exit with
+    code 2."""
     line = " ".join(message.split())
     print(f"{prog}: error: {line}", file=sys.stderr)
     raise SystemExit(2)
@@ -378,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except CliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except BrokenPipeError:  # `labkit run ... | head`: the reader left, which is fine
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
