@@ -61,8 +61,12 @@ if TYPE_CHECKING:
 __all__ = (
     "DISPATCH",
     "LATEST_DESIGNS",
+    "MODELS",
+    "PATTERNS",
     "PUBSUB_DESIGNS",
+    "ROUTE_MODELS",
     "STRATEGIES",
+    "TOPICS",
     "Job",
     "KeyMovementResult",
     "LatestValueResult",
@@ -84,7 +88,9 @@ __all__ = (
     "work_queue_sweep",
 )
 
+#: The models of :func:`work_queue`, :func:`pubsub` and :func:`latest_value`.
 MODELS = ("go", "rust")
+#: The models of :func:`route` and :func:`scatter_gather`.
 ROUTE_MODELS = ("go", "rust", "actor")
 #: How the Rust model's dispatcher picks a worker queue in :func:`work_queue`.
 DISPATCH = ("round_robin", "random", "least_loaded")
