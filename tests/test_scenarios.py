@@ -80,6 +80,33 @@ def test_scenario_runs_and_is_deterministic(case: tuple[str, dict[str, Any]]) ->
     assert first.leaked == second.leaked
 
 
+#: Scenarios whose workload is random, with small parameters: (scenario, its arguments).
+SEEDED: dict[str, tuple[str, dict[str, Any]]] = {
+    "pubsub-go-blocking": ("pubsub", {"model": "go", "design": "blocking", "messages": 80}),
+    "pubsub-go-default": ("pubsub", {"model": "go", "design": "select_default",
+                                     "messages": 80}),
+    "pubsub-broadcast": ("pubsub", {"model": "rust", "messages": 80}),
+    "latest-watch": ("latest_value", {"model": "rust", "updates": 80}),
+    "latest-drain": ("latest_value", {"model": "go", "updates": 80}),
+    "latest-buffered": ("latest_value", {"model": "go", "design": "buffered", "updates": 80}),
+    "wq-go": ("work_queue", {"model": "go", "messages": 300}),
+    "wq-rust-random": ("work_queue", {"model": "rust", "messages": 300, "dispatch": "random"}),
+    "route-rust": ("route", {"strategy": "random", "model": "rust", "messages": 60}),
+    "route-actor": ("route", {"strategy": "least_loaded", "messages": 60}),
+    "sharding": ("sharding", {"messages": 300}),
+    "sg-go": ("scatter_gather", {"model": "go"}),
+}
+
+
+@pytest.mark.parametrize("case", list(SEEDED))
+def test_same_seed_same_run_other_seed_other_result(case: str) -> None:
+    name, kwargs = SEEDED[case]
+    a, b, other = (SCENARIOS[name](**kwargs, seed=seed) for seed in (3, 3, 4))
+    assert a.result == b.result
+    assert a.trace.df.equals(b.trace.df)
+    assert a.result != other.result
+
+
 def test_seed_changes_the_random_workload() -> None:
     a = scenarios.producer_consumer("go", capacity=2, messages=50, seed=1)
     b = scenarios.producer_consumer("go", capacity=2, messages=50, seed=2)

@@ -4,7 +4,6 @@ of notebook 02 (SEMANTICS.md section 4, items 5 and 6) show what they claim."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,23 +14,8 @@ from labkit.scenarios import routing as sr
 FAST = ("fast-0", "fast-1")
 SLOW = "slow-0"
 
-# -- determinism -----------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize("call", [
-    lambda seed: scenarios.pubsub("go", "blocking", messages=80, seed=seed),
-    lambda seed: scenarios.pubsub("go", "select_default", messages=80, seed=seed),
-    lambda seed: scenarios.pubsub("rust", "broadcast", messages=80, seed=seed),
-    lambda seed: scenarios.latest_value("rust", "watch", updates=80, seed=seed),
-    lambda seed: scenarios.latest_value("go", "drain_replace", updates=80, seed=seed),
-    lambda seed: scenarios.latest_value("go", "buffered", updates=80, seed=seed),
-], ids=["go-blocking", "go-select-default", "rust-broadcast", "watch", "drain-replace",
-        "buffered"])
-def test_same_seed_same_result_and_trace(call: Callable[[int], Any]) -> None:
-    a, b = call(3), call(3)
-    assert a.result == b.result
-    assert a.trace.df.equals(b.trace.df)
-    assert a.result != call(4).result
+# -- default designs -------------------------------------------------------------------------
 
 
 def test_default_design_is_the_first_of_the_model() -> None:

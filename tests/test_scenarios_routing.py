@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -40,23 +39,6 @@ def assert_followable(run: Run[Any], model: str) -> int:
             ends = rows[(rows["kind"] == "handle_end") & (rows["actor"] == task)]
             assert set(ends["msg_id"]) & sent & got, f"corr_id {corr}: no handle_end"
     return len(routes)
-
-# -- determinism -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("call", [
-    lambda seed: scenarios.work_queue("go", messages=300, seed=seed),
-    lambda seed: scenarios.work_queue("rust", messages=300, dispatch="random", seed=seed),
-    lambda seed: scenarios.route("random", "rust", messages=60, seed=seed),
-    lambda seed: scenarios.route("least_loaded", "actor", messages=60, seed=seed),
-    lambda seed: scenarios.sharding(messages=300, seed=seed),
-    lambda seed: scenarios.scatter_gather("go", seed=seed),
-], ids=["wq-go", "wq-rust-random", "route-rust", "route-actor", "sharding", "sg-go"])
-def test_same_seed_same_result_and_trace(call: Callable[[int], Any]) -> None:
-    a, b = call(3), call(3)
-    assert a.result == b.result
-    assert a.trace.df.equals(b.trace.df)
-    assert a.result != call(4).result
 
 
 def test_both_models_serve_the_same_jobs() -> None:

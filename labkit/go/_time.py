@@ -88,17 +88,34 @@ def _deliver(rt: Runtime, chan: Chan[float], who: str, now: float) -> None:
                   depth=len(ch.buffer), model="go", detail=detail)
 
 
-def _drain(chan: Chan[float]) -> bool:
-    ch = chan.channel
-    assert ch is not None
-    return bool(ch.drain())
+class _Clockwork:
+    """What a Timer and a Ticker share: the run, the channel ``.c`` their ticks arrive on
+    (Go 1.23's :class:`TimerChan`, or a buffered channel with ``asynctimerchan``) and the
+    cancel scope of the background task that delivers them."""
+
+    def __init__(self, prefix: str, asynctimerchan: object) -> None:
+        self._rt = current()
+        self._async = check_bool("asynctimerchan", asynctimerchan)
+        self._chan: Chan[float] = Chan(1) if self._async else TimerChan(1)
+        self.c: Chan[float] = self._chan.recv_only()
+        self._name = self._rt.new_name(prefix)
+        self._scope: anyio.CancelScope | None = None
+
+    def _halt(self) -> bool:
+        """Cancel the pending delivery and, with Go 1.23 timers, discard an unread tick
+        (G47). True if either was there."""
+        active = self._scope is not None
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+        if not self._async:
+            ch = self._chan.channel
+            assert ch is not None
+            active = bool(ch.drain()) or active
+        return active
 
 
-def _new_chan(asynctimerchan: bool) -> Chan[float]:
-    return Chan(1) if asynctimerchan else TimerChan(1)
-
-
-class Timer:
+class Timer(_Clockwork):
     """``time.NewTimer(d)``: one value on ``.c`` after ``seconds`` (G45).
 
     ``stop()`` returns True if it stopped a tick from being delivered; ``reset(seconds)``
@@ -108,12 +125,7 @@ class Timer:
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
         delay = check_duration("seconds", seconds)
-        self._rt = current()
-        self._async = check_bool("asynctimerchan", asynctimerchan)
-        self._chan = _new_chan(asynctimerchan)
-        self.c: Chan[float] = self._chan.recv_only()
-        self._name = self._rt.new_name("timer")
-        self._scope: anyio.CancelScope | None = None
+        super().__init__("timer", asynctimerchan)
         self._arm(delay)
 
     def _arm(self, delay: float) -> None:
@@ -125,13 +137,7 @@ class Timer:
 
     def stop(self) -> bool:
         """Stop the timer. True if a tick was prevented (or, Go 1.23, discarded unread)."""
-        active = self._scope is not None
-        if self._scope is not None:
-            self._scope.cancel()
-            self._scope = None
-        if not self._async and _drain(self._chan):
-            active = True
-        return active
+        return self._halt()
 
     def reset(self, seconds: float) -> bool:
         """Re-arm to fire ``seconds`` from now; returns what ``stop()`` would have."""
@@ -146,18 +152,13 @@ def after(seconds: float, *, asynctimerchan: bool = False) -> Chan[float]:
     return Timer(seconds, asynctimerchan=asynctimerchan).c
 
 
-class Ticker:
+class Ticker(_Clockwork):
     """``time.NewTicker(d)``: a tick on ``.c`` every ``seconds``; slow receivers lose ticks,
     ticks never queue up (G46). ``stop()`` does not close ``.c``."""
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
         period = self._check(seconds)
-        self._rt = current()
-        self._async = check_bool("asynctimerchan", asynctimerchan)
-        self._chan = _new_chan(asynctimerchan)
-        self.c: Chan[float] = self._chan.recv_only()
-        self._name = self._rt.new_name("ticker")
-        self._scope: anyio.CancelScope | None = None
+        super().__init__("ticker", asynctimerchan)
         self._start(period)
 
     @staticmethod
@@ -187,11 +188,7 @@ class Ticker:
     def stop(self) -> None:
         """Stop ticking. The channel stays open; with Go 1.23 timers an unread tick is
         discarded (G47)."""
-        if self._scope is not None:
-            self._scope.cancel()
-            self._scope = None
-        if not self._async:
-            _drain(self._chan)
+        self._halt()
 
     def reset(self, seconds: float) -> None:
         """Stop, then tick every ``seconds`` from now."""
