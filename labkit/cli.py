@@ -34,8 +34,9 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from labkit import Run
@@ -46,8 +47,9 @@ __all__ = ("BOOL_WORDS", "FORMATS", "ArgumentParser", "CliError", "fail", "main"
 #: Chart file formats (``--format``).
 FORMATS = ("svg", "png", "html")
 #: How a true-or-false parameter may be written (any case): word -> value.
-BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
-              "false": False, "no": False, "off": False, "0": False}
+BOOL_WORDS: Mapping[str, bool] = MappingProxyType({
+    "true": True, "yes": True, "on": True, "1": True,
+    "false": False, "no": False, "off": False, "0": False})
 
 
 class CliError(Exception):

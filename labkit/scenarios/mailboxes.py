@@ -417,9 +417,9 @@ def who_closes(model: str = "go", mistake: bool = True, messages: int = 3,
     Go (G11, G16, G28): the mistake is forgetting ``close(ch)``, so the consumer's ``range``
     never ends. Rust (R3, R15, R20): the mistake is a stray strong ``Sender`` clone (held by
     the consumer itself), so ``recv()`` never returns ``None``; the fix is a ``WeakSender``.
-    With ``patience=None`` main waits forever, every task ends up blocked and the run is a
-    deadlock (G33); otherwise main gives up and the consumer is leaked. Never raises on a
-    hang: ``result.hung`` says what happened.
+    With ``patience=None`` (or ``inf``) main waits forever, every task ends up blocked and
+    the run is a deadlock (G33); otherwise main gives up and the consumer is leaked. Never
+    raises on a hang: ``result.hung`` says what happened.
     """
     model = check_model(model, MODELS)
     mistake = check_bool("mistake", mistake)
