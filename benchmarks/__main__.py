@@ -23,19 +23,21 @@ from benchmarks.report import (
 )
 from benchmarks.runner import Row, Settings, run_group, select
 from benchmarks.suite import Group, suite
+from labkit.cli import ArgumentParser, fail
 
 RESULTS = Path(__file__).parent / "results"
+PROG = "python -m benchmarks"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog=PROG, description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts and one round: checks that everything runs")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="a group (oneway, roundtrip, sim, idle) or part of a row name; "
                              "repeatable; peers of the chosen rows always run")
-    parser.add_argument("--rounds", type=int, default=None,
+    parser.add_argument("--rounds", type=_rounds, default=None,
                         help="measured rounds per row (default: 5, idle actors 2)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="add an idle-actor memory round counted by tracemalloc (slow)")
@@ -43,6 +45,24 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="where to write the results (default: %(default)s)")
     parser.add_argument("--list", action="store_true", help="list groups and rows, then exit")
     return parser.parse_args(argv)
+
+
+def _rounds(text: str) -> int:
+    """``--rounds``: a whole number from 1 to 1000."""
+    rounds = int(text) if text.strip().isdigit() else 0
+    if not 1 <= rounds <= 1000:
+        raise argparse.ArgumentTypeError(f"must be an int from 1 to 1000, got {text!r}")
+    return rounds
+
+
+def _check_writable(path: Path) -> None:
+    """Fail now, not after minutes of measuring, if the results cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        fail(f"cannot write the results to {path}: {exc.strerror or exc}", prog=PROG)
 
 
 def _list(groups: tuple[Group, ...]) -> None:
@@ -64,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     picked = select(groups, args.only)
     if not picked:
-        print(f"--only {args.only} matches no benchmark; see --list", file=sys.stderr)
-        return 2
+        fail(f"--only {' '.join(args.only)} matches no benchmark; see --list", prog=PROG)
+    _check_writable(args.json)
     settings = Settings(quick=args.quick, rounds=args.rounds, tracemalloc=args.tracemalloc)
     info = machine()
     start = time.perf_counter()

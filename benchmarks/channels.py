@@ -17,8 +17,7 @@ import anyio
 import labkit
 from benchmarks.harness import Sample, clock, memory_held, memory_now
 from benchmarks.peers import CAPACITY
-from labkit import go, rust
-from labkit._runtime import current
+from labkit import go, rust, trace
 from labkit.channel import CLOSED, Channel
 
 __all__ = (
@@ -73,11 +72,7 @@ def shares(n: int, parts: int) -> list[int]:
 
 def idle_actors_parked() -> int:
     """How many tasks of the current run are parked on a labkit primitive right now."""
-    return sum(rec.blocked_on is not None for rec in current().live.values())
-
-
-def _spawn(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-    current().start_task(fn, args, prefix="task", model=None)
+    return len(trace.blocked_tasks())
 
 
 # -- core Channel ---------------------------------------------------------------------------
@@ -99,7 +94,7 @@ async def _oneway_channel_main(n: int) -> Sample:
         ch.close()
 
     start = clock()
-    _spawn(produce)
+    go.go(produce)
     got = await _count_channel(ch)
     return Sample(got, clock() - start)
 
@@ -120,7 +115,7 @@ async def _roundtrip_channel_main(n: int) -> Sample:
             await pong.send(msg)
 
     start = clock()
-    _spawn(serve)
+    go.go(serve)
     done = 0
     for i in range(n):
         await ping.send(i)
@@ -148,7 +143,7 @@ async def _sim_channel_main(n: int) -> int:
             ch.close()
 
     for count in shares(n, SIM_PRODUCERS):
-        _spawn(produce, count)
+        go.go(produce, count)
     return await _count_channel(ch)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 __all__ = (
     "accepted_range",
@@ -26,9 +26,12 @@ __all__ = (
     "check_optional_seconds",
     "check_seconds",
     "check_seed",
+    "check_sequence",
     "check_str",
     "describe",
 )
+
+T = TypeVar("T")
 
 
 def describe(value: object) -> str:
@@ -40,14 +43,17 @@ def describe(value: object) -> str:
 
 
 def accepted_range(kind: str, minimum: float | None, maximum: float | None, *,
-                   above: bool = False) -> str:
-    """``"an int >= 0"``, ``"a number > 0"``, ``"an int from 1 to 64"``."""
-    if minimum is not None and maximum is not None:
-        return f"{kind} from {minimum:g} to {maximum:g}"
-    if minimum is not None:
-        return f"{kind} {'>' if above else '>='} {minimum:g}"
-    if maximum is not None:
-        return f"{kind} <= {maximum:g}"
+                   above: bool = False, below: bool = False) -> str:
+    """``"an int >= 0"``, ``"a number > 0"``, ``"an int from 1 to 64"``,
+    ``"a number > 0 and < 1"`` (``above``/``below``: the bound itself is refused)."""
+    low = f"{'>' if above else '>='} {minimum:g}" if minimum is not None else ""
+    high = f"{'<' if below else '<='} {maximum:g}" if maximum is not None else ""
+    if low and high:
+        if not above and not below:
+            return f"{kind} from {minimum:g} to {maximum:g}"
+        return f"{kind} {low} and {high}"
+    if low or high:
+        return f"{kind} {low or high}"
     return kind
 
 
@@ -67,24 +73,29 @@ def check_int(name: str, value: object, *, minimum: int | None = None,
 
 
 def check_number(name: str, value: object, *, minimum: float | None = None,
-                 maximum: float | None = None, above: bool = False,
+                 maximum: float | None = None, above: bool = False, below: bool = False,
                  allow_inf: bool = False, unit: str = "") -> float:
     """A real number (int or float, bools refused): never NaN; infinite only with
-    ``allow_inf``; at least ``minimum`` (more than it with ``above``), at most ``maximum``.
-    ``unit`` names what it counts in messages (``"seconds"``)."""
+    ``allow_inf``; at least ``minimum`` (more than it with ``above``), at most ``maximum``
+    (less than it with ``below``). ``unit`` names what it counts in messages
+    (``"seconds"``)."""
     kind = "a number" if allow_inf else "a finite number"
     if unit:
         kind += f" of {unit}"
-    accepted = accepted_range(kind, minimum, maximum, above=above)
+    accepted = accepted_range(kind, minimum, maximum, above=above, below=below)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(name, accepted, value, TypeError)
-    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float (10**400): out of any range
+        raise _fail(name, accepted, value, ValueError) from None
+    if math.isnan(number) or (math.isinf(number) and not allow_inf):
         raise _fail(name, accepted, value, ValueError)
-    if minimum is not None and (value <= minimum if above else value < minimum):
+    if minimum is not None and (number <= minimum if above else number < minimum):
         raise _fail(name, accepted, value, ValueError)
-    if maximum is not None and value > maximum:
+    if maximum is not None and (number >= maximum if below else number > maximum):
         raise _fail(name, accepted, value, ValueError)
-    return float(value)
+    return number
 
 
 def check_seconds(name: str, value: object, *, allow_inf: bool = True,
@@ -140,6 +151,17 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     if value not in options:
         raise _fail(name, accepted, value, ValueError)
     return value
+
+
+def check_sequence(name: str, value: object, check_item: Callable[[str, object], T], *,
+                   allow_empty: bool = False) -> list[T]:
+    """A list or tuple (a string is refused), non-empty unless ``allow_empty``, each item
+    checked by ``check_item("NAME[k]", item)``: ``delays[1] must be ...``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise _fail(name, "a list", value, TypeError)
+    if not value and not allow_empty:
+        raise _fail(name, "a non-empty list", value, ValueError)
+    return [check_item(f"{name}[{k}]", item) for k, item in enumerate(value)]
 
 
 def check_callable(name: str, value: object) -> Callable[..., Any]:

@@ -13,14 +13,19 @@ as CSV (``--trace``) and charts (``--chart``, one of :data:`labkit.viz.CHARTS`) 
 or a self-contained HTML page (``--format``), rendered offline. With ``--models`` the
 scenario runs once per model and each chart compares them side by side. Parameters are
 ``name=value``; values are Python literals (``5``, ``0.5``, ``[0.1, 0.2]``, ``None``,
-``true``) or else strings (``policy=drop_head``). Everything runs in virtual time: the same
-command prints the same numbers and writes the same files on every machine.
+``inf``) or else strings (``policy=drop_head``); a true-or-false parameter takes ``true``
+or ``false`` (also ``yes``/``no``, ``on``/``off``, ``1``/``0``). Everything runs in virtual
+time: the same command prints the same numbers and writes the same files on every machine.
+
+A mistake on the command line (an unknown scenario or parameter, a bad value, a folder that
+cannot be written) is one line on stderr, ``labkit: error: ...``, and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import difflib
 import inspect
@@ -29,19 +34,35 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NoReturn
 
-from labkit._runtime import Run
+from labkit import Run
 
-__all__ = ("main", "parse_params")
+__all__ = ("BOOL_WORDS", "FORMATS", "ArgumentParser", "CliError", "fail", "main", "parse_bool",
+           "parse_params")
 
+#: Chart file formats (``--format``).
 FORMATS = ("svg", "png", "html")
+#: How a true-or-false parameter may be written (any case): word -> value.
+BOOL_WORDS: Mapping[str, bool] = MappingProxyType({
+    "true": True, "yes": True, "on": True, "1": True,
+    "false": False, "no": False, "off": False, "0": False})
 
 
 class CliError(Exception):
     """A mistake in the command line, reported as ``labkit: error: ...`` with exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (``labkit run: error: ...``) and exit code
+    2, as every other mistake is; ``--help`` still shows the usage. (``python -m
+    benchmarks`` uses it too.)"""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message} (see {self.prog} --help)", prog=self.prog)
 
 
 def _scenarios() -> tuple[dict[str, Callable[..., Run[Any]]], dict[str, str]]:
@@ -59,24 +80,38 @@ def _scenario(name: str) -> Callable[..., Run[Any]]:
     return known[name]
 
 
+_WORDS = {"true": True, "false": False, "none": None, "null": None,
+          "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
 def _literal(text: str) -> Any:
-    """``5`` -> 5, ``[1, 2]`` -> [1, 2], ``true`` -> True, ``none`` -> None, else the text."""
+    """``5`` -> 5, ``[1, 2]`` -> [1, 2], ``true`` -> True, ``none`` -> None, ``inf`` ->
+    ``math.inf``, else the text itself (a string)."""
     lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
+    if lowered in _WORDS:
+        return _WORDS[lowered]
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text  # not a literal: a string such as drop_head
+
+
+def parse_bool(name: str, text: str) -> bool:
+    """``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0`` (any case) -> bool;
+    anything else is a :class:`CliError`."""
+    value = BOOL_WORDS.get(text.strip().lower())
+    if value is None:
+        raise CliError(f"{name} is true or false (also yes/no, on/off, 1/0), got {text!r}")
+    return value
 
 
 def parse_params(fn: Callable[..., Any], pairs: Sequence[str]) -> dict[str, Any]:
     """``["capacity=5", "policy=drop_head"]`` -> keyword arguments for scenario ``fn``.
 
-    Names must be parameters of ``fn``; a value whose default is a float may be written as
-    an int (``rate=20``) and stays a float, so results do not depend on the spelling.
+    Names must be parameters of ``fn`` (but the seed is ``--seed``); a parameter whose
+    default is a bool is read by :func:`parse_bool`; a value whose default is a float may be
+    written as an int (``rate=20``) and stays a float, so results do not depend on the
+    spelling.
     """
     params = inspect.signature(fn).parameters
     accepted = [p for p in params if params[p].kind in (inspect.Parameter.KEYWORD_ONLY,
@@ -94,10 +129,18 @@ def parse_params(fn: Callable[..., Any], pairs: Sequence[str]) -> dict[str, Any]
                            f"{', '.join(accepted)}")
         if name in kwargs:
             raise CliError(f"parameter {name!r} given twice")
-        value = _literal(text)
+        if name == "seed":
+            raise CliError(f"give the seed as --seed {text.strip() or 'N'}, not seed={text}")
+        if not text.strip():
+            raise CliError(f"{name}= has no value; write e.g. {name}={params[name].default!r}")
         default = params[name].default
+        if isinstance(default, bool):
+            kwargs[name] = parse_bool(name, text)
+            continue
+        value = _literal(text)
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            with contextlib.suppress(OverflowError):  # too large: the scenario refuses it
+                value = float(value)
         kwargs[name] = value
     return kwargs
 
@@ -186,46 +229,85 @@ def _write_chart(chart: Any, path: Path, fmt: str) -> None:
                         encoding="utf-8")
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Everything the run will write, checked before it runs: chart kinds, the chart
+    folder and the trace file's folder (a mistake costs no simulation)."""
+    if not args.chart:
+        for option, given in (("--out", args.out is not None),
+                              ("--format", args.format is not None)):
+            if given:
+                raise CliError(f"{option} is for chart files: add --chart KIND")
+    else:
+        try:
+            from labkit import viz
+        except ImportError as exc:  # altair and vl-convert come with the notebooks extra
+            raise CliError(f"charts need the notebooks extra ({exc}); "
+                           "pip install 'labkit[notebooks]'") from exc
+        unknown = [c for c in args.chart if c not in viz.CHARTS]
+        if unknown:
+            raise CliError(f"unknown chart {unknown[0]!r}; choose from {', '.join(viz.CHARTS)}")
+        _folder(Path(args.out or "."), "the chart folder")
+    if args.trace:
+        _folder(Path(args.trace).parent, "the folder of the trace file")
+
+
+def _folder(path: Path, what: str) -> None:
+    """Create ``path`` (and its parents) if need be; it must be a writable folder."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create {what} {path}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CliError(f"cannot write in {what} {path}: permission denied")
+
+
 def _charts(args: argparse.Namespace, runs: dict[str, Run[Any]]) -> list[Path]:
     if not args.chart:
         return []
-    try:
-        from labkit import viz
-    except ImportError as exc:  # altair and vl-convert come with the notebooks extra
-        raise CliError(f"charts need the notebooks extra ({exc}); "
-                       "pip install 'labkit[notebooks]'") from exc
-    unknown = [c for c in args.chart if c not in viz.CHARTS]
-    if unknown:
-        raise CliError(f"unknown chart {unknown[0]!r}; choose from {', '.join(viz.CHARTS)}")
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CliError(f"cannot create the chart folder {out}: {exc}") from exc
+    from labkit import viz
+
+    out = Path(args.out or ".")
+    fmt = args.format or "svg"
     written = []
     for kind in args.chart:
         if len(runs) == 1:
             chart = viz.CHARTS[kind](next(iter(runs.values())))
         else:
             chart = viz.compare(runs, chart=kind)
-        path = out / f"{args.name}-{kind}.{args.format}"
-        _write_chart(chart, path, args.format)
+        path = out / f"{args.name}-{kind}.{fmt}"
+        try:
+            _write_chart(chart, path, fmt)
+        except OSError as exc:
+            raise CliError(f"cannot write the chart to {path}: {exc.strerror or exc}") from exc
         written.append(path)
     return written
+
+
+def _check_models(fn: Callable[..., Run[Any]], name: str, models: list[str] | None,
+                  kwargs: dict[str, Any]) -> None:
+    if not models:
+        return
+    if "model" not in inspect.signature(fn).parameters:
+        raise CliError(f"{name} has no model parameter, so --models does not apply to it")
+    if "model" in kwargs:
+        raise CliError("give the model either as model=... or with --models, not both")
+    twice = sorted({m for m in models if models.count(m) > 1})
+    if twice:
+        raise CliError(f"--models names {', '.join(twice)} twice; name each model once")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     fn = _scenario(args.name)
     kwargs = parse_params(fn, args.params)
-    if args.models and "model" in kwargs:
-        raise CliError("give the model either as model=... or with --models, not both")
+    _check_models(fn, args.name, args.models, kwargs)
+    _check_outputs(args)
     kwargs["seed"] = args.seed
     runs: dict[str, Run[Any]] = {}
     for model in args.models or [None]:
         call = dict(kwargs) if model is None else {**kwargs, "model": model}
         try:
             run = fn(**call)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # a bad value: the scenario says which
             raise CliError(f"{args.name}: {exc}") from exc
         runs[model or args.name] = run
     if args.trace:
@@ -237,7 +319,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         path = Path(args.trace)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             pd.concat(frames, ignore_index=True).to_csv(path, index=False)
         except OSError as exc:
             raise CliError(f"cannot write the trace to {path}: {exc}") from exc
@@ -260,7 +341,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="labkit", description="Run labkit's scenarios headless, in virtual time.",
         epilog="Examples:\n  labkit list\n  labkit show overload\n"
                "  labkit run overload policy=drop_head --models go rust --chart depth",
@@ -280,15 +361,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--chart", nargs="+", metavar="KIND",
                      help="charts to write: timeline, depth, latency, throughput, "
                           "sequence, load")
-    run.add_argument("--format", choices=FORMATS, default="svg",
+    run.add_argument("--format", choices=FORMATS,
                      help="chart file format (default: svg)")
-    run.add_argument("--out", default=".", help="folder for chart files (default: .)")
+    run.add_argument("--out", help="folder for chart files (default: .)")
     run.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
 
-def _fail(message: str) -> NoReturn:
-    print(f"labkit: error: {message}", file=sys.stderr)
+def fail(message: str, *, prog: str = "labkit") -> NoReturn:
+    """Report a mistake as one line on stderr (``PROG: error: MESSAGE``) and exit with
+    code 2."""
+    line = " ".join(message.split())
+    print(f"{prog}: error: {line}", file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -299,11 +383,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except CliError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except BrokenPipeError:  # `labkit run ... | head`: the reader left, which is fine
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C during a long run: no traceback for that either
+        print("labkit: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

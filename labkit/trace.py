@@ -8,7 +8,9 @@ event), ``model`` (``go``, ``rust`` or ``actor``) and ``detail`` (a reason, e.g.
 message was dropped).
 
 A scenario adds rows of its own with :func:`record` (a routing decision made by hand, a
-loss it counted itself): the same call the runtime uses.
+loss it counted itself): the same call the runtime uses. :func:`current_task_name` and
+:func:`new_corr_id` give it what such a row names; :func:`blocked_tasks` says what each task
+waits on right now, as a :class:`labkit.Deadlock` report would.
 """
 
 from __future__ import annotations
@@ -26,13 +28,18 @@ if TYPE_CHECKING:
 
 __all__ = (
     "COLUMNS",
+    "RECEIVE_KINDS",
+    "SEND_KINDS",
     "EventKind",
     "Trace",
     "TraceRow",
+    "blocked_tasks",
+    "current_task_name",
     "depth_over_time",
     "drops",
     "latencies",
     "latency_percentiles",
+    "new_corr_id",
     "record",
     "throughput",
 )
@@ -111,6 +118,29 @@ def record(kind: EventKind | str, *, actor: str | None = None, peer: str | None 
     current().record(kind, actor=current_task().name if actor is None else actor, peer=peer,
                      msg_id=msg_id, corr_id=corr_id, msg_type=msg_type, depth=depth,
                      model=model, detail=detail)
+
+
+def current_task_name() -> str:
+    """The name of the task running now, as the trace's ``actor`` column shows it: ``main``,
+    ``go-2``, a tokio task's or an actor's name. Raises ``NotInRunError`` outside a run."""
+    current()
+    return current_task().name
+
+
+def new_corr_id() -> int:
+    """A fresh correlation id, unique within the run (drawn from the same counter as
+    message ids): tag every row of one request with it, e.g. the copies of a scatter."""
+    return current().next_msg_id()
+
+
+def blocked_tasks() -> dict[str, str]:
+    """What each task of the current run waits on now, for the tasks parked on a labkit
+    primitive (``{"go-1": "receive from chan-1"}``), in the order they started: the same
+    words as :attr:`labkit.Deadlock.blocked`."""
+    rt = current()
+    return {rec.name: rt.describe(rec.blocked_on)
+            for rec in (rt.main_task, *rt.live.values())
+            if rec.blocked_on is not None and not rec.done}
 
 
 def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:

@@ -43,6 +43,7 @@ give the static images directly.
 from __future__ import annotations
 
 import base64
+import inspect
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -54,17 +55,28 @@ import numpy as np
 import pandas as pd
 from altair.utils.schemapi import SchemaBase
 
+from labkit._check import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_sequence,
+    check_str,
+    describe,
+)
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 
 if TYPE_CHECKING:
-    from labkit._runtime.core import Run
+    from labkit import Run
 
 __all__ = (
     "CHARTS",
     "FONT",
+    "MAX_PIXELS",
     "MAX_POINTS",
     "NEUTRAL",
     "PALETTE",
+    "Source",
     "compare",
     "depth_chart",
     "enable_offline",
@@ -80,8 +92,8 @@ __all__ = (
     "to_svg",
 )
 
+#: What every builder draws: a trace, a run (its ``.trace``) or a trace DataFrame.
 Source: TypeAlias = "Trace | Run[Any] | pd.DataFrame"
-Chart: TypeAlias = "alt.Chart | alt.LayerChart | alt.HConcatChart | alt.VConcatChart"
 
 #: Model -> colour, the same in every chart: Go's gopher cyan, Rust's rust red, a violet for
 #: the actor layer, grey for anything else.
@@ -100,12 +112,39 @@ NEUTRAL = "#4D4D4D"
 FONT = "Labkit Sans, Liberation Sans, Arial, Helvetica, sans-serif"
 #: Default cap on the points a chart embeds (per series).
 MAX_POINTS = 400
+#: The largest width or height a chart takes, in pixels: more would be slow to render and
+#: larger than any screen.
+MAX_PIXELS = 10_000
 
 _PHASES = ("blocked", "waiting", "handling")
 #: In the actor layer, these rows are recorded by the mailbox owner (``actor``), with the
 #: sender as ``peer``; on channels ``peer`` is always the channel.
 _OWNER_SIDE_KINDS = ("receive", "handle_end", "dead_letter", "reply", "fail", "restart")
 _LOST_KINDS = ("drop", "dead_letter")
+
+
+# -- options ---------------------------------------------------------------------------------
+# Every option goes through labkit._check: a wrong type is a TypeError, a value out of range
+# a ValueError, and the message names the option.
+
+def _pixels(name: str, value: object) -> int:
+    """A width or height in pixels, 1 to :data:`MAX_PIXELS`."""
+    return check_int(name, value, minimum=1, maximum=MAX_PIXELS)
+
+
+def _how_many(name: str, value: object) -> int:
+    """A cap such as ``limit``, ``bins`` or ``max_points``: an int >= 1."""
+    return check_int(name, value, minimum=1)
+
+
+def _optional_str(name: str, value: object) -> str | None:
+    """``None`` or a string (a title, a queue's name)."""
+    return None if value is None else check_str(name, value, allow_empty=True)
+
+
+def _names(name: str, value: object) -> list[str]:
+    """A list of names (actors, models)."""
+    return check_sequence(name, value, check_str, allow_empty=True)
 
 
 # -- palette ---------------------------------------------------------------------------------
@@ -116,6 +155,10 @@ def model_color(field: str = "model", *, title: str = "model",
 
     ``models`` limits the legend to the models a chart shows (still in palette order and
     colours); by default it lists them all."""
+    field = check_str("field", field)
+    title = check_str("title", title, allow_empty=True)
+    if models is not None:
+        models = _names("models", models)
     domain = list(PALETTE) if models is None else [m for m in PALETTE if m in set(models)]
     return alt.Color(f"{field}:N", title=title, scale=_palette_scale(domain))
 
@@ -259,8 +302,9 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
     it **waited** in its queue (send -> receive, on the receiver's lane), when it was
     **handled** (receive -> ``handle_end``, or the receiver's next event), and when a sender
     was **blocked** on a full queue (block -> unblock, on the sender's lane)."""
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1 message, got {limit!r}")
+    limit = _how_many("limit", limit)
+    title = _optional_str("title", title)
+    width = _pixels("width", width)
     df = _events(source)
     end = _end_time(df)
     msgs = _messages(df).sort_values("receive_seq", kind="stable").head(limit)
@@ -346,6 +390,11 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
     """Queue depth (messages waiting) over time as a step line, one line per channel or
     mailbox (``peer``: only that one). A queue with more than ``max_points`` changes is
     shown as its peak depth per time bin; at most ``max_queues`` queues (the busiest)."""
+    peer = _optional_str("peer", peer)
+    max_points = _how_many("max_points", max_points)
+    max_queues = _how_many("max_queues", max_queues)
+    title = _optional_str("title", title)
+    width, height = _pixels("width", width), _pixels("height", height)
     df = _events(source)
     rows = df[df["depth"].notna() & df["queue"].notna()]
     # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
@@ -424,8 +473,12 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
     p50, p90 and p99 marked as labelled rules (the values of
     :func:`labkit.trace.latency_percentiles`, in ms). Data is binned here, so the spec
     holds at most ``bins`` bars (or 101 ECDF points) per model, however long the trace."""
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins!r}")
+    kind = cast("Literal['histogram', 'ecdf']", check_choice("kind", kind, ("histogram", "ecdf")))
+    bins = _how_many("bins", bins)
+    if bin_width_ms is not None:
+        bin_width_ms = check_number("bin_width_ms", bin_width_ms, minimum=0, above=True)
+    title = _optional_str("title", title)
+    width, height = _pixels("width", width), _pixels("height", height)
     df = _events(source)
     lat = _latency_ms(df)
     top = float(lat["latency_ms"].max()) if len(lat) else 0.0
@@ -509,8 +562,11 @@ def throughput_chart(source: Source, window: float | None = None, *,
     (default: a round number giving about 50 windows). Empty windows count as zero. A window
     so small that it would give more than ``max_points`` points is widened, and the title
     says so."""
-    if window is not None and not window > 0:
-        raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+    if window is not None:
+        window = check_number("window", window, minimum=0, above=True, unit="seconds")
+    max_points = _how_many("max_points", max_points)
+    title = _optional_str("title", title)
+    width, height = _pixels("width", width), _pixels("height", height)
     df = _events(source)
     start = 0.0
     end = _end_time(df)
@@ -564,8 +620,9 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     messages' asks are dashed arrows back to the asker; a reply that came after the asker
     stopped waiting ends in a cross (a dead letter), and the asker's timeout is a diamond.
     Lost messages (``drop``, ``dead_letter``) in that span are crosses."""
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1 message, got {limit!r}")
+    limit = _how_many("limit", limit)
+    title = _optional_str("title", title)
+    lane_width, height = _pixels("lane_width", lane_width), _pixels("height", height)
     df = _events(source)
     msgs = _messages(df).sort_values("send_seq", kind="stable").head(limit)
     asks = set(msgs["corr_id"].dropna().tolist())
@@ -672,10 +729,8 @@ def _load_counts(source: Source | Mapping[str, int], actors: Sequence[str] | Non
     """``actor, messages, model`` rows: receives per actor (or the given counts), in lane
     order (``actors``, else first appearance)."""
     if isinstance(source, Mapping):
-        bad = {k: v for k, v in source.items()
-               if isinstance(v, bool) or not isinstance(v, int) or v < 0}
-        if bad:
-            raise ValueError(f"load counts must be ints >= 0, got {bad}")
+        for key, value in source.items():
+            check_int(f"the count of {key!r}", value, minimum=0)
         names = list(actors) if actors is not None else [str(k) for k in source]
         colour = model if model in PALETTE else "other"
         return pd.DataFrame({"actor": names,
@@ -713,6 +768,14 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
     ``model`` colours them (default: the trace's model); ``noun`` names a bar ("shard").
     The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread.
     """
+    if actors is not None:
+        actors = _names("actors", actors)
+    model = _optional_str("model", model)
+    title = _optional_str("title", title)
+    noun = check_str("noun", noun)
+    if width is not None:
+        width = _pixels("width", width)
+    height = _pixels("height", height)
     data = _load_counts(source, actors, model)
     total = int(data["messages"].sum())
     mean = total / len(data) if len(data) else 0.0
@@ -749,9 +812,16 @@ def sweep_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, color: str 
     (``metric``). ``color="model"`` uses :data:`PALETTE`; ``column`` facets into panels that
     share their axes. Numeric ``x`` is a quantitative axis, anything else ordinal.
     """
-    metrics = [y] if isinstance(y, str) else list(y)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, one row per run, got {describe(df)}")
+    x, color = check_str("x", x), check_str("color", color)
+    metrics = [check_str("y", y)] if isinstance(y, str) else _names("y", y)
     if not metrics:
         raise ValueError("y is empty; name at least one metric column, e.g. 'p99_ms'")
+    column = _optional_str("column", column) or None
+    title, y_title = _optional_str("title", title), _optional_str("y_title", y_title)
+    log_y = check_bool("log_y", log_y)
+    width, height = _pixels("width", width), _pixels("height", height)
     wanted = [x, color, *metrics, *([column] if column else [])]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
@@ -826,27 +896,39 @@ def compare(runs: Mapping[str, Source],
     line up. ``chart`` is a key of :data:`CHARTS`; ``options`` go to its builder
     (``limit=``, ``window=``, ...).
     """
-    if chart not in CHARTS:
-        raise ValueError(f"unknown chart {chart!r}; choose one of {sorted(CHARTS)}")
+    chart = check_choice("chart", chart, CHARTS)
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"runs must be a dict of label -> run, e.g. {{'Go': go_run, 'Rust': "
+                        f"rust_run}}, got {describe(runs)}")
     if not runs:
         raise ValueError("compare needs at least one run, e.g. {'Go': go_run, 'Rust': rust_run}")
+    if direction is not None:
+        direction = cast("Literal['horizontal', 'vertical']",
+                         check_choice("direction", direction, ("horizontal", "vertical")))
+    title = _optional_str("title", title)
+    build = CHARTS[chart]
+    known = [name for name in inspect.signature(build).parameters if name != "source"]
+    for name in options:
+        if name not in known or name == "title":
+            raise TypeError(f"the {chart} chart has no option {name!r} (compare sets the "
+                            f"titles); its options: {', '.join(o for o in known if o != 'title')}")
     frames = {label: _events(src) for label, src in runs.items()}
     opts = dict(options)
     if chart == "throughput" and opts.get("window") is None:
         longest = max(_end_time(f) for f in frames.values())
-        opts["window"] = _auto_window(longest, int(opts.get("max_points", MAX_POINTS)))
+        opts["window"] = _auto_window(longest, _how_many("max_points",
+                                                         opts.get("max_points", MAX_POINTS)))
     if chart == "latency" and opts.get("bin_width_ms") is None:
         tops = [float(_latency_ms(f)["latency_ms"].max()) for f in frames.values()
                 if len(_latency_ms(f))]
         top = max(tops, default=0.0)
-        bins = int(opts.get("bins", 30))
+        bins = _how_many("bins", opts.get("bins", 30))
         opts["bin_width_ms"] = _nice(top / bins) if top > 0 else 1.0
     if direction is None:
         direction = "vertical" if chart == "timeline" else "horizontal"
     if direction == "horizontal" and chart in _WIDE and "width" not in opts:
         # side by side, the panels share about one notebook width
         opts["width"] = min(600, max(240, 840 // len(frames)))
-    build = CHARTS[chart]
     panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
     share_palette(panels)
     heading = title if title is not None else \
@@ -902,6 +984,9 @@ def _vlc() -> Any:
 
 def _spec(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
     """The Vega-Lite spec, with :data:`FONT` as its default font unless it names one."""
+    if not isinstance(chart, Mapping) and not callable(getattr(chart, "to_dict", None)):
+        raise TypeError(f"chart must be an Altair chart or a Vega-Lite spec (a dict), got "
+                        f"{describe(chart)}")
     spec = dict(chart) if isinstance(chart, Mapping) else dict(chart.to_dict())
     config = dict(spec.get("config") or {})
     config.setdefault("font", FONT)
@@ -918,7 +1003,9 @@ def to_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
 
 
 def to_png(chart: alt.TopLevelMixin | Mapping[str, Any], *, scale: float = 1.0) -> bytes:
-    """The chart as PNG bytes, rendered offline by vl-convert (no network access)."""
+    """The chart as PNG bytes, rendered offline by vl-convert (no network access);
+    ``scale`` multiplies its size (2 for a sharp picture on a high-density screen)."""
+    scale = check_number("scale", scale, minimum=0, above=True, maximum=10)
     vlc = _vlc()
     png = vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale,
                               allowed_base_urls=[])
@@ -940,6 +1027,7 @@ def enable_offline(mode: Literal["svg", "png", "widget"] = "svg") -> str:
     without a kernel (GitHub, nbviewer) and hold no random ids. ``widget`` is the live
     ``alt.JupyterChart`` with its JavaScript bundled (strip widget state before committing).
     See the module docstring for why SVG is the default."""
+    check_choice("mode", mode, ("svg", "png", "widget"))
     if mode == "svg":
         alt.renderers.register("labkit-svg", _svg_renderer)
         alt.renderers.enable("labkit-svg")
@@ -948,8 +1036,6 @@ def enable_offline(mode: Literal["svg", "png", "widget"] = "svg") -> str:
         alt.renderers.register("labkit-png", _png_renderer)
         alt.renderers.enable("labkit-png")
         return "labkit-png"
-    if mode == "widget":
-        alt.JupyterChart.enable_offline()
-        alt.renderers.enable("jupyter", offline=True)
-        return "jupyter"
-    raise ValueError(f"mode must be 'svg', 'png' or 'widget', got {mode!r}")
+    alt.JupyterChart.enable_offline()  # mode == "widget"
+    alt.renderers.enable("jupyter", offline=True)
+    return "jupyter"

@@ -38,7 +38,10 @@ Why it looks like this (nbval, and viewing without a kernel):
   they are at display time, so GitHub and nbviewer show a picture, and nbval compares a
   deterministic SVG (no random ids, no wall-clock values).
 - Errors raised by the scenario (a bad parameter combination) are shown in the status line
-  instead of escaping from a widget callback, where nobody would see them.
+  instead of escaping from a widget callback, where nobody would see them. Mistakes in the
+  dashboard's own configuration (a control for a parameter the scenario does not have, a
+  slider from NaN, ``steps=0``) raise at once, when it is built: ``TypeError`` for a value
+  of the wrong type, ``ValueError`` for one out of range, as everywhere in labkit.
 """
 
 from __future__ import annotations
@@ -54,11 +57,19 @@ from typing import Any, TypeAlias, TypeVar, cast, overload
 import altair as alt
 import ipywidgets
 
-from labkit import viz
-from labkit._runtime import Run
+from labkit import Run, viz
+from labkit._check import (
+    check_callable,
+    check_int,
+    check_number,
+    check_sequence,
+    check_str,
+    describe,
+)
 from labkit.trace import Trace
 
 __all__ = (
+    "MAX_STEPS",
     "MODEL_LABELS",
     "ChartSpec",
     "ControlSpec",
@@ -77,6 +88,8 @@ ControlSpec: TypeAlias = "ipywidgets.ValueWidget | range | tuple[Any, ...] | lis
 #: ``Run -> chart``.
 ChartSpec: TypeAlias = "str | tuple[str, Mapping[str, Any]] | Callable[[Run[Any]], Any]"
 
+#: The most frames of the Play button (``steps``): one per redraw.
+MAX_STEPS = 1_000
 #: Panel titles for ``compare_models`` (the colours come from the trace's ``model`` column).
 MODEL_LABELS: Mapping[str, str] = {"go": "Go", "rust": "Rust", "actor": "Actor"}
 
@@ -99,25 +112,28 @@ def truncate(source: Trace | Run[T], at: float) -> Trace | Run[T]:
     ``elapsed = min(elapsed, at)`` and ``completed = False`` when the cut falls before its
     end. Cutting at or after the last event returns ``source`` itself.
     """
+    at = check_number("at", at, allow_inf=True, unit="seconds")
     if isinstance(source, Trace):
-        rows = source.rows
-        if not rows or max(row[0] for row in rows) <= at:
+        if not source.rows or _last(source) <= at:
             return source
-        return Trace([row for row in rows if row[0] <= at])
+        return Trace([row for row in source if row.time <= at])
     if isinstance(source, Run):
         trace = truncate(source.trace, at)
         if trace is source.trace and source.elapsed <= at:
             return source
         return dataclasses.replace(source, trace=trace, elapsed=min(source.elapsed, at),
                                    completed=source.completed and source.elapsed <= at)
-    raise TypeError(f"truncate expects a labkit Run or Trace, got {type(source).__name__}")
+    raise TypeError(f"source must be a labkit Run or Trace, got {describe(source)}")
+
+
+def _last(trace: Trace) -> float:
+    """The time of the trace's last event (0 for none)."""
+    return max((row.time for row in trace), default=0.0)
 
 
 def _end(run: Run[Any]) -> float:
     """The last instant worth showing: the run's elapsed time or its last event."""
-    rows = run.trace.rows
-    last = max((row[0] for row in rows), default=0.0)
-    return float(max(run.elapsed, last))
+    return float(max(run.elapsed, _last(run.trace)))
 
 
 # -- controls --------------------------------------------------------------------------------
@@ -135,6 +151,7 @@ def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidge
     at ``default`` (the scenario's default) when that is a valid value, else at its first.
     Sliders update on release, not while dragging, so each change simulates once.
     """
+    name = check_str("name", name)
     style = {"description_width": "initial"}
     if isinstance(spec, ipywidgets.ValueWidget):
         if getattr(spec, "description", None) == "":
@@ -150,6 +167,9 @@ def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidge
         return ipywidgets.IntSlider(value=value, min=lo, max=hi, step=abs(spec.step),
                                     description=name, continuous_update=False, style=style)
     if isinstance(spec, tuple) and len(spec) in (2, 3) and all(_is_number(x) for x in spec):
+        for part, x in zip(("min", "max", "step"), spec, strict=False):
+            check_number(f"control {name!r}: {part}", x, above=part == "step",
+                         minimum=0 if part == "step" else None)
         lo, hi = spec[0], spec[1]
         if lo > hi:
             raise ValueError(f"control {name!r}: min {lo!r} is above max {hi!r}; "
@@ -177,12 +197,63 @@ def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidge
         "range(a, b), (min, max), (min, max, step), a list of options or a bool")
 
 
-def _scenario_defaults(scenario: Callable[..., Any]) -> dict[str, Any]:
+def _scenario_params(scenario: Callable[..., Any]) -> dict[str, Any] | None:
+    """The scenario's keyword parameters and their defaults (``inspect.Parameter.empty``
+    for none); ``None`` when it takes any keyword (``**kwargs``) or has no signature."""
     try:
         params = inspect.signature(scenario).parameters.values()
     except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name: p.default for p in params
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          inspect.Parameter.KEYWORD_ONLY)}
+
+
+def _check_names(what: str, names: object, scenario: Callable[..., Any],
+                 params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``controls`` or ``fixed``: a mapping whose keys are the scenario's parameters."""
+    if not isinstance(names, Mapping):
+        raise TypeError(f"{what} must be a dict of parameter -> value, got {describe(names)}")
+    for name in names:
+        check_str(f"a key of {what}", name)
+        if params is not None and name not in params:
+            label = getattr(scenario, "__name__", "the scenario")
+            raise ValueError(f"{what}: {label} has no parameter {name!r}; its parameters: "
+                             f"{', '.join(params)}")
+    return dict(names)
+
+
+def _check_charts(charts: object) -> tuple[ChartSpec, ...]:
+    """One chart or a non-empty list of them (see :func:`_check_chart`)."""
+    single = isinstance(charts, str) or callable(charts) or (
+        isinstance(charts, tuple) and len(charts) == 2 and isinstance(charts[0], str)
+        and isinstance(charts[1], Mapping))
+    if single:
+        return (_check_chart("charts", charts),)
+    return tuple(check_sequence("charts", charts, _check_chart))
+
+
+def _check_chart(name: str, chart: object) -> ChartSpec:
+    """A key of :data:`labkit.viz.CHARTS`, ``(key, {option: value})`` or a function."""
+    if callable(chart):
+        return cast("ChartSpec", chart)
+    key = chart[0] if isinstance(chart, tuple) and chart else chart
+    if isinstance(chart, tuple) and not (len(chart) == 2 and isinstance(chart[1], Mapping)):
+        raise TypeError(f"{name}: a chart with options is (name, {{option: value}}), "
+                        f"got {describe(chart)}")
+    if not isinstance(key, str):
+        raise TypeError(f"{name} must be a chart name such as 'depth', (name, {{option: "
+                        f"value}}) or a function Run -> chart, got {describe(chart)}")
+    if key not in viz.CHARTS:
+        raise ValueError(f"unknown chart {key!r}; choose one of {sorted(viz.CHARTS)} or pass "
+                         "a function Run -> chart")
+    return cast("ChartSpec", chart)
+
+
+def _model_name(name: str, value: object) -> str:
+    return check_str(name, value)
 
 
 # -- pinning the time axis while scrubbing ---------------------------------------------------
@@ -277,17 +348,17 @@ class Dashboard:
                  *, compare_models: Sequence[str] | ipywidgets.ValueWidget | None = None,
                  fixed: Mapping[str, Any] | None = None,
                  steps: int = 40, interval_ms: int = 250, cache_size: int = 16) -> None:
-        self.scenario = scenario
-        self.fixed: dict[str, Any] = dict(fixed or {})
+        self.scenario = check_callable("scenario", scenario)
+        params = _scenario_params(scenario)
+        controls = _check_names("controls", controls, scenario, params)
+        self.fixed: dict[str, Any] = _check_names("fixed", fixed or {}, scenario, params)
         self.models: ipywidgets.ValueWidget | None = None
         self._models: tuple[str, ...] | None = None
         if isinstance(compare_models, ipywidgets.ValueWidget):
             self.models = as_control(compare_models, name="models")
-        elif compare_models is not None:
-            self._models = tuple(compare_models)
-            if not self._models:
-                raise ValueError("compare_models is empty; give models such as ['go', 'rust'] "
-                                 "or leave it out")
+        elif compare_models is not None:  # a list of models, such as ["go", "rust"]
+            self._models = tuple(check_sequence("compare_models", compare_models,
+                                                _model_name))
         clash = sorted(set(controls) & set(self.fixed))
         if clash:
             raise ValueError(f"parameters {clash} are both controls and fixed; keep one")
@@ -295,31 +366,13 @@ class Dashboard:
         if comparing and ("model" in controls or "model" in self.fixed):
             raise ValueError("with compare_models the dashboard sets model= itself; "
                              "remove 'model' from controls and fixed")
-        single = isinstance(charts, str) or callable(charts) or (
-            isinstance(charts, tuple) and len(charts) == 2 and isinstance(charts[0], str)
-            and isinstance(charts[1], Mapping))
-        chart_list: list[ChartSpec] = (
-            [cast("ChartSpec", charts)] if single else list(cast("Sequence[ChartSpec]", charts)))
-        if not chart_list:
-            raise ValueError("charts is empty; give e.g. 'depth' or [viz.timeline]")
-        for chart in chart_list:
-            name = chart[0] if isinstance(chart, tuple) else chart
-            if isinstance(chart, tuple) and not (
-                    len(chart) == 2 and isinstance(chart[1], Mapping)):
-                raise ValueError(f"a chart with options is (name, {{option: value}}), "
-                                 f"got {chart!r}")
-            if isinstance(name, str) and name not in viz.CHARTS:
-                raise ValueError(f"unknown chart {name!r}; choose one of "
-                                 f"{sorted(viz.CHARTS)} or pass a function Run -> chart")
-        self.charts: tuple[ChartSpec, ...] = tuple(chart_list)
-        if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
-        if cache_size < 1:
-            raise ValueError(f"cache_size must be at least 1, got {cache_size}")
-        self.steps = steps
-        self.cache_size = cache_size
+        self.charts: tuple[ChartSpec, ...] = _check_charts(charts)
+        self.steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+        interval_ms = check_int("interval_ms", interval_ms, minimum=1, maximum=60_000)
+        self.cache_size = check_int("cache_size", cache_size, minimum=1, maximum=1_000)
 
-        defaults = _scenario_defaults(scenario)
+        defaults = {name: default for name, default in (params or {}).items()
+                    if default is not inspect.Parameter.empty}
         self.controls: dict[str, ipywidgets.ValueWidget] = {
             name: as_control(spec, name=name, default=defaults.get(name))
             for name, spec in controls.items()}

@@ -61,3 +61,26 @@ def test_quick_run_of_one_group_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     assert main(["--quick", "--only", "roundtrip", "--json", str(out)]) == 0
     assert '"key": "roundtrip"' in out.read_text()
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--rounds", "0"], "argument --rounds: must be an int from 1 to 1000, got '0'"),
+    (["--rounds", "many"], "argument --rounds: must be an int from 1 to 1000"),
+    (["--only", "no-such-row"], "--only no-such-row matches no benchmark"),
+    (["--only", "roundtrip", "--json", "BLOCKER/results.json"], "cannot write the results"),
+    (["--fast"], "unrecognized arguments: --fast"),
+])
+def test_a_bad_argument_is_one_line_and_exit_code_2(argv: list[str], says: str,
+                                                     tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    """Checked before anything is measured: no traceback, no minutes lost."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main([a.replace("BLOCKER", str(blocker)) for a in argv])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("python -m benchmarks: error: ")
+    assert captured.err.count("\n") == 1 and says in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from labkit import scenarios
-from labkit.cli import CliError, main, parse_params
+from labkit.cli import CliError, main, parse_bool, parse_params
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -107,7 +108,8 @@ def test_mistakes_get_a_clear_error_and_exit_code_2(tmp_path: Path,
     err = fail_cli(capsys, "run", "producer_consumer", "capacity")
     assert "name=value" in err
     err = fail_cli(capsys, "run", "producer_consumer", "capacity=-1")
-    assert err.startswith("labkit: error: producer_consumer:") and "capacity" in err
+    assert err == ("labkit: error: producer_consumer: capacity must be an int from 0 to "
+                   "1e+06, got int -1\n")
     err = fail_cli(capsys, "run", "overload", "model=go", "--models", "go")
     assert "not both" in err
     err = fail_cli(capsys, "run", "ping_pong", "--chart", "pie", "--out", str(tmp_path))
@@ -115,7 +117,123 @@ def test_mistakes_get_a_clear_error_and_exit_code_2(tmp_path: Path,
     blocker = tmp_path / "file"
     blocker.write_text("")
     err = fail_cli(capsys, "run", "ping_pong", "--trace", str(blocker / "t.csv"))
-    assert "cannot write the trace" in err
+    assert "cannot create the folder of the trace file" in err
+    err = fail_cli(capsys, "run", "ping_pong", "--chart", "depth", "--out", str(blocker))
+    assert "cannot create the chart folder" in err
+
+
+BLOCKER = "blocker-file"  # a file: no folder can be made below it
+
+#: Command lines with a mistake, and a piece of the one line that says what it is.
+MISTAKES = [
+    ([], "the following arguments are required"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["run"], "the following arguments are required: name"),
+    (["run", "nope"], "no scenario named 'nope'"),
+    (["show", "nope"], "no scenario named 'nope'"),
+    (["run", "ping_pong", "speed=3"], "ping_pong has no parameter 'speed'"),
+    (["run", "ping_pong", "rounds=3", "rounds=4"], "given twice"),
+    (["run", "ping_pong", "rounds="], "rounds= has no value"),
+    (["run", "ping_pong", "seed=3"], "give the seed as --seed 3"),
+    (["run", "ping_pong", "rounds=lots"], "rounds must be an int from 0 to 1e+06, got str"),
+    (["run", "ping_pong", "rounds=1e400"], "rounds must be an int"),
+    (["run", "ping_pong", "hit_time=nan"], "hit_time must be a finite number of seconds"),
+    (["run", "ping_pong", "hit_time=-inf"], "hit_time must be a finite number of seconds"),
+    (["run", "ping_pong", "hit_time=" + "9" * 500], "hit_time must be a finite number"),
+    (["run", "ping_pong", "model=[" * 3000], "model must be one of"),
+    (["run", "who_closes", "mistake=maybe"],
+     "mistake is true or false (also yes/no, on/off, 1/0), got 'maybe'"),
+    (["run", "who_closes", "mistake=2"], "mistake is true or false"),
+    (["run", "ping_pong", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
+    (["run", "ping_pong", "--seed", "1.5"], "argument --seed: invalid int value"),
+    (["run", "ping_pong", "--models", "java"], "model must be one of"),
+    (["run", "ping_pong", "--models", "go", "go"], "--models names go twice"),
+    (["run", "rate_limit", "--models", "go"], "rate_limit has no model parameter"),
+    (["run", "ping_pong", "--chart"], "argument --chart: expected at least one argument"),
+    (["run", "ping_pong", "--chart", "depth", "--format", "gif"], "invalid choice: 'gif'"),
+    (["run", "ping_pong", "--format", "png"], "--format is for chart files"),
+    (["run", "ping_pong", "--out", "charts"], "--out is for chart files"),
+    (["run", "ping_pong", "--chart", "depth", "--out", f"{BLOCKER}/charts"],
+     "cannot create the chart folder"),
+    (["run", "ping_pong", "--trace", f"{BLOCKER}/deep/t.csv"],
+     "cannot create the folder of the trace file"),
+    (["run", "ping_pong", "--bogus"], "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize(("argv", "says"), MISTAKES, ids=[" ".join(a)[:40] for a, _ in MISTAKES])
+def test_a_mistake_is_one_line_on_stderr_and_exit_code_2(
+        argv: list[str], says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / BLOCKER).write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing ran, nothing half-printed
+    assert captured.err.count("\n") == 1 and captured.err.endswith("\n")
+    assert captured.err.startswith("labkit") and ": error: " in captured.err
+    assert says in captured.err
+    assert list(tmp_path.iterdir()) == [tmp_path / BLOCKER]  # and nothing was written
+
+
+@pytest.mark.parametrize("name", sorted(scenarios.SCENARIOS))
+def test_every_parameter_with_a_bad_value_is_one_line(name: str,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """No value typed for any parameter gets a traceback: it runs or it is one line."""
+    fn = scenarios.SCENARIOS[name]
+    for param in inspect.signature(fn).parameters:
+        if param == "seed":
+            continue
+        for text in ("abc", "-1", "nan", "-inf", "1e400", "[", "{}", "2.5j", "9" * 400):
+            code: int | str | None
+            try:
+                code = main(["run", name, f"{param}={text}", "--json"])
+            except SystemExit as exc:
+                code = exc.code
+            err = capsys.readouterr().err
+            assert code in (0, 2), (param, text)
+            if code == 2:
+                assert err.count("\n") == 1 and param in err, (param, text, err)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("no", False), ("NO", False), ("false", False), ("False", False), ("off", False),
+    ("0", False), ("yes", True), ("Yes", True), ("true", True), ("TRUE", True), ("on", True),
+    ("1", True), (" no ", False),
+])
+def test_bool_parameters_take_true_false_yes_no_on_off_1_0(text: str, value: bool) -> None:
+    assert parse_params(scenarios.who_closes, [f"mistake={text}"]) == {"mistake": value}
+    assert parse_bool("mistake", text) is value
+
+
+def test_mistake_no_runs_the_fixed_program(capsys: pytest.CaptureFixture[str]) -> None:
+    """``mistake=no`` is False: the producer closes the channel and nothing hangs (G28)."""
+    data = json.loads(run_cli(capsys, "run", "who_closes", "mistake=no", "--json"))
+    result = data["runs"]["who_closes"]["result"]
+    assert result["mistake"] is False and result["hung"] is False and result["received"] == 3
+    data = json.loads(run_cli(capsys, "run", "who_closes", "mistake=yes", "--json"))
+    assert data["runs"]["who_closes"]["result"]["hung"] is True
+
+
+def test_words_for_infinity_and_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """``inf`` is a float (an unlimited patience); ``none`` is None."""
+    assert parse_params(scenarios.who_closes, ["patience=inf"]) == {"patience": math.inf}
+    assert parse_params(scenarios.who_closes, ["patience=None"]) == {"patience": None}
+    data = json.loads(run_cli(capsys, "run", "who_closes", "patience=inf", "--json"))
+    assert data["runs"]["who_closes"]["result"]["deadlock"] is True
+
+
+def test_a_bad_argument_in_a_fresh_process_has_no_traceback() -> None:
+    done = subprocess.run([sys.executable, "-m", "labkit", "run", "who_closes",
+                           "mistake=perhaps"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == ("labkit: error: mistake is true or false (also yes/no, on/off, "
+                           "1/0), got 'perhaps'\n")
 
 
 def test_parse_params_types() -> None:

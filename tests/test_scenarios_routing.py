@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -40,23 +39,6 @@ def assert_followable(run: Run[Any], model: str) -> int:
             ends = rows[(rows["kind"] == "handle_end") & (rows["actor"] == task)]
             assert set(ends["msg_id"]) & sent & got, f"corr_id {corr}: no handle_end"
     return len(routes)
-
-# -- determinism -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("call", [
-    lambda seed: scenarios.work_queue("go", messages=300, seed=seed),
-    lambda seed: scenarios.work_queue("rust", messages=300, dispatch="random", seed=seed),
-    lambda seed: scenarios.route("random", "rust", messages=60, seed=seed),
-    lambda seed: scenarios.route("least_loaded", "actor", messages=60, seed=seed),
-    lambda seed: scenarios.sharding(messages=300, seed=seed),
-    lambda seed: scenarios.scatter_gather("go", seed=seed),
-], ids=["wq-go", "wq-rust-random", "route-rust", "route-actor", "sharding", "sg-go"])
-def test_same_seed_same_result_and_trace(call: Callable[[int], Any]) -> None:
-    a, b = call(3), call(3)
-    assert a.result == b.result
-    assert a.trace.df.equals(b.trace.df)
-    assert a.result != call(4).result
 
 
 def test_both_models_serve_the_same_jobs() -> None:
@@ -332,34 +314,7 @@ def test_actor_late_replies_become_dead_letters() -> None:
     assert len(dead) == 1
 
 
-# -- bad parameters ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("call", "match"), [
-    (lambda: scenarios.work_queue("actor"), "unknown model"),
-    (lambda: scenarios.work_queue("go", workers=0), "workers must be >= 1"),
-    (lambda: scenarios.work_queue("go", spread=-1), "spread must be >= 0"),
-    (lambda: scenarios.work_queue("go", load=1.0), "load must be below 1"),
-    (lambda: scenarios.work_queue("go", load=0), "load must be > 0"),
-    (lambda: scenarios.work_queue("go", messages=0), "messages must be >= 1"),
-    (lambda: scenarios.work_queue("rust", dispatch="fastest"), "dispatch must be one of"),
-    (lambda: scenarios.work_queue("go", arrivals="bursty"), "arrivals must be one of"),
-    (lambda: scenarios.work_queue("go", service=float("inf")), "finite"),
-    (lambda: scenarios.route("hash"), "strategy must be one of"),
-    (lambda: scenarios.route("random", "erlang"), "unknown model"),
-    (lambda: scenarios.route("random", key_skew=-0.5), "key_skew"),
-    (lambda: scenarios.route("random", workers=2.5), "workers must be an int"),
-    (lambda: scenarios.sharding(shards=0), "shards"),
-    (lambda: scenarios.sharding(skew=float("nan")), "skew"),
-    (lambda: scenarios.key_movement(workers=1), "workers must be >= 2"),
-    (lambda: scenarios.scatter_gather("go", deadline=0), "deadline must be > 0"),
-    (lambda: scenarios.scatter_gather("go", delays=[]), "delays is empty"),
-    (lambda: scenarios.scatter_gather("go", delays=[0.1, -1]), r"delays\[1\]"),
-])
-def test_bad_parameters_raise_clear_value_errors(call: Callable[[], object],
-                                                 match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        call()
+# -- service times ---------------------------------------------------------------------------
 
 
 def test_service_times_have_the_asked_mean_and_spread() -> None:

@@ -4,6 +4,8 @@ offline rendering. Specs are checked, not pixels."""
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -330,7 +332,7 @@ def test_compare_aligns_bins(go_run: labkit.Run[int], rust_run: labkit.Run[int])
     windows = [{r["window_end"] - r["window_start"] for r in dataset(spec, p)}
                for p in spec["hconcat"]]
     assert len({round(w, 9) for ws in windows for w in ws}) == 1
-    with pytest.raises(ValueError, match="unknown chart"):
+    with pytest.raises(ValueError, match="chart must be one of 'timeline', 'depth'"):
         viz.compare({"Go": go_run}, chart="pie")
     assert viz.compare({"Go": go_run}, title="").to_dict()["title"] == ""  # no heading
 
@@ -377,8 +379,87 @@ def test_compare_ten_thousand_is_small(big_run: labkit.Run[int],
 def test_bad_inputs_say_what_to_do(go_run: labkit.Run[int]) -> None:
     with pytest.raises(TypeError, match=r"run\.trace"):
         viz.timeline(42)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(ValueError, match="limit must be an int >= 1, got int 0"):
         viz.sequence_diagram(go_run, limit=0)
+
+
+_SIZE = [("600", TypeError), (600.0, TypeError), (True, TypeError), (0, ValueError),
+         (-1, ValueError), (10**6, ValueError)]
+_CAP = [("5", TypeError), (2.5, TypeError), (None, TypeError), (0, ValueError),
+        (-3, ValueError)]
+_TITLE = [(5, TypeError), (["a"], TypeError)]
+BAD_OPTIONS: list[tuple[str, str, object, type[Exception]]] = [
+    *[("timeline", "limit", v, e) for v, e in _CAP],
+    *[("timeline", "width", v, e) for v, e in _SIZE],
+    *[("timeline", "title", v, e) for v, e in _TITLE],
+    *[("depth_chart", option, v, e) for option in ("max_points", "max_queues") for v, e in _CAP],
+    *[("depth_chart", option, v, e) for option in ("width", "height") for v, e in _SIZE],
+    ("depth_chart", "peer", 3, TypeError),
+    ("latency_chart", "kind", "pie", ValueError), ("latency_chart", "kind", 1, TypeError),
+    *[("latency_chart", "bins", v, e) for v, e in _CAP],
+    *[("latency_chart", "bin_width_ms", v, e) for v, e in [
+        ("1", TypeError), (math.nan, ValueError), (math.inf, ValueError), (0, ValueError),
+        (-1.0, ValueError)]],
+    *[("throughput_chart", "window", v, e) for v, e in [
+        ("1", TypeError), (True, TypeError), (math.nan, ValueError), (math.inf, ValueError),
+        (0, ValueError), (-0.5, ValueError), (10**400, ValueError)]],
+    *[("throughput_chart", "max_points", v, e) for v, e in _CAP],
+    *[("throughput_chart", "height", v, e) for v, e in _SIZE],
+    *[("sequence_diagram", "limit", v, e) for v, e in _CAP],
+    *[("sequence_diagram", "lane_width", v, e) for v, e in _SIZE],
+    *[("load_chart", "actors", v, e) for v, e in [("main", TypeError), ([1], TypeError)]],
+    ("load_chart", "model", 1, TypeError), ("load_chart", "noun", "", ValueError),
+    ("load_chart", "noun", None, TypeError),
+    *[("load_chart", "width", v, e) for v, e in _SIZE],
+]
+
+
+@pytest.mark.parametrize(("builder", "option", "value", "error"), BAD_OPTIONS,
+                         ids=[f"{b}-{o}={v!r}"[:60] for b, o, v, _ in BAD_OPTIONS])
+def test_every_bad_builder_option_names_itself(go_run: labkit.Run[int], builder: str,
+                                               option: str, value: object,
+                                               error: type[Exception]) -> None:
+    """Wrong type: TypeError; out of range: ValueError; the message names the option."""
+    with pytest.raises(error) as info:
+        getattr(viz, builder)(go_run, **{option: value})
+    assert type(info.value) is error
+    assert re.match(rf"{option}(\[\d+\])? must be ", str(info.value)), info.value
+
+
+def test_compare_sweep_and_rendering_refuse_bad_options(go_run: labkit.Run[int]) -> None:
+    with pytest.raises(TypeError, match="chart must be one of"):
+        viz.compare({"Go": go_run}, chart=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="runs must be a dict"):
+        viz.compare([go_run])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least one run"):
+        viz.compare({})
+    with pytest.raises(ValueError, match="direction must be one of 'horizontal', 'vertical'"):
+        viz.compare({"Go": go_run}, direction="diagonal")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="the depth chart has no option 'limit'"):
+        viz.compare({"Go": go_run}, chart="depth", limit=3)
+    with pytest.raises(ValueError, match="bins must be an int >= 1"):
+        viz.compare({"Go": go_run}, chart="latency", bins=0)
+    with pytest.raises(TypeError, match="max_points must be an int"):
+        viz.compare({"Go": go_run}, chart="throughput", max_points="9")
+    df = pd.DataFrame({"model": ["go"], "workers": [1], "p99_ms": [1.0]})
+    with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
+        viz.sweep_chart([{"workers": 1}], "workers", "p99_ms")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="x must be a string"):
+        viz.sweep_chart(df, 1, "p99_ms")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"y\[0\] must be a string"):
+        viz.sweep_chart(df, "workers", [1])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="log_y must be True or False"):
+        viz.sweep_chart(df, "workers", "p99_ms", log_y="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="height must be an int from 1 to 10000"):
+        viz.sweep_chart(df, "workers", "p99_ms", height=0)
+    with pytest.raises(TypeError, match="chart must be an Altair chart"):
+        viz.to_svg(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scale must be a finite number > 0"):
+        viz.to_png(viz.timeline(go_run), scale=0)
+    with pytest.raises(ValueError, match="scale must be"):
+        viz.to_png(viz.timeline(go_run), scale=math.inf)
+    with pytest.raises(TypeError, match="models must be a list"):
+        viz.model_color(models="go")
 
 
 # -- offline rendering ----------------------------------------------------------------------
@@ -405,7 +486,7 @@ def test_enable_offline_renders_svg(go_run: labkit.Run[int]) -> None:
         assert mimes is not None
         assert mimes["image/svg+xml"].startswith("<svg")
         assert "text/html" not in mimes
-        with pytest.raises(ValueError, match="mode"):
+        with pytest.raises(ValueError, match="mode must be one of 'svg', 'png', 'widget'"):
             viz.enable_offline("html")  # type: ignore[arg-type]
     finally:
         alt.renderers.enable(before)
@@ -485,8 +566,10 @@ def test_load_chart_from_counts_and_bad_input() -> None:
     values = dataset(spec, spec["layer"][0])
     assert [(r["actor"], r["messages"]) for r in values] == [("b", 3), ("a", 1), ("c", 0)]
     assert_palette(spec["layer"][0]["encoding"]["color"], ["rust"])
-    with pytest.raises(ValueError, match="ints >= 0"):
+    with pytest.raises(ValueError, match=r"the count of 'a' must be an int >= 0, got int -1"):
         viz.load_chart({"a": -1})
+    with pytest.raises(TypeError, match=r"the count of 'a' must be an int >= 0, got str '3'"):
+        viz.load_chart({"a": "3"})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="no actor named"):
         viz.load_chart(_load_run(2, skewed=False), actors=["nobody"])
 
@@ -561,7 +644,7 @@ def test_charts_are_laid_out_with_labkits_own_font() -> None:
     """The layout must not depend on the fonts a machine has (nbval compares SVGs strictly):
     every chart names FONT, whose first entry is the font shipped in labkit/fonts, and text
     is measured with that font's advance widths."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
     fonts = sorted((Path(viz.__file__).parent / "fonts").glob("*.ttf"))
     assert [f.name for f in fonts] == ["LabkitSans-Bold.ttf", "LabkitSans-Regular.ttf"]

@@ -4,6 +4,7 @@ deterministic SVG for viewers without a kernel. ipywidgets works without a kerne
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,8 +112,84 @@ def test_bad_configuration_is_refused() -> None:
         Dashboard(Fake(), {"n": range(1, 3)}, "pie")
     with pytest.raises(ValueError, match="unknown chart"):
         Dashboard(Fake(), {"n": range(1, 3)}, [("pie", {"limit": 3})])
-    with pytest.raises(ValueError, match=r"\(name, \{option: value\}\)"):
-        Dashboard(Fake(), {"n": range(1, 3)}, [("timeline", 3)])
+    with pytest.raises(TypeError, match=r"\(name, \{option: value\}\)"):
+        Dashboard(Fake(), {"n": range(1, 3)}, [("timeline", 3)])  # type: ignore[list-item]
+
+
+#: Dashboard options with bad values: (option, value, error, the message's start).
+BAD_DASHBOARD: list[tuple[str, object, type[Exception], str]] = [
+    ("scenario", 42, TypeError, "scenario must be a function"),
+    ("controls", [("n", range(3))], TypeError, "controls must be a dict"),
+    ("controls", {"speed": range(1, 3)}, ValueError, "controls: fake has no parameter 'speed'"),
+    ("controls", {1: range(1, 3)}, TypeError, "a key of controls must be a string"),
+    ("fixed", {"sede": 3}, ValueError, "fixed: fake has no parameter 'sede'"),
+    ("fixed", "seed=3", TypeError, "fixed must be a dict"),
+    ("compare_models", "go", TypeError, "compare_models must be a list"),
+    ("compare_models", [], ValueError, "compare_models must be a non-empty list"),
+    ("compare_models", ["go", 3], TypeError, "compare_models[1] must be a string"),
+    ("charts", 5, TypeError, "charts must be a list"),
+    ("charts", [], ValueError, "charts must be a non-empty list"),
+    ("charts", [5], TypeError, "charts[0] must be a chart name"),
+    ("charts", ["pie"], ValueError, "unknown chart 'pie'"),
+    ("steps", 0, ValueError, "steps must be an int from 1 to 1000"),
+    ("steps", 10**9, ValueError, "steps must be an int from 1 to 1000"),
+    ("steps", 2.5, TypeError, "steps must be an int"),
+    ("steps", None, TypeError, "steps must be an int"),
+    ("steps", True, TypeError, "steps must be an int"),
+    ("interval_ms", -250, ValueError, "interval_ms must be an int from 1 to 60000"),
+    ("interval_ms", "250", TypeError, "interval_ms must be an int"),
+    ("cache_size", 0, ValueError, "cache_size must be an int from 1 to 1000"),
+    ("cache_size", math.inf, TypeError, "cache_size must be an int"),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "error", "says"), BAD_DASHBOARD,
+                         ids=[f"{o}={v!r}"[:40] for o, v, _, _ in BAD_DASHBOARD])
+def test_a_bad_dashboard_option_is_refused_when_built(option: str, value: object,
+                                                      error: type[Exception],
+                                                      says: str) -> None:
+    """Configuration mistakes raise at once (not in a widget callback, where nobody would
+    see them): TypeError for a wrong type, ValueError out of range."""
+    kwargs: dict[str, Any] = {"scenario": Fake(), "controls": {"n": range(1, 3)},
+                              "charts": "depth", option: value}
+    with pytest.raises(error) as info:
+        Dashboard(**kwargs)
+    assert type(info.value) is error and str(info.value).startswith(says), info.value
+
+
+@pytest.mark.parametrize(("spec", "error", "says"), [
+    ((0, math.nan), ValueError, "control 'x': max must be a finite number"),
+    ((math.inf, 1.0), ValueError, "control 'x': min must be a finite number"),
+    ((1, 10, 0), ValueError, "control 'x': step must be a finite number > 0"),
+    ((0.0, 1.0, -0.1), ValueError, "control 'x': step must be a finite number > 0"),
+    ((5, 1), ValueError, "control 'x': min 5 is above max 1"),
+    (("a", "b"), TypeError, "control 'x': cannot make a widget"),
+    (None, TypeError, "control 'x': cannot make a widget"),
+    ([], ValueError, "control 'x': the list of options is empty"),
+    (range(0), ValueError, "control 'x': range(0, 0) is empty"),
+])
+def test_a_bad_control_shorthand_says_what_to_write(spec: Any, error: type[Exception],
+                                                    says: str) -> None:
+    with pytest.raises(error) as info:
+        as_control(spec, name="x")
+    assert str(info.value).startswith(says), info.value
+
+
+def test_as_control_needs_a_name() -> None:
+    with pytest.raises(TypeError, match="name must be a string"):
+        as_control(range(3), name=3)  # type: ignore[arg-type]
+
+
+def test_truncate_takes_a_time_in_seconds() -> None:
+    run = scenarios.ping_pong("go")
+    assert truncate(run, math.inf) is run
+    assert len(truncate(run, -1.0).trace) == 0  # before the start: nothing yet
+    with pytest.raises(ValueError, match="at must be a number of seconds, got float nan"):
+        truncate(run, math.nan)
+    with pytest.raises(TypeError, match="at must be a number of seconds, got str '1'"):
+        truncate(run, "1")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="source must be a labkit Run or Trace"):
+        truncate([1, 2], 1.0)  # type: ignore[call-overload]
 
 
 # -- changing a control re-runs the scenario and redraws in place --------------------------
@@ -200,11 +277,12 @@ def test_models_widget_chooses_the_models_compared() -> None:
                                           ("Rust alone", "rust"),
                                           ("all three", ("go", "rust", "actor"))])
     dash = fake_dashboard(fake, compare_models=models)
-    assert dash.models is models and models.description == "models"
+    assert dash.models is models and dash.models.description == "models"
     assert dash.widget.children[0].children[0] is models  # shown first, before the controls
     assert dash.compare_models == ("go", "rust") and list(dash.runs) == ["Go", "Rust"]
     models.value = "rust"  # a single name is one model
-    assert dash.compare_models == ("rust",) and list(dash.runs) == ["Rust"]
+    compared: tuple[str, ...] | None = dash.compare_models
+    assert compared == ("rust",) and list(dash.runs) == ["Rust"]
     assert [p["title"] for p in dash.chart().to_dict()["hconcat"]] == ["Rust"]
     assert "<b>Go</b>" not in dash.status.value
     models.value = ("go", "rust", "actor")

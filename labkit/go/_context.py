@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from labkit._check import describe
 from labkit._runtime.core import current, current_or_none
 from labkit._runtime.rows import EventKind
 from labkit.go._time import call_later, check_duration
@@ -155,8 +156,26 @@ class _ValueCtx(Context):
         return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
 
 
+def _check_parent(parent: object, name: str = "parent") -> Context:
+    """A context to derive from: ``go.background()``, ``go.todo()`` or one made from them."""
+    if not isinstance(parent, Context):
+        raise TypeError(f"{name} must be a go.Context (go.background(), go.todo() or a "
+                        f"context made from one), got {describe(parent)}")
+    return parent
+
+
 def with_value(parent: Context, key: object, val: Any) -> Context:
-    """``context.WithValue``: a child carrying ``key -> val``; cancelled with its parent."""
+    """``context.WithValue``: a child carrying ``key -> val``; cancelled with its parent.
+    ``key`` must not be ``None`` and must be hashable (Go: comparable; a nil key panics)."""
+    parent = _check_parent(parent)
+    if key is None:
+        raise TypeError("key must be a hashable value other than None (Go panics on a nil "
+                        "key), got NoneType None")
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"key must be a hashable value other than None (Go: comparable), got "
+                        f"{describe(key)}") from None
     return _ValueCtx(parent, key, val)
 
 
@@ -233,14 +252,14 @@ def _canceller(ctx: _CancelCtx) -> CancelFunc:
 def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
     """``context.WithCancel``: a child and its ``cancel()`` (idempotent). Cancelling the
     parent cancels the child; cancelling the child never touches the parent (G36)."""
-    ctx = _CancelCtx(parent, "WithCancel")
+    ctx = _CancelCtx(_check_parent(parent), "WithCancel")
     return ctx, _canceller(ctx)
 
 
 def with_cancel_cause(parent: Context) -> tuple[Context, CancelCauseFunc]:
     """``context.WithCancelCause``: ``cancel(err)`` records ``err`` as the cause; ``err()``
     is still ``Canceled``. ``cancel(None)`` makes the cause ``Canceled`` (G38)."""
-    ctx = _CancelCtx(parent, "WithCancelCause")
+    ctx = _CancelCtx(_check_parent(parent), "WithCancelCause")
 
     def cancel(cause: object = None) -> None:
         ctx._cancel(True, Canceled, cause)
@@ -252,7 +271,8 @@ def with_deadline(parent: Context, when: float) -> tuple[Context, CancelFunc]:
     """``context.WithDeadline``: cancelled with ``DeadlineExceeded`` at ``when`` on the run's
     clock (``labkit.now()``). If the parent's deadline is earlier, the child is in effect
     the parent (G37). Cancelled earlier, its error is ``Canceled``."""
-    when = check_duration(when, "go.with_deadline time")
+    parent = _check_parent(parent)
+    when = check_duration("when", when)
     parent_deadline = parent.deadline()
     if parent_deadline is not None and parent_deadline <= when:
         ctx = _CancelCtx(parent, "WithDeadline")  # deadline() is the parent's
@@ -269,13 +289,14 @@ def with_deadline(parent: Context, when: float) -> tuple[Context, CancelFunc]:
 
 def with_timeout(parent: Context, seconds: float) -> tuple[Context, CancelFunc]:
     """``context.WithTimeout``: ``with_deadline(parent, labkit.now() + seconds)`` (G37)."""
-    seconds = check_duration(seconds, "go.with_timeout duration")
+    parent = _check_parent(parent)
+    seconds = check_duration("seconds", seconds)
     return with_deadline(parent, current().now() + seconds)
 
 
 def cause(ctx: Context) -> object:
     """``context.Cause``: why ``ctx`` was cancelled; ``None`` if it was not (G38)."""
-    owner = ctx._cancel_ctx()
+    owner = _check_parent(ctx, "ctx")._cancel_ctx()
     if owner is None:
         return ctx.err()
     return owner._cause

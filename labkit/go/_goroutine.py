@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+from labkit._check import check_callable, check_seconds
 from labkit._runtime.core import current
 from labkit._runtime.core import sleep as _sleep
 
@@ -28,8 +29,7 @@ def go(fn: Callable[..., Any], *args: Any) -> None:
         fn.close()
         raise TypeError("go.go() takes the function and its arguments: write "
                         "go.go(worker, x), not go.go(worker(x))")
-    if not callable(fn):
-        raise TypeError(f"go.go() needs a function, got {type(fn).__name__} {fn!r}")
+    check_callable("fn", fn)
     current().start_task(_goroutine, (fn, args), prefix="go", model="go")
 
 
@@ -46,5 +46,6 @@ async def gosched() -> None:
 
 
 async def sleep(seconds: float) -> None:
-    """``time.Sleep``: pause this goroutine on the run's clock (virtual under simulate)."""
-    await _sleep(seconds)
+    """``time.Sleep``: pause this goroutine on the run's clock (virtual under simulate).
+    Zero or a negative duration returns at once, as in Go; ``inf`` sleeps for ever."""
+    await _sleep(max(0.0, check_seconds("seconds", seconds, allow_negative=True)))

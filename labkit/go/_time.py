@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from labkit._check import check_bool, check_seconds
 from labkit._runtime.core import Runtime, current
 from labkit._runtime.core import sleep as _sleep
 from labkit._runtime.rows import EventKind
@@ -30,7 +31,7 @@ from labkit.channel import OK
 from labkit.errors import NotInRunError
 from labkit.go.chan import Chan
 
-__all__ = ("Ticker", "Timer", "TimerChan", "after", "call_later")
+__all__ = ("Ticker", "Timer", "TimerChan", "after", "call_later", "check_duration")
 
 
 class TimerChan(Chan[float]):
@@ -50,12 +51,10 @@ class TimerChan(Chan[float]):
         return 0
 
 
-def check_duration(seconds: object, what: str) -> float:
-    """A duration in seconds: an int or float (bools refused), not NaN."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or math.isnan(seconds):
-        raise TypeError(f"{what} must be a number of seconds, got "
-                        f"{type(seconds).__name__} {seconds!r}")
-    return float(seconds)
+def check_duration(name: str, seconds: object) -> float:
+    """A Go ``time.Duration`` in seconds: any number but NaN. Zero or negative means "now"
+    (a timer fires at once, a deadline has passed); ``inf`` means never."""
+    return check_seconds(name, seconds, allow_negative=True)
 
 
 def call_later(rt: Runtime, delay: float, fn: Callable[[], Any]) -> anyio.CancelScope:
@@ -89,17 +88,34 @@ def _deliver(rt: Runtime, chan: Chan[float], who: str, now: float) -> None:
                   depth=len(ch.buffer), model="go", detail=detail)
 
 
-def _drain(chan: Chan[float]) -> bool:
-    ch = chan.channel
-    assert ch is not None
-    return bool(ch.drain())
+class _Clockwork:
+    """What a Timer and a Ticker share: the run, the channel ``.c`` their ticks arrive on
+    (Go 1.23's :class:`TimerChan`, or a buffered channel with ``asynctimerchan``) and the
+    cancel scope of the background task that delivers them."""
+
+    def __init__(self, prefix: str, asynctimerchan: object) -> None:
+        self._rt = current()
+        self._async = check_bool("asynctimerchan", asynctimerchan)
+        self._chan: Chan[float] = Chan(1) if self._async else TimerChan(1)
+        self.c: Chan[float] = self._chan.recv_only()
+        self._name = self._rt.new_name(prefix)
+        self._scope: anyio.CancelScope | None = None
+
+    def _halt(self) -> bool:
+        """Cancel the pending delivery and, with Go 1.23 timers, discard an unread tick
+        (G47). True if either was there."""
+        active = self._scope is not None
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+        if not self._async:
+            ch = self._chan.channel
+            assert ch is not None
+            active = bool(ch.drain()) or active
+        return active
 
 
-def _new_chan(asynctimerchan: bool) -> Chan[float]:
-    return Chan(1) if asynctimerchan else TimerChan(1)
-
-
-class Timer:
+class Timer(_Clockwork):
     """``time.NewTimer(d)``: one value on ``.c`` after ``seconds`` (G45).
 
     ``stop()`` returns True if it stopped a tick from being delivered; ``reset(seconds)``
@@ -108,13 +124,8 @@ class Timer:
     """
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
-        delay = check_duration(seconds, "go.Timer duration")
-        self._rt = current()
-        self._async = asynctimerchan
-        self._chan = _new_chan(asynctimerchan)
-        self.c: Chan[float] = self._chan.recv_only()
-        self._name = self._rt.new_name("timer")
-        self._scope: anyio.CancelScope | None = None
+        delay = check_duration("seconds", seconds)
+        super().__init__("timer", asynctimerchan)
         self._arm(delay)
 
     def _arm(self, delay: float) -> None:
@@ -126,17 +137,11 @@ class Timer:
 
     def stop(self) -> bool:
         """Stop the timer. True if a tick was prevented (or, Go 1.23, discarded unread)."""
-        active = self._scope is not None
-        if self._scope is not None:
-            self._scope.cancel()
-            self._scope = None
-        if not self._async and _drain(self._chan):
-            active = True
-        return active
+        return self._halt()
 
     def reset(self, seconds: float) -> bool:
         """Re-arm to fire ``seconds`` from now; returns what ``stop()`` would have."""
-        delay = check_duration(seconds, "go.Timer duration")
+        delay = check_duration("seconds", seconds)
         was_active = self.stop()
         self._arm(delay)
         return was_active
@@ -147,26 +152,19 @@ def after(seconds: float, *, asynctimerchan: bool = False) -> Chan[float]:
     return Timer(seconds, asynctimerchan=asynctimerchan).c
 
 
-class Ticker:
+class Ticker(_Clockwork):
     """``time.NewTicker(d)``: a tick on ``.c`` every ``seconds``; slow receivers lose ticks,
     ticks never queue up (G46). ``stop()`` does not close ``.c``."""
 
     def __init__(self, seconds: float, *, asynctimerchan: bool = False) -> None:
-        self._rt = current()
-        self._async = asynctimerchan
-        self._chan = _new_chan(asynctimerchan)
-        self.c: Chan[float] = self._chan.recv_only()
-        self._name = self._rt.new_name("ticker")
-        self._scope: anyio.CancelScope | None = None
-        self._start(self._check(seconds))
+        period = self._check(seconds)
+        super().__init__("ticker", asynctimerchan)
+        self._start(period)
 
     @staticmethod
     def _check(seconds: float) -> float:
-        period = check_duration(seconds, "go.Ticker interval")
-        if period <= 0:
-            raise ValueError(f"non-positive interval for go.Ticker: {seconds!r} (Go panics "
-                             "here); give a positive number of seconds")
-        return period
+        # Go panics on a period <= 0 ("non-positive interval for NewTicker"); inf never ticks.
+        return check_seconds("seconds", seconds, above_zero=True)
 
     def _start(self, period: float) -> None:
         rt = self._rt
@@ -190,11 +188,7 @@ class Ticker:
     def stop(self) -> None:
         """Stop ticking. The channel stays open; with Go 1.23 timers an unread tick is
         discarded (G47)."""
-        if self._scope is not None:
-            self._scope.cancel()
-            self._scope = None
-        if not self._async:
-            _drain(self._chan)
+        self._halt()
 
     def reset(self, seconds: float) -> None:
         """Stop, then tick every ``seconds`` from now."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labkit._runtime import Run
+from labkit import Run
 from labkit.scenarios.backpressure import (
     CreditFlowResult,
     LoadSheddingResult,

@@ -28,18 +28,23 @@ from typing import TYPE_CHECKING, Any
 
 import labkit
 from labkit import Run, go, rust
+from labkit._check import check_choice, check_int
 from labkit.actor import Actor, ActorSystem, Context, Mailbox, MailboxFull
 from labkit.flow import Credits, LoadShedder, TokenBucket, Watermarks, littles_law
 from labkit.rust.mpsc import TrySendError
 from labkit.scenarios._common import (
     INTERVALS,
-    check_choice,
     check_count,
+    check_fraction,
     check_model,
-    check_positive,
+    check_offered,
+    check_rate,
+    check_seconds,
+    check_workload,
     interval,
     paced_workload,
     percentile,
+    simulate,
     with_result,
 )
 from labkit.trace import Trace, drops, latency_percentiles, record
@@ -106,15 +111,6 @@ _MISSING = {
                            "new one with Err(Full(v)) (R12; policies 'drop_new' and 'fail'). "
                            "Use model='actor' for drop_tail",
 }
-
-
-def _check_policy(model: str, policy: object) -> str:
-    policy = check_choice("policy", policy, POLICIES)
-    if policy not in OFFERED[model]:
-        offered = ", ".join(repr(p) for p in OFFERED[model])
-        raise ValueError(f"model {model!r} has no policy {policy!r}: {_MISSING[model, policy]} "
-                         f"(model {model!r} offers {offered})")
-    return policy
 
 
 def _spelled(model: str, policy: str, capacity: int) -> str:
@@ -392,20 +388,18 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
     combinations raise ``ValueError`` saying what the model offers instead (:data:`OFFERED`).
     """
     model = check_model(model, MODELS)
-    policy = _check_policy(model, policy)
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
-    service_rate = check_positive("service_rate", service_rate)
+    policy = check_offered("policy", policy, model, OFFERED, why=_MISSING)
+    messages, arrival_rate, service_rate, pacing = check_workload(
+        messages, arrival_rate, service_rate, pacing)
     capacity = check_count("capacity", capacity, minimum=1)
-    messages = check_count("messages", messages, minimum=1)
-    payload_bytes = check_count("payload_bytes", payload_bytes)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    payload_bytes = check_int("payload_bytes", payload_bytes, minimum=0)
     body = {"go": _go_overload, "rust": _rust_overload, "actor": _actor_overload}[model]
 
     async def main() -> _Tally:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         return await body(policy, capacity, gaps, work)
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     tally = run.result
     df = run.trace.df
     law = littles_law(df)
@@ -593,21 +587,12 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
       work. ``reserve``: wait for a slot (R13), then build and ``permit.send(v)``, which
       cannot fail: no work is ever wasted. ``send``: ``send(v).await`` waits (R9).
     """
-    model = check_model(model, ("go", "rust"))
-    if strategy is None:
-        strategy = STRATEGIES[model][0]
-    if strategy not in STRATEGIES[model]:
-        other = "rust" if model == "go" else "go"
-        hint = (f"; {strategy!r} is a {other} strategy" if strategy in STRATEGIES[other]
-                else "")
-        raise ValueError(f"model {model!r} has no strategy {strategy!r}{hint}: choose one of "
-                         f"{', '.join(repr(s) for s in STRATEGIES[model])}")
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
-    service_rate = check_positive("service_rate", service_rate)
+    model = check_model(model, tuple(STRATEGIES))
+    strategy = check_offered("strategy", strategy, model, STRATEGIES, optional=True)
+    messages, arrival_rate, service_rate, pacing = check_workload(
+        messages, arrival_rate, service_rate, pacing)
     capacity = check_count("capacity", capacity, minimum=1)
-    messages = check_count("messages", messages, minimum=1)
-    work_cost = check_positive("work_cost", work_cost, allow_zero=True)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    work_cost = check_seconds("work_cost", work_cost, allow_zero=True)
     body = _nb_go if model == "go" else _nb_rust
 
     async def main() -> NonblockingResult:
@@ -624,7 +609,7 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
             producer_wait=stats.wait, p50_latency=percentile(lat, 0.5),
             p99_latency=percentile(lat, 0.99), elapsed=labkit.now())
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == the flow-control tools of labkit.flow, one small example each ==========================
@@ -685,10 +670,8 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
     if credits is not None and batch > credits:
         raise ValueError(f"batch ({batch}) must not exceed credits ({credits}): the consumer "
                          "would wait for a batch that the producer can never send")
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
-    service_rate = check_positive("service_rate", service_rate)
-    messages = check_count("messages", messages, minimum=1)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    messages, arrival_rate, service_rate, pacing = check_workload(
+        messages, arrival_rate, service_rate, pacing)
 
     async def main() -> tuple[int, int, int, int, float]:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
@@ -722,7 +705,7 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
         stats = window.statistics()
         return len(handled), stats.granted, stats.used, stats.max_in_flight, wait
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     delivered, granted, used, in_flight, wait = run.result
     p50, p99 = _latency_pcts(run)
     return with_result(run, CreditFlowResult(
@@ -779,9 +762,9 @@ def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
     with no token becomes a dead letter ("rate limited"). Either way, over any stretch of
     ``T`` seconds at most ``rate * T + burst`` messages get through.
     """
-    rate = check_positive("rate", rate)
+    rate = check_rate("rate", rate)
     burst = check_count("burst", burst, minimum=1)
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
+    arrival_rate = check_rate("arrival_rate", arrival_rate)
     messages = check_count("messages", messages, minimum=1)
     mode = check_choice("mode", mode, ("wait", "drop"))
     pacing = check_choice("pacing", pacing, INTERVALS)
@@ -810,7 +793,7 @@ def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
                 ref.tell(i)
         return admitted, refused, wait
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     admitted, refused, wait = run.result
     span = admitted[-1] - admitted[0] if len(admitted) > 1 else 0.0
     return with_result(run, RateLimitResult(
@@ -861,10 +844,8 @@ def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
     if low >= high:
         raise ValueError(f"low ({low}) must be below high ({high}); low = high - 1 is a single "
                          "threshold")
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
-    service_rate = check_positive("service_rate", service_rate)
-    messages = check_count("messages", messages, minimum=1)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    messages, arrival_rate, service_rate, pacing = check_workload(
+        messages, arrival_rate, service_rate, pacing)
 
     async def main() -> tuple[int, Watermarks, int, float]:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
@@ -891,7 +872,7 @@ def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
                 ref.tell(i)
         return len(handled), marks, pauses, paused
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     delivered, marks, pauses, paused = run.result
     p50, p99 = _latency_pcts(run)
     return with_result(run, WatermarksResult(
@@ -938,16 +919,12 @@ def load_shedding(threshold: int | None = 5, probability: float = 0.0,
     """
     if threshold is not None:
         threshold = check_count("threshold", threshold, minimum=1)
-    probability = check_positive("probability", probability, allow_zero=True)
-    if probability > 1:
-        raise ValueError(f"probability must be between 0 and 1, got {probability}")
+    probability = check_fraction("probability", probability, allow_zero=True, allow_one=True)
     if threshold is None and probability == 0:
         raise ValueError("give a threshold, a probability > 0, or both: otherwise nothing "
                          "is ever shed (that is policy 'unbounded' of overload())")
-    arrival_rate = check_positive("arrival_rate", arrival_rate)
-    service_rate = check_positive("service_rate", service_rate)
-    messages = check_count("messages", messages, minimum=1)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    messages, arrival_rate, service_rate, pacing = check_workload(
+        messages, arrival_rate, service_rate, pacing)
 
     async def main() -> tuple[int, int, list[str]]:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
@@ -967,7 +944,7 @@ def load_shedding(threshold: int | None = 5, probability: float = 0.0,
                     ref.tell(i)
         return len(handled), shedder.shed, [d.reason for d in system.dead_letters]
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     delivered, shed, letters = run.result
     p50, p99 = _latency_pcts(run)
     reasons = tuple(sorted(Counter(letters).items(), key=lambda kv: (-kv[1], kv[0])))

@@ -9,6 +9,7 @@ virtual seconds. Contrasts 1, 2, 3, 7, 12 and 16 of SEMANTICS.md section 4.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -16,14 +17,16 @@ import anyio
 
 import labkit
 from labkit import Run, go, rust
+from labkit._check import check_bool, check_choice, check_int, check_optional_seconds
 from labkit.actor import Actor, ActorSystem, Context, WrongMessageType
 from labkit.scenarios._common import (
-    INTERVALS,
-    check_choice,
     check_count,
     check_model,
-    check_positive,
+    check_parties,
+    check_seconds,
+    check_workload,
     paced_workload,
+    simulate,
     simulate_may_hang,
     with_result,
 )
@@ -217,13 +220,11 @@ def producer_consumer(model: str = "go", capacity: int = 0, producer_rate: float
     """
     model = check_model(model, MODELS)
     capacity = check_count("capacity", capacity)
-    producer_rate = check_positive("producer_rate", producer_rate)
-    consumer_rate = check_positive("consumer_rate", consumer_rate)
-    messages = check_count("messages", messages)
-    pacing = check_choice("pacing", pacing, INTERVALS)
+    messages, producer_rate, consumer_rate, pacing = check_workload(
+        messages, producer_rate, consumer_rate, pacing,
+        names=("messages", "producer_rate", "consumer_rate"), min_messages=0)
     main = _go_pc_main if model == "go" else _rust_pc_main
-    return labkit.simulate(main, capacity, messages, producer_rate, consumer_rate, pacing,
-                           seed=seed)
+    return simulate(main, capacity, messages, producer_rate, consumer_rate, pacing, seed=seed)
 
 
 # == fifo_order: per-sender FIFO, interleaving across senders (G3, G7, R1, R10) ==========
@@ -307,12 +308,12 @@ def fifo_order(model: str = "go", producers: int = 3, messages: int = 5, capacit
     when the last clone is dropped (R3, R15).
     """
     model = check_model(model, MODELS)
-    producers = check_count("producers", producers, minimum=1)
+    producers = check_parties("producers", producers)
     messages = check_count("messages", messages)
     capacity = check_count("capacity", capacity)
-    gap = check_positive("gap", gap)
+    gap = check_seconds("gap", gap)
     main = _go_fifo_main if model == "go" else _rust_fifo_main
-    return labkit.simulate(main, producers, messages, capacity, gap, seed=seed)
+    return simulate(main, producers, messages, capacity, gap, seed=seed)
 
 
 # == who_closes: Go's explicit close vs Rust's last-sender drop (G16, G28, G33, R3, R20) ==
@@ -416,24 +417,26 @@ def who_closes(model: str = "go", mistake: bool = True, messages: int = 3,
     Go (G11, G16, G28): the mistake is forgetting ``close(ch)``, so the consumer's ``range``
     never ends. Rust (R3, R15, R20): the mistake is a stray strong ``Sender`` clone (held by
     the consumer itself), so ``recv()`` never returns ``None``; the fix is a ``WeakSender``.
-    With ``patience=None`` main waits forever, every task ends up blocked and the run is a
-    deadlock (G33); otherwise main gives up and the consumer is leaked. Never raises on a
-    hang: ``result.hung`` says what happened.
+    With ``patience=None`` (or ``inf``) main waits forever, every task ends up blocked and
+    the run is a deadlock (G33); otherwise main gives up and the consumer is leaked. Never
+    raises on a hang: ``result.hung`` says what happened.
     """
     model = check_model(model, MODELS)
+    mistake = check_bool("mistake", mistake)
     messages = check_count("messages", messages)
-    if patience is not None:
-        patience = check_positive("patience", patience, allow_zero=True)
+    patience = check_optional_seconds("patience", patience)
+    if patience == math.inf:
+        patience = None  # waiting for ever is waiting with no limit
     main = _go_wc_main if model == "go" else _rust_wc_main
     got: list[int] = []  # filled by the consumer, readable even after a deadlock
-    run, blocked = simulate_may_hang(main, messages, bool(mistake), patience, got, seed=seed)
+    run, blocked = simulate_may_hang(main, messages, mistake, patience, got, seed=seed)
     deadlock = bool(blocked)
     gave_up = True if run.result is None else run.result
     leaked = tuple(sorted(name for name in blocked if name != "main")) if deadlock else run.leaked
     result = WhoClosesResult(
-        model=model, mistake=bool(mistake), messages=messages, received=len(got),
+        model=model, mistake=mistake, messages=messages, received=len(got),
         hung=gave_up, deadlock=deadlock, leaked=leaked, blocked=blocked,
-        explanation=_WHO_CLOSES_EXPLAINED[model, bool(mistake)])
+        explanation=_WHO_CLOSES_EXPLAINED[model, mistake])
     return with_result(run, result)
 
 
@@ -515,9 +518,10 @@ def select_fairness(model: str = "go", biased: bool = False, iterations: int = 1
     first, G22), which starves "b" the same way.
     """
     model = check_model(model, MODELS)
+    biased = check_bool("biased", biased)
     iterations = check_count("iterations", iterations)
     main = _go_sf_main if model == "go" else _rust_sf_main
-    return labkit.simulate(main, iterations, bool(biased), seed=seed)
+    return simulate(main, iterations, biased, seed=seed)
 
 
 # == ask_reply: a reply channel in the message vs a oneshot (R22, R40; contrast 2) ========
@@ -647,8 +651,8 @@ def ask_reply(model: str = "go", caller_timeout: float = 0.100, service_time: fl
     when the caller has gone (R22), so nothing leaks (``reply_buffer`` is ignored).
     """
     model = check_model(model, MODELS)
-    caller_timeout = check_positive("caller_timeout", caller_timeout)
-    service_time = check_positive("service_time", service_time)
+    caller_timeout = check_seconds("caller_timeout", caller_timeout)
+    service_time = check_seconds("service_time", service_time)
     requests = check_count("requests", requests)
     reply_buffer = check_count("reply_buffer", reply_buffer)
 
@@ -659,7 +663,7 @@ def ask_reply(model: str = "go", caller_timeout: float = 0.100, service_time: fl
             return await _go_ask_main(requests, caller_timeout, services, reply_buffer)
         return await _rust_ask_main(requests, caller_timeout, services, reply_buffer)
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == ownership: shared mutable message vs a move (R37) ====================================
@@ -732,7 +736,7 @@ def ownership(model: str = "go", *, seed: int = 0) -> Run[OwnershipResult]:
     """
     model = check_model(model, MODELS)
     main = _go_own_main if model == "go" else _rust_own_main
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == message_contracts: a new message kind, type switch vs exhaustive match (R39) =========
@@ -1116,7 +1120,7 @@ def message_contracts(model: str = "go", new_variant: bool = True, handler: str 
     """
     model = check_model(model, CONTRACT_MODELS)
     handler = check_choice("handler", handler, HANDLERS)
-    new_variant = bool(new_variant)
+    new_variant = check_bool("new_variant", new_variant)
     messages = check_count("messages", messages)
     if not new_variant:
         if handler == "updated":
@@ -1127,10 +1131,8 @@ def message_contracts(model: str = "go", new_variant: bool = True, handler: str 
                              "(new_variant=False) does not have; leave it None")
     elif stop_after is None:
         stop_after = messages // 2
-    else:
-        stop_after = check_count("stop_after", stop_after)
-        if stop_after > messages:
-            raise ValueError(f"stop_after must be <= messages ({messages}), got {stop_after}")
+    else:  # at most messages: the Stop goes after that many requests
+        stop_after = check_int("stop_after", stop_after, minimum=0, maximum=messages)
     protocol = Msg if new_variant else OldMsg
     kinds = tuple(v.__name__ for v in rust.variants(protocol))
     mains = {"go": _go_mc_main, "rust": _rust_mc_main, "actor": _actor_mc_main}
@@ -1144,4 +1146,4 @@ def message_contracts(model: str = "go", new_variant: bool = True, handler: str 
         await mains[model](msgs, new_variant, handler, log)
         return log.result(model, new_variant, handler)
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,20 +34,26 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 import labkit
-from labkit import Run, go, routing, rust
-from labkit._runtime.core import current, current_task
-from labkit._runtime.rows import EventKind
+from labkit import Run, go, routing, rust, trace
+from labkit._check import check_choice, check_int, check_sequence
 from labkit.actor import Actor, ActorSystem, Context
 from labkit.scenarios._common import (
     INTERVALS,
-    check_choice,
     check_count,
+    check_fraction,
     check_model,
-    check_positive,
+    check_offered,
+    check_parties,
+    check_rate,
+    check_seconds,
+    check_skew,
+    check_spread,
     interval,
     percentile,
+    simulate,
     with_result,
 )
+from labkit.trace import EventKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +61,12 @@ if TYPE_CHECKING:
 __all__ = (
     "DISPATCH",
     "LATEST_DESIGNS",
+    "MODELS",
+    "PATTERNS",
     "PUBSUB_DESIGNS",
+    "ROUTE_MODELS",
     "STRATEGIES",
+    "TOPICS",
     "Job",
     "KeyMovementResult",
     "LatestValueResult",
@@ -77,7 +88,9 @@ __all__ = (
     "work_queue_sweep",
 )
 
+#: The models of :func:`work_queue`, :func:`pubsub` and :func:`latest_value`.
 MODELS = ("go", "rust")
+#: The models of :func:`route` and :func:`scatter_gather`.
 ROUTE_MODELS = ("go", "rust", "actor")
 #: How the Rust model's dispatcher picks a worker queue in :func:`work_queue`.
 DISPATCH = ("round_robin", "random", "least_loaded")
@@ -107,12 +120,25 @@ def service_times(rng: Any, n: int, mean: float, spread: float) -> list[float]:
     return [rng.gammavariate(shape, mean / shape) for _ in range(n)]
 
 
-def _check_fraction(name: str, value: object) -> float:
-    x = check_positive(name, value)
-    if x >= 1.0:
-        raise ValueError(f"{name} must be below 1 (a utilisation: 0.8 means each worker is "
-                         f"busy 80% of the time), got {x}")
-    return x
+def _due_times(n: int, rate: float, arrivals: str) -> list[float]:
+    """When each of ``n`` events is due: a stream of ``rate`` per second, its gaps drawn
+    by ``arrivals`` (exponential or fixed) from the run's generator."""
+    rng = labkit.rng()
+    return list(itertools.accumulate(interval(rng, 1 / rate, arrivals) for _ in range(n)))
+
+
+def _record_route(actor: str, peer: str | None, corr: int, msg_type: str, model: str,
+                  detail: str) -> None:
+    """The ``route`` row of a routing decision: job ``corr`` goes to ``peer``."""
+    trace.record(EventKind.ROUTE, actor=actor, peer=peer, corr_id=corr, msg_type=msg_type,
+                 model=model, detail=detail)
+
+
+def _taken_from_shared(worker: str, corr: int, msg_type: str) -> None:
+    """The ``route`` row a Go ``worker`` writes for the job it took from the shared
+    channel: no router chose it, it was the free receiver (G7)."""
+    _record_route("jobs", worker, corr, msg_type, "go",
+                  "shared chan: the next free receiver takes it (G7)")
 
 
 # == work_queue: one shared queue vs per-worker queues (G7, R1, R8, R14) =====================
@@ -199,11 +225,9 @@ def _workload(n: int, workers: int, service: float, spread: float, load: float,
 
 
 async def _go_wq_worker(k: int, jobs: go.Chan[int], w: _Jobs, wg: go.WaitGroup) -> None:
-    rt = current()
-    me = current_task().name
+    me = trace.current_task_name()
     async for i in jobs:  # whichever goroutine is free takes the next job (G7)
-        rt.record(EventKind.ROUTE, actor="jobs", peer=me, corr_id=i, msg_type="int", model="go",
-                  detail="shared chan: the next free receiver takes it (G7)")
+        _taken_from_shared(me, i, "int")
         w.begin(i, k)
         await go.sleep(w.services[i])
         w.done[i] = _now()
@@ -255,7 +279,6 @@ def _dispatcher(dispatch: str, txs: list[Any], w: _Jobs) -> Callable[[], int]:
 
 
 async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
-    rt = current()
     txs, handles = [], []
     for k in range(workers):
         tx, rx = rust.mpsc.channel(max(1, len(w.gaps)))  # one receiver per queue (R1, R8)
@@ -266,8 +289,7 @@ async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
         await rust.sleep(gap)
         w.arrived[i] = _now()
         k = pick()
-        rt.record(EventKind.ROUTE, actor="dispatcher", peer=f"worker-{k}", corr_id=i,
-                  msg_type="int", model="rust", detail=dispatch)
+        _record_route("dispatcher", f"worker-{k}", i, "int", "rust", dispatch)
         w.in_flight[k] += 1
         (await txs[k].send(i, corr_id=i)).unwrap()
     for tx in txs:
@@ -296,12 +318,12 @@ def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: f
     ``receive`` rows.
     """
     model = check_model(model, MODELS)
-    workers = check_count("workers", workers, minimum=1)
-    spread = check_positive("spread", spread, allow_zero=True)
-    load = _check_fraction("load", load)
+    workers = check_parties("workers", workers)
+    spread = check_spread("spread", spread)
+    load = check_fraction("load", load)
     messages = check_count("messages", messages, minimum=1)
     dispatch = check_choice("dispatch", dispatch, DISPATCH)
-    service = check_positive("service", service)
+    service = check_seconds("service", service)
     arrivals = check_choice("arrivals", arrivals, INTERVALS)
 
     async def main() -> WorkQueueResult:
@@ -314,7 +336,11 @@ def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: f
         return w.result("rust", f"{workers} mpsc queues, one per worker, {dispatch}",
                         dispatch, workers, spread, load)
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
+
+
+def _check_sweep_model(name: str, value: object) -> str:
+    return check_choice(name, value, MODELS)
 
 
 def work_queue_sweep(workers: Sequence[int] = (1, 2, 4, 8),
@@ -325,9 +351,12 @@ def work_queue_sweep(workers: Sequence[int] = (1, 2, 4, 8),
     """:func:`work_queue` for every model, worker count and spread: one row each, with
     ``p50_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms`` (latency in milliseconds) and
     ``utilisation``. Same seed everywhere, so each (workers, spread) pair is one workload
-    served by each model."""
+    served by each model. Each list is checked before the first run."""
     import pandas as pd
 
+    workers = check_sequence("workers", workers, check_parties)
+    spreads = check_sequence("spreads", spreads, check_spread)
+    models = check_sequence("models", models, _check_sweep_model)
     rows = []
     for spread in spreads:
         for n in workers:
@@ -459,20 +488,24 @@ class _Picker:
                         if fnmatch.fnmatchcase(job.topic, PATTERNS[k % len(PATTERNS)])]
 
 
-def _route_record(rt: Any, model: str, strategy: str, k: int | None, corr: int) -> None:
-    detail = strategy if k is not None else f"{strategy}: no worker matched"
-    rt.record(EventKind.ROUTE, actor="main", peer=None if k is None else f"worker-{k}",
-              corr_id=corr, msg_type="Job", model=model, detail=detail)
+def _route(picker: _Picker, job: Job, stats: _RouteStats, model: str,
+           strategy: str) -> list[int]:
+    """The workers ``job`` goes to, each choice a ``route`` row (one with no worker when
+    nothing matched, counted in ``stats.unmatched``)."""
+    picked = picker.pick(job)
+    if not picked:
+        stats.unmatched += 1
+        _record_route("main", None, job.i, "Job", model, f"{strategy}: no worker matched")
+    for k in picked:
+        _record_route("main", f"worker-{k}", job.i, "Job", model, strategy)
+    return picked
 
 
 async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _RouteStats,
                            services: list[float], wg: go.WaitGroup) -> None:
-    rt = current()
     async for job in ch:
         if shared:  # no router: this goroutine was the free receiver that got it (G7)
-            rt.record(EventKind.ROUTE, actor="jobs", peer=f"worker-{k}", corr_id=job.i,
-                      msg_type="Job", model="go",
-                      detail="shared chan: the next free receiver takes it (G7)")
+            _taken_from_shared(f"worker-{k}", job.i, "Job")
         await go.sleep(services[job.i])
         stats.handled(k, job)
     wg.done()
@@ -480,7 +513,6 @@ async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _Route
 
 async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
                          services: list[float], stats: _RouteStats) -> None:
-    rt = current()
     cap = max(1, len(jobs))
     wg = go.WaitGroup()
     wg.add(workers)
@@ -500,12 +532,7 @@ async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: lis
         if strategy in _ONE_OF_N:
             await shared.send(job, corr_id=job.i)  # the taker records the route row
             continue
-        picked = picker.pick(job)
-        if not picked:
-            stats.unmatched += 1
-            _route_record(rt, "go", strategy, None, job.i)
-        for k in picked:
-            _route_record(rt, "go", strategy, k, job.i)
+        for k in _route(picker, job, stats, "go", strategy):
             await chans[k].send(job, corr_id=job.i)
     for ch in chans:
         ch.close()
@@ -522,7 +549,6 @@ async def _rust_route_worker(k: int, rx: Any, stats: _RouteStats, services: list
 
 async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
                            services: list[float], stats: _RouteStats) -> None:
-    rt = current()
     txs, handles = [], []
     # Jobs queued or in service per worker: the queue depth from the sender's side is
     # max_capacity - capacity (R14); the job in hand needs a shared counter, as an
@@ -537,12 +563,7 @@ async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: l
     for job, gap in zip(jobs, gaps, strict=True):
         await rust.sleep(gap)
         stats.arrived[job.i] = _now()
-        picked = picker.pick(job)
-        if not picked:
-            stats.unmatched += 1
-            _route_record(rt, "rust", strategy, None, job.i)
-        for k in picked:
-            _route_record(rt, "rust", strategy, k, job.i)
+        for k in _route(picker, job, stats, "rust", strategy):
             in_flight[k] += 1
             (await txs[k].send(job, corr_id=job.i)).unwrap()
     for tx in txs:
@@ -613,13 +634,13 @@ def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
     """
     strategy = check_choice("strategy", strategy, STRATEGIES)
     model = check_model(model, ROUTE_MODELS)
-    workers = check_count("workers", workers, minimum=1)
+    workers = check_parties("workers", workers)
     messages = check_count("messages", messages, minimum=1)
-    key_skew = check_positive("key_skew", key_skew, allow_zero=True)
+    key_skew = check_skew("key_skew", key_skew)
     keys = check_count("keys", keys, minimum=1)
-    load = _check_fraction("load", load)
-    service = check_positive("service", service)
-    spread = check_positive("spread", spread, allow_zero=True)
+    load = check_fraction("load", load)
+    service = check_seconds("service", service)
+    spread = check_spread("spread", spread)
     fan_out = strategy in ("broadcast", "topic")
 
     async def main() -> RouteResult:
@@ -636,7 +657,7 @@ def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
         await body(strategy, workers, jobs, gaps, services, stats)
         return stats.result(model, strategy, workers, messages)
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == sharding: each shard owns its keys; hot keys skew the load ==============================
@@ -692,13 +713,13 @@ def sharding(shards: int = 4, keys: int = 100, skew: float = 1.0, messages: int 
     One key always goes to one shard (that is what sharding buys: one owner per key, no
     locks), so a hot key makes a hot shard, and adding shards does not split a key.
     """
-    shards = check_count("shards", shards, minimum=1)
+    shards = check_parties("shards", shards)
     keys = check_count("keys", keys, minimum=1)
-    skew = check_positive("skew", skew, allow_zero=True)
+    skew = check_skew("skew", skew)
     messages = check_count("messages", messages, minimum=1)
-    load = _check_fraction("load", load)
-    service = check_positive("service", service)
-    vnodes = check_count("vnodes", vnodes, minimum=1)
+    load = check_fraction("load", load)
+    service = check_seconds("service", service)
+    vnodes = check_parties("vnodes", vnodes)
 
     async def main() -> ShardingResult:
         rng = labkit.rng()
@@ -733,7 +754,7 @@ def sharding(shards: int = 4, keys: int = 100, skew: float = 1.0, messages: int 
             p99=percentile(every, 0.99),
             p99_by_shard={s: percentile(latencies.get(s, []), 0.99) for s in loads})
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == key_movement: a hash ring moves ~1/N of the keys, modulo moves most =====================
@@ -766,9 +787,9 @@ def key_movement(workers: int = 4, keys: int = 10_000, vnodes: int = 100, *,
     """Give ``keys`` random keys owners among ``workers`` workers, then add one worker and,
     separately, remove one: how many keys move? On a hash ring about 1/N (only the keys the
     new worker takes, or the leaving worker had); with ``hash % N`` nearly all of them."""
-    workers = check_count("workers", workers, minimum=2)
+    workers = check_parties("workers", workers, minimum=2)
     keys = check_count("keys", keys, minimum=1)
-    vnodes = check_count("vnodes", vnodes, minimum=1)
+    vnodes = check_parties("vnodes", vnodes)
 
     async def main() -> KeyMovementResult:
         rng = labkit.rng()
@@ -794,7 +815,7 @@ def key_movement(workers: int = 4, keys: int = 10_000, vnodes: int = 100, *,
             ideal_remove=1 / workers,
             ring_balance=max(owned) / (keys / workers))
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == scatter_gather: fan out, keep what is back by the deadline (G30, G39, R32, R34) ==========
@@ -840,8 +861,7 @@ def _scatter_copy(model: str, k: int, corr: int) -> None:
     """The ``route`` row of the copy for worker ``k``: every copy has the request's
     correlation id (the actor model's :func:`labkit.routing.scatter_gather` records its
     own)."""
-    current().record(EventKind.ROUTE, actor="gather", peer=f"worker-{k}", corr_id=corr,
-            msg_type="Query", model=model, detail="scatter_gather")
+    _record_route("gather", f"worker-{k}", corr, "Query", model, "scatter_gather")
 
 
 class _Replier(Actor):
@@ -889,7 +909,7 @@ async def _go_sg(delays: list[float], deadline: float,
                                       for k in range(len(delays))]
     for k, d in enumerate(delays):
         go.go(_go_sg_worker, f"worker-{k}", d, ctx, requests[k], results, finished)
-    corr = current().next_msg_id()
+    corr = trace.new_corr_id()
     for k, ch in enumerate(requests):  # a free slot each: every copy goes out at once
         _scatter_copy("go", k, corr)
         await ch.send(Query(corr), corr_id=corr)
@@ -928,7 +948,7 @@ async def _rust_sg(delays: list[float], deadline: float,
                         name=f"worker-{k}")
             inboxes.append(tx)
         results.drop()  # the workers' clones keep it open (R3)
-        corr = current().next_msg_id()
+        corr = trace.new_corr_id()
         for k, tx in enumerate(inboxes):  # a free slot each: every copy goes out at once
             _scatter_copy("rust", k, corr)
             (await tx.send(Query(corr), corr_id=corr)).unwrap()
@@ -948,6 +968,10 @@ async def _rust_sg(delays: list[float], deadline: float,
     late = tuple(f"worker-{k}" for k in range(len(delays)) if f"worker-{k}" not in answered)
     await rust.sleep(max(0.0, max(delays) - _now()))
     return tuple(answered), late, gathered
+
+
+def _check_delay(name: str, value: object) -> float:
+    return check_seconds(name, value, allow_zero=True)
 
 
 def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.100, *,
@@ -970,16 +994,13 @@ def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.1
     ``send`` and ``receive`` rows and the reply's rows, in every model.
     """
     model = check_model(model, ROUTE_MODELS)
-    deadline = check_positive("deadline", deadline)
+    deadline = check_seconds("deadline", deadline)
     if delays is None:
-        workers = check_count("workers", workers, minimum=1)
-        mean_delay = check_positive("mean_delay", mean_delay)
-    else:
-        delays = [check_positive(f"delays[{k}]", d, allow_zero=True)
-                  for k, d in enumerate(delays)]
-        if not delays:
-            raise ValueError("delays is empty: give one reply delay (seconds) per worker")
-        workers = len(delays)
+        workers = check_parties("workers", workers)
+        mean_delay = check_seconds("mean_delay", mean_delay)
+    else:  # one reply delay per worker
+        delays = check_sequence("delays", delays, _check_delay)
+        workers = check_parties("workers", len(delays))
 
     async def main() -> ScatterGatherResult:
         drawn = list(delays) if delays is not None else \
@@ -993,7 +1014,7 @@ def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.1
             gathered_at=gathered_at,
             late_work_finished=sum(name in finished for name in late))
 
-    return labkit.simulate(main, seed=seed)
+    return simulate(main, seed=seed)
 
 
 # == pubsub: fan-out to subscribers, one of them slow (G2, G15, G22, R23, R24) ===============
@@ -1099,17 +1120,6 @@ class _Fanout:
         return tuple(runs)
 
 
-def _check_design(model: str, design: object, designs: dict[str, tuple[str, ...]]) -> str:
-    if design is None:
-        return designs[model][0]
-    if design not in designs[model]:
-        every = "; ".join(f"{m}: {', '.join(repr(d) for d in ds)}" for m, ds in designs.items())
-        raise ValueError(f"model {model!r} has no design {design!r}: choose one of "
-                         f"{', '.join(repr(d) for d in designs[model])} (designs by model: "
-                         f"{every})")
-    return str(design)
-
-
 async def _go_subscriber(name: str, ch: go.Chan[int], service: float, fan: _Fanout,
                          wg: go.WaitGroup) -> None:
     async for i in ch:  # until the publisher closes the channel (G28)
@@ -1205,17 +1215,14 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
     held (R24).
     """
     model = check_model(model, MODELS)
-    design = _check_design(model, design, PUBSUB_DESIGNS)
-    subscribers = check_count("subscribers", subscribers, minimum=1)
-    slow = check_count("slow", slow)
-    if slow > subscribers:
-        raise ValueError(f"slow must be at most subscribers ({subscribers}), got {slow}: it "
-                         "counts the subscribers that are slow")
+    design = check_offered("design", design, model, PUBSUB_DESIGNS, optional=True)
+    subscribers = check_parties("subscribers", subscribers)
+    slow = check_int("slow", slow, minimum=0, maximum=subscribers)  # how many are slow
     messages = check_count("messages", messages, minimum=1)
     capacity = check_count("capacity", capacity, minimum=1)
-    rate = check_positive("rate", rate)
-    fast_rate = check_positive("fast_rate", fast_rate)
-    slow_rate = check_positive("slow_rate", slow_rate)
+    rate = check_rate("rate", rate)
+    fast_rate = check_rate("fast_rate", fast_rate)
+    slow_rate = check_rate("slow_rate", slow_rate)
     arrivals = check_choice("arrivals", arrivals, INTERVALS)
     names = [f"fast-{k}" for k in range(subscribers - slow)] + \
         [f"slow-{k}" for k in range(slow)]
@@ -1223,11 +1230,7 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
     effective = 1 << (capacity - 1).bit_length() if model == "rust" else capacity
 
     async def main() -> _Fanout:
-        rng = labkit.rng()
-        due, t = [], 0.0
-        for _ in range(messages):
-            t += interval(rng, 1 / rate, arrivals)
-            due.append(t)
+        due = _due_times(messages, rate, arrivals)
         fan = _Fanout(due, names)
         if model == "go":
             await _go_pubsub(design, names, services, capacity, fan)
@@ -1235,7 +1238,7 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
             await _rust_pubsub(names, services, capacity, fan)
         return fan
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     fan = run.result
     kinds = run.trace.df["kind"]
     fast = [x for n in names if n.startswith("fast") for x in fan.latency[n]]
@@ -1404,19 +1407,15 @@ def latest_value(model: str = "rust", design: str | None = None, updates: int = 
     what it sends older.
     """
     model = check_model(model, MODELS)
-    design = _check_design(model, design, LATEST_DESIGNS)
+    design = check_offered("design", design, model, LATEST_DESIGNS, optional=True)
     updates = check_count("updates", updates, minimum=1)
-    writer_rate = check_positive("writer_rate", writer_rate)
-    reader_rate = check_positive("reader_rate", reader_rate)
+    writer_rate = check_rate("writer_rate", writer_rate)
+    reader_rate = check_rate("reader_rate", reader_rate)
     capacity = check_count("capacity", capacity, minimum=1)
     arrivals = check_choice("arrivals", arrivals, INTERVALS)
 
     async def main() -> _State:
-        rng = labkit.rng()
-        due, t = [], 0.0
-        for _ in range(updates):
-            t += interval(rng, 1 / writer_rate, arrivals)
-            due.append(t)
+        due = _due_times(updates, writer_rate, arrivals)
         state = _State(due, 1 / reader_rate)
         if model == "go":
             await _go_latest(design, capacity, state)
@@ -1424,7 +1423,7 @@ def latest_value(model: str = "rust", design: str | None = None, updates: int = 
             await _rust_latest(state)
         return state
 
-    run = labkit.simulate(main, seed=seed)
+    run = simulate(main, seed=seed)
     state = run.result
     reads = state.reads
     ages = [r.age for r in reads]

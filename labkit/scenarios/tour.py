@@ -8,7 +8,7 @@ from typing import Any
 import labkit
 from labkit import Run, go, rust
 from labkit.actor import Actor, ActorSystem, Context
-from labkit.scenarios._common import check_count, check_model, check_positive
+from labkit.scenarios._common import check_count, check_model, check_seconds, simulate
 
 __all__ = ("Exchange", "MODELS", "PingPongResult", "ping_pong")
 
@@ -165,5 +165,5 @@ def ping_pong(model: str = "go", rounds: int = 3, hit_time: float = 0.010, *,
     """
     model = check_model(model, MODELS)
     rounds = check_count("rounds", rounds)
-    hit_time = check_positive("hit_time", hit_time, allow_zero=True)
-    return labkit.simulate(_MAINS[model], rounds, hit_time, seed=seed)
+    hit_time = check_seconds("hit_time", hit_time, allow_zero=True)
+    return simulate(_MAINS[model], rounds, hit_time, seed=seed)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -53,35 +56,108 @@ def test_go_with_non_callable() -> None:
     async def main() -> None:
         go.go(42)  # type: ignore[arg-type]
 
-    with pytest.raises(TypeError, match="needs a function"):
+    with pytest.raises(TypeError, match="fn must be a function, got int 42"):
         labkit.simulate(main)
 
 
-def test_outside_a_run_is_not_in_run_error() -> None:
-    with pytest.raises(labkit.NotInRunError):
-        go.go(go.sleep, 1)
-    with pytest.raises(labkit.NotInRunError):
-        go.after(1)
-    with pytest.raises(labkit.NotInRunError):
-        go.with_timeout(go.background(), 1)
+def _in_run(call: Callable[[], object]) -> None:
+    async def main() -> None:
+        call()
+
+    labkit.simulate(main)
 
 
-@pytest.mark.parametrize("bad", [0, -1])
+def _in_run_async(call: Callable[[], Awaitable[object]]) -> None:
+    async def main() -> None:
+        await call()
+
+    labkit.simulate(main)
+
+
+#: Calls taking a Go duration in seconds, each with the bad value ``v``.
+DURATIONS: dict[str, Callable[[Any], object]] = {
+    "after": go.after,
+    "Timer": go.Timer,
+    "Timer.reset": lambda v: go.Timer(1).reset(v),
+    "Ticker": go.Ticker,
+    "Ticker.reset": lambda v: go.Ticker(1).reset(v),
+    "with_timeout": lambda v: go.with_timeout(go.background(), v),
+    "with_deadline": lambda v: go.with_deadline(go.background(), v),
+}
+BAD_DURATIONS: list[tuple[object, type[Exception]]] = [
+    ("1s", TypeError), (None, TypeError), (True, TypeError), ([1], TypeError),
+    (math.nan, ValueError), (10**400, ValueError),
+]
+
+
+@pytest.mark.parametrize(("value", "error"), BAD_DURATIONS)
+@pytest.mark.parametrize("call", list(DURATIONS))
+def test_durations_are_numbers_of_seconds(call: str, value: object,
+                                          error: type[Exception]) -> None:
+    """Wrong type: TypeError; NaN or an int too large for a float: ValueError. The message
+    names the parameter (``seconds``, or ``when`` for a deadline)."""
+    with pytest.raises(error) as info:
+        _in_run(lambda: DURATIONS[call](value))
+    assert type(info.value) is error
+    assert re.match(r"(seconds|when) must be a (finite )?number of seconds", str(info.value))
+
+
+@pytest.mark.parametrize(("value", "error"), BAD_DURATIONS)
+def test_sleep_takes_seconds(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="seconds must be a number of seconds"):
+        _in_run_async(lambda: go.sleep(value))  # type: ignore[arg-type]
+
+
+def test_negative_durations_mean_now_as_in_go() -> None:
+    """G45: a timer with a duration <= 0 fires at once; a deadline in the past has passed;
+    ``time.Sleep`` of a negative duration returns at once."""
+    async def main() -> tuple[float, float, object]:
+        await go.sleep(-5)
+        slept = labkit.now()
+        t, _ok = await go.after(-1).recv()
+        ctx, cancel = go.with_timeout(go.background(), -2.0)
+        cancel()
+        return slept, t, ctx.err()
+
+    assert labkit.simulate(main).result == (0.0, 0.0, go.DeadlineExceeded)
+
+
+@pytest.mark.parametrize("bad", [0, -1, -math.inf])
 def test_ticker_needs_positive_interval(bad: float) -> None:
-    async def main() -> None:
-        go.Ticker(bad)
-
-    with pytest.raises(ValueError, match="non-positive interval"):
-        labkit.simulate(main)
+    """Go panics on a non-positive ticker period; here it is a ValueError."""
+    with pytest.raises(ValueError, match=r"seconds must be a number of seconds > 0"):
+        _in_run(lambda: go.Ticker(bad))
 
 
-@pytest.mark.parametrize("bad", ["1s", None, True, float("nan")])
-def test_durations_must_be_numbers(bad: Any) -> None:
-    async def main() -> None:
-        go.after(bad)
+@pytest.mark.parametrize("call", [
+    lambda: go.after(1, asynctimerchan=1),  # type: ignore[arg-type]
+    lambda: go.Timer(1, asynctimerchan="yes"),  # type: ignore[arg-type]
+    lambda: go.Ticker(1, asynctimerchan=None),  # type: ignore[arg-type]
+])
+def test_asynctimerchan_is_true_or_false(call: Callable[[], object]) -> None:
+    with pytest.raises(TypeError, match="asynctimerchan must be True or False"):
+        _in_run(call)
 
-    with pytest.raises(TypeError, match="number of seconds"):
-        labkit.simulate(main)
+
+@pytest.mark.parametrize("call", [
+    lambda: go.with_cancel(None),  # type: ignore[arg-type]
+    lambda: go.with_cancel_cause("ctx"),  # type: ignore[arg-type]
+    lambda: go.with_timeout(1.0, 2.0),  # type: ignore[arg-type]
+    lambda: go.with_deadline({}, 2.0),  # type: ignore[arg-type]
+    lambda: go.with_value(None, "k", 1),  # type: ignore[arg-type]
+])
+def test_contexts_derive_from_a_context(call: Callable[[], object]) -> None:
+    with pytest.raises(TypeError, match=r"parent must be a go\.Context"):
+        _in_run(call)
+
+
+def test_context_values_need_a_hashable_key_and_cause_a_context() -> None:
+    with pytest.raises(TypeError, match="key must be a hashable value other than None"):
+        go.with_value(go.background(), None, 1)
+    with pytest.raises(TypeError, match="key must be a hashable value"):
+        go.with_value(go.background(), ["k"], 1)
+    with pytest.raises(TypeError, match=r"ctx must be a go\.Context"):
+        go.cause("ctx")  # type: ignore[arg-type]
 
 
 def test_waitgroup_and_limit_need_ints() -> None:
