@@ -18,7 +18,7 @@ import labkit
 from benchmarks.harness import Sample, clock, memory_held, memory_now
 from benchmarks.peers import CAPACITY
 from labkit import go, rust, trace
-from labkit.channel import CLOSED, Channel
+from labkit.channel import Channel
 
 __all__ = (
     "SIM_CAPACITY",
@@ -80,7 +80,7 @@ def idle_actors_parked() -> int:
 
 async def _count_channel(ch: Channel[Any]) -> int:
     got = 0
-    while (await ch.recv())[0] != CLOSED:
+    while (await ch.recv())[1]:
         got += 1
     return got
 
@@ -108,10 +108,7 @@ async def _roundtrip_channel_main(n: int) -> Sample:
     pong: Channel[int] = Channel(CAPACITY)
 
     async def serve() -> None:
-        while True:
-            status, msg = await ping.recv()
-            if status == CLOSED:
-                return
+        async for msg in ping:
             await pong.send(msg)
 
     start = clock()
@@ -119,7 +116,7 @@ async def _roundtrip_channel_main(n: int) -> Sample:
     done = 0
     for i in range(n):
         await ping.send(i)
-        done += (await pong.recv())[1] == i
+        done += (await pong.recv())[0] == i
     seconds = clock() - start
     ping.close()
     return Sample(done, seconds)

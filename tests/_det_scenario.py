@@ -16,15 +16,12 @@ import labkit
 from labkit import go, rust
 from labkit._runtime import current
 from labkit.actor import Actor, ActorSystem, Context, Mailbox
-from labkit.channel import CLOSED, Channel
+from labkit.channel import Channel
 
 
 async def worker(name: str, jobs: Channel[int], results: Channel[tuple[str, int]]) -> None:
     rng = labkit.rng()
-    while True:
-        status, job = await jobs.recv()
-        if status == CLOSED:
-            return
+    async for job in jobs:
         await anyio.sleep(rng.uniform(0.001, 0.01))
         await results.send((name, job * job))
 
@@ -40,7 +37,7 @@ async def core_main(n_jobs: int) -> dict[str, int]:
     jobs.close()
     per_worker: dict[str, int] = {}
     for _ in range(n_jobs):
-        _status, (name, _square) = await results.recv()
+        (name, _square), _ok = await results.recv()
         per_worker[name] = per_worker.get(name, 0) + 1
     return per_worker
 

@@ -29,11 +29,9 @@ def test_fifo_order_through_a_small_buffer() -> None:
 
         spawn(producer)
         got: list[int] = []
-        while True:
-            status, value = await ch.recv()
-            if status == CLOSED:
-                return got
+        async for value in ch:  # until closed and drained
             got.append(value)
+        return got
 
     assert labkit.simulate(main).result == list(range(50))
 
@@ -51,7 +49,7 @@ def test_rendezvous_send_completes_only_when_a_receiver_takes_it() -> None:
 
         spawn(sender)
         await anyio.sleep(0.05)
-        _status, value = await ch.recv()
+        value, _ok = await ch.recv()
         log.append(f"recv={value}@{labkit.now()}")
         await anyio.sleep(0)
 
@@ -66,7 +64,7 @@ def test_blocked_senders_are_served_in_arrival_order() -> None:
         for i in range(5):
             spawn(ch.send, i)
             await anyio.sleep(0.01)
-        return [(await ch.recv())[1] for _ in range(6)]
+        return [(await ch.recv())[0] for _ in range(6)]
 
     assert labkit.simulate(main).result == [-1, 0, 1, 2, 3, 4]
 
@@ -142,7 +140,7 @@ def test_closed_channel_waits_for_outstanding_reservations_before_reporting_clos
         await anyio.sleep(1)
         return results
 
-    assert labkit.simulate(main).result == [(OK, "late"), (CLOSED, None)]
+    assert labkit.simulate(main).result == [("late", True), (None, False)]
 
 
 def test_a_value_handed_over_as_the_receiver_is_cancelled_is_not_lost() -> None:
@@ -166,7 +164,7 @@ def test_a_value_handed_over_as_the_receiver_is_cancelled_is_not_lost() -> None:
         await anyio.sleep(0.01)
         return got
 
-    assert labkit.simulate(main).result == [(OK, "precious")]
+    assert labkit.simulate(main).result == [("precious", True)]
 
 
 def test_a_receiver_cancelled_after_the_handoff_gives_the_value_back() -> None:

@@ -251,10 +251,7 @@ def mm1(n: int, arrival_rate: float, service_rate: float) -> labkit.Run[None]:
             queue.close()
 
         go.go(producer)
-        while True:
-            status, _value = await queue.recv()
-            if status != 0:
-                return
+        async for _value in queue:
             await labkit.sleep(rng.expovariate(service_rate))
 
     return labkit.simulate(main, seed=3)

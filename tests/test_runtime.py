@@ -372,7 +372,7 @@ def test_run_in_real_time_on_each_backend(backend: str) -> None:
                 await ch.send(i)
 
         current().start_task(producer, (), prefix="p", model=None)
-        return [(await ch.recv())[1] for _ in range(5)]
+        return [(await ch.recv())[0] for _ in range(5)]
 
     run = labkit.run(main, backend=backend)
     assert run.result == [0, 1, 2, 3, 4]
@@ -385,7 +385,7 @@ async def test_run_async_on_the_current_loop() -> None:
     async def main() -> int:
         ch: Channel[int] = Channel(1)
         await ch.send(41)
-        return int((await ch.recv())[1]) + 1
+        return int((await ch.recv())[0]) + 1
 
     run = await labkit.run_async(main)
     assert run.result == 42

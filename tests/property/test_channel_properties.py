@@ -92,10 +92,10 @@ def test_channel_values_are_received_once_or_reported_and_keep_their_order(
             status: int | None = None  # None: the receive timed out
             value: Any = None
             if timeout is None:
-                status, value = await ch.recv()
+                status, value = _status_of(await ch.recv())
             else:
                 with anyio.move_on_after(timeout):
-                    status, value = await ch.recv()
+                    status, value = _status_of(await ch.recv())
             if status == CLOSED:
                 return outcome, received, ch
             if status == OK:
@@ -305,3 +305,9 @@ def test_mailbox_messages_are_delivered_or_reported_exactly_once_in_order(
     assert list(lost["kind"]) == ["dead_letter"] * len(letters)
     assert list(lost["msg_id"]) == [d.msg_id for d in letters]
     assert list(lost["detail"]) == [d.reason for d in letters]
+
+
+def _status_of(got: tuple[Any, bool]) -> tuple[int, Any]:
+    """A receive's ``(value, ok)`` as ``(OK, value)`` or ``(CLOSED, None)``."""
+    value, ok = got
+    return (OK, value) if ok else (CLOSED, None)

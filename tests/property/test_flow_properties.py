@@ -299,13 +299,11 @@ def test_littles_law_holds_exactly_on_a_drained_channel(capacity: int | None,
 
         go.go(producer)
         i = 0
-        while True:
-            status, _value = await ch.recv()
-            if status != OK:
-                return entered, left
+        async for _value in ch:
             left.append(labkit.now())
             await labkit.sleep(services[i % len(services)])
             i += 1
+        return entered, left
 
     run = labkit.simulate(main)
     entered, left = run.result
