@@ -80,6 +80,10 @@ CLOSED = Status.CLOSED
 _SEND = EventKind.SEND
 _RECEIVE = EventKind.RECEIVE
 
+# What a receive returns (Channel._receive): (value, ok); the value, or StopAsyncIteration
+# once closed; the value, or ``zero`` once closed.
+_PAIR, _NEXT, _VALUE = 0, 1, 2
+
 
 def check_capacity(capacity: object, *, minimum: int = 0, what: str = "capacity") -> int:
     """Validate a channel capacity: an ``int`` of at least ``minimum`` (bools refused)."""
@@ -416,18 +420,24 @@ class Channel(Generic[T]):
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
-        return self._receive(False)
+        return self._receive(_PAIR)
+
+    def recv_value(self) -> Coroutine[Any, Any, Any]:
+        """``await ch.recv_value()``: the next value, or ``zero`` once the channel is
+        closed and drained (tokio's ``recv() -> Option<T>``, with ``zero`` ``None``, R15)."""
+        return self._receive(_VALUE)
 
     def __aiter__(self) -> Channel[T]:
         return self
 
     def __anext__(self) -> Coroutine[Any, Any, Any]:
         """``async for v in ch``: the values until the channel is closed and drained."""
-        return self._receive(True)
+        return self._receive(_NEXT)
 
-    async def _receive(self, stop: bool) -> Any:
-        # One coroutine for recv() and iteration: its caller awaits it directly (they are
-        # plain functions), so a receive costs one coroutine frame, not two.
+    async def _receive(self, shape: int) -> Any:
+        # One coroutine for recv(), recv_value() and iteration, which differ only in the
+        # shape of what they return (``shape``): they are plain functions whose caller
+        # awaits this directly, so a receive costs one coroutine frame, not two.
         buffer = self.buffer
         if buffer and not self.senders.waiters:
             # The commonest case, in this frame: take the head; nobody waits for its slot.
@@ -441,18 +451,18 @@ class Channel(Generic[T]):
                           corr_id=rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
                           msg_type=None if value is None else type(value).__name__,
                           depth=len(buffer), model=self.model)
-            return value if stop else (value, True)
+            return (value, True) if shape is _PAIR else value
         rt = _RUNTIME.get() or current()
         status, value, msg_id = self.take()
         if status is EMPTY:
             status, value, msg_id = await self.take_wait(("receive from", self))
         if status is CLOSED:
-            if stop:
+            if shape is _NEXT:
                 raise StopAsyncIteration
-            return self.zero, False
+            return (self.zero, False) if shape is _PAIR else self.zero
         if rt.trace_on:
             self.record(rt, _RECEIVE, msg_id, value)
-        return value if stop else (value, True)
+        return (value, True) if shape is _PAIR else value
 
     def give_back(self, value: T, msg_id: int) -> None:
         """Return a value taken by a receiver that was cancelled before it could use it."""

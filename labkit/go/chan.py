@@ -353,7 +353,7 @@ class _Nil(Chan[Any]):
     def send_nowait(self, value: Any, *, corr_id: int | None = None) -> Status:
         return Status.FULL  # never ready
 
-    async def _receive(self, stop: bool) -> Any:
+    async def _receive(self, shape: int) -> Any:
         await block_forever("receive from nil chan", _nil_waiters(current())[1])
 
     def recv_nowait(self) -> tuple[Status, Any]:

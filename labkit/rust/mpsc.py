@@ -29,7 +29,7 @@ and sending an :class:`~labkit.rust.Owned` moves it (R37). Every sender and rece
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -686,12 +686,12 @@ class _ReceiverBase(Handle[_Shared[T]]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> T:
+    def __anext__(self) -> Coroutine[Any, Any, T]:
         """``async for x in rx``: ends once every sender is gone and the buffer is drained
         (R6, R15)."""
         if self._dropped:
             raise self._moved()
-        return await self._shared.chan.__anext__()  # type: ignore[no-any-return]
+        return self._shared.chan.__anext__()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shared.chan.name} len={len(self._shared.chan)}>"
@@ -702,15 +702,15 @@ class Receiver(_ReceiverBase[T]):
 
     __slots__ = ()
 
-    async def recv(self) -> T | None:
-        """The next value, waiting for one; ``None`` once closed and drained (R15).
+    def recv(self) -> Coroutine[Any, Any, T | None]:
+        """``await rx.recv()``: the next value, waiting for one; ``None`` once closed and
+        drained (R15). Cancel-safe: a value is never lost to a cancelled ``recv`` (R30).
 
-        Cancel-safe: a value is never lost to a cancelled ``recv`` (R30).
+        The core channel's own receive (its ``zero`` is ``None``): no layer in between.
         """
         if self._dropped:
             raise self._moved()
-        value, ok = await self._shared.chan.recv()
-        return value if ok else None
+        return self._shared.chan.recv_value()
 
     async def recv_many(self, buffer: list[T], limit: int) -> int:
         """Wait for at least one value, then append up to ``limit`` to ``buffer`` without
