@@ -333,7 +333,9 @@ def test_real_time_run_inside_a_running_loop() -> None:
 
 
 def _trace_in_subprocess(seed: int, hashseed: str) -> str:
-    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    # The labkit under test, not whichever one is installed.
+    path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": path}
     out = subprocess.run([sys.executable, str(HERE / "_det_scenario.py"), str(seed)],
                          capture_output=True, text=True, env=env, check=True, timeout=120)
     return out.stdout
