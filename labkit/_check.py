@@ -152,10 +152,14 @@ def check_callable(name: str, value: object) -> Callable[..., Any]:
 def check_async_function(name: str, value: object) -> Callable[..., Any]:
     """An ``async def`` function (a bound method, a ``functools.partial`` of one, or an
     object whose ``__call__`` is one): the body of a goroutine, task or run. A plain
-    function is refused here rather than failing later inside the task."""
+    ``def`` function is refused here rather than failing later inside the task. A
+    ``lambda`` is let through: it cannot be ``async``, and ``lambda: main(3)`` (a call
+    that makes a coroutine) is an everyday way to pass arguments."""
     if not callable(value):
         raise _fail(name, "an async function (async def)", value, TypeError)
     if inspect.iscoroutinefunction(value):  # unwraps bound methods and partials
+        return value
+    if inspect.isfunction(value) and value.__name__ == "<lambda>":
         return value
     if (not inspect.isroutine(value) and not inspect.isclass(value)
             and inspect.iscoroutinefunction(getattr(value, "__call__", None))):  # noqa: B004

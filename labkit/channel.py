@@ -191,7 +191,7 @@ class Channel(Generic[T]):
         check ``rt.trace_on``). A ``send`` given a ``corr_id`` lends it to the message's
         later rows (block, unblock, receive), so one filter follows the message."""
         if corr_id is not None:
-            if kind == _SEND and msg_id is not None:
+            if kind is _SEND and msg_id is not None:
                 rt.corr_ids[msg_id] = corr_id
         elif rt.corr_ids:
             corr_id = rt.corr_of(kind, msg_id)
@@ -245,7 +245,7 @@ class Channel(Generic[T]):
         if buffer:
             msg_id, value = buffer.popleft()
             self.received += 1
-            if self.senders:
+            if self.senders.waiters:
                 self._admit()
             return OK, value, msg_id
         # Direct hand-over from a waiting sender only at rendezvous: on a buffered channel
@@ -295,23 +295,28 @@ class Channel(Generic[T]):
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
         """
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
+        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
         msg_id = next(rt._msg_ids)
         buffer = self.buffer
         capacity = self.capacity
-        if (buffer and not self.senders and not self.receivers and not self.closed
+        if (buffer and not self.senders.waiters and not self.closed
                 and (capacity is None or len(buffer) + self.reserved < capacity)):
-            # The commonest case, in this frame: a free slot, nobody to hand to or queue
-            # behind (a non-empty buffer means no receiver waits).
+            # The commonest case, in this frame: a free slot and nobody queued first (a
+            # non-empty buffer means no receiver waits: a send hands over before buffering).
             buffer.append((msg_id, value))
             self.sent += 1
             if len(buffer) > self.peak:
                 self.peak = len(buffer)
-            status = OK
-        else:
-            status = self.put(value, msg_id)
+            if rt.trace_on:
+                # Channel.record, inlined: the hottest row of all.
+                if corr_id is not None:
+                    rt.corr_ids[msg_id] = corr_id
+                rt.record(_SEND, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+                          msg_id=msg_id, corr_id=corr_id,
+                          msg_type=None if value is None else type(value).__name__,
+                          depth=len(buffer), model=self.model)
+            return OK
+        status = self.put(value, msg_id)
         if status is not FULL:
             if status is OK and rt.trace_on:
                 self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
@@ -369,7 +374,7 @@ class Channel(Generic[T]):
         msg_id = rt.next_msg_id()
         self.reserved -= 1
         self.force_put(value, msg_id)
-        if self.senders:  # handed straight to a receiver: the slot is free for a waiter
+        if self.senders.waiters:  # handed straight to a receiver: the slot is free for a waiter
             self._admit()
         if rt.trace_on:
             self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
@@ -398,19 +403,24 @@ class Channel(Generic[T]):
         Cancel-safe: a value handed over just as the wait is cancelled goes back to the
         front of the queue (R15, R30).
         """
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
         buffer = self.buffer
-        if buffer and not self.senders:
+        if buffer and not self.senders.waiters:
             # The commonest case, in this frame: take the head; nobody waits for its slot.
             msg_id, value = buffer.popleft()
             self.received += 1
-            status = OK
-        else:
-            status, value, msg_id = self.take()
-            if status is EMPTY:
-                status, value, msg_id = await self.take_wait(("receive from", self))
+            rt = _RUNTIME.get() or current()
+            if rt.trace_on:
+                # Channel.record, inlined: the hottest row of all.
+                rt.record(_RECEIVE, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+                          msg_id=msg_id,
+                          corr_id=rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
+                          msg_type=None if value is None else type(value).__name__,
+                          depth=len(buffer), model=self.model)
+            return OK, value
+        rt = _RUNTIME.get() or current()
+        status, value, msg_id = self.take()
+        if status is EMPTY:
+            status, value, msg_id = await self.take_wait(("receive from", self))
         if status is OK and rt.trace_on:
             self.record(rt, _RECEIVE, msg_id, value)
         return status, value
@@ -503,7 +513,7 @@ class Channel(Generic[T]):
 
     def _hand_over(self, value: T, msg_id: int) -> bool:
         """Give ``value`` to the first receiver still waiting (skipping gone ones)."""
-        if self.receivers and self.receivers.unpark((value, msg_id)) is not None:
+        if self.receivers.waiters and self.receivers.unpark((value, msg_id)) is not None:
             self.sent += 1
             self.received += 1
             return True
@@ -514,7 +524,7 @@ class Channel(Generic[T]):
         waiter takes one slot, a reservation its ``weight``; a reservation that does not
         fit holds back those behind it (fairness)."""
         senders = self.senders
-        while senders and self.free() > 0:
+        while senders.waiters and self.free() > 0:
             w = senders.first()
             if w is None:
                 return

@@ -20,7 +20,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
-from labkit._runtime.core import Parker, Runtime, current, current_task, sleep
+from labkit._check import check_int, check_number, check_str, describe
+from labkit._runtime.core import Runtime, current, current_or_none, current_task, sleep
+from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
 
@@ -35,7 +37,9 @@ __all__ = (
     "LittlesLaw",
     "LoadShedder",
     "TokenBucket",
+    "TokenBucketStatistics",
     "Watermarks",
+    "WatermarksStatistics",
     "littles_law",
 )
 
@@ -43,21 +47,9 @@ __all__ = (
 #: early, and a token due "now" must still count as available.
 _EPS: Final = 1e-9
 
-
-def _check_count(n: object, what: str, *, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{what} must be an int, got {type(n).__name__} {n!r}")
-    if n < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {n}")
-    return n
-
-
-def _check_number(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__} {x!r}")
-    if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite, got {x!r}")
-    return float(x)
+#: The largest ``burst`` a :class:`TokenBucket` takes: its arithmetic is in floats, exact
+#: for whole numbers of tokens only up to about here.
+_MAX_BURST: Final = 10**15
 
 
 # -- credits ----------------------------------------------------------------------------------
@@ -65,15 +57,23 @@ def _check_number(x: object, what: str) -> float:
 
 @dataclass(frozen=True)
 class CreditsStatistics:
-    """A snapshot of a :class:`Credits`: totals, credits unspent, and messages in flight."""
+    """A snapshot of a :class:`Credits`: ``granted`` and ``used`` so far, ``outstanding``
+    (granted, not yet spent), ``in_flight`` (spent, not yet ``done``) and its peak, and the
+    producers waiting: ``tasks_waiting`` of them, asking for ``units_waiting`` credits."""
 
     name: str
     granted: int
     used: int
     outstanding: int
     in_flight: int
-    max_in_flight: int
-    waiting: int
+    peak_in_flight: int
+    tasks_waiting: int
+    units_waiting: int
+
+    @property
+    def max_in_flight(self) -> int:
+        """The former name of :attr:`peak_in_flight`."""
+        return self.peak_in_flight
 
 
 class Credits:
@@ -89,17 +89,22 @@ class Credits:
         await queue.send(item)
         ...
         credits.done(); credits.grant(1)   # consumer: one handled, ask for one more
+
+    Waiting producers stand in a :class:`~labkit._runtime.parking.ParkingLot` and are
+    served in order: a big request at the head is never overtaken by smaller ones.
     """
 
     def __init__(self, initial: int = 0, *, name: str | None = None) -> None:
-        _check_count(initial, "initial credits", minimum=0)
+        check_int("initial", initial, minimum=0)
+        if name is not None:
+            check_str("name", name)
         self._name = name
         self.available = initial
         self.granted = initial
         self.used = 0
         self.completed = 0
-        self.max_in_flight = 0
-        self._waiters: list[tuple[Parker, int]] = []
+        self.peak_in_flight = 0
+        self._waiters = ParkingLot()
 
     def name_in(self, rt: Runtime) -> str:
         """The name in traces and deadlock reports (given, or ``credits-N`` per run)."""
@@ -119,18 +124,17 @@ class Credits:
 
     def grant(self, n: int = 1) -> None:
         """Add ``n`` credits (``request(n)``) and wake waiting producers in FIFO order."""
-        _check_count(n, "credits granted", minimum=0)
+        check_int("n", n, minimum=0)
         self.granted += n
         self.available += n
-        self._wake()
+        self._serve()
 
     request = grant
 
     def try_acquire(self, n: int = 1) -> bool:
         """Spend ``n`` credits now if they are there (and nobody waits first)."""
-        _check_count(n, "credits acquired", minimum=1)
-        self._purge()
-        if self._waiters or self.available < n:
+        check_int("n", n, minimum=1)
+        if self.available < n or self._waiters.first() is not None:
             return False
         self._spend(n)
         return True
@@ -141,59 +145,62 @@ class Credits:
             return
         rt = current()
         name = self.name_in(rt)
-        parker = rt.parker()
-        self._waiters.append((parker, n))
         rt.record(EventKind.BLOCK, actor=current_task().name, peer=name,
                   detail=f"no credit (need {n})")
-        try:
-            await rt.park(parker, ("acquire a credit from", self))
-        except BaseException:
-            if parker.woken:  # credits were handed over as the wait was cancelled
-                self.used -= n
-                self.available += n
-                self._wake()
-            else:
-                # Whoever waited behind it may be served now (FIFO head-of-line gone).
-                self._waiters = [w for w in self._waiters if w[0] is not parker]
-                self._wake()
-            raise
+
+        def refund(_granted: object) -> None:  # spent for us just as we were cancelled
+            self.used -= n
+            self.available += n
+            self._serve()
+
+        await self._waiters.park(("acquire a credit from", self), weight=n, refund=refund,
+                                 reserve=self._serve)
         rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name)
 
     def done(self, n: int = 1) -> None:
         """The consumer has finished ``n`` messages: they are no longer in flight."""
-        _check_count(n, "messages done", minimum=1)
+        check_int("n", n, minimum=1)
         if n > self.in_flight:
             raise ValueError(f"done({n}) but only {self.in_flight} message(s) are in flight")
         self.completed += n
 
     def statistics(self) -> CreditsStatistics:
         """Totals so far: granted, used, outstanding, in flight and its peak, waiters."""
-        self._purge()
+        rt = current_or_none()
+        waiting = self._waiters.statistics()
         return CreditsStatistics(
-            name=self._name or "<unnamed credits>", granted=self.granted, used=self.used,
-            outstanding=self.available, in_flight=self.in_flight,
-            max_in_flight=self.max_in_flight,
-            waiting=sum(1 for p, _ in self._waiters if p.pending))
+            name=self.name_in(rt) if rt is not None else self._name or "<unnamed credits>",
+            granted=self.granted, used=self.used, outstanding=self.available,
+            in_flight=self.in_flight, peak_in_flight=self.peak_in_flight,
+            tasks_waiting=waiting.tasks_waiting, units_waiting=waiting.units_waiting)
 
     def _spend(self, n: int) -> None:
         self.available -= n
         self.used += n
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
-    def _purge(self) -> None:
-        while self._waiters and not self._waiters[0][0].pending:
-            self._waiters.pop(0)
-
-    def _wake(self) -> None:
-        self._purge()
-        while self._waiters and self.available >= self._waiters[0][1]:
-            parker, n = self._waiters.pop(0)
-            if parker.wake(n):
-                self._spend(n)
-            self._purge()
+    def _serve(self) -> None:
+        """Spend the credits for the waiting producers that fit, in order."""
+        if self._waiters:
+            self._spend(self._waiters.grant(self.available))
 
 
 # -- token bucket -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenBucketStatistics:
+    """A snapshot of a :class:`TokenBucket`: ``tokens`` in it now (negative when waiters
+    have booked future tokens), ``admitted`` and ``refused`` takes so far, and the
+    ``tasks_waiting`` in ``take`` for their tokens to refill."""
+
+    name: str
+    rate: float
+    burst: int
+    tokens: float
+    admitted: int
+    refused: int
+    tasks_waiting: int
 
 
 class TokenBucket:
@@ -203,20 +210,23 @@ class TokenBucket:
     never waits. The bucket starts full. Kept as a "theoretical arrival time" (GCRA): the
     time at which the bucket would be full again, so no timer ticks and the arithmetic is
     exact up to float rounding. Waiters are served in call order: a ``take`` books its
-    tokens when called, then sleeps until they exist.
+    tokens when called, then sleeps until they exist (so they wait on the clock, not in a
+    queue; ``statistics()`` counts them).
     """
 
     def __init__(self, rate: float, burst: int = 1, *, name: str | None = None) -> None:
-        rate = _check_number(rate, "rate")
-        if rate <= 0:
-            raise ValueError(f"rate must be > 0 tokens per second, got {rate}")
-        _check_count(burst, "burst", minimum=1)
+        rate = check_number("rate", rate, minimum=0, above=True)
+        check_int("burst", burst, minimum=1, maximum=_MAX_BURST)
+        interval = 1.0 / rate
+        if math.isinf(interval):  # a subnormal rate: one token would take for ever
+            raise ValueError(f"rate must be a finite number >= 1e-300, got {describe(rate)}")
         self.rate = rate
         self.burst = burst
-        self.name = name or "token-bucket"
+        self.name = "token-bucket" if name is None else check_str("name", name)
         self.admitted = 0
         self.refused = 0
-        self._interval = 1.0 / rate
+        self.waiting = 0
+        self._interval = interval
         self._full_at = -math.inf  # when the bucket is (or was) full again
 
     def tokens(self) -> float:
@@ -224,15 +234,16 @@ class TokenBucket:
         now = current().now()
         return self.burst - max(0.0, self._full_at - now) * self.rate
 
-    def _check(self, n: int) -> None:
-        _check_count(n, "tokens", minimum=1)
-        if n > self.burst:
-            raise ValueError(f"cannot take {n} tokens from a bucket of burst {self.burst}: "
-                             "it never holds that many")
+    def statistics(self) -> TokenBucketStatistics:
+        """Tokens now, takes admitted and refused, takers waiting (inside a run: the
+        bucket's tokens are counted on the run's clock)."""
+        return TokenBucketStatistics(
+            name=self.name, rate=self.rate, burst=self.burst, tokens=self.tokens(),
+            admitted=self.admitted, refused=self.refused, tasks_waiting=self.waiting)
 
     def try_take(self, n: int = 1) -> bool:
         """Take ``n`` tokens if they are in the bucket now; never waits."""
-        self._check(n)
+        check_int("n", n, minimum=1, maximum=self.burst)
         now = current().now()
         full_at = max(self._full_at, now) + n * self._interval
         if full_at - self.burst * self._interval > now + _EPS:
@@ -244,7 +255,7 @@ class TokenBucket:
 
     async def take(self, n: int = 1) -> None:
         """Take ``n`` tokens, waiting on the run's clock until they have refilled."""
-        self._check(n)
+        check_int("n", n, minimum=1, maximum=self.burst)
         rt = current()
         now = rt.now()
         full_at = max(self._full_at, now) + n * self._interval
@@ -253,12 +264,15 @@ class TokenBucket:
         if wait > _EPS:
             rt.record(EventKind.BLOCK, actor=current_task().name, peer=self.name,
                       detail=f"rate limit {wait:.6g}s")
+            self.waiting += 1
             try:
                 await sleep(wait)
             except BaseException:
                 if self._full_at == full_at:  # booked last: give the tokens back
                     self._full_at -= n * self._interval
                 raise
+            finally:
+                self.waiting -= 1
             rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=self.name)
         self.admitted += 1
 
@@ -266,6 +280,22 @@ class TokenBucket:
 # -- watermarks -------------------------------------------------------------------------------
 
 FlowState = Literal["paused", "resumed"]
+
+
+@dataclass(frozen=True)
+class WatermarksStatistics:
+    """A snapshot of :class:`Watermarks`: the marks, the last ``depth`` fed to ``update``
+    and the highest (``peak_depth``), whether it is ``paused``, how many ``transitions``
+    it made, and the ``tasks_waiting`` in ``wait_resumed``."""
+
+    name: str
+    high: int
+    low: int
+    depth: int
+    peak_depth: int
+    paused: bool
+    transitions: int
+    tasks_waiting: int
 
 
 class Watermarks:
@@ -277,17 +307,19 @@ class Watermarks:
     """
 
     def __init__(self, high: int, low: int, *, name: str = "watermarks") -> None:
-        _check_count(high, "high watermark", minimum=1)
-        _check_count(low, "low watermark", minimum=0)
+        check_int("high", high, minimum=1)
+        check_int("low", low, minimum=0)
         if low >= high:
             raise ValueError(f"low watermark ({low}) must be below the high one ({high}), "
                              "or the state would flap on every update")
         self.high = high
         self.low = low
-        self.name = name
+        self.name = check_str("name", name)
         self.state: FlowState = "resumed"
         self.transitions = 0
-        self._waiters: list[Parker] = []
+        self.depth = 0
+        self.peak_depth = 0
+        self._waiters = ParkingLot()
 
     @property
     def paused(self) -> bool:
@@ -295,27 +327,28 @@ class Watermarks:
 
     def update(self, depth: int) -> FlowState:
         """Feed the current queue depth; returns the state after it."""
+        check_int("depth", depth, minimum=0)
+        self.depth = depth
+        if depth > self.peak_depth:
+            self.peak_depth = depth
         if self.state == "resumed" and depth >= self.high:
             self._switch("paused", EventKind.PAUSE, depth)
         elif self.state == "paused" and depth <= self.low:
             self._switch("resumed", EventKind.RESUME, depth)
-            waiters, self._waiters = self._waiters, []
-            for parker in waiters:
-                parker.wake(None)
+            self._waiters.unpark_all()
         return self.state
 
     async def wait_resumed(self) -> None:
         """Wait until the state is ``resumed`` (returns at once if it is)."""
         while self.state == "paused":
-            rt = current()
-            parker = rt.parker()
-            self._waiters.append(parker)
-            try:
-                await rt.park(parker, f"wait for {self.name} to resume")
-            except BaseException:
-                if parker in self._waiters:
-                    self._waiters.remove(parker)
-                raise
+            await self._waiters.park(f"wait for {self.name} to resume")
+
+    def statistics(self) -> WatermarksStatistics:
+        """The marks, the depth fed last and its peak, the state and the waiters."""
+        return WatermarksStatistics(
+            name=self.name, high=self.high, low=self.low, depth=self.depth,
+            peak_depth=self.peak_depth, paused=self.paused, transitions=self.transitions,
+            tasks_waiting=self._waiters.statistics().tasks_waiting)
 
     def _switch(self, state: FlowState, kind: EventKind, depth: int) -> None:
         self.state = state
@@ -340,16 +373,19 @@ class LoadShedder:
     def __init__(self, threshold: int | None = None, probability: float = 0.0, *,
                  system: ActorSystem | None = None, name: str = "shedder") -> None:
         if threshold is not None:
-            _check_count(threshold, "threshold", minimum=1)
-        probability = _check_number(probability, "probability")
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"probability must be between 0 and 1, got {probability}")
+            check_int("threshold", threshold, minimum=1)
+        probability = check_number("probability", probability, minimum=0, maximum=1)
         if threshold is None and probability == 0.0:
             raise ValueError("a LoadShedder needs a threshold, a probability > 0, or both")
+        if system is not None:
+            from labkit.actor import ActorSystem
+
+            if not isinstance(system, ActorSystem):
+                raise TypeError(f"system must be an ActorSystem or None, got {describe(system)}")
         self.threshold = threshold
         self.probability = probability
         self.system = system
-        self.name = name
+        self.name = check_str("name", name)
         self.admitted = 0
         self.shed = 0
 
@@ -358,6 +394,7 @@ class LoadShedder:
 
         Draws from the run's RNG when a probability is set, so call it once per message.
         """
+        check_int("depth", depth, minimum=0)
         if self.threshold is not None and depth >= self.threshold:
             return f"shed: depth {depth} >= threshold {self.threshold}"
         if self.probability > 0.0 and current().rng.random() < self.probability:
@@ -377,8 +414,9 @@ class LoadShedder:
             self.system.dead_letter(message, target, why, sender=current_task().name,
                                     msg_id=msg_id)
         else:
-            current().record(EventKind.DROP, actor=current_task().name, peer=target, msg_id=msg_id,
-                    msg_type=type(message).__name__, depth=depth, detail=why)
+            current().record(EventKind.DROP, actor=current_task().name, peer=target,
+                             msg_id=msg_id, msg_type=type(message).__name__, depth=depth,
+                             detail=why)
         return False
 
 
@@ -424,8 +462,17 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     at the end show up as error.
     """
     import numpy as np
+    import pandas as pd
 
-    df = trace.df if isinstance(trace, Trace) else trace
+    if isinstance(trace, Trace):
+        df = trace.df
+    elif isinstance(trace, pd.DataFrame):
+        df = trace
+    else:
+        raise TypeError(f"trace must be a Trace (run.trace) or its DataFrame, "
+                        f"got {describe(trace)}")
+    if peer is not None:
+        check_str("peer", peer)
     df = df.assign(queue=_queue_column(df))
     if peer is not None:
         df = df[df["queue"] == peer]

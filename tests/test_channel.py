@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import pytest
@@ -12,8 +14,8 @@ from labkit._runtime import current
 from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, check_capacity
 
 
-def spawn(fn, *args):  # type: ignore[no-untyped-def]
-    return current().start_task(fn, args, prefix="t", model=None)
+def spawn(fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    current().start_task(fn, args, prefix="t", model=None)
 
 
 def test_fifo_order_through_a_small_buffer() -> None:
@@ -26,7 +28,7 @@ def test_fifo_order_through_a_small_buffer() -> None:
             ch.close()
 
         spawn(producer)
-        got = []
+        got: list[int] = []
         while True:
             status, value = await ch.recv()
             if status == CLOSED:

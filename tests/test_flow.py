@@ -74,12 +74,12 @@ def test_acquire_waits_for_a_grant_in_fifo_order() -> None:
 
 
 def test_credits_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="initial credits must be >= 0"):
+    with pytest.raises(ValueError, match=r"^initial must be an int >= 0, got int -1$"):
         Credits(-1)
     credits = Credits(1)
-    with pytest.raises(ValueError, match="credits granted must be >= 0"):
+    with pytest.raises(ValueError, match=r"^n must be an int >= 0, got int -3$"):
         credits.grant(-3)
-    with pytest.raises(TypeError, match="must be an int"):
+    with pytest.raises(TypeError, match=r"^n must be an int >= 0, got float 1.5$"):
         credits.grant(1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="in flight"):
         credits.done()
@@ -123,17 +123,17 @@ def test_token_bucket_try_take_never_waits() -> None:
 
 
 def test_token_bucket_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="rate must be > 0"):
+    with pytest.raises(ValueError, match=r"^rate must be a finite number > 0, got int 0$"):
         TokenBucket(0, 1)
-    with pytest.raises(ValueError, match="rate must be > 0"):
+    with pytest.raises(ValueError, match="rate must be a finite number > 0"):
         TokenBucket(-2.5, 1)
-    with pytest.raises(ValueError, match="burst must be >= 1"):
+    with pytest.raises(ValueError, match=r"^burst must be an int from 1 to 1e\+15, got int 0$"):
         TokenBucket(1, 0)
 
     async def main() -> None:
         TokenBucket(1, 2).try_take(3)
 
-    with pytest.raises(ValueError, match="never holds that many"):
+    with pytest.raises(ValueError, match=r"^n must be an int from 1 to 2, got int 3$"):
         labkit.simulate(main)
 
 
@@ -185,7 +185,7 @@ def test_watermarks_reject_bad_input() -> None:
         Watermarks(high=5, low=5)
     with pytest.raises(ValueError, match="must be below the high one"):
         Watermarks(high=3, low=7)
-    with pytest.raises(ValueError, match="low watermark must be >= 0"):
+    with pytest.raises(ValueError, match=r"^low must be an int >= 0, got int -1$"):
         Watermarks(high=3, low=-1)
 
 
@@ -227,9 +227,10 @@ def test_shedding_with_a_system_records_dead_letters() -> None:
 def test_load_shedder_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="needs a threshold"):
         LoadShedder()
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"^probability must be a finite number from 0 to 1, "
+                                         r"got float 1.5$"):
         LoadShedder(probability=1.5)
-    with pytest.raises(ValueError, match="threshold must be >= 1"):
+    with pytest.raises(ValueError, match=r"^threshold must be an int >= 1, got int 0$"):
         LoadShedder(threshold=0)
 
 
@@ -285,7 +286,7 @@ def test_cancelled_acquire_loses_no_credit_and_a_lone_wait_is_a_deadlock() -> No
         with anyio.move_on_after(1):
             await credits.acquire()
         credits.grant(1)
-        return credits.try_acquire(), credits.statistics().waiting
+        return credits.try_acquire(), credits.statistics().tasks_waiting
 
     assert labkit.simulate(main).result == (True, 0)
 

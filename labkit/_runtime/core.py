@@ -24,7 +24,7 @@ import anyio
 import sniffio
 from anyio.abc import TaskGroup
 
-from labkit._runtime.rows import EventKind
+from labkit._runtime.rows import KIND_TEXT, EventKind
 from labkit.errors import Deadlock, NotInRunError
 
 __all__ = (
@@ -453,8 +453,8 @@ class Runtime:
         """
         if self.trace_on:
             rows = self.rows
-            rows.append((self._time() - self._t0, len(rows), kind, actor, peer, msg_id,
-                         corr_id, msg_type, depth, model, detail))
+            rows.append((self._time() - self._t0, len(rows), KIND_TEXT[kind], actor, peer,
+                         msg_id, corr_id, msg_type, depth, model, detail))
 
     # -- scheduling ----------------------------------------------------------------------
 

@@ -62,41 +62,42 @@ class ParkingLotStatistics:
 class ParkingLot:
     """A FIFO of :class:`Waiter` s. See the module docstring for the rules it keeps.
 
-    A list, not a deque: wait queues are short, and an empty deque costs ~760 bytes where a
-    list costs ~56 (an idle actor's mailbox has a lot).
+    ``waiters`` is the queue itself, a list: wait queues are short, and an empty deque costs
+    ~760 bytes where a list costs ~56 (an idle actor's mailbox has a lot). Hot paths test
+    ``if lot.waiters:`` (no Python call) rather than ``if lot:``.
     """
 
-    __slots__ = ("_waiters",)
+    __slots__ = ("waiters",)
 
     def __init__(self) -> None:
-        self._waiters: list[Waiter] = []
+        self.waiters: list[Waiter] = []
 
     # -- looking ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
         """Entries in the queue, gone ones not yet skipped included (see :meth:`purge`)."""
-        return len(self._waiters)
+        return len(self.waiters)
 
     def __bool__(self) -> bool:
-        return bool(self._waiters)
+        return bool(self.waiters)
 
     def __iter__(self) -> Iterator[Waiter]:
-        return iter(self._waiters)
+        return iter(self.waiters)
 
     def purge(self) -> None:
         """Skip the gone waiters at the head (woken elsewhere, or cancelled)."""
-        waiters = self._waiters
+        waiters = self.waiters
         while waiters and not waiters[0].parker.pending:
             del waiters[0]
 
     def first(self) -> Waiter | None:
         """The first waiter still pending, or ``None``."""
         self.purge()
-        return self._waiters[0] if self._waiters else None
+        return self.waiters[0] if self.waiters else None
 
     def pending(self) -> list[Waiter]:
         """The waiters still pending, in order."""
-        return [w for w in self._waiters if w.parker.pending]
+        return [w for w in self.waiters if w.parker.pending]
 
     def statistics(self) -> ParkingLotStatistics:
         waiting = self.pending()
@@ -107,12 +108,12 @@ class ParkingLot:
 
     def add(self, waiter: Waiter) -> None:
         """Queue ``waiter`` at the back (its task waits on ``waiter.parker`` itself)."""
-        self._waiters.append(waiter)
+        self.waiters.append(waiter)
 
     def remove(self, parker: Parker) -> bool:
         """Withdraw every waiter of ``parker``; ``True`` if one stood first among the
         pending, so the owner should serve the queue again (those behind may fit now)."""
-        waiters = self._waiters
+        waiters = self.waiters
         if not waiters:
             return False
         at_head = False
@@ -130,7 +131,7 @@ class ParkingLot:
     def pop(self) -> Waiter | None:
         """Take the first pending waiter off the queue without waking it (a caller that
         decides, from its request, what to wake it with)."""
-        waiters = self._waiters
+        waiters = self.waiters
         while waiters:
             w = waiters.pop(0)
             if w.parker.pending:
@@ -140,7 +141,7 @@ class ParkingLot:
     def unpark(self, result: Any = None) -> Waiter | None:
         """Wake the first pending waiter with ``(case, result)``; return it, or ``None``
         when nobody waits."""
-        waiters = self._waiters
+        waiters = self.waiters
         while waiters:
             w = waiters.pop(0)
             if w.parker.wake((w.case, result)):
@@ -149,7 +150,7 @@ class ParkingLot:
 
     def unpark_all(self, result: Any = None) -> int:
         """Wake every pending waiter with ``(case, result)``; return how many woke."""
-        waiters, self._waiters = self._waiters, []
+        waiters, self.waiters = self.waiters, []
         woken = 0
         for w in waiters:
             woken += w.parker.wake((w.case, result))
@@ -159,7 +160,7 @@ class ParkingLot:
         """Wake waiters from the head while the head's ``weight`` fits in ``available``;
         return the units granted. A request that does not fit stops the loop: nobody
         overtakes it (R35)."""
-        waiters = self._waiters
+        waiters = self.waiters
         granted = 0
         while waiters:
             w = waiters[0]
@@ -187,7 +188,7 @@ class ParkingLot:
         again when it stood at the head. Either way the cancellation propagates.
         """
         parker = current().parker()
-        waiters = self._waiters
+        waiters = self.waiters
         waiters.append(Waiter(parker, 0, value, msg_id, weight))
         task = blocking(what)
         try:

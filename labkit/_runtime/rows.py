@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ("COLUMNS", "EventKind", "TraceRow")
+__all__ = ("COLUMNS", "KIND_TEXT", "EventKind", "TraceRow")
 
 
 class EventKind(StrEnum):
@@ -69,6 +69,11 @@ class TraceRow(NamedTuple):
     model: str | None        #: ``"go"``, ``"rust"`` or ``"actor"``
     detail: str | None       #: a reason or note (why a message was dropped, ...)
 
+
+#: Each kind's plain ``str``, the form rows store: an enum member is an object the garbage
+#: collector tracks, and a row holding one could never be untracked, so every collection
+#: would walk the whole trace. ``KIND_TEXT[kind]`` accepts a member or its value.
+KIND_TEXT: dict[str, str] = {str(k.value): str(k.value) for k in EventKind}
 
 #: The trace's columns, in row order.
 COLUMNS: tuple[str, ...] = TraceRow._fields

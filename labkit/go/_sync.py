@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from labkit._check import check_callable, check_int
 from labkit.go._context import CancelCauseFunc, Context, with_cancel_cause
 from labkit.go._goroutine import go
 from labkit.go._panic import Panic
@@ -49,9 +50,7 @@ class WaitGroup:
 
     def add(self, delta: int) -> None:
         """Add ``delta`` (may be negative) to the counter; at zero, release every waiter."""
-        if isinstance(delta, bool) or not isinstance(delta, int):
-            raise TypeError(f"WaitGroup.add needs an int, got {type(delta).__name__} {delta!r}")
-        count = self._count + delta
+        count = self._count + check_int("delta", delta)
         if count < 0:
             raise Panic("sync: negative WaitGroup counter")
         self._count = count
@@ -75,6 +74,7 @@ class WaitGroup:
 
     def go(self, fn: Callable[..., Any], *args: Any) -> None:
         """``wg.Go(f)`` (Go 1.25): ``add(1)``, run ``fn(*args)`` in a goroutine, ``done()``."""
+        check_callable("fn", fn)
         self.add(1)
 
         async def body() -> None:
@@ -108,9 +108,7 @@ class ErrGroup:
     def set_limit(self, n: int) -> None:
         """At most ``n`` active goroutines (n < 0: no limit; 0 blocks every ``go``). Panics
         if goroutines are active (G43)."""
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"set_limit needs an int, got {type(n).__name__} {n!r}")
-        if n < 0:
+        if check_int("n", n) < 0:
             self._sem = None
             return
         if self._sem is not None and len(self._sem) != 0:
@@ -120,12 +118,14 @@ class ErrGroup:
 
     async def go(self, fn: Callable[..., Awaitable[object] | object], *args: Any) -> None:
         """Start ``fn(*args)`` in a goroutine, first waiting for a slot under the limit."""
+        check_callable("fn", fn)
         if self._sem is not None:
             await self._sem.send(None)
         self._start(fn, args)
 
     def try_go(self, fn: Callable[..., Awaitable[object] | object], *args: Any) -> bool:
         """Start ``fn(*args)`` only if a slot is free now; False when saturated (G43)."""
+        check_callable("fn", fn)
         if self._sem is not None and not self._sem._try_send(None):
             return False
         self._start(fn, args)

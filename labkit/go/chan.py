@@ -18,18 +18,24 @@ Example::
     v, ok = await ch.recv()     # (1, True)
     ch.close()
     v, ok = await ch.recv()     # (None, False): the zero value, closed and drained
+    ch.statistics()             # ChanStatistics(name='chan-1', capacity=3, depth=0, ...)
+
+Go has no ``statistics()``: like ``len``, it is labkit's window for teaching and tests.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
-from labkit._runtime.core import current, current_or_none, current_task
+from labkit._check import check_int, check_str
+from labkit._runtime.core import Runtime, current, current_or_none, current_task
+from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.channel import CLOSED, OK, Channel, check_capacity
+from labkit.channel import CLOSED, OK, Channel, ChannelStatistics
 from labkit.go._panic import Panic
 
-__all__ = ("Chan", "nil")
+__all__ = ("Chan", "ChanStatistics", "nil")
 
 T = TypeVar("T")
 
@@ -38,15 +44,35 @@ SEND: Final = "send"
 RECV: Final = "recv"
 
 
-async def block_forever(what: str) -> NoReturn:
-    """Wait on a wake-up slot that nobody will ever fill (nil channels, ``select()``, G17).
+@dataclass(frozen=True)
+class ChanStatistics(ChannelStatistics):
+    """A snapshot of a :class:`Chan`: the core channel's record (``depth``, ``peak_depth``,
+    ``sent``, ``received``, ``senders_waiting``, ``receivers_waiting``, ``closed``; Go
+    channels never hold ``reserved`` slots) and ``nil``, true for the nil channel, whose
+    waiters are the goroutines of this run blocked on it for ever (G17)."""
+
+    nil: bool
+
+
+def _nil_waiters(rt: Runtime) -> tuple[ParkingLot, ParkingLot]:
+    """The goroutines of this run blocked for ever on nil: ``(senders, receivers)``. Kept
+    per run (``nil`` itself is shared by every run) and never woken: only counted."""
+    lots = rt.extras.get("go.nil")
+    if lots is None:
+        lots = rt.extras["go.nil"] = (ParkingLot(), ParkingLot())
+    return lots
+
+
+async def block_forever(what: str, lot: ParkingLot | None = None) -> NoReturn:
+    """Wait in ``lot`` (a fresh one if none) where nobody will ever wake us (nil channels,
+    ``select()``, G17).
 
     In ``labkit.simulate`` a program whose every goroutine waits like this ends with
     :class:`labkit.Deadlock` (G33).
     """
     rt = current()
     rt.record(EventKind.BLOCK, actor=current_task().name, model="go", detail=what)
-    await rt.park(rt.parker(), what)
+    await (ParkingLot() if lot is None else lot).park(what)
     raise AssertionError("unreachable: a nil-channel wait was woken")  # pragma: no cover
 
 
@@ -65,7 +91,9 @@ class Chan(Generic[T]):
     zero: Any
 
     def __init__(self, cap: int = 0, *, zero: Any = None, name: str | None = None) -> None:
-        check_capacity(cap, what="go.Chan capacity")
+        check_int("go.Chan capacity", cap, minimum=0)
+        if name is not None:
+            check_str("name", name)
         self._ch = Channel(cap, name=name, model="go", prefix=self._prefix())
         self._dir = BOTH
         self.zero = zero
@@ -147,6 +175,22 @@ class Chan(Generic[T]):
         """Values queued in the buffer now: a racy snapshot, not a synchronisation tool (G29)."""
         return 0 if self._ch is None else len(self._ch.buffer)
 
+    def statistics(self) -> ChanStatistics:
+        """A snapshot of the channel (any direction view gives the same): see
+        :class:`ChanStatistics`."""
+        ch = self._ch
+        rt = current_or_none()
+        if ch is not None:
+            if rt is not None:
+                ch.name_in(rt)
+            return ChanStatistics(**vars(ch.statistics()), nil=False)
+        waiting = [0, 0]  # outside a run nobody waits on nil
+        if rt is not None:
+            waiting = [lot.statistics().tasks_waiting for lot in _nil_waiters(rt)]
+        return ChanStatistics(
+            name="nil", capacity=0, depth=0, peak_depth=0, reserved=0, sent=0, received=0,
+            senders_waiting=waiting[0], receivers_waiting=waiting[1], closed=False, nil=True)
+
     def __bool__(self) -> bool:
         # Without this an empty channel would be falsy (it has __len__); nil is falsy as None.
         return self._ch is not None
@@ -184,12 +228,11 @@ class Chan(Generic[T]):
         row, so a scenario can tie the send to the routing decision that caused it (in Go
         a correlation id is a field of the message).
         """
-        if self._dir == RECV:
-            raise TypeError("invalid operation: cannot send to receive-only channel "
-                            f"{self!r} (G9)")
+        if self._dir == RECV:  # a cheap test first: it runs on every send
+            self.check_can_send()
         ch = self._ch
         if ch is None:
-            await block_forever("send to nil chan")
+            await block_forever("send to nil chan", _nil_waiters(current())[0])
         if await ch.send(value, corr_id=corr_id) is CLOSED:
             raise Panic("send on closed channel")
 
@@ -201,7 +244,7 @@ class Chan(Generic[T]):
         self.check_can_recv()
         ch = self._ch
         if ch is None:
-            await block_forever("receive from nil chan")
+            await block_forever("receive from nil chan", _nil_waiters(current())[1])
         status, value = await ch.recv()
         if status is CLOSED:
             return self.zero, False
@@ -229,12 +272,13 @@ class Chan(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        # ``recv`` again, inline: ``async for`` runs this once per value, and awaiting
+        # ``self.recv()`` here would cost a coroutine frame each (~7% of a one-way stream).
         if self._dir == SEND:
-            raise TypeError("invalid operation: cannot receive from send-only channel "
-                            f"{self!r} (G9)")
+            self.check_can_recv()
         ch = self._ch
         if ch is None:
-            await block_forever("receive from nil chan")
+            await block_forever("receive from nil chan", _nil_waiters(current())[1])
         status, value = await ch.recv()
         if status is CLOSED:
             raise StopAsyncIteration

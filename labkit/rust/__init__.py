@@ -2,6 +2,11 @@
 
 ``from labkit import rust`` and then ``rust.mpsc.channel(8)``, ``rust.oneshot.channel()``,
 ``rust.spawn(...)``, ``await rust.select(...)``. Rules R1-R40 in SEMANTICS.md.
+
+Everything that queues has ``statistics()``, a frozen record with labkit's one naming scheme
+(``depth``, ``peak_depth``, ``sent``, ``received``, ``senders_waiting``,
+``receivers_waiting`` or ``tasks_waiting``, ``closed``): :class:`MpscStatistics`,
+:class:`SemaphoreStatistics`, :class:`BroadcastStatistics`, :class:`WatchStatistics`.
 """
 
 from __future__ import annotations
@@ -22,16 +27,21 @@ from labkit.rust._sync import (
     DropGuard,
     Semaphore,
     SemaphorePermit,
+    SemaphoreStatistics,
     TryAcquireError,
 )
 from labkit.rust._task import JoinError, JoinHandle, JoinSet, spawn
 from labkit.rust._time import Elapsed, Interval, interval, sleep, sleep_until, timeout
+from labkit.rust.broadcast import BroadcastStatistics
+from labkit.rust.mpsc import MpscStatistics
 from labkit.rust.result import Err, Ok, Result, UnwrapError
+from labkit.rust.watch import WatchStatistics
 
 __all__ = (
     "AcquireError",
     "AllBranchesDisabled",
     "Branch",
+    "BroadcastStatistics",
     "CancellationToken",
     "DropGuard",
     "Elapsed",
@@ -41,6 +51,7 @@ __all__ = (
     "JoinHandle",
     "JoinSet",
     "MovedValueError",
+    "MpscStatistics",
     "NonExhaustiveMatch",
     "NotSendError",
     "Ok",
@@ -48,8 +59,10 @@ __all__ = (
     "Result",
     "Semaphore",
     "SemaphorePermit",
+    "SemaphoreStatistics",
     "TryAcquireError",
     "UnwrapError",
+    "WatchStatistics",
     "broadcast",
     "check_exhaustive",
     "enum",

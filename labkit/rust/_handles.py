@@ -1,71 +1,47 @@
 """What the Rust dialect's handles share: parked tasks to wake, and dropping a handle once.
 
-* :class:`WaitList`: tasks parked until something changes (a value, a close, a cancel);
-  ``wake_all`` wakes every one and they look again. No values travel through it.
 * :class:`Notify`: a one-time event (``tx.closed()`` returns once the receiver is gone).
+* :class:`ChannelState`: what every handle of one ``watch`` or ``broadcast`` channel shares.
 * :class:`Handle`: one end of a channel. ``drop()`` (or leaving ``with``) runs once; using
   the handle after that raises :class:`~labkit.rust.MovedValueError`, as Rust's borrow
   checker would refuse a use after move.
+* :class:`ChannelSender`: what a ``watch`` and a ``broadcast`` sender share: cloning,
+  ``closed()``, and closing the channel for receivers when the last one is dropped.
+
+Tasks wait in a :class:`~labkit._runtime.parking.ParkingLot`, the one wait queue: woken all
+at once (``unpark_all``) when something changes, they look again. No values travel through
+these lots, so a cancelled waiter has nothing to hand back (R30).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Generic, Self, TypeVar
 
-from labkit._runtime.core import Parker, Runtime, current
+from labkit._runtime.core import Runtime, current_or_none
+from labkit._runtime.parking import ParkingLot
 from labkit.rust._ownership import MovedValueError
 
 S = TypeVar("S")
 
 
-class WaitList:
-    """Tasks parked until ``wake_all``; a cancelled waiter takes itself off (R30)."""
-
-    __slots__ = ("_parkers",)
-
-    def __init__(self) -> None:
-        self._parkers: list[Parker] = []
-
-    def __bool__(self) -> bool:
-        return bool(self._parkers)
-
-    def __len__(self) -> int:
-        return len(self._parkers)
-
-    def wake_all(self) -> None:
-        parkers, self._parkers = self._parkers, []
-        for parker in parkers:
-            parker.wake(None)
-
-    async def wait(self, what: str) -> None:
-        """Park the current task until the next ``wake_all``; ``what`` names the wait in
-        deadlock reports (``"changed() on watch-1"``)."""
-        rt = current()
-        parker = rt.parker()
-        self._parkers.append(parker)
-        try:
-            await rt.park(parker, what)
-        finally:
-            if parker in self._parkers:
-                self._parkers.remove(parker)
-
-
 class Notify:
-    """A one-time event that tasks can wait for (``tx.closed()``); no queue, no values."""
+    """A one-time event that tasks can wait for (``tx.closed()``); no values."""
 
     __slots__ = ("fired", "waiters")
 
     def __init__(self) -> None:
         self.fired = False
-        self.waiters = WaitList()
+        self.waiters = ParkingLot()
 
     def fire(self) -> None:
         self.fired = True
-        self.waiters.wake_all()
+        self.waiters.unpark_all()
 
-    async def wait(self, what: str) -> None:
+    async def wait(self, what: object) -> None:
+        """Wait until :meth:`fire` (at once if it fired); ``what`` names the wait in
+        deadlock reports (``("closed() on", chan)``)."""
         if not self.fired:
-            await self.waiters.wait(what)
+            await self.waiters.park(what)
 
 
 class ChannelState:
@@ -78,8 +54,8 @@ class ChannelState:
 
     def __init__(self) -> None:
         self.senders = 1
-        self.waiters = WaitList()
-        self.closed_waiters = WaitList()
+        self.waiters = ParkingLot()
+        self.closed_waiters = ParkingLot()
         self.name: str | None = None
 
     def name_in(self, rt: Runtime) -> str:
@@ -87,11 +63,23 @@ class ChannelState:
             self.name = rt.new_name(self.prefix)
         return self.name
 
-    async def wait(self, waiters: WaitList, what: str) -> None:
-        """Park on ``waiters`` as ``"{what} {channel}"`` (``"closed() on watch-1"``)."""
-        await waiters.wait(f"{what} {self.name_in(current())}")
+    def stats_name(self) -> str:
+        """The name a ``statistics()`` record shows (given a run's name inside a run)."""
+        rt = current_or_none()
+        if rt is not None:
+            return self.name_in(rt)
+        return self.name or f"<unnamed {self.prefix}>"
+
+    async def wait(self, waiters: ParkingLot, what: str) -> None:
+        """Park on ``waiters`` until woken; deadlock reports say ``"{what} {channel}"``
+        (``"closed() on watch-1"``)."""
+        await waiters.park((what, self))
 
     def has_receivers(self) -> bool:
+        raise NotImplementedError
+
+    def record_close(self, detail: str) -> None:
+        """Write the channel's ``close`` row (each family writes its own kind of row)."""
         raise NotImplementedError
 
     async def no_receivers(self) -> None:
@@ -143,3 +131,32 @@ class Handle(Generic[S]):
 
     def __repr__(self) -> str:
         return f"<{self.family}.{type(self).__name__}{' dropped' if self._dropped else ''}>"
+
+
+CS = TypeVar("CS", bound=ChannelState)
+
+
+class ChannelSender(Handle[CS]):
+    """A sender of a ``watch`` or ``broadcast`` channel: clone it for more senders;
+    receivers see the channel closed only when the last one is dropped (R25, R26)."""
+
+    __slots__ = ()
+
+    def clone(self) -> Self:
+        """Another sender on the same channel."""
+        sh = self._live()
+        sh.senders += 1
+        return type(self)(sh)
+
+    async def closed(self) -> None:
+        """Wait until no receiver exists (R25, R26)."""
+        await self._live().no_receivers()
+
+    def _release(self) -> None:
+        """The last sender dropped closes the channel: receivers waiting wake, and see it
+        closed once they have read what is left (R25, case 94)."""
+        sh = self._shared
+        sh.senders -= 1
+        if sh.senders == 0:
+            sh.record_close("last sender dropped")
+            sh.waiters.unpark_all()

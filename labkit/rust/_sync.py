@@ -13,15 +13,15 @@ Not modelled: ``cancelled_owned``/``WaitForCancellationFutureOwned`` (Python has
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable
-from typing import ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
-from labkit._runtime.core import Parker, current, current_or_none, current_task
+from labkit._check import check_int
+from labkit._runtime.core import current, current_or_none, current_task
+from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.channel import check_capacity
 from labkit.rust._errors import PlainError, UnitError
-from labkit.rust._handles import WaitList
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
@@ -30,6 +30,7 @@ __all__ = (
     "DropGuard",
     "Semaphore",
     "SemaphorePermit",
+    "SemaphoreStatistics",
     "TryAcquireError",
 )
 
@@ -49,7 +50,7 @@ class _TokenNode:
     def __init__(self, parent: _TokenNode | None) -> None:
         self.cancelled = False
         self.children: list[_TokenNode] = []
-        self.waiters = WaitList()
+        self.waiters = ParkingLot()
         self.parent = parent
         self.name: str | None = None
 
@@ -57,7 +58,7 @@ class _TokenNode:
         if self.cancelled:
             return
         self.cancelled = True
-        self.waiters.wake_all()
+        self.waiters.unpark_all()
         children, self.children = self.children, []
         for child in children:
             child.cancel()
@@ -106,7 +107,7 @@ class CancellationToken:
         """Wait until the token is cancelled; cancel-safe (R30, R31)."""
         node = self._node
         if not node.cancelled:
-            await node.waiters.wait(f"cancelled() on {self._name()}")
+            await node.waiters.park(f"cancelled() on {self._name()}")
 
     def child_token(self) -> CancellationToken:
         """A token cancelled when this one is; cancelling it leaves this one alone. A child
@@ -215,12 +216,16 @@ _GRANTED = 1
 _CLOSED = 2
 
 
-class _SemWaiter:
-    __slots__ = ("n", "parker")
+@dataclass(frozen=True)
+class SemaphoreStatistics:
+    """A snapshot of a :class:`Semaphore`: permits free now, tasks waiting in ``acquire``
+    and the permits they ask for, and whether it is closed (R35)."""
 
-    def __init__(self, parker: Parker, n: int) -> None:
-        self.parker = parker
-        self.n = n
+    name: str
+    permits_available: int
+    tasks_waiting: int
+    permits_waiting: int
+    closed: bool
 
 
 class Semaphore:
@@ -231,14 +236,15 @@ class Semaphore:
     ...     ...
 
     ``acquire``/``acquire_many`` raise :class:`AcquireError` once the semaphore is closed.
-    Cancelling a waiting ``acquire`` loses its place in the queue (R30).
+    Cancelling a waiting ``acquire`` loses its place in the queue (R30). The waiters stand
+    in a :class:`~labkit._runtime.parking.ParkingLot`, whose ``grant`` keeps the order.
     """
 
     __slots__ = ("_closed", "_name", "_permits", "_waiters")
 
     def __init__(self, permits: int) -> None:
-        self._permits = check_capacity(permits, what="permits")
-        self._waiters: deque[_SemWaiter] = deque()
+        self._permits = check_int("permits", permits, minimum=0)
+        self._waiters = ParkingLot()
         self._closed = False
         self._name: str | None = None
 
@@ -255,12 +261,12 @@ class Semaphore:
 
     def add_permits(self, n: int) -> None:
         """Add ``n`` permits, handing them to waiters in request order."""
-        self._permits += check_capacity(n, what="n")
+        self._permits += check_int("n", n, minimum=0)
         self._grant()
 
     def forget_permits(self, n: int) -> int:
         """Remove up to ``n`` available permits; returns how many were removed."""
-        taken = min(n, self._permits)
+        taken = min(check_int("n", n, minimum=0), self._permits)
         self._permits -= taken
         return taken
 
@@ -269,15 +275,16 @@ class Semaphore:
         if self._closed:
             return
         self._closed = True
-        waiters, self._waiters = self._waiters, deque()
-        for w in waiters:
-            w.parker.wake(_CLOSED)
+        self._waiters.unpark_all(_CLOSED)
 
-    def _queue_empty(self) -> bool:
-        waiters = self._waiters
-        while waiters and not waiters[0].parker.pending:
-            waiters.popleft()
-        return not waiters
+    def statistics(self) -> SemaphoreStatistics:
+        """Permits free, tasks waiting and the permits they ask for, closed (R35)."""
+        waiting = self._waiters.statistics()
+        name = self._trace_name() if current_or_none() is not None else self._name
+        return SemaphoreStatistics(
+            name=name or "<unnamed sem>", permits_available=self._permits,
+            tasks_waiting=waiting.tasks_waiting, permits_waiting=waiting.units_waiting,
+            closed=self._closed)
 
     def try_acquire(self) -> Result[SemaphorePermit, TryAcquireError]:
         """``Ok(permit)``, ``Err(TryAcquireError.NoPermits)`` or ``.Closed`` (R35)."""
@@ -285,9 +292,10 @@ class Semaphore:
 
     def try_acquire_many(self, n: int) -> Result[SemaphorePermit, TryAcquireError]:
         """``n`` permits now, or an error; never overtakes a waiting ``acquire`` (R35)."""
+        check_int("n", n, minimum=0)
         if self._closed:
             return Err(TryAcquireError.Closed)
-        if self._permits >= n and self._queue_empty():
+        if self._permits >= n and self._waiters.first() is None:
             self._permits -= n
             return Ok(SemaphorePermit(self, n))
         return Err(TryAcquireError.NoPermits)
@@ -298,27 +306,23 @@ class Semaphore:
 
     async def acquire_many(self, n: int) -> SemaphorePermit:
         """Wait for ``n`` permits at once; later requests queue behind it (R35)."""
-        check_capacity(n, what="n")
+        check_int("n", n, minimum=0)
         if self._closed:
             raise AcquireError
-        if self._permits >= n and self._queue_empty():
+        if self._permits >= n and self._waiters.first() is None:
             self._permits -= n
             return SemaphorePermit(self, n)
         rt = current()
-        parker = rt.parker()
-        self._waiters.append(_SemWaiter(parker, n))
         name = self._trace_name()
         rt.record(EventKind.BLOCK, actor=current_task().name, peer=name, model=MODEL,
                   detail=f"acquire {n}")
-        try:
-            status = await rt.park(parker, f"acquire {n} on {name}")
-        except BaseException:
-            if parker.woken:
-                if parker.result() == _GRANTED:  # granted as we were cancelled: give back
-                    self.release_permits(n)
-            else:
-                self._remove(parker)
-            raise
+
+        def refund(status: Any) -> None:  # granted just as the wait was cancelled
+            if status == _GRANTED:
+                self.release_permits(n)
+
+        status = await self._waiters.park(f"acquire {n} on {name}", weight=n, refund=refund,
+                                          reserve=self._grant)
         if status == _CLOSED:
             raise AcquireError
         rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name, model=MODEL,
@@ -330,28 +334,14 @@ class Semaphore:
         self._permits += n
         self._grant()
 
-    def _remove(self, parker: Parker) -> None:
-        for w in self._waiters:
-            if w.parker is parker:
-                self._waiters.remove(w)
-                break
-        self._grant()  # a big request leaving the head may unblock smaller ones
-
     def _grant(self) -> None:
-        waiters = self._waiters
-        while waiters:
-            w = waiters[0]
-            if not w.parker.pending:
-                waiters.popleft()
-                continue
-            if w.n > self._permits:
-                return  # strict FIFO: nobody overtakes the head (R35)
-            waiters.popleft()
-            if w.parker.wake(_GRANTED):
-                self._permits -= w.n
+        """Hand free permits to the waiters in order; nobody overtakes the head (R35)."""
+        if self._waiters:
+            self._permits -= self._waiters.grant(self._permits, _GRANTED)
 
     def __repr__(self) -> str:
-        return f"<Semaphore permits={self._permits} waiting={len(self._waiters)}>"
+        waiting = self._waiters.statistics().tasks_waiting
+        return f"<Semaphore permits={self._permits} waiting={waiting}>"
 
 
 class SemaphorePermit:

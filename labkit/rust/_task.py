@@ -25,9 +25,10 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
+from labkit._check import check_async_function, check_str
 from labkit._runtime.core import TaskRecord, current, current_task
+from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.rust._handles import WaitList
 from labkit.rust._ownership import MovedValueError
 from labkit.rust.result import Err, Ok, Result
 
@@ -98,7 +99,7 @@ class JoinHandle(Generic[T]):
         self._name = name
         self._rec: TaskRecord | None = None
         self._result: Ok[T] | Err[JoinError] | None = None
-        self._waiters = WaitList()
+        self._waiters = ParkingLot()
         self._callbacks: list[Callable[[JoinHandle[T]], None]] = []
         self._aborted = False
         self._dropped = False
@@ -136,14 +137,14 @@ class JoinHandle(Generic[T]):
         result = self._result
         if result is not None:
             return result
-        await self._waiters.wait(f"join {self._name}")
+        await self._waiters.park(f"join {self._name}")
         result = self._result
         assert result is not None
         return result
 
     def _finish(self, result: Ok[T] | Err[JoinError]) -> None:
         self._result = result
-        self._waiters.wake_all()
+        self._waiters.unpark_all()
         for callback in self._callbacks:
             callback(self)
 
@@ -177,10 +178,12 @@ def spawn(fn: Callable[..., Awaitable[T]], *args: Any, name: str | None = None
     """Start ``fn(*args)`` as a task of the current run (``tokio::spawn``, R32, R33).
 
     Returns at once; the task starts at the next scheduling point. Its panic is kept in its
-    :class:`JoinError` and does not end the run.
+    :class:`JoinError` and does not end the run. ``fn`` must be an ``async def`` function
+    (``TypeError`` here, not later inside the task).
     """
-    if not callable(fn):
-        raise TypeError(f"spawn() needs an async function, got {fn!r}")
+    check_async_function("fn", fn)
+    if name is not None:
+        check_str("name", name)
     rt = current()
     handle: JoinHandle[T] = JoinHandle("")
     rec = rt.start_task(_task_body, (handle, fn, args), prefix="task", model=MODEL, name=name)
@@ -201,7 +204,7 @@ class JoinSet(Generic[T]):
     def __init__(self) -> None:
         self._tasks: dict[str, JoinHandle[T]] = {}
         self._done: deque[JoinHandle[T]] = deque()
-        self._waiters = WaitList()
+        self._waiters = ParkingLot()
         self._dropped = False
 
     def _check(self) -> None:
@@ -221,7 +224,7 @@ class JoinSet(Generic[T]):
     def _on_finish(self, handle: JoinHandle[T]) -> None:
         if handle.id in self._tasks:
             self._done.append(handle)
-            self._waiters.wake_all()
+            self._waiters.unpark_all()
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -258,7 +261,7 @@ class JoinSet(Generic[T]):
                 return handle.id, handle._result
             if not self._tasks:
                 return None
-            await self._waiters.wait("join_next on a JoinSet")
+            await self._waiters.park("join_next on a JoinSet")
 
     def abort_all(self) -> None:
         """Request cancellation of every task; keep calling ``join_next`` to drain (R34)."""

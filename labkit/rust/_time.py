@@ -11,6 +11,10 @@ drops them (G46). ``skip`` jumps to the next multiple of the period after now; `
 restarts the period from now. As in tokio, a tick counts as missed only when it is more
 than 5 ms late. All times are on the run's clock (virtual under ``labkit.simulate``).
 
+Durations are tokio ``Duration`` s: a number of seconds, never negative nor NaN (Rust
+panics; here ``ValueError``); ``math.inf`` waits for ever. Deadlines (``sleep_until``,
+``start``) are times on the run's clock and may lie in the past.
+
 ``timeout`` checks the wrapped awaitable first, so one that completes without waiting wins
 even with a zero duration; on expiry it is cancelled (dropped) and ``Err(Elapsed())`` comes
 back. Not modelled: ``Instant`` arithmetic (times are floats in seconds), the timer wheel's
@@ -19,12 +23,13 @@ millisecond granularity, and ``pause``/``advance`` (``labkit.simulate`` is the t
 
 from __future__ import annotations
 
-import math
+import inspect
 from collections.abc import Awaitable
 from typing import Final, TypeVar
 
 import anyio
 
+from labkit._check import check_choice, check_seconds
 from labkit._runtime.core import current
 from labkit._runtime.core import sleep as _sleep
 from labkit.rust._errors import PlainError
@@ -39,14 +44,6 @@ MISSED: Final = ("burst", "skip", "delay")
 _TOLERANCE: Final = 0.005
 
 
-def _check_seconds(seconds: object, what: str) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"{what} must be a number of seconds, got {seconds!r}")
-    if math.isnan(seconds):
-        raise ValueError(f"{what} must be a number of seconds, got NaN")
-    return float(seconds)
-
-
 class Elapsed(PlainError):
     """A ``timeout`` expired before its awaitable completed (R36)."""
 
@@ -56,20 +53,25 @@ class Elapsed(PlainError):
 
 async def sleep(seconds: float) -> None:
     """Wait ``seconds`` on the run's clock (``tokio::time::sleep``)."""
-    await _sleep(max(0.0, _check_seconds(seconds, "seconds")))
+    await _sleep(check_seconds("seconds", seconds))
 
 
 async def sleep_until(deadline: float) -> None:
     """Wait until ``deadline`` on the run's clock (``labkit.now()`` scale)."""
-    delay = _check_seconds(deadline, "deadline") - current().now()
+    delay = check_seconds("deadline", deadline, allow_negative=True) - current().now()
     await _sleep(max(0.0, delay))
 
 
 async def timeout(seconds: float, awaitable: Awaitable[T]) -> Result[T, Elapsed]:
     """``Ok(value)`` if ``awaitable`` completes within ``seconds``, else ``Err(Elapsed())``
     with the awaitable cancelled (R36). A ready awaitable wins even at zero seconds."""
-    seconds = _check_seconds(seconds, "seconds")
-    with anyio.move_on_after(max(0.0, seconds)):
+    try:
+        seconds = check_seconds("seconds", seconds)
+    except (TypeError, ValueError):
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()  # never started: no "coroutine was never awaited" warning
+        raise
+    with anyio.move_on_after(seconds):
         return Ok(await awaitable)
     return Err(Elapsed())
 
@@ -86,13 +88,11 @@ class Interval:
 
     def __init__(self, period: float, missed: str = "burst", *,
                  start: float | None = None) -> None:
-        period = _check_seconds(period, "period")
-        if period <= 0:
-            raise ValueError(f"interval period must be > 0 seconds (tokio panics), got {period}")
-        self._period = period
-        self._missed = _check_missed(missed)
+        self._period = check_seconds("period", period, above_zero=True, allow_inf=False)
+        self._missed = check_choice("missed", missed, MISSED)
         # deadline k is base + k * period: no drift from repeated float additions
-        self._base = current().now() if start is None else _check_seconds(start, "start")
+        self._base = (current().now() if start is None
+                      else check_seconds("start", start, allow_negative=True, allow_inf=False))
         self._k = 0
 
     @property
@@ -104,7 +104,7 @@ class Interval:
         return self._missed
 
     def set_missed_tick_behavior(self, missed: str) -> None:
-        self._missed = _check_missed(missed)
+        self._missed = check_choice("missed", missed, MISSED)
 
     def deadline(self) -> float:
         """When the next tick is due (run clock)."""
@@ -140,12 +140,6 @@ class Interval:
 
     def __repr__(self) -> str:
         return f"<Interval {self._period}s {self._missed}>"
-
-
-def _check_missed(missed: str) -> str:
-    if missed not in MISSED:
-        raise ValueError(f"missed must be one of 'burst', 'skip', 'delay', got {missed!r}")
-    return missed
 
 
 def interval(seconds: float, missed: str = "burst") -> Interval:

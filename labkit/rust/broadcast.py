@@ -15,6 +15,9 @@ the value (immutable atoms are shared as is), so one receiver mutating what it g
 affect another. An :class:`~labkit.rust.Owned` is moved into the channel by ``send`` (the
 sender's handle is spent, R37) and each receiver gets its own live ``Owned`` holding a clone.
 
+``tx.statistics()`` (or ``rx.statistics()``) is a :class:`BroadcastStatistics` snapshot of the
+whole channel: values unread, sent, received, lagged, and the tasks waiting.
+
 Not modelled: tokio drops a value as soon as every receiver has read it; here it stays in its
 slot until overwritten (only memory differs: no receiver can read it twice). ``WeakSender``
 and ``Sender::closed`` are modelled, the unstable ``new_receiver_with_lag`` is not.
@@ -23,23 +26,25 @@ and ``Sender::closed`` are modelled, the unstable ``new_receiver_with_lag`` is n
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+from labkit._check import check_int
 from labkit._runtime.core import current, current_task
 from labkit._runtime.rows import EventKind
-from labkit.channel import check_capacity
 from labkit.rust._errors import UnitError, ValueCarryingError, name_variants
-from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._handles import ChannelSender, ChannelState, Handle
 from labkit.rust._ownership import Owned, transfer
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
-    "channel",
+    "BroadcastStatistics",
     "Receiver",
     "RecvError",
     "SendError",
     "Sender",
     "TryRecvError",
+    "channel",
 )
 
 T = TypeVar("T")
@@ -118,7 +123,7 @@ class RecvError(_LagError):
 
     family = "RecvError"
 
-    Lagged: ClassVar[type[RecvError]]
+    Lagged: ClassVar[type[_Lagged]]
     Closed: ClassVar[RecvError]
 
     def __init__(self, kind: str = "Closed", count: int = 0) -> None:
@@ -141,7 +146,7 @@ class TryRecvError(_LagError):
 
     family = "TryRecvError"
 
-    Lagged: ClassVar[type[TryRecvError]]
+    Lagged: ClassVar[type[_TryLagged]]
     Closed: ClassVar[TryRecvError]
     Empty: ClassVar[TryRecvError]
 
@@ -165,6 +170,31 @@ TryRecvError.Empty = TryRecvError("Empty")
 
 # -- shared state ---------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class BroadcastStatistics:
+    """A snapshot of one broadcast channel, the same from every handle (R23-R25).
+
+    ``depth`` is the values held that some receiver has not read (tokio's ``Sender::len``)
+    and ``peak_depth`` its highest; ``sent`` counts sends, ``received`` deliveries summed
+    over receivers, ``lagged`` the values receivers missed (reported by ``Lagged``).
+    ``receivers_waiting`` wait in ``recv``; ``senders_waiting`` in ``Sender.closed()`` (a
+    broadcast send never waits). ``closed``: every sender is gone.
+    """
+
+    name: str
+    capacity: int
+    depth: int
+    peak_depth: int
+    sent: int
+    received: int
+    lagged: int
+    sender_count: int
+    receiver_count: int
+    senders_waiting: int
+    receivers_waiting: int
+    closed: bool
+
 _OK = 0
 _EMPTY = 1
 _CLOSED = 2
@@ -174,7 +204,8 @@ _LAGGED = 3
 class _Shared(ChannelState, Generic[T]):
     """The ring and the handle counts every sender and receiver of one channel share."""
 
-    __slots__ = ("capacity", "mask", "next_key", "receivers", "slots", "tail")
+    __slots__ = ("capacity", "lagged", "mask", "next_key", "peak", "received", "receivers",
+                 "slots", "tail")
 
     prefix = "bcast"
 
@@ -182,10 +213,15 @@ class _Shared(ChannelState, Generic[T]):
         super().__init__()
         self.capacity = capacity
         self.mask = capacity - 1
-        self.slots: list[tuple[int, T] | None] = [None] * capacity
+        #: The ring, grown as values arrive (a large capacity costs nothing up front);
+        #: position ``pos`` lives in ``slots[pos & mask]``.
+        self.slots: list[tuple[int, T]] = []
         self.tail = 0  # position the next value gets; held values are [head, tail)
         self.receivers: dict[int, Receiver[T]] = {}
         self.next_key = 0
+        self.peak = 0
+        self.received = 0
+        self.lagged = 0
 
     def has_receivers(self) -> bool:
         return bool(self.receivers)
@@ -211,13 +247,27 @@ class _Shared(ChannelState, Generic[T]):
     def remove_receiver(self, key: int) -> None:
         del self.receivers[key]
         if not self.receivers:
-            self.closed_waiters.wake_all()
+            self.closed_waiters.unpark_all()
+
+    def record_close(self, detail: str) -> None:
+        rt = current()
+        rt.record(EventKind.CLOSE, actor=current_task().name, peer=self.name_in(rt),
+                  model=MODEL, detail=detail)
+
+    def statistics(self) -> BroadcastStatistics:
+        return BroadcastStatistics(
+            name=self.stats_name(), capacity=self.capacity, depth=self.unread(),
+            peak_depth=self.peak, sent=self.tail, received=self.received, lagged=self.lagged,
+            sender_count=self.senders, receiver_count=len(self.receivers),
+            senders_waiting=self.closed_waiters.statistics().tasks_waiting,
+            receivers_waiting=self.waiters.statistics().tasks_waiting,
+            closed=self.senders == 0)
 
 
 # -- handles --------------------------------------------------------------------------------
 
 
-class Sender(Handle[_Shared[T]]):
+class Sender(ChannelSender[_Shared[T]]):
     """The sending half: ``send`` never waits (R23). Clone it for more senders; the channel
     closes for receivers when the last one is dropped (R25)."""
 
@@ -241,17 +291,22 @@ class Sender(Handle[_Shared[T]]):
             behind = sum(1 for r in sh.receivers.values() if r._next <= evicted)
             if behind:
                 old = sh.slots[evicted & sh.mask]
-                assert old is not None
                 rt.record(EventKind.DROP, actor=current_task().name, peer=sh.name_in(rt),
                           msg_id=old[0], msg_type=type(old[1]).__name__, depth=sh.capacity,
                           model=MODEL, detail=f"overwritten before {behind} receiver(s) read it")
-        sh.slots[pos & sh.mask] = (msg_id, value)
+        if pos < sh.capacity:
+            sh.slots.append((msg_id, value))
+        else:
+            sh.slots[pos & sh.mask] = (msg_id, value)
         sh.tail = pos + 1
+        depth = sh.unread()
+        if depth > sh.peak:
+            sh.peak = depth
         if rt.trace_on:
-            rt.record(EventKind.SEND, actor=current_task().name, peer=sh.name_in(rt), msg_id=msg_id,
-                      msg_type=type(value).__name__, depth=sh.unread(), model=MODEL)
+            rt.record(EventKind.SEND, actor=current_task().name, peer=sh.name_in(rt),
+                      msg_id=msg_id, msg_type=type(value).__name__, depth=depth, model=MODEL)
         if sh.waiters:
-            sh.waiters.wake_all()
+            sh.waiters.unpark_all()
         return Ok(n)
 
     def subscribe(self) -> Receiver[T]:
@@ -271,25 +326,9 @@ class Sender(Handle[_Shared[T]]):
     def is_empty(self) -> bool:
         return self.len() == 0
 
-    async def closed(self) -> None:
-        """Wait until there are no receivers (R25)."""
-        await self._live().no_receivers()
-
-    def clone(self) -> Sender[T]:
-        sh = self._live()
-        sh.senders += 1
-        return Sender(sh)
-
-    def _release(self) -> None:
-        """When the last sender goes, receivers drain and then get ``RecvError.Closed``
-        (R25)."""
-        sh = self._shared
-        sh.senders -= 1
-        if sh.senders == 0:
-            rt = current()
-            rt.record(EventKind.CLOSE, actor=current_task().name, peer=sh.name_in(rt), model=MODEL,
-                      detail="last sender dropped")
-            sh.waiters.wake_all()
+    def statistics(self) -> BroadcastStatistics:
+        """A snapshot of the channel (see :class:`BroadcastStatistics`)."""
+        return self._live().statistics()
 
 
 class Receiver(Handle[_Shared[T]]):
@@ -311,11 +350,12 @@ class Receiver(Handle[_Shared[T]]):
         head = sh.head
         if pos < head:  # overwritten before we read them (R24)
             self._next = head
+            sh.lagged += head - pos
             return _LAGGED, head - pos
         if pos < sh.tail:
             slot = sh.slots[pos & sh.mask]
-            assert slot is not None
             self._next = pos + 1
+            sh.received += 1
             return _OK, slot
         if sh.senders == 0:
             return _CLOSED, None
@@ -377,6 +417,10 @@ class Receiver(Handle[_Shared[T]]):
         """True once every sender is gone."""
         return self._live().senders == 0
 
+    def statistics(self) -> BroadcastStatistics:
+        """A snapshot of the channel (see :class:`BroadcastStatistics`)."""
+        return self._live().statistics()
+
     def resubscribe(self) -> Receiver[T]:
         """A new receiver starting at the tail: it sees only values sent from now (R25)."""
         sh = self._live()
@@ -400,10 +444,7 @@ class Receiver(Handle[_Shared[T]]):
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     """A broadcast channel holding ``capacity`` values (rounded up to a power of two),
     and its first receiver. ``capacity`` 0 raises ``ValueError`` (tokio panics), R23."""
-    if isinstance(capacity, int) and not isinstance(capacity, bool) and capacity == 0:
-        raise ValueError("broadcast channel capacity cannot be zero (tokio panics): "
-                         "use channel(1) or more")
-    check_capacity(capacity, minimum=1)
+    check_int("broadcast channel capacity", capacity, minimum=1)
     rounded = 1 << (capacity - 1).bit_length()
     shared: _Shared[Any] = _Shared(rounded)
     tx = Sender(shared)

@@ -14,7 +14,8 @@ Thin facades over :class:`labkit.channel.Channel` (the one queue), with Rust's r
 The channel closes when the last strong sender is dropped (``tx.drop()`` or leaving
 ``with tx:``); a :class:`WeakSender` does not count (R20). Python has no deterministic
 destructors, so drops are explicit. Every failed send hands the value back inside its error,
-and sending an :class:`~labkit.rust.Owned` moves it (R37).
+and sending an :class:`~labkit.rust.Owned` moves it (R37). Every sender and receiver has
+``statistics()``, an :class:`MpscStatistics` snapshot of the channel.
 
 >>> import labkit
 >>> async def main():
@@ -29,13 +30,15 @@ and sending an :class:`~labkit.rust.Owned` moves it (R37).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._runtime.core import current, current_task
+from labkit._check import check_int, check_seconds, describe
+from labkit._runtime.core import current, current_or_none, current_task
 from labkit._runtime.rows import EventKind
-from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, Status, check_capacity
+from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, ChannelStatistics, Status
 from labkit.rust import _ownership
 from labkit.rust._errors import PlainError, UnitError, ValueCarryingError, name_variants
 from labkit.rust._handles import Handle, Notify
@@ -43,6 +46,7 @@ from labkit.rust._ownership import MovedValueError, Owned, transfer
 from labkit.rust.result import Err, Ok, Result
 
 __all__ = (
+    "MpscStatistics",
     "OwnedPermit",
     "Permit",
     "PermitIterator",
@@ -197,6 +201,18 @@ class RecvError(PlainError):
 # -- shared state ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MpscStatistics(ChannelStatistics):
+    """A snapshot of one mpsc channel, the same from every handle: the core channel's
+    record (``depth``, ``peak_depth``, ``reserved`` slots held by permits, ``sent``,
+    ``received``, ``senders_waiting`` in ``send``/``reserve``, ``receivers_waiting``,
+    ``closed``) plus ``sender_count`` (strong senders and outstanding permits, which keep
+    the channel open, R3, R20) and ``weak_count`` (weak senders, which do not)."""
+
+    sender_count: int
+    weak_count: int
+
+
 class _Shared(Generic[T]):
     """What every handle of one channel shares: the queue and the handle counts."""
 
@@ -222,6 +238,14 @@ class _Shared(Generic[T]):
 
     def add_sender(self) -> None:
         self.senders += 1
+
+    def statistics(self) -> MpscStatistics:
+        chan = self.chan
+        rt = current_or_none()
+        if rt is not None:
+            chan.name_in(rt)  # a record made inside a run names the channel as traces do
+        return MpscStatistics(**vars(chan.statistics()), sender_count=self.senders,
+                              weak_count=self.weak)
 
     def sender_gone(self) -> None:
         """One strong sender (or permit) went away; the last one closes the channel (R3)."""
@@ -297,6 +321,10 @@ class _SenderBase(Handle[_Shared[T]]):
 
     def weak_count(self) -> int:
         return self._shared.weak
+
+    def statistics(self) -> MpscStatistics:
+        """A snapshot of the channel (see :class:`MpscStatistics`)."""
+        return self._live().statistics()
 
     def _send_now(self, value: T) -> Result[None, SendError[T]]:
         """An unbounded send: it never waits, and fails only once the receiver is gone."""
@@ -376,7 +404,7 @@ class Sender(_TokioSenderBase[T]):
         """Like ``send``, giving up after ``seconds``: ``Err(SendTimeoutError.Timeout(v))`` or
         ``Err(SendTimeoutError.Closed(v))``, the value handed back either way (R19)."""
         shared = self._live()
-        _check_seconds(seconds)
+        check_seconds("seconds", seconds)
         value = transfer(value)
         chan = shared.chan
         status: Status | None = chan.reserve_nowait(1)
@@ -409,7 +437,7 @@ class Sender(_TokioSenderBase[T]):
     async def reserve_many(self, n: int) -> Result[PermitIterator[T], SendError[None]]:
         """Wait for ``n`` slots at once (FIFO, R10, R13). ``n > max_capacity()`` is an error."""
         shared = self._live()
-        check_capacity(n, what="n")
+        check_int("n", n, minimum=0)
         if n > self.max_capacity():
             return Err(SendError(None))
         if await shared.chan.reserve(n) is OK:
@@ -419,7 +447,7 @@ class Sender(_TokioSenderBase[T]):
     def try_reserve_many(self, n: int) -> Result[PermitIterator[T], TrySendError[None]]:
         """``n`` slots now, or ``Err(TrySendError.Full(None))`` / ``.Closed(None)`` (R13)."""
         shared = self._live()
-        check_capacity(n, what="n")
+        check_int("n", n, minimum=0)
         if shared.chan.closed:
             return Err(TrySendError.Closed(None))
         if n > self.max_capacity():
@@ -641,6 +669,10 @@ class _ReceiverBase(Handle[_Shared[T]]):
         """Dropping the receiver closes the channel and drops buffered messages (R3, R17)."""
         self._shared.drop_rx()
 
+    def statistics(self) -> MpscStatistics:
+        """A snapshot of the channel (see :class:`MpscStatistics`)."""
+        return self._live().statistics()
+
     def try_recv(self) -> Result[T, TryRecvError]:
         """``Ok(v)``, ``Err(TryRecvError.Empty)`` or ``Err(TryRecvError.Disconnected)`` (R4,
         R15)."""
@@ -690,7 +722,9 @@ class Receiver(_ReceiverBase[T]):
         waiting more; returns how many. 0 only when closed and drained, or ``limit == 0``
         (R19)."""
         chan = self._live().chan
-        check_capacity(limit, what="limit")
+        if not isinstance(buffer, list):
+            raise TypeError(f"buffer must be a list, got {describe(buffer)}")
+        check_int("limit", limit, minimum=0)
         if limit == 0:
             return 0
         status, value = await chan.recv()
@@ -740,21 +774,13 @@ class Receiver(_ReceiverBase[T]):
 UnboundedReceiver = Receiver
 
 
-def _check_seconds(seconds: object) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"seconds must be a number, got {type(seconds).__name__} {seconds!r}")
-    if seconds < 0:
-        raise ValueError(f"seconds must be >= 0, got {seconds}")
-    return float(seconds)
-
-
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     """``tokio::sync::mpsc::channel(n)``: a FIFO channel of ``n >= 1`` slots (R8).
 
     tokio has no rendezvous channel: ``n == 0`` raises ``ValueError`` (tokio panics). For a
     rendezvous use the std :func:`sync_channel` ``(0)``.
     """
-    check_capacity(capacity, minimum=1, what="mpsc channel capacity")
+    check_int("mpsc channel capacity", capacity, minimum=1)
     shared: _Shared[Any] = _new_shared(capacity, Sender, "mpsc")
     return Sender(shared), Receiver(shared)
 
@@ -820,7 +846,7 @@ class StdReceiver(_ReceiverBase[T]):
         """Like ``recv``, giving up after ``seconds``: ``Err(RecvTimeoutError.Timeout)`` or
         ``Err(RecvTimeoutError.Disconnected)`` (R6)."""
         chan = self._live().chan
-        _check_seconds(seconds)
+        check_seconds("seconds", seconds)
         got: tuple[Status, Any] | None = None
         with anyio.move_on_after(seconds):
             got = await chan.recv()  # cancel-safe: a value is never lost here
@@ -847,7 +873,7 @@ def std_channel() -> tuple[StdSender[Any], StdReceiver[Any]]:
 
 def sync_channel(capacity: int) -> tuple[SyncSender[Any], StdReceiver[Any]]:
     """``std::sync::mpsc::sync_channel(n)``: bounded; ``n == 0`` is a rendezvous (R2)."""
-    check_capacity(capacity, minimum=0, what="sync_channel capacity")
+    check_int("sync_channel capacity", capacity, minimum=0)
     shared: _Shared[Any] = _new_shared(capacity, SyncSender, "mpsc")
     return SyncSender(shared), StdReceiver(shared)
 

@@ -14,6 +14,9 @@ every sender is gone *and* the current value is seen; ``has_changed()`` raises
 ``send`` moves an :class:`~labkit.rust.Owned` into the channel (R37); ``borrow()`` returns
 the stored value itself (a shared borrow, not a clone), so treat it as read-only.
 
+``tx.statistics()`` (or ``rx.statistics()``) is a :class:`WatchStatistics` snapshot: values
+stored, handles, and the tasks waiting.
+
 Not modelled: ``Ref`` guards and the read lock they hold (``borrow()`` returns the value),
 ``Sender::downgrade``/``WeakSender`` and ``subscribe`` from a ``Ref``.
 """
@@ -21,16 +24,18 @@ Not modelled: ``Ref`` guards and the read lock they hold (``borrow()`` returns t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from labkit._check import check_callable
 from labkit._runtime.core import current_or_none, current_task
 from labkit._runtime.rows import EventKind
 from labkit.rust._errors import PlainError, ValueCarryingError
-from labkit.rust._handles import ChannelState, Handle
+from labkit.rust._handles import ChannelSender, ChannelState, Handle
 from labkit.rust._ownership import transfer
 from labkit.rust.result import Err, Ok, Result
 
-__all__ = ("channel", "Receiver", "RecvError", "SendError", "Sender")
+__all__ = ("Receiver", "RecvError", "SendError", "Sender", "WatchStatistics", "channel")
 
 T = TypeVar("T")
 
@@ -54,6 +59,25 @@ class RecvError(PlainError):
         return "channel closed"
 
 
+@dataclass(frozen=True)
+class WatchStatistics:
+    """A snapshot of one watch channel, the same from every handle (R26).
+
+    ``sent`` counts the values stored (the version: every ``send``, ``send_replace``,
+    ``send_modify`` and ``send_if_modified`` that changed it); ``receivers_waiting`` wait in
+    ``changed()``/``wait_for``; ``senders_waiting`` in ``Sender.closed()`` (a watch send
+    never waits). ``closed``: every sender is gone.
+    """
+
+    name: str
+    sent: int
+    sender_count: int
+    receiver_count: int
+    senders_waiting: int
+    receivers_waiting: int
+    closed: bool
+
+
 class _Shared(ChannelState, Generic[T]):
     __slots__ = ("receivers", "value", "version")
 
@@ -75,15 +99,26 @@ class _Shared(ChannelState, Generic[T]):
             rt.record(kind, actor=current_task().name, peer=self.name_in(rt), msg_type=msg_type,
                       depth=1, model=MODEL, detail=detail)
 
+    def record_close(self, detail: str) -> None:
+        self.record(EventKind.CLOSE, detail)
+
     def store(self, value: T) -> T:
         old, self.value = self.value, value
         self.version += 1
         self.record(EventKind.SEND, value=value)
-        self.waiters.wake_all()
+        self.waiters.unpark_all()
         return old
 
+    def statistics(self) -> WatchStatistics:
+        return WatchStatistics(
+            name=self.stats_name(), sent=self.version, sender_count=self.senders,
+            receiver_count=self.receivers,
+            senders_waiting=self.closed_waiters.statistics().tasks_waiting,
+            receivers_waiting=self.waiters.statistics().tasks_waiting,
+            closed=self.senders == 0)
 
-class Sender(Handle[_Shared[T]]):
+
+class Sender(ChannelSender[_Shared[T]]):
     """Stores the latest value. Clone for more senders; receivers see the channel closed
     only when the last one is dropped (case 94)."""
 
@@ -107,12 +142,14 @@ class Sender(Handle[_Shared[T]]):
     def send_modify(self, modify: Callable[[T], object]) -> None:
         """Change the value in place with ``modify(value)`` and notify, receivers or not."""
         sh = self._live()
+        check_callable("modify", modify)
         modify(sh.value)
         sh.store(sh.value)
 
     def send_if_modified(self, modify: Callable[[T], bool]) -> bool:
         """Call ``modify(value)``; notify only if it returns True (and return that)."""
         sh = self._live()
+        check_callable("modify", modify)
         if modify(sh.value):
             sh.store(sh.value)
             return True
@@ -133,28 +170,15 @@ class Sender(Handle[_Shared[T]]):
         """True when no receiver exists (R26)."""
         return self._live().receivers == 0
 
-    async def closed(self) -> None:
-        """Wait until no receiver exists."""
-        await self._live().no_receivers()
-
     def receiver_count(self) -> int:
         return self._live().receivers
 
     def sender_count(self) -> int:
         return self._live().senders
 
-    def clone(self) -> Sender[T]:
-        sh = self._live()
-        sh.senders += 1
-        return Sender(sh)
-
-    def _release(self) -> None:
-        """The last sender dropped wakes every receiver (case 94)."""
-        sh = self._shared
-        sh.senders -= 1
-        if sh.senders == 0:
-            sh.record(EventKind.CLOSE, "last sender dropped")
-            sh.waiters.wake_all()
+    def statistics(self) -> WatchStatistics:
+        """A snapshot of the channel (see :class:`WatchStatistics`)."""
+        return self._live().statistics()
 
 
 class Receiver(Handle[_Shared[T]]):
@@ -210,6 +234,7 @@ class Receiver(Handle[_Shared[T]]):
         """Wait until ``predicate(value)`` holds (the current value is checked first) and
         return ``Ok(value)``, marked seen; ``Err(RecvError())`` if the senders go first."""
         sh = self._live()
+        check_callable("predicate", predicate)
         while True:
             self._seen = sh.version
             if predicate(sh.value):
@@ -217,6 +242,10 @@ class Receiver(Handle[_Shared[T]]):
             result = await self.changed()
             if isinstance(result, Err):
                 return Err(RecvError())
+
+    def statistics(self) -> WatchStatistics:
+        """A snapshot of the channel (see :class:`WatchStatistics`)."""
+        return self._live().statistics()
 
     def clone(self) -> Receiver[T]:
         """Another receiver with the same seen version."""
@@ -229,7 +258,7 @@ class Receiver(Handle[_Shared[T]]):
         sh = self._shared
         sh.receivers -= 1
         if sh.receivers == 0:
-            sh.closed_waiters.wake_all()
+            sh.closed_waiters.unpark_all()
 
 
 def channel(init: T) -> tuple[Sender[T], Receiver[T]]:

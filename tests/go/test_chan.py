@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 import labkit
+import labkit.go.chan
 from labkit import go
+from labkit.channel import ChannelStatistics
+from labkit.go.chan import ChanStatistics
 
 from .helpers import sim, still_blocked
 
@@ -571,3 +575,91 @@ def test_g8_buffered_channel_as_counting_semaphore() -> None:
         return peak, done
 
     assert sim(main) == (3, 12)
+
+
+# -- statistics() (labkit's window, not Go's) ------------------------------------------------
+
+
+def test_g4_chan_statistics_count_buffered_values_and_blocked_senders() -> None:
+    async def main() -> list[ChanStatistics]:
+        ch: go.Chan[int] = go.Chan(2, name="jobs")
+        for i in range(4):  # two fill the buffer, two block (G2, G4)
+            go.go(ch.send, i)
+        await go.sleep(1)
+        full = ch.statistics()
+        assert await ch.recv() == (0, True)  # a blocked sender moves into the slot
+        one_out = ch.recv_only().statistics()  # a direction view: the same channel
+        assert [await ch.recv() for _ in range(3)] == [(1, True), (2, True), (3, True)]
+        ch.close()
+        return [full, one_out, ch.statistics()]
+
+    full, one_out, closed = sim(main)
+    assert full == ChanStatistics(
+        name="jobs", capacity=2, depth=2, peak_depth=2, reserved=0, sent=2, received=0,
+        senders_waiting=2, receivers_waiting=0, closed=False, nil=False)
+    assert (one_out.depth, one_out.sent, one_out.received, one_out.senders_waiting) == (
+        2, 3, 1, 1)
+    assert (closed.depth, closed.peak_depth, closed.sent, closed.received, closed.closed) == (
+        0, 2, 4, 4, True)
+
+
+def test_g1_unbuffered_chan_statistics_count_waiting_receivers() -> None:
+    async def main() -> tuple[ChanStatistics, ChanStatistics]:
+        ch: go.Chan[str] = go.Chan()
+        for _ in range(3):
+            go.go(ch.recv)
+        await go.sleep(1)
+        waiting = ch.statistics()
+        await ch.send("x")  # handed straight to the first receiver (G1)
+        return waiting, ch.statistics()
+
+    waiting, after = sim(main)
+    assert (waiting.name, waiting.capacity, waiting.receivers_waiting) == ("chan-1", 0, 3)
+    assert (after.receivers_waiting, after.sent, after.received, after.peak_depth) == (
+        2, 1, 1, 0)
+
+
+def test_g17_nil_statistics_count_the_goroutines_blocked_on_it_in_this_run() -> None:
+    async def main() -> ChanStatistics:
+        go.go(go.nil.send, 1)
+        go.go(go.nil.recv)
+        go.go(go.nil.recv)
+        await go.sleep(1)
+        return go.nil.statistics()
+
+    assert sim(main) == ChanStatistics(
+        name="nil", capacity=0, depth=0, peak_depth=0, reserved=0, sent=0, received=0,
+        senders_waiting=1, receivers_waiting=2, closed=False, nil=True)
+    # Each run has its own waiters; outside any run nobody waits on nil.
+    assert go.nil.statistics().receivers_waiting == 0
+    assert sim(_nil_receivers_now) == 0
+
+
+async def _nil_receivers_now() -> int:
+    return go.nil.statistics().receivers_waiting
+
+
+def test_chan_statistics_record_is_frozen_and_shares_the_core_scheme() -> None:
+    stats = go.Chan(1).statistics()
+    assert isinstance(stats, ChannelStatistics)
+    assert stats.name == "<unnamed chan>"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stats.depth = 3  # type: ignore[misc]
+    assert "ChanStatistics" in labkit.go.chan.__all__
+
+
+@pytest.mark.parametrize(("bad", "error"), [(3, TypeError), (b"jobs", TypeError),
+                                            ("", ValueError)])
+def test_chan_name_must_be_a_non_empty_string(bad: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match=r"^name must be a"):
+        go.Chan(1, name=bad)
+
+
+def test_g2_a_huge_capacity_is_just_a_capacity() -> None:
+    async def main() -> tuple[int, int]:
+        ch: go.Chan[int] = go.Chan(10**30)
+        for i in range(1000):
+            await ch.send(i)
+        return ch.cap, len(ch)
+
+    assert sim(main) == (10**30, 1000)

@@ -320,3 +320,39 @@ def test_g44_case_51_panic_in_errgroup_ends_the_run() -> None:
     with pytest.raises(go.Panic, match="worker exploded"):
         sim(main)
     assert log == []
+
+
+# -- bad input: TypeError at the call, with the uniform message -----------------------------
+
+
+@pytest.mark.parametrize("bad", [None, "1", 1.0, True, float("nan")])
+def test_g40_g43_counts_must_be_ints(bad: Any) -> None:
+    shown = f"{type(bad).__name__} {bad!r}"
+    with pytest.raises(TypeError, match=rf"^delta must be an int, got {shown}$"):
+        go.WaitGroup().add(bad)
+    with pytest.raises(TypeError, match=rf"^n must be an int, got {shown}$"):
+        go.ErrGroup().set_limit(bad)
+
+
+def test_g40_a_huge_count_is_just_a_count() -> None:
+    wg = go.WaitGroup()
+    wg.add(10**30)
+    wg.add(-(10**30))
+    assert wg.count == 0
+
+
+@pytest.mark.parametrize("bad", [None, 42, "work"])
+def test_g40_g41_go_refuses_what_it_cannot_call_before_starting_anything(bad: Any) -> None:
+    async def main() -> tuple[int, str]:
+        wg = go.WaitGroup()
+        group = go.ErrGroup()
+        for start in (wg.go, group.try_go):
+            with pytest.raises(TypeError, match=r"^fn must be a function, got "):
+                start(bad)
+        with pytest.raises(TypeError, match=r"^fn must be a function, got "):
+            await group.go(bad)
+        return wg.count, repr(group)
+
+    run = labkit.simulate(main)
+    assert run.result == (0, "<ErrGroup active=0 limit=none>")  # nothing was added ...
+    assert "spawn" not in run.trace.kinds()  # ... and nothing started

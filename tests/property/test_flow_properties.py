@@ -84,7 +84,7 @@ def test_credits_producers_never_exceed_what_was_granted(initial: int,
                 granted += n
             elif kind == "try":
                 stats = credits.statistics()
-                expect = stats.waiting == 0 and stats.outstanding >= n
+                expect = stats.tasks_waiting == 0 and stats.outstanding >= n
                 assert credits.try_acquire(n) is expect, (stats, n)
                 tried += n if expect else 0
             elif kind == "acquire":
@@ -115,8 +115,9 @@ def test_credits_producers_never_exceed_what_was_granted(initial: int,
             assert stats.outstanding == stats.granted - stats.used >= 0
             assert stats.in_flight == stats.used - completed <= stats.granted - completed
             peak = max(peak, stats.in_flight)
-            assert stats.max_in_flight == peak
-            assert stats.waiting == len(pending)
+            assert stats.peak_in_flight == peak
+            assert stats.tasks_waiting == len(pending)
+            assert stats.units_waiting == sum(w.n for w in pending)
             # FIFO: nobody got credits while an earlier producer still waits ...
             for w in waiters:
                 if w.state == "got":

@@ -139,7 +139,8 @@ def test_case_90_dropping_the_sender_does_not_overwrite() -> None:
 
 
 def test_case_91_zero_capacity_raises() -> None:
-    with pytest.raises(ValueError, match="zero"):
+    with pytest.raises(ValueError, match=r"^broadcast channel capacity must be an int >= 1, "
+                                         r"got int 0$"):
         broadcast.channel(0)
     with pytest.raises(TypeError):
         broadcast.channel(2.0)  # type: ignore[arg-type]

@@ -198,7 +198,8 @@ def test_sleep_and_sleep_until_use_the_run_clock() -> None:
         await sleep_until(4.0)
         b = labkit.now()
         await sleep_until(1.0)  # in the past: returns at once
-        await sleep(-1)
+        await sleep_until(-1)
+        await sleep(0)
         return [a, b, labkit.now()]
 
     assert sim(main) == [1.5, 4.0, 4.0]
