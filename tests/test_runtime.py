@@ -20,6 +20,7 @@ import labkit
 from labkit._runtime import current
 from labkit.channel import Channel
 from labkit.trace import COLUMNS
+from tests import _det_scenario
 
 HERE = Path(__file__).parent
 
@@ -353,11 +354,6 @@ def test_different_seed_gives_a_different_trace() -> None:
 
 
 def test_same_seed_same_trace_in_one_process() -> None:
-    sys.path.insert(0, str(HERE))
-    try:
-        import _det_scenario
-    finally:
-        sys.path.remove(str(HERE))
     assert _det_scenario.trace_csv(5) == _det_scenario.trace_csv(5)
 
 

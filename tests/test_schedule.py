@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,11 +17,7 @@ import pytest
 import labkit
 from labkit import go, rust
 from labkit._runtime import current
-
-sys.path.insert(0, str(Path(__file__).parent))
-import _det_scenario
-
-sys.path.pop(0)
+from tests import _det_scenario
 
 
 def rows(run: labkit.Run[Any], *, choices: bool = True) -> list[tuple[Any, ...]]:
