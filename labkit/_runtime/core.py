@@ -344,6 +344,25 @@ class Run(Generic[T]):
     schedule: Schedule = _NO_CHOICES
 
 
+class _Scheduler:
+    """What :meth:`Runtime.choose` keeps: the scheduler's own generator, derived from the
+    run's seed (a choice made differently never shifts a ``labkit.rng()`` draw), the picks
+    to make instead when a schedule is given, every choice made so far field by field
+    (appending existing objects allocates nothing for the garbage collector to scan), and
+    whether each choice is also a ``choice`` trace row."""
+
+    __slots__ = ("draw", "given", "ns", "picks", "rows", "whats")
+
+    def __init__(self, seed: int | None, given: Sequence[int] | None, rows: bool) -> None:
+        generator = random.Random(None if seed is None else f"labkit-schedule-{seed}")
+        self.draw = generator.randrange
+        self.given = None if given is None else tuple(given)
+        self.whats: list[str] = []
+        self.ns: list[int] = []
+        self.picks: list[int] = []
+        self.rows = rows
+
+
 class Runtime:
     """Per-run state. Created by ``simulate``/``run``; reached through :func:`current`."""
 
@@ -352,19 +371,10 @@ class Runtime:
         self.seed = seed
         #: The workload's generator (``labkit.rng()``): ``random.Random(seed)``.
         self.rng = random.Random(seed)
-        #: The scheduler's own generator, derived from the seed: a scheduling choice made
-        #: differently never shifts a workload draw (see :meth:`choose`).
-        self._sched_rng = random.Random(None if seed is None else f"labkit-schedule-{seed}")
-        self._draw = self._sched_rng.randrange
-        #: The choices to make instead of drawing them (``simulate(schedule=...)``).
-        self._given = None if schedule is None else tuple(schedule)
-        #: Every choice made so far, field by field (see :attr:`schedule`): appending
-        #: existing objects to lists allocates nothing for the garbage collector to scan.
-        self._whats: list[str] = []
-        self._ns: list[int] = []
-        self._picks: list[int] = []
-        #: Record each choice as a ``choice`` trace row (``simulate(choices="all")``).
-        self.choice_rows = choice_rows
+        #: Scheduling state (see :meth:`choose`), one attribute: CPython keeps an instance's
+        #: attributes in its fast shared-key layout only up to 30 of them, and every hot
+        #: path reads this object's.
+        self._scheduler = _Scheduler(seed, schedule, choice_rows)
         self.virtual = virtual
         self.trace_on = trace
         #: The trace: plain tuples in :class:`TraceRow` field order (a tuple costs less to
@@ -469,16 +479,17 @@ class Runtime:
         """
         if n < 2:
             return 0
-        given = self._given
+        scheduler = self._scheduler
+        given = scheduler.given
         if given is None:
-            pick = self._draw(n)
+            pick = scheduler.draw(n)
         else:
-            i = len(self._picks)
+            i = len(scheduler.picks)
             pick = given[i] % n if i < len(given) else 0
-        self._whats.append(what)
-        self._ns.append(n)
-        self._picks.append(pick)
-        if self.choice_rows:
+        scheduler.whats.append(what)
+        scheduler.ns.append(n)
+        scheduler.picks.append(pick)
+        if scheduler.rows:
             task = _TASK.get()
             self.record(EventKind.CHOICE, actor=None if task is _MAIN_OUTSIDE else task.name,
                         detail=f"{what}: {pick} of {n}")
@@ -487,7 +498,8 @@ class Runtime:
     @property
     def schedule(self) -> Schedule:
         """Every choice made so far, in order (``Run.schedule``)."""
-        return Schedule(self._whats, self._ns, self._picks)
+        scheduler = self._scheduler
+        return Schedule(scheduler.whats, scheduler.ns, scheduler.picks)
 
     # -- waiting -------------------------------------------------------------------------
 
