@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from labkit._runtime import Choice, Run, current, run, run_async, simulate
+from labkit._runtime import Choice, Run, Schedule, current, run, run_async, simulate
 from labkit._runtime.core import sleep
 from labkit.errors import Deadlock, LabkitError, NotInRunError
 from labkit.trace import Trace
@@ -20,6 +20,7 @@ __all__ = (
     "LabkitError",
     "NotInRunError",
     "Run",
+    "Schedule",
     "Trace",
     "now",
     "rng",

@@ -20,6 +20,7 @@ import labkit
 from labkit._runtime import current
 from labkit.channel import Channel
 from labkit.trace import COLUMNS
+from tests import _det_scenario
 
 HERE = Path(__file__).parent
 
@@ -333,7 +334,9 @@ def test_real_time_run_inside_a_running_loop() -> None:
 
 
 def _trace_in_subprocess(seed: int, hashseed: str) -> str:
-    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    # The labkit under test, not whichever one is installed.
+    path = os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": path}
     out = subprocess.run([sys.executable, str(HERE / "_det_scenario.py"), str(seed)],
                          capture_output=True, text=True, env=env, check=True, timeout=120)
     return out.stdout
@@ -351,11 +354,6 @@ def test_different_seed_gives_a_different_trace() -> None:
 
 
 def test_same_seed_same_trace_in_one_process() -> None:
-    sys.path.insert(0, str(HERE))
-    try:
-        import _det_scenario
-    finally:
-        sys.path.remove(str(HERE))
     assert _det_scenario.trace_csv(5) == _det_scenario.trace_csv(5)
 
 

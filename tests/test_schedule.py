@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,11 +17,7 @@ import pytest
 import labkit
 from labkit import go, rust
 from labkit._runtime import current
-
-sys.path.insert(0, str(Path(__file__).parent))
-import _det_scenario
-
-sys.path.pop(0)
+from tests import _det_scenario
 
 
 def rows(run: labkit.Run[Any], *, choices: bool = True) -> list[tuple[Any, ...]]:
@@ -147,6 +141,7 @@ def test_replaying_a_schedule_reproduces_the_trace_under_another_seed(
 def test_a_schedule_of_plain_picks_replays_as_well() -> None:
     recorded = labkit.simulate(go_merge, seed=3)
     picks = [c.pick for c in recorded.schedule]
+    assert list(recorded.schedule.picks) == picks
     assert labkit.simulate(go_merge, seed=9, schedule=picks).result == recorded.result
 
 
@@ -157,7 +152,7 @@ def test_a_schedule_of_plain_picks_replays_as_well() -> None:
 def test_g21_a_schedule_picks_among_the_ready_cases(pick: int, index: int) -> None:
     run = labkit.simulate(three_ready, schedule=[pick])
     assert run.result == index  # case 0 is nil: never ready, never counted (G18)
-    assert run.schedule == (labkit.Choice("select", 3, pick),)
+    assert tuple(run.schedule) == (labkit.Choice("select", 3, pick),)
 
 
 def test_g21_pick_zero_everywhere_takes_the_first_ready_case() -> None:
@@ -169,7 +164,7 @@ def test_picks_beyond_the_schedule_are_zero_and_large_picks_wrap() -> None:
     run = labkit.simulate(go_merge, schedule=[1, 3])
     # 3 % 2 == 1, then 0 (the first ready case) once the list is used up
     assert run.result == [100, 101, 0, 1, 2, 3, 4, 102, 103, 104]
-    assert [c.pick for c in run.schedule] == [1, 1, 0, 0, 0, 0, 0]
+    assert run.schedule.picks == (1, 1, 0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("pick", [0, 1])
@@ -184,7 +179,7 @@ def test_r28_a_schedule_picks_the_start_of_an_unbiased_select(pick: int) -> None
 
     run = labkit.simulate(main, schedule=[pick])
     assert run.result == pick
-    assert run.schedule == (labkit.Choice("select", 2, pick),)
+    assert tuple(run.schedule) == (labkit.Choice("select", 2, pick),)
 
 
 def test_r28_a_biased_select_makes_no_choice() -> None:
@@ -197,7 +192,7 @@ def test_r28_a_biased_select_makes_no_choice() -> None:
         return int(index)
 
     run = labkit.simulate(main, schedule=[1])
-    assert (run.result, run.schedule) == (0, ())
+    assert (run.result, len(run.schedule)) == (0, 0)
 
 
 # -- (d) task order and timer ties, opt-in -------------------------------------------------------
@@ -206,7 +201,7 @@ def test_r28_a_biased_select_makes_no_choice() -> None:
 def test_task_order_is_first_in_first_out_unless_chosen() -> None:
     default = labkit.simulate(two_workers)
     assert default.result == "ababab"
-    assert default.schedule == ()
+    assert len(default.schedule) == 0
     zeros = labkit.simulate(two_workers, choices="all", schedule=[])
     assert zeros.result == "ababab"
     assert {c.what for c in zeros.schedule} == {"ready"}
@@ -299,6 +294,21 @@ def test_choice_rows_only_with_choices_all() -> None:
     assert set(selects["actor"]) == {"main"}
     assert list(selects["detail"]) == [f"select: {c.pick} of {c.n}" for c in run.schedule
                                        if c.what == "select"]
+
+
+# -- the Schedule record ---------------------------------------------------------------------
+
+
+def test_a_schedule_reads_as_a_sequence_of_choices() -> None:
+    schedule = labkit.simulate(go_merge, schedule=[1, 0, 1]).schedule
+    assert len(schedule) == 7  # b, a, b, then a four times: a is empty
+    assert schedule[0] == labkit.Choice(what="select", n=2, pick=1)
+    assert schedule[-1].pick == 0
+    assert schedule[:3].picks == (1, 0, 1)
+    assert schedule == labkit.Schedule(["select"] * 7, [2] * 7, [1, 0, 1, 0, 0, 0, 0])
+    assert schedule != labkit.Schedule(["select"] * 7, [2] * 7, [1, 0, 1, 0, 0, 0, 1])
+    assert repr(schedule[:2]) == "<Schedule [select 1/2, select 0/2]>"
+    assert repr(schedule).endswith(", ... (7 choices)]>")
 
 
 # -- bad arguments ---------------------------------------------------------------------------

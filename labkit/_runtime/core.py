@@ -15,10 +15,10 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
 
 import anyio
 import sniffio
@@ -32,6 +32,7 @@ __all__ = (
     "Parker",
     "Run",
     "Runtime",
+    "Schedule",
     "TaskRecord",
     "blocking",
     "current",
@@ -266,6 +267,61 @@ class Choice(NamedTuple):
     pick: int
 
 
+class Schedule(Sequence[Choice]):
+    """The scheduling choices of a run, in order: a read-only sequence of :class:`Choice`.
+
+    ``picks`` is the picks alone. ``labkit.simulate(main, schedule=run.schedule)`` (or
+    ``schedule=run.schedule.picks``) replays the run. The records are made when read: a run
+    of many selects does not build one object per choice it made.
+    """
+
+    __slots__ = ("_ns", "_picks", "_whats")
+
+    def __init__(self, whats: Sequence[str] = (), ns: Sequence[int] = (),
+                 picks: Sequence[int] = ()) -> None:
+        self._whats = tuple(whats)
+        self._ns = tuple(ns)
+        self._picks = tuple(picks)
+
+    @property
+    def picks(self) -> tuple[int, ...]:
+        """The pick of each choice, in order."""
+        return self._picks
+
+    def __len__(self) -> int:
+        return len(self._picks)
+
+    @overload
+    def __getitem__(self, index: int) -> Choice: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Schedule: ...
+
+    def __getitem__(self, index: int | slice) -> Choice | Schedule:
+        if isinstance(index, slice):
+            return Schedule(self._whats[index], self._ns[index], self._picks[index])
+        return Choice(self._whats[index], self._ns[index], self._picks[index])
+
+    def __iter__(self) -> Iterator[Choice]:
+        return map(Choice, self._whats, self._ns, self._picks)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return (self._picks, self._ns, self._whats) == (other._picks, other._ns, other._whats)
+
+    def __hash__(self) -> int:
+        return hash((self._picks, self._ns, self._whats))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{c.what} {c.pick}/{c.n}" for c in self[:6])
+        more = f", ... ({len(self)} choices)" if len(self) > 6 else ""
+        return f"<Schedule [{shown}{more}]>"
+
+
+_NO_CHOICES = Schedule()
+
+
 @dataclass(frozen=True)
 class Run(Generic[T]):
     """What a run produced: ``result`` of ``main``, its ``trace``, ``seed`` and ``elapsed``.
@@ -273,7 +329,7 @@ class Run(Generic[T]):
     ``elapsed`` is in virtual seconds for :func:`labkit.simulate` and real seconds for
     :func:`labkit.run`. ``leaked`` names the tasks still running when ``main`` returned
     (they were cancelled, as a Go program's goroutines die with ``main``). ``completed`` is
-    false when the run was stopped by ``until`` before ``main`` returned. ``schedule`` is
+    false when the run was stopped by ``until`` before ``main`` returned. ``schedule`` holds
     every scheduling :class:`Choice` the run made, in order:
     ``labkit.simulate(main, schedule=run.schedule)`` replays them.
     """
@@ -285,7 +341,26 @@ class Run(Generic[T]):
     leaked: tuple[str, ...]
     virtual: bool
     completed: bool = True
-    schedule: tuple[Choice, ...] = ()
+    schedule: Schedule = _NO_CHOICES
+
+
+class _Scheduler:
+    """What :meth:`Runtime.choose` keeps: the scheduler's own generator, derived from the
+    run's seed (a choice made differently never shifts a ``labkit.rng()`` draw), the picks
+    to make instead when a schedule is given, every choice made so far field by field
+    (appending existing objects allocates nothing for the garbage collector to scan), and
+    whether each choice is also a ``choice`` trace row."""
+
+    __slots__ = ("draw", "given", "ns", "picks", "rows", "whats")
+
+    def __init__(self, seed: int | None, given: Sequence[int] | None, rows: bool) -> None:
+        generator = random.Random(None if seed is None else f"labkit-schedule-{seed}")
+        self.draw = generator.randrange
+        self.given = None if given is None else tuple(given)
+        self.whats: list[str] = []
+        self.ns: list[int] = []
+        self.picks: list[int] = []
+        self.rows = rows
 
 
 class Runtime:
@@ -296,15 +371,10 @@ class Runtime:
         self.seed = seed
         #: The workload's generator (``labkit.rng()``): ``random.Random(seed)``.
         self.rng = random.Random(seed)
-        #: The scheduler's own generator, derived from the seed: a scheduling choice made
-        #: differently never shifts a workload draw (see :meth:`choose`).
-        self._sched_rng = random.Random(None if seed is None else f"labkit-schedule-{seed}")
-        #: The choices to make instead of drawing them (``simulate(schedule=...)``).
-        self._given = None if schedule is None else tuple(schedule)
-        #: Every choice made so far (``Run.schedule``).
-        self.schedule: list[Choice] = []
-        #: Record each choice as a ``choice`` trace row (``simulate(choices="all")``).
-        self.choice_rows = choice_rows
+        #: Scheduling state (see :meth:`choose`), one attribute: CPython keeps an instance's
+        #: attributes in its fast shared-key layout only up to 30 of them, and every hot
+        #: path reads this object's.
+        self._scheduler = _Scheduler(seed, schedule, choice_rows)
         self.virtual = virtual
         self.trace_on = trace
         #: The trace: plain tuples in :class:`TraceRow` field order (a tuple costs less to
@@ -409,18 +479,27 @@ class Runtime:
         """
         if n < 2:
             return 0
-        given = self._given
+        scheduler = self._scheduler
+        given = scheduler.given
         if given is None:
-            pick = self._sched_rng.randrange(n)
+            pick = scheduler.draw(n)
         else:
-            i = len(self.schedule)
+            i = len(scheduler.picks)
             pick = given[i] % n if i < len(given) else 0
-        self.schedule.append(Choice(what, n, pick))
-        if self.choice_rows:
+        scheduler.whats.append(what)
+        scheduler.ns.append(n)
+        scheduler.picks.append(pick)
+        if scheduler.rows:
             task = _TASK.get()
             self.record(EventKind.CHOICE, actor=None if task is _MAIN_OUTSIDE else task.name,
                         detail=f"{what}: {pick} of {n}")
         return pick
+
+    @property
+    def schedule(self) -> Schedule:
+        """Every choice made so far, in order (``Run.schedule``)."""
+        scheduler = self._scheduler
+        return Schedule(scheduler.whats, scheduler.ns, scheduler.picks)
 
     # -- waiting -------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from labkit._runtime.core import (
     Choice,
     Run,
     Runtime,
+    Schedule,
     in_worker_thread,
     loop_running_here,
 )
@@ -43,6 +44,8 @@ def _check_schedule(schedule: object) -> tuple[int, ...] | None:
     """``None``, or the picks of a schedule: ints >= 0, or a run's :class:`Choice` records."""
     if schedule is None:
         return None
+    if isinstance(schedule, Schedule):
+        return schedule.picks
     if isinstance(schedule, str | bytes) or not isinstance(schedule, Iterable):
         raise TypeError("schedule must be a list of ints >= 0 (or a run's .schedule), got "
                         f"{describe(schedule)}")
@@ -82,7 +85,7 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...]) -> None:
 def _finish(rt: Runtime, elapsed: float) -> Run[Any]:
     run: Run[Any] = Run(result=rt.result, trace=Trace(rt.rows), seed=rt.seed,
                         elapsed=elapsed, leaked=rt.leaked, virtual=rt.virtual,
-                        completed=rt.completed, schedule=tuple(rt.schedule))
+                        completed=rt.completed, schedule=rt.schedule)
     if rt.fatal is not None:
         exc = rt.fatal
         # The partial run goes with the exception, so a notebook can still chart what
@@ -100,7 +103,7 @@ def _finish(rt: Runtime, elapsed: float) -> Run[Any]:
 
 def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | None = None,
              trace: bool = True, choices: str = "select",
-             schedule: Iterable[int | Choice] | None = None) -> Run[T]:
+             schedule: Schedule | Iterable[int | Choice] | None = None) -> Run[T]:
     """Run ``main(*args)`` in deterministic virtual time and return a :class:`Run`.
 
     The clock jumps to the next timer whenever every task is idle, so hours of virtual time
@@ -112,14 +115,16 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
     raises :class:`~labkit.Deadlock`.
 
     Scheduling (the seam for searching schedules): every scheduling decision is a
-    :class:`~labkit.Choice`, recorded in ``run.schedule``. ``choices="select"`` (the
-    default) makes only the pick among the ready cases of a Go or tokio ``select`` a choice;
-    ``choices="all"`` also which ready callback (a task's next step) runs next and the order
-    of timers due at the same instant, and records every choice as a ``choice`` trace row.
-    Choices are drawn from a scheduler generator seeded from ``seed``; ``schedule`` (a list
-    of picks, or a run's ``run.schedule``) makes them instead, pick 0 being the default
-    order, and every choice beyond its end is 0. ``simulate(main, schedule=run.schedule)``
-    replays ``run`` exactly. ``labkit.rng()`` (the workload's generator) is
+    :class:`~labkit.Choice`, recorded in ``run.schedule`` (a :class:`~labkit.Schedule`).
+    ``choices="select"`` (the default) makes only the pick among the ready cases of a Go or
+    tokio ``select`` a choice; ``choices="all"`` also which ready callback (a task's next
+    step) runs next and the order of timers due at the same instant, and records every
+    choice as a ``choice`` trace row. Choices are drawn from a scheduler generator seeded
+    from ``seed``. ``schedule`` (``run.schedule``, or a list of picks) makes them instead:
+    pick 0 is the default order (the first ready case, first in first out), a pick too
+    large for its choice wraps around (modulo the options), and every choice beyond the
+    end of the list is 0. ``simulate(main, schedule=run.schedule)`` replays ``run``
+    exactly, whatever the seed. ``labkit.rng()`` (the workload's generator) is
     ``random.Random(seed)`` whatever the schedule.
 
     Works from scripts, tests and inside a running event loop (a Jupyter kernel), where it
