@@ -29,6 +29,7 @@ __all__ = (
     "check_sequence",
     "check_str",
     "describe",
+    "returns_coroutine",
 )
 
 T = TypeVar("T")
@@ -183,7 +184,21 @@ def check_async_function(name: str, value: object) -> Callable[..., Any]:
         return value
     if inspect.isfunction(value) and value.__name__ == "<lambda>":
         return value
+    if getattr(value, "_labkit_returns_coroutine", False):  # see returns_coroutine
+        return value
     if (not inspect.isroutine(value) and not inspect.isclass(value)
             and inspect.iscoroutinefunction(getattr(value, "__call__", None))):  # noqa: B004
         return value
     raise _fail(name, "an async function (async def)", value, TypeError)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def returns_coroutine(fn: F) -> F:
+    """Mark a plain function that returns a coroutine (``def recv(self): return
+    self._receive(...)``, a receive without an extra coroutine frame) so that
+    :func:`check_async_function` takes it, and its bound methods, as an async function
+    (``inspect.markcoroutinefunction`` does this from Python 3.12 on)."""
+    fn._labkit_returns_coroutine = True  # type: ignore[attr-defined]
+    return fn

@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-from labkit._check import check_int
+from labkit._check import check_int, returns_coroutine
 from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
 from labkit._runtime.parking import ParkingLot, Waiter
 from labkit._runtime.rows import EventKind
@@ -413,6 +413,7 @@ class Channel(Generic[T]):
                 self.record(rt, _RECEIVE, msg_id, value)
         return status, value
 
+    @returns_coroutine
     def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
         """``await ch.recv()``: wait for a value: ``(value, True)``, or ``(zero, False)``
         once the channel is closed and drained (Go's ``v, ok := <-ch``, G6, G12).
@@ -422,6 +423,7 @@ class Channel(Generic[T]):
         """
         return self._receive(_PAIR)
 
+    @returns_coroutine
     def recv_value(self) -> Coroutine[Any, Any, Any]:
         """``await ch.recv_value()``: the next value, or ``zero`` once the channel is
         closed and drained (tokio's ``recv() -> Option<T>``, with ``zero`` ``None``, R15)."""
@@ -430,6 +432,7 @@ class Channel(Generic[T]):
     def __aiter__(self) -> Channel[T]:
         return self
 
+    @returns_coroutine
     def __anext__(self) -> Coroutine[Any, Any, Any]:
         """``async for v in ch``: the values until the channel is closed and drained."""
         return self._receive(_NEXT)

@@ -30,7 +30,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, TypeVar
 
-from labkit._check import check_int, check_str
+from labkit._check import check_int, check_str, returns_coroutine
 from labkit._runtime.core import Runtime, current, current_or_none, current_task
 from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
@@ -306,6 +306,7 @@ class _View(Chan[T]):
         self.check_can_send()
         return self._of.send_nowait(value, corr_id=corr_id)
 
+    @returns_coroutine
     def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
         self.check_can_recv()
         return self._of.recv()
@@ -318,6 +319,7 @@ class _View(Chan[T]):
         self.check_can_recv()
         return self
 
+    @returns_coroutine
     def __anext__(self) -> Coroutine[Any, Any, Any]:
         self.check_can_recv()
         return self._of.__anext__()

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import anyio
 
-from labkit._check import check_int, check_seconds, describe
+from labkit._check import check_int, check_seconds, describe, returns_coroutine
 from labkit._runtime.core import current, current_or_none, current_task
 from labkit._runtime.rows import EventKind
 from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, ChannelStatistics, Status
@@ -686,6 +686,7 @@ class _ReceiverBase(Handle[_Shared[T]]):
     def __aiter__(self) -> Self:
         return self
 
+    @returns_coroutine
     def __anext__(self) -> Coroutine[Any, Any, T]:
         """``async for x in rx``: ends once every sender is gone and the buffer is drained
         (R6, R15)."""
@@ -702,6 +703,7 @@ class Receiver(_ReceiverBase[T]):
 
     __slots__ = ()
 
+    @returns_coroutine
     def recv(self) -> Coroutine[Any, Any, T | None]:
         """``await rx.recv()``: the next value, waiting for one; ``None`` once closed and
         drained (R15). Cancel-safe: a value is never lost to a cancelled ``recv`` (R30).
