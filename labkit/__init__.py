@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 
-from labkit._runtime import Choice, Run, Schedule, current, run, run_async, simulate
+from labkit._runtime import Choice, Run, Schedule, run, run_async, simulate
+from labkit._runtime import current as _current
 from labkit._runtime.core import sleep
 from labkit.errors import Deadlock, LabkitError, NotInRunError
 from labkit.trace import Trace
@@ -35,11 +36,11 @@ __version__ = "0.1.0"
 
 def now() -> float:
     """Seconds since the current run started, on its clock (virtual under ``simulate``)."""
-    return current().now()
+    return _current().now()
 
 
 def rng() -> random.Random:
     """The current run's seeded random generator (``random.Random(seed)``): use it for every
     random draw of the workload. The scheduler draws from its own (see :func:`simulate`), so a
     scheduling choice made differently never shifts the sequence of these draws."""
-    return current().rng
+    return _current().rng

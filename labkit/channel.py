@@ -42,8 +42,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
-import anyio
-
 from labkit._check import check_int, returns_coroutine
 from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
 from labkit._runtime.parking import ParkingLot, Waiter
@@ -584,9 +582,3 @@ class Channel(Generic[T]):
     def _wake_receivers_if_finished(self) -> None:
         if self.closed and not self.buffer and self.reserved == 0:
             self.receivers.unpark_all(CLOSED)
-
-
-async def checkpoint() -> None:
-    """Yield to the scheduler once (a cancel point), on any backend."""
-    await anyio.lowlevel.checkpoint()
-

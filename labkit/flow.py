@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = (
     "Credits",
     "CreditsStatistics",
+    "FlowState",
     "LittlesLaw",
     "LoadShedder",
     "TokenBucket",
@@ -69,11 +70,6 @@ class CreditsStatistics:
     peak_in_flight: int
     tasks_waiting: int
     units_waiting: int
-
-    @property
-    def max_in_flight(self) -> int:
-        """The former name of :attr:`peak_in_flight`."""
-        return self.peak_in_flight
 
 
 class Credits:

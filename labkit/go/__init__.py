@@ -19,8 +19,9 @@ The rules modelled are G1-G47 of SEMANTICS.md; each docstring names its rules. C
 * Timers follow Go 1.23+ (G47): timer channels report ``cap == 0`` and ``stop()`` leaves no
   stale tick; ``asynctimerchan=True`` gives the Go 1.19 buffered behaviour (G46).
 * Blocked senders are served FIFO (G4), as the Go runtime does, though the spec is silent.
-* ``select`` draws from the run's seeded generator (``labkit.rng()``, G21), so a seed fixes
-  every choice.
+* ``select`` picks among ready cases with the run's scheduler (``Runtime.choose``, G21): a
+  generator derived from the seed, apart from ``labkit.rng()``, so a seed fixes every
+  choice, and a recorded ``run.schedule`` replays them.
 
 Modelled differently, because Python is not Go:
 
@@ -73,7 +74,7 @@ from labkit.go._panic import Panic, PanicNilError, Recovery, panic, recover
 from labkit.go._select import Case, Recv, Selected, Send, select
 from labkit.go._sync import ErrGroup, WaitGroup, errgroup_with_context
 from labkit.go._time import Ticker, Timer, TimerChan, after
-from labkit.go.chan import Chan, nil
+from labkit.go.chan import Chan, ChanStatistics, nil
 
 __all__ = (
     "CancelCauseFunc",
@@ -82,6 +83,7 @@ __all__ = (
     "CanceledError",
     "Case",
     "Chan",
+    "ChanStatistics",
     "Context",
     "ContextError",
     "Deadlock",

@@ -37,13 +37,13 @@ from labkit._runtime.rows import EventKind
 from labkit.channel import CLOSED, OK, Channel, ChannelStatistics, Status
 from labkit.go._panic import Panic
 
-__all__ = ("Chan", "ChanStatistics", "nil")
+__all__ = ("Chan", "ChanStatistics", "block_forever", "nil")
 
 T = TypeVar("T")
 
-BOTH: Final = "both"
-SEND: Final = "send"
-RECV: Final = "recv"
+_BOTH: Final = "both"
+_SEND: Final = "send"
+_RECV: Final = "recv"
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Chan(Channel[T]):
 
     # -- direction views (G9) -------------------------------------------------------------
 
-    direction: str = BOTH
+    direction: str = _BOTH
 
     @property
     def _ch(self) -> Chan[T] | None:
@@ -121,30 +121,30 @@ class Chan(Channel[T]):
 
     def send_only(self) -> Chan[T]:
         """This channel as ``chan<- T``: receiving from it or ranging over it is refused."""
-        if self.direction == RECV:
+        if self.direction == _RECV:
             raise TypeError("cannot convert a receive-only channel (<-chan) to send-only "
                             "(chan<-): a direction view never widens (G9)")
-        return self if self.direction == SEND else _View(self._base(), SEND)
+        return self if self.direction == _SEND else _View(self._base(), _SEND)
 
     def recv_only(self) -> Chan[T]:
         """This channel as ``<-chan T``: sending to it and closing it are refused."""
-        if self.direction == SEND:
+        if self.direction == _SEND:
             raise TypeError("cannot convert a send-only channel (chan<-) to receive-only "
                             "(<-chan): a direction view never widens (G9)")
-        return self if self.direction == RECV else _View(self._base(), RECV)
+        return self if self.direction == _RECV else _View(self._base(), _RECV)
 
     def _base(self) -> Chan[T]:
         return self
 
     def check_can_send(self) -> None:
         """Raise ``TypeError`` if this is a receive-only view (G9)."""
-        if self.direction == RECV:
+        if self.direction == _RECV:
             raise TypeError("invalid operation: cannot send to receive-only channel "
                             f"{self!r} (G9)")
 
     def check_can_recv(self) -> None:
         """Raise ``TypeError`` if this is a send-only view (G9)."""
-        if self.direction == SEND:
+        if self.direction == _SEND:
             raise TypeError("invalid operation: cannot receive from send-only channel "
                             f"{self!r} (G9)")
 
@@ -195,7 +195,7 @@ class Chan(Channel[T]):
         if not ch.name.startswith("<"):  # named once used in a run
             parts.append(ch.name)
         parts.append(f"cap={self.cap} len={len(self)}")
-        if self.direction != BOTH:
+        if self.direction != _BOTH:
             parts.append(f"{self.direction}-only")
         if ch.closed:
             parts.append("closed")
@@ -212,7 +212,7 @@ class Chan(Channel[T]):
     def close(self) -> None:
         """No more values will be sent (G11). Blocked receivers all wake (G15); blocked and
         later senders panic (G13). Closing twice, or closing nil, panics (G14)."""
-        if self.direction == RECV:
+        if self.direction == _RECV:
             raise TypeError(f"invalid operation: cannot close receive-only channel {self!r} "
                             "(G9)")
         ch = self._ch

@@ -36,7 +36,7 @@ __all__ = (
 
 T = TypeVar("T")
 
-MODEL = "rust"
+_MODEL = "rust"
 
 
 # -- CancellationToken ----------------------------------------------------------------------
@@ -97,7 +97,7 @@ class CancellationToken:
             return
         rt = current_or_none()
         if rt is not None:
-            rt.record(EventKind.CANCEL, actor=current_task().name, peer=self._name(), model=MODEL)
+            rt.record(EventKind.CANCEL, actor=current_task().name, peer=self._name(), model=_MODEL)
         node.cancel()
 
     def is_cancelled(self) -> bool:
@@ -314,7 +314,7 @@ class Semaphore:
             return SemaphorePermit(self, n)
         rt = current()
         name = self._trace_name()
-        rt.record(EventKind.BLOCK, actor=current_task().name, peer=name, model=MODEL,
+        rt.record(EventKind.BLOCK, actor=current_task().name, peer=name, model=_MODEL,
                   detail=f"acquire {n}")
 
         def refund(status: Any) -> None:  # granted just as the wait was cancelled
@@ -325,7 +325,7 @@ class Semaphore:
                                           reserve=self._grant)
         if status == _CLOSED:
             raise AcquireError
-        rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name, model=MODEL,
+        rt.record(EventKind.UNBLOCK, actor=current_task().name, peer=name, model=_MODEL,
                   detail=f"acquire {n}")
         return SemaphorePermit(self, n)
 

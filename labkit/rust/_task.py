@@ -36,7 +36,7 @@ __all__ = ("spawn", "JoinHandle", "JoinError", "JoinSet")
 
 T = TypeVar("T")
 
-MODEL = "rust"
+_MODEL = "rust"
 
 
 class JoinError(Exception):
@@ -120,7 +120,7 @@ class JoinHandle(Generic[T]):
             return
         self._aborted = True
         rt = current()
-        rt.record(EventKind.ABORT, actor=current_task().name, peer=self._name, model=MODEL)
+        rt.record(EventKind.ABORT, actor=current_task().name, peer=self._name, model=_MODEL)
         if self._rec is not None:
             self._rec.cancel()
 
@@ -166,7 +166,7 @@ async def _task_body(handle: JoinHandle[T], fn: Callable[..., Awaitable[T]],
         raise
     except BaseException as exc:  # noqa: BLE001 - a tokio task's panic is contained (R33)
         rt = current()
-        rt.record(EventKind.FAIL, actor=handle.id, msg_type=type(exc).__name__, model=MODEL,
+        rt.record(EventKind.FAIL, actor=handle.id, msg_type=type(exc).__name__, model=_MODEL,
                   detail=f"panic kept in JoinError: {str(exc)[:160]}")
         handle._finish(Err(JoinError(handle.id, "panic", exc)))
         return
@@ -186,7 +186,7 @@ def spawn(fn: Callable[..., Awaitable[T]], *args: Any, name: str | None = None
         check_str("name", name)
     rt = current()
     handle: JoinHandle[T] = JoinHandle("")
-    rec = rt.start_task(_task_body, (handle, fn, args), prefix="task", model=MODEL, name=name)
+    rec = rt.start_task(_task_body, (handle, fn, args), prefix="task", model=_MODEL, name=name)
     handle._name = rec.name
     handle._rec = rec
     return handle

@@ -49,7 +49,7 @@ __all__ = (
 
 T = TypeVar("T")
 
-MODEL = "rust"
+_MODEL = "rust"
 
 _ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, type(None), complex,
                                      frozenset, range, type(Ellipsis)})
@@ -252,7 +252,7 @@ class _Shared(ChannelState, Generic[T]):
     def record_close(self, detail: str) -> None:
         rt = current()
         rt.record(EventKind.CLOSE, actor=current_task().name, peer=self.name_in(rt),
-                  model=MODEL, detail=detail)
+                  model=_MODEL, detail=detail)
 
     def statistics(self) -> BroadcastStatistics:
         return BroadcastStatistics(
@@ -293,7 +293,7 @@ class Sender(ChannelSender[_Shared[T]]):
                 old = sh.slots[evicted & sh.mask]
                 rt.record(EventKind.DROP, actor=current_task().name, peer=sh.name_in(rt),
                           msg_id=old[0], msg_type=type(old[1]).__name__, depth=sh.capacity,
-                          model=MODEL, detail=f"overwritten before {behind} receiver(s) read it")
+                          model=_MODEL, detail=f"overwritten before {behind} receiver(s) read it")
         if pos < sh.capacity:
             sh.slots.append((msg_id, value))
         else:
@@ -304,7 +304,7 @@ class Sender(ChannelSender[_Shared[T]]):
             sh.peak = depth
         if rt.trace_on:
             rt.record(EventKind.SEND, actor=current_task().name, peer=sh.name_in(rt),
-                      msg_id=msg_id, msg_type=type(value).__name__, depth=depth, model=MODEL)
+                      msg_id=msg_id, msg_type=type(value).__name__, depth=depth, model=_MODEL)
         if sh.waiters:
             sh.waiters.unpark_all()
         return Ok(n)
@@ -368,13 +368,13 @@ class Receiver(Handle[_Shared[T]]):
         if rt.trace_on:
             rt.record(EventKind.RECEIVE, actor=current_task().name, peer=sh.name_in(rt),
                       msg_id=msg_id, msg_type=type(value).__name__, depth=sh.tail - self._next,
-                      model=MODEL)
+                      model=_MODEL)
         return _clone(value)
 
     def _lagged(self, k: int) -> None:
         rt = current()
         rt.record(EventKind.LAGGED, actor=current_task().name, peer=self._shared.name_in(rt),
-                  model=MODEL, detail=f"Lagged({k})")
+                  model=_MODEL, detail=f"Lagged({k})")
 
     def try_recv(self) -> Result[T, TryRecvError]:
         """Without waiting: ``Ok(v)``, ``Err(TryRecvError.Empty)``, ``.Closed`` or

@@ -73,7 +73,7 @@ __all__ = (
 
 T = TypeVar("T")
 
-MODEL = "rust"
+_MODEL = "rust"
 
 #: What every successful send returns. One shared instance: ``Ok`` is immutable in use,
 #: and a send is too frequent to allocate a fresh ``Ok(None)`` each time.
@@ -234,7 +234,7 @@ class _Shared(Generic[T]):
             chan = self.chan
             rt.record(kind, actor=current_task().name, peer=chan.name_in(rt), msg_id=msg_id,
                       msg_type=None if value is None else type(value).__name__,
-                      depth=len(chan.buffer), model=MODEL, detail=detail)
+                      depth=len(chan.buffer), model=_MODEL, detail=detail)
 
     def add_sender(self) -> None:
         self.senders += 1
@@ -276,7 +276,7 @@ class _Shared(Generic[T]):
 
 
 def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Shared[Any]:
-    return _Shared(Channel(capacity, model=MODEL, prefix=prefix), sender_cls)
+    return _Shared(Channel(capacity, model=_MODEL, prefix=prefix), sender_cls)
 
 
 # -- senders -----------------------------------------------------------------------------

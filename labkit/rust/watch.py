@@ -39,7 +39,7 @@ __all__ = ("Receiver", "RecvError", "SendError", "Sender", "WatchStatistics", "c
 
 T = TypeVar("T")
 
-MODEL = "rust"
+_MODEL = "rust"
 
 
 class SendError(ValueCarryingError[T]):
@@ -97,7 +97,7 @@ class _Shared(ChannelState, Generic[T]):
         if rt is not None and rt.trace_on:
             msg_type = None if value is None else type(value).__name__
             rt.record(kind, actor=current_task().name, peer=self.name_in(rt), msg_type=msg_type,
-                      depth=1, model=MODEL, detail=detail)
+                      depth=1, model=_MODEL, detail=detail)
 
     def record_close(self, detail: str) -> None:
         self.record(EventKind.CLOSE, detail)

@@ -703,7 +703,7 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
         if window is None:
             return len(handled), 0, 0, peak_in_flight, wait
         stats = window.statistics()
-        return len(handled), stats.granted, stats.used, stats.max_in_flight, wait
+        return len(handled), stats.granted, stats.used, stats.peak_in_flight, wait
 
     run = simulate(main, seed=seed)
     delivered, granted, used, in_flight, wait = run.result
