@@ -45,7 +45,7 @@ def test_producer_never_exceeds_the_credits_granted() -> None:
     assert stats.granted == window + 200
     assert stats.outstanding == window
     assert stats.in_flight == 0
-    assert stats.max_in_flight == window == peak
+    assert stats.peak_in_flight == window == peak
     assert stats.used <= stats.granted
 
 

@@ -48,7 +48,6 @@ def test_credits_statistics_count_waiters_their_demand_and_the_peak_in_flight() 
             served.tasks_waiting, served.units_waiting) == (5, 0, 5, 5, 1, 1)
     assert (end.granted, end.used, end.in_flight, end.peak_in_flight, end.tasks_waiting) == (
         6, 6, 1, 5, 0)
-    assert end.max_in_flight == end.peak_in_flight  # the former name still reads
 
 
 def test_token_bucket_statistics_count_tokens_takes_and_sleeping_takers() -> None:
