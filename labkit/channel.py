@@ -412,7 +412,7 @@ class Channel(Generic[T]):
         return status, value
 
     @returns_coroutine
-    def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
+    def recv(self) -> Coroutine[Any, Any, tuple[T, bool]]:
         """``await ch.recv()``: wait for a value: ``(value, True)``, or ``(zero, False)``
         once the channel is closed and drained (Go's ``v, ok := <-ch``, G6, G12).
 
@@ -431,7 +431,7 @@ class Channel(Generic[T]):
         return self
 
     @returns_coroutine
-    def __anext__(self) -> Coroutine[Any, Any, Any]:
+    def __anext__(self) -> Coroutine[Any, Any, T]:
         """``async for v in ch``: the values until the channel is closed and drained."""
         return self._receive(_NEXT)
 

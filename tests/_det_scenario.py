@@ -8,6 +8,7 @@ cases), tokio ``select`` (random start), timers due at the same instant, actors.
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -105,8 +106,10 @@ async def actor_main() -> int:
         return int(await ref.ask(100, timeout=10.0))
 
 
-SCENARIOS = {"core": (core_main, (200,)), "go": (go_main, ()), "rust": (rust_main, ()),
-             "actor": (actor_main, ())}
+SCENARIOS: dict[str, tuple[Callable[..., Awaitable[Any]], tuple[Any, ...]]] = {
+    "core": (core_main, (200,)), "go": (go_main, ()), "rust": (rust_main, ()),
+    "actor": (actor_main, ()),
+}
 
 
 def trace_csv(seed: int) -> str:

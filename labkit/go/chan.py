@@ -307,7 +307,7 @@ class _View(Chan[T]):
         return self._of.send_nowait(value, corr_id=corr_id)
 
     @returns_coroutine
-    def recv(self) -> Coroutine[Any, Any, tuple[Any, bool]]:
+    def recv(self) -> Coroutine[Any, Any, tuple[T, bool]]:
         self.check_can_recv()
         return self._of.recv()
 
@@ -320,7 +320,7 @@ class _View(Chan[T]):
         return self
 
     @returns_coroutine
-    def __anext__(self) -> Coroutine[Any, Any, Any]:
+    def __anext__(self) -> Coroutine[Any, Any, T]:
         self.check_can_recv()
         return self._of.__anext__()
 
