@@ -54,6 +54,10 @@ from labkit.actor import (
 from labkit.actor._ref import check_timeout
 
 __all__ = (
+    "MAX_KEYS",
+    "MAX_SHARDS",
+    "MAX_VNODES",
+    "MAX_ZIPF_EXPONENT",
     "STRATEGIES",
     "Broadcast",
     "ConsistentHash",
@@ -78,6 +82,9 @@ MAX_VNODES = 10_000
 MAX_SHARDS = 10_000
 #: Most keys :func:`zipf_keys` draws, or draws from (each is a string in memory).
 MAX_KEYS = 10_000_000
+#: Largest Zipf exponent :func:`zipf_keys` takes (already at 10, nearly every draw is the
+#: hottest key; far beyond, the weights overflow a float).
+MAX_ZIPF_EXPONENT = 10
 
 
 def stable_hash(value: object) -> int:
@@ -98,7 +105,7 @@ def _check_workers(what: str, workers: object) -> list[ActorRef]:
     """A non-empty list of distinct worker refs."""
     if not isinstance(workers, Iterable) or isinstance(workers, str | bytes):
         raise TypeError(f"{what} must be a list of ActorRefs, got {describe(workers)}")
-    refs = [_check_worker(f"each of {what}", ref) for ref in workers]
+    refs = [_check_worker(f"{what}[{k}]", ref) for k, ref in enumerate(workers)]
     if not refs:
         raise ValueError(f"{what} must be a non-empty list of ActorRefs (at least one "
                          f"worker), got {describe(workers)}")
@@ -494,9 +501,11 @@ class ShardedGroup:
 def zipf_keys(n: int, s: float, keys: int | Sequence[str], seed: int) -> list[str]:
     """``n`` keys drawn with Zipf weights ``1 / rank**s`` (rank 1 is the hottest) from
     ``random.Random(seed)``: same arguments, same list. ``keys`` is a list of keys or a
-    count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew."""
+    count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew.
+    ``n`` and a count of keys go up to :data:`MAX_KEYS`, ``s`` up to
+    :data:`MAX_ZIPF_EXPONENT`."""
     check_int("n", n, minimum=0, maximum=MAX_KEYS)
-    check_number("s (the Zipf exponent)", s, minimum=0)
+    check_number("s (the Zipf exponent)", s, minimum=0, maximum=MAX_ZIPF_EXPONENT)
     check_seed("seed", seed)
     accepted = f"a count from 1 to {MAX_KEYS} or a non-empty list of keys"
     if isinstance(keys, int) and not isinstance(keys, bool):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from labkit._check import check_bool, check_int, check_optional_seconds, describe
-from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current, current_task
+from labkit._runtime.core import Parker, Runtime, current, current_task
 from labkit._runtime.rows import EventKind
 from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
 from labkit.actor._mailbox import (
@@ -35,7 +35,7 @@ from labkit.channel import FULL, OK
 if TYPE_CHECKING:
     from labkit.actor._system import _Cell
 
-__all__ = ("ActorRef", "Outcome", "PendingReply")
+__all__ = ("ActorRef", "PendingReply")
 
 
 class Outcome(enum.Enum):
@@ -179,9 +179,9 @@ class ActorRef:
         id, taken ahead from ``Runtime.next_msg_id()`` (default: a fresh one)."""
         if self._accepts is not None:
             self.check(message)
-        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
+        rt = current()
         if sender is None:
-            task = _TASK.get()  # _sender(None), inlined: a tell is the commonest send
+            task = current_task()  # _sender(None), inlined: a tell is the commonest send
             cell = CURRENT_CELL.get()
             if cell is not None and cell.task is task:
                 sender, name = cell.ref, cell.name
@@ -242,7 +242,7 @@ class ActorRef:
         id is its correlation id unless told otherwise."""
         if self._accepts is not None:
             self.check(message)
-        rt = _RUNTIME.get() or current()
+        rt = current()
         ref, name = _sender(sender)
         corr = None if corr_id is None else _check_id("corr_id", corr_id)
         if msg_id is not None:
