@@ -9,11 +9,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import anyio
 import pytest
 
 import labkit
-from labkit.actor import Actor, ActorRef, ActorSystem, Context
+from labkit.actor import ActorRef, ActorSystem
 from labkit.routing import (
     MAX_KEYS,
     MAX_SHARDS,
@@ -25,19 +24,7 @@ from labkit.routing import (
     scatter_gather,
     zipf_keys,
 )
-
-
-class Echo(Actor):
-    """Replies with the message after ``delay`` virtual seconds."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-
-    async def receive(self, msg: Any, ctx: Context) -> Any:
-        if self.delay:
-            await anyio.sleep(self.delay)
-        return msg
-
+from tests._actors import Echo
 
 Case = Callable[[ActorSystem, ActorRef, ActorRef], Any]
 

@@ -21,19 +21,7 @@ from labkit.actor import (
     Context,
     Mailbox,
 )
-
-
-class Echo(Actor):
-    """Replies with the message after ``delay`` virtual seconds (``inf``: never)."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-
-    async def receive(self, msg: Any, ctx: Context) -> Any:
-        if self.delay:
-            await anyio.sleep(self.delay)
-        return msg
-
+from tests._actors import Echo
 
 Case = Callable[[ActorSystem, ActorRef], Any]
 

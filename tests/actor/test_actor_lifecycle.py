@@ -25,19 +25,7 @@ from labkit.actor import (
     WrongMessageType,
 )
 from labkit.trace import latencies
-
-
-class Echo(Actor):
-    """Replies with the message after ``delay`` virtual seconds."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-
-    async def receive(self, msg: Any, ctx: Context) -> Any:
-        if self.delay:
-            await anyio.sleep(self.delay)
-        return msg
-
+from tests._actors import Echo
 
 # -- ask ------------------------------------------------------------------------------------
 
