@@ -172,13 +172,13 @@ class Mailbox:
 
     # -- the user lane -----------------------------------------------------------------------
 
-    def dead(self, rt: Runtime, env: Envelope, msg_id: int | None, reason: str) -> None:
+    def _dead(self, rt: Runtime, env: Envelope, msg_id: int | None, reason: str) -> None:
         """``env`` is lost: count it and hand it to the system's dead letters."""
         self.dropped += 1
         assert self._owner is not None
         self._owner._lost_env(rt, self.name, env, msg_id, reason, len(self._chan.buffer))
 
-    def record(self, rt: Runtime, kind: EventKind, env: Envelope, msg_id: int,
+    def _record(self, rt: Runtime, kind: EventKind, env: Envelope, msg_id: int,
                detail: str | None = None) -> None:
         """Append a trace row about ``env`` (callers check ``rt.trace_on``)."""
         rt.record(kind, actor=env.sender_name, peer=self.name, msg_id=msg_id,
@@ -191,10 +191,10 @@ class Mailbox:
         status = self._chan.put(env, msg_id)
         if status is OK:
             if rt.trace_on:
-                self.record(rt, kind, env, msg_id)
+                self._record(rt, kind, env, msg_id)
             return True
         if status is CLOSED:
-            self.dead(rt, env, msg_id, self._closed_reason)
+            self._dead(rt, env, msg_id, self._closed_reason)
             return False
         return self._overflow(rt, env, msg_id, kind)
 
@@ -206,15 +206,15 @@ class Mailbox:
             old_id, old = chan.evict_head() if policy == "drop_head" else chan.evict_tail()
             chan.force_put(env, msg_id)
             if rt.trace_on:
-                self.record(rt, kind, env, msg_id)
+                self._record(rt, kind, env, msg_id)
             which = "oldest" if policy == "drop_head" else "newest"
-            self.dead(rt, old, old_id,
+            self._dead(rt, old, old_id,
                       f"mailbox full ({policy}): evicted the {which} queued message")
             return True
         if policy == "fail":
             self.rejected += 1
             if rt.trace_on:
-                self.record(rt, EventKind.REJECT, env, msg_id,
+                self._record(rt, EventKind.REJECT, env, msg_id,
                             "mailbox full (fail): tell raised")
             raise MailboxFull(self.name, env.message, self.capacity)
         if policy == "block":
@@ -223,7 +223,7 @@ class Mailbox:
             reason = "mailbox full (drop_new): dropped the new message"
         else:
             reason = f"mailbox full ({policy}): nothing queued to evict, dropped the new message"
-        self.dead(rt, env, msg_id, reason)
+        self._dead(rt, env, msg_id, reason)
         return False
 
     def send_nowait(self, rt: Runtime, env: Envelope, msg_id: int) -> Status:
@@ -232,9 +232,9 @@ class Mailbox:
         status = self._chan.put(env, msg_id)
         if status is OK:
             if rt.trace_on:
-                self.record(rt, EventKind.SEND, env, msg_id)
+                self._record(rt, EventKind.SEND, env, msg_id)
         elif status is CLOSED:
-            self.dead(rt, env, msg_id, self._closed_reason)
+            self._dead(rt, env, msg_id, self._closed_reason)
         return status
 
     async def send_wait(self, rt: Runtime, env: Envelope, msg_id: int,
@@ -244,8 +244,8 @@ class Mailbox:
         queued; ``CLOSED`` if the actor stopped first, or ``FULL`` if the time ran out
         first, and the message is then a dead letter."""
         if rt.trace_on:
-            self.record(rt, EventKind.SEND, env, msg_id)
-            self.record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
+            self._record(rt, EventKind.SEND, env, msg_id)
+            self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
         chan = self._chan
         what = ("send to actor", self.name)
         try:
@@ -260,9 +260,9 @@ class Mailbox:
             raise
         if status is OK:
             if rt.trace_on:
-                self.record(rt, EventKind.UNBLOCK, env, msg_id)
+                self._record(rt, EventKind.UNBLOCK, env, msg_id)
         elif status is CLOSED:
-            self.dead(rt, env, msg_id, self._closed_reason)
+            self._dead(rt, env, msg_id, self._closed_reason)
         else:
             self._gave_up(rt, env, msg_id)
         return status
@@ -270,7 +270,7 @@ class Mailbox:
     def _gave_up(self, rt: Runtime, env: Envelope, msg_id: int) -> None:
         # Cancelled or timed out, the message was not queued (Channel.put_wait). An asker
         # learns of it from its own timeout, not from a reply: the letter has no reply slot.
-        self.dead(rt, env._replace(reply=None), msg_id,
+        self._dead(rt, env._replace(reply=None), msg_id,
                   "sender cancelled while waiting for mailbox space")
 
     # -- the system lane ---------------------------------------------------------------------

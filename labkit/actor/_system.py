@@ -213,7 +213,7 @@ class _Cell:
         if env is not None:
             if env.reply is not None and not self.ctx._replied:
                 env.reply.wake((FAILED, exc))
-            self.mailbox.dead(rt, env, msg_id, f"handler raised {type(exc).__name__}: {exc}"[:200])
+            self.mailbox._dead(rt, env, msg_id, f"handler raised {type(exc).__name__}: {exc}"[:200])
         decide = self.supervisor or self.system.supervisor
         failure = Failure(self.ref, exc, signal if env is None else env.message, rt.now(),
                           self.failures, phase)
@@ -257,7 +257,7 @@ class _Cell:
         mailbox = self.mailbox
         mailbox.close(reason)
         for msg_id, env in mailbox.discard():
-            mailbox.dead(rt, env, msg_id, reason)
+            mailbox._dead(rt, env, msg_id, reason)
         for signal in mailbox.take_signals():
             if not isinstance(signal, Stop):
                 self.system._lost(rt, signal, self.name, None, reason, None, None, None)
@@ -278,7 +278,7 @@ class _Cell:
         """The task was cancelled (the run or the system is ending): no more awaiting."""
         ctx = self.ctx
         if ctx._env is not None:
-            self.mailbox.dead(self.rt, ctx._env, ctx._msg_id, "actor cancelled while handling it")
+            self.mailbox._dead(self.rt, ctx._env, ctx._msg_id, "actor cancelled while handling it")
             ctx._env = None
         self._close("actor cancelled")
         for child in self.children or ():
