@@ -24,14 +24,21 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import math
 import random
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from labkit._check import (
+    check_callable,
+    check_int,
+    check_number,
+    check_seed,
+    check_str,
+    describe,
+)
 from labkit._runtime.core import Runtime, current
 from labkit._runtime.rows import EventKind
 from labkit.actor import (
@@ -44,9 +51,13 @@ from labkit.actor import (
     PendingReply,
     Undeliverable,
 )
-from labkit.actor._ref import check_seconds
+from labkit.actor._ref import check_timeout
 
 __all__ = (
+    "MAX_KEYS",
+    "MAX_SHARDS",
+    "MAX_VNODES",
+    "MAX_ZIPF_EXPONENT",
     "STRATEGIES",
     "Broadcast",
     "ConsistentHash",
@@ -65,6 +76,16 @@ __all__ = (
 
 _MODEL = "actor"
 
+#: Most points per worker on a hash ring (a ring of more only costs memory and time).
+MAX_VNODES = 10_000
+#: Most shards :meth:`ShardedGroup.spawn` starts (each is an actor task).
+MAX_SHARDS = 10_000
+#: Most keys :func:`zipf_keys` draws, or draws from (each is a string in memory).
+MAX_KEYS = 10_000_000
+#: Largest Zipf exponent :func:`zipf_keys` takes (already at 10, nearly every draw is the
+#: hottest key; far beyond, the weights overflow a float).
+MAX_ZIPF_EXPONENT = 10
+
 
 def stable_hash(value: object) -> int:
     """A 64-bit hash of ``str(value)`` that is the same in every process (``hash()`` of a str
@@ -73,18 +94,29 @@ def stable_hash(value: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _check_workers(workers: Sequence[ActorRef], what: str) -> list[ActorRef]:
-    refs = list(workers)
+def _check_worker(what: str, worker: object) -> ActorRef:
+    if not isinstance(worker, ActorRef):
+        raise TypeError(f"{what} must be an ActorRef (from system.spawn), got "
+                        f"{describe(worker)}")
+    return worker
+
+
+def _check_workers(what: str, workers: object) -> list[ActorRef]:
+    """A non-empty list of distinct worker refs."""
+    if not isinstance(workers, Iterable) or isinstance(workers, str | bytes):
+        raise TypeError(f"{what} must be a list of ActorRefs, got {describe(workers)}")
+    refs = [_check_worker(f"{what}[{k}]", ref) for k, ref in enumerate(workers)]
     if not refs:
-        raise ValueError(f"{what} needs at least one worker ActorRef, got an empty list")
-    seen: list[ActorRef] = []
-    for ref in refs:
-        if not isinstance(ref, ActorRef):
-            raise TypeError(f"{what} routes to ActorRefs (from system.spawn), got {ref!r}")
-        if ref in seen:
-            raise ValueError(f"{what} got worker {ref.name} twice; give each worker once")
-        seen.append(ref)
+        raise ValueError(f"{what} must be a non-empty list of ActorRefs (at least one "
+                         f"worker), got {describe(workers)}")
+    for i, ref in enumerate(refs):
+        if ref in refs[:i]:
+            raise ValueError(f"{what} must name each worker once, got worker {ref.name} twice")
     return refs
+
+
+def _check_name(name: object) -> str | None:
+    return None if name is None else check_str("name", name)
 
 
 # -- strategies ------------------------------------------------------------------------------
@@ -135,13 +167,8 @@ class ConsistentHash:
 
     def __init__(self, key: Callable[[Any], Hashable] | None = None, *,
                  vnodes: int = 100) -> None:
-        if isinstance(vnodes, bool) or not isinstance(vnodes, int) or vnodes < 1:
-            raise ValueError(f"vnodes must be an int >= 1 (points per worker on the ring), "
-                             f"got {vnodes!r}")
-        if key is not None and not callable(key):
-            raise TypeError(f"key must be a function of the message, got {key!r}")
-        self.key = key
-        self.vnodes = vnodes
+        self.key = None if key is None else check_callable("key", key)
+        self.vnodes = check_int("vnodes", vnodes, minimum=1, maximum=MAX_VNODES)
         self._ring_of: tuple[str, ...] = ()
         self._points: list[int] = []
         self._owners: list[str] = []
@@ -193,24 +220,17 @@ class Topic:
     name = "topic"
 
     def __init__(self, topic: Callable[[Any], str] | None = None) -> None:
-        if topic is not None and not callable(topic):
-            raise TypeError(f"topic must be a function of the message that returns its topic "
-                            f"(or None to pass key= on each tell), got {topic!r}")
-        self.topic = topic
+        self.topic = None if topic is None else check_callable("topic", topic)
         self.subscriptions: list[tuple[str, ActorRef]] = []
 
     def subscribe(self, pattern: str, worker: ActorRef) -> None:
         """Deliver messages whose topic matches ``pattern`` to ``worker``."""
-        if not isinstance(pattern, str) or not pattern:
-            raise TypeError(f"pattern must be a non-empty str such as 'orders.*', "
-                            f"got {pattern!r}")
-        if not isinstance(worker, ActorRef):
-            raise TypeError(f"subscribe delivers to an ActorRef (from system.spawn), "
-                            f"got {worker!r}")
-        self.subscriptions.append((pattern, worker))
+        check_str("pattern", pattern)
+        self.subscriptions.append((pattern, _check_worker("worker", worker)))
 
     def matches(self, topic: str) -> list[ActorRef]:
         """Subscribers of ``topic``, each once, in subscription order."""
+        check_str("topic", topic, allow_empty=True)
         out: list[ActorRef] = []
         for pattern, worker in self.subscriptions:
             if fnmatch.fnmatchcase(topic, pattern) and worker not in out:
@@ -219,9 +239,12 @@ class Topic:
 
     def select(self, msg: Any, key: Any, workers: Sequence[ActorRef]) -> list[ActorRef]:
         topic = key if key is not None else (self.topic(msg) if self.topic else None)
+        if topic is None:
+            raise ValueError("Topic needs the message's topic: give Topic(topic=fn) or "
+                             "router.tell(msg, key='orders.paid')")
         if not isinstance(topic, str):
-            raise ValueError(f"Topic needs the message's topic as a str: give Topic(topic=fn) "
-                             f"or router.tell(msg, key='orders.paid'), got {topic!r}")
+            raise TypeError(f"the message's topic must be a str such as 'orders.paid', got "
+                            f"{describe(topic)}")
         return [w for w in self.matches(topic) if w in workers]
 
 
@@ -251,18 +274,15 @@ STRATEGIES: dict[str, Callable[[], Strategy]] = {
 }
 
 
-def _strategy(strategy: Strategy | str) -> Strategy:
-    if isinstance(strategy, str):
-        try:
-            return STRATEGIES[strategy]()
-        except KeyError:
-            raise ValueError(f"unknown routing strategy {strategy!r}; choose one of "
-                             f"{', '.join(STRATEGIES)} or pass a strategy object such as "
-                             f"ConsistentHash(key=fn) or Topic()") from None
-    if not isinstance(strategy, Strategy):
-        raise TypeError(f"strategy must be a name or an object with select(msg, key, "
-                        f"workers), got {strategy!r}")
-    return strategy
+def _strategy(strategy: object) -> Strategy:
+    if isinstance(strategy, Strategy):
+        return strategy
+    if isinstance(strategy, str) and strategy in STRATEGIES:
+        return STRATEGIES[strategy]()
+    accepted = (f"one of {', '.join(repr(s) for s in STRATEGIES)}, or a strategy object "
+                f"such as ConsistentHash(key=fn) or Topic()")
+    error = ValueError if isinstance(strategy, str) else TypeError
+    raise error(f"strategy must be {accepted}, got {describe(strategy)}")
 
 
 # -- the router ------------------------------------------------------------------------------
@@ -276,8 +296,8 @@ class Router:
     def __init__(self, strategy: Strategy | str, workers: Sequence[ActorRef], *,
                  name: str | None = None) -> None:
         self.strategy = _strategy(strategy)
-        self._workers = _check_workers(workers, "Router")
-        self.name = name if name is not None else current().new_name("router")
+        self._workers = _check_workers("workers", workers)
+        self.name = _check_name(name) or current().new_name("router")
         self.routed: Counter[str] = Counter()  #: copies routed per worker name
 
     def __repr__(self) -> str:
@@ -289,13 +309,14 @@ class Router:
 
     def add(self, worker: ActorRef) -> None:
         """Route to ``worker`` too (a hash ring then moves about 1/N of the keys to it)."""
-        _check_workers([worker], "Router.add")
+        _check_worker("worker", worker)
         if worker in self._workers:
             raise ValueError(f"{worker.name} is already a worker of {self.name}")
         self._workers.append(worker)
 
     def remove(self, worker: ActorRef) -> None:
         """Stop routing to ``worker`` (it keeps running; stop it yourself)."""
+        _check_worker("worker", worker)
         if worker not in self._workers:
             raise ValueError(f"{worker!r} is not a worker of {self.name}")
         if len(self._workers) == 1:
@@ -350,8 +371,7 @@ class Router:
 
     async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
         """Route ``msg`` to one worker and wait for its reply (``ref.ask``'s errors)."""
-        if timeout is not None:
-            check_seconds(timeout, "timeout")
+        check_timeout(timeout)  # before routing: a bad timeout routes nothing
         rt = current()
         corr_id = rt.next_msg_id()
         [(worker, msg_id)] = self._decide(rt, msg, key, corr_id, asked=True)
@@ -388,12 +408,13 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
     worker whose mailbox is full (``block``) gets its copy when space appears before the
     deadline, waiting in a task of its own, so it holds up no other worker's copy.
     """
-    refs = _check_workers(workers, "scatter_gather")
-    check_seconds(deadline, "deadline")
+    refs = _check_workers("workers", workers)
+    limit = check_timeout(deadline, "deadline")
+    name = _check_name(name)
     for worker in refs:
         worker.check(msg)
     rt = current()
-    router_name = name if name is not None else rt.new_name("scatter")
+    router_name = name or rt.new_name("scatter")
     corr_id = rt.next_msg_id()
     start = rt.now()
     posted: list[PendingReply] = []
@@ -403,16 +424,16 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
                   corr_id=corr_id, msg_type=type(msg).__name__, model=_MODEL,
                   detail="scatter_gather")
         pending = worker.ask_nowait(msg, corr_id=corr_id, msg_id=msg_id)
-        pending.post_in_background(deadline)
+        pending.post_in_background(limit)
         posted.append(pending)
     replies: dict[str, Any] = {}
     failed: dict[str, BaseException] = {}
     late: list[str] = []
     for pending in posted:
         wname = pending.ref.name
+        left = None if limit is None else max(limit - (rt.now() - start), 0.0)
         try:
-            replies[wname] = await pending.wait(max(deadline - (rt.now() - start), 0.0),
-                                                reason="scatter_gather deadline passed")
+            replies[wname] = await pending.wait(left, reason="scatter_gather deadline passed")
         except ActorFailed as exc:
             failed[wname] = ActorFailed(wname, msg, exc.error)
         except Undeliverable as exc:
@@ -432,9 +453,9 @@ class ShardedGroup:
 
     def __init__(self, shards: Sequence[ActorRef], *, key: Callable[[Any], Hashable],
                  vnodes: int = 100, name: str | None = None) -> None:
-        self.ring = ConsistentHash(key, vnodes=vnodes)
-        self.router = Router(self.ring, shards, name=name if name is not None else
-                             current().new_name("shards"))
+        self.ring = ConsistentHash(check_callable("key", key), vnodes=vnodes)
+        self.router = Router(self.ring, shards, name=_check_name(name)
+                             or current().new_name("shards"))
 
     @classmethod
     def spawn(cls, system: ActorSystem, factory: Callable[..., Actor], *args: Any,
@@ -442,8 +463,10 @@ class ShardedGroup:
               mailbox: Callable[[], Mailbox] | None = None,
               prefix: str = "shard") -> ShardedGroup:
         """Spawn ``shards`` actors ``factory(*args)`` named ``shard-0``... and group them."""
-        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
-            raise ValueError(f"shards must be an int >= 1, got {shards!r}")
+        check_int("shards", shards, minimum=1, maximum=MAX_SHARDS)
+        check_str("prefix", prefix)
+        if mailbox is not None:
+            check_callable("mailbox", mailbox)
         refs = [system.spawn(factory, *args, name=f"{prefix}-{i}",
                              mailbox=None if mailbox is None else mailbox())
                 for i in range(shards)]
@@ -478,19 +501,22 @@ class ShardedGroup:
 def zipf_keys(n: int, s: float, keys: int | Sequence[str], seed: int) -> list[str]:
     """``n`` keys drawn with Zipf weights ``1 / rank**s`` (rank 1 is the hottest) from
     ``random.Random(seed)``: same arguments, same list. ``keys`` is a list of keys or a
-    count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
-    if (isinstance(s, bool) or not isinstance(s, int | float) or math.isnan(s) or s < 0
-            or math.isinf(s)):
-        raise ValueError(f"s (the Zipf exponent) must be a finite number >= 0, got {s!r}")
+    count (``key-0``, ``key-1``, ...). ``s=0`` is uniform; ``s`` near 1 is web-like skew.
+    ``n`` and a count of keys go up to :data:`MAX_KEYS`, ``s`` up to
+    :data:`MAX_ZIPF_EXPONENT`."""
+    check_int("n", n, minimum=0, maximum=MAX_KEYS)
+    check_number("s (the Zipf exponent)", s, minimum=0, maximum=MAX_ZIPF_EXPONENT)
+    check_seed("seed", seed)
+    accepted = f"a count from 1 to {MAX_KEYS} or a non-empty list of keys"
     if isinstance(keys, int) and not isinstance(keys, bool):
+        if not 1 <= keys <= MAX_KEYS:
+            raise ValueError(f"keys must be {accepted}, got {describe(keys)}")
         population = [f"key-{i}" for i in range(keys)]
     elif isinstance(keys, Sequence) and not isinstance(keys, str | bytes):
         population = list(keys)
+        if not population:
+            raise ValueError(f"keys must be {accepted}, got {describe(keys)}")
     else:
-        raise TypeError(f"keys must be a count (int) or a list of keys, got {keys!r}")
-    if not population:
-        raise ValueError("keys must be a positive count or a non-empty list of keys")
+        raise TypeError(f"keys must be {accepted}, got {describe(keys)}")
     weights = [1.0 / (rank ** s) for rank in range(1, len(population) + 1)]
     return random.Random(seed).choices(population, weights, k=n)

@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from labkit._check import describe
 from labkit.actor._mailbox import Envelope, Mailbox, Signal, Stop
+from labkit.actor._ref import ActorRef
 
 if TYPE_CHECKING:
-    from labkit.actor._ref import ActorRef
     from labkit.actor._system import ActorSystem, _Cell
 
 __all__ = ("Actor", "Context", "Directive", "Failure", "Supervisor")
@@ -47,10 +48,13 @@ class Actor:
         if accepts is not None:
             if isinstance(accepts, type):
                 cls.accepts = (accepts,)
-            elif not (isinstance(accepts, tuple) and accepts
-                      and all(isinstance(t, type) for t in accepts)):
+            elif not (isinstance(accepts, tuple) and all(isinstance(t, type) for t in accepts)):
                 raise TypeError(f"{cls.__name__}.accepts must be a type or a non-empty tuple "
-                                f"of types, got {accepts!r}")
+                                f"of types, got {describe(accepts)}")
+            elif not accepts:
+                raise ValueError(f"{cls.__name__}.accepts must be a type or a non-empty tuple "
+                                 f"of types, got an empty tuple (leave accepts out to accept "
+                                 f"any message)")
         receive = cls.__dict__.get("receive")
         if receive is not None and not inspect.iscoroutinefunction(receive):
             raise TypeError(f"{cls.__name__}.receive must be 'async def receive(self, msg, "
@@ -134,19 +138,19 @@ class Context:
 
     @property
     def children(self) -> tuple[ActorRef, ...]:
-        return tuple(c.ref for c in self._cell.children)
+        return tuple(c.ref for c in self._cell.children or ())
 
     @property
     def sender(self) -> ActorRef | None:
         """The actor that sent the current message (``None`` if main or a plain task)."""
         env = self._env
-        return None if env is None else env[1]
+        return None if env is None else env.sender
 
     @property
     def sender_name(self) -> str | None:
         """Name of the sender of the current message (``main``, ``go-1``, an actor...)."""
         env = self._env
-        return None if env is None else env[2]
+        return None if env is None else env.sender_name
 
     @property
     def msg_id(self) -> int | None:
@@ -158,7 +162,7 @@ class Context:
         """The correlation id of the current message (an ``ask``'s id, or the id of the
         message this one replies to)."""
         env = self._env
-        return None if env is None else env[3]
+        return None if env is None else env.corr_id
 
     @property
     def mailbox(self) -> Mailbox:
@@ -181,6 +185,8 @@ class Context:
         if env is None:
             raise RuntimeError("ctx.forward() forwards the message being handled; call it "
                                "inside receive()")
+        if not isinstance(to, ActorRef):
+            raise TypeError(f"to must be an ActorRef, got {describe(to)}")
         self._replied = True
         return to._forward(env)
 

@@ -1,8 +1,10 @@
 """An actor's mailbox: a :class:`~labkit.channel.Channel` for user messages plus a system lane.
 
 User messages go through the channel, so capacity, FIFO order and waiting senders are the
-channel's rules. What the mailbox adds is the *overflow policy*, applied when ``tell`` finds
-the channel full (``tell`` never waits):
+channel's rules, and the channel's operations do the work: ``put`` (no wait), ``put_wait``
+(the wait after a ``FULL``), ``take``, ``force_put``. What the mailbox adds is what makes it
+an actor's: the ``tell``/``send`` trace rows, dead letters, and the *overflow policy*,
+applied when ``tell`` finds the channel full (``tell`` never waits):
 
 * ``block``: ``tell`` refuses the message (it becomes a dead letter, reason says to use
   ``send``); ``await ref.send(msg)`` waits for space. The policy for backpressure.
@@ -18,14 +20,20 @@ the channel: overflow never touches it and the actor reads it before any user me
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, get_args
 
+import anyio
+
+from labkit._check import check_choice
 from labkit._runtime.core import Parker, Runtime
 from labkit._runtime.rows import EventKind
 from labkit.actor._errors import MailboxFull
-from labkit.channel import CLOSED, FULL, OK, Channel, Status, check_capacity
+from labkit.channel import CLOSED, EMPTY, FULL, OK, Channel, Status, check_capacity
+
+if TYPE_CHECKING:
+    from labkit.actor._ref import ActorRef
+    from labkit.actor._system import ActorSystem
 
 __all__ = (
     "OVERFLOW_POLICIES",
@@ -35,16 +43,14 @@ __all__ = (
     "Overflow",
     "Signal",
     "Stop",
+    "new_envelope",
 )
 
 Overflow = Literal["block", "drop_new", "drop_head", "drop_tail", "fail"]
 OVERFLOW_POLICIES: tuple[str, ...] = get_args(Overflow)
 
-#: The select case a waiting actor is woken with when a system message arrives
-#: (the channel wakes it with case 0 for a user message).
-SYSTEM_CASE: Final = 1
-
 _MODEL: Final = "actor"
+_TELL = EventKind.TELL
 
 
 class Signal:
@@ -62,11 +68,25 @@ class Stop(Signal):
     drain: bool = False
 
 
-#: A user message in a mailbox: ``(message, sender, sender_name, corr_id, reply)``.
-#: ``sender`` is the sending actor's ref (``None`` for main or a plain task), ``corr_id``
-#: links a reply to its request, ``reply`` is the parker an ``ask`` waits on. A plain tuple:
-#: a tell allocates nothing else, and the garbage collector soon stops tracking it.
-Envelope = tuple[Any, Any, str, "int | None", "Parker | None"]
+class Envelope(NamedTuple):
+    """A user message in a mailbox, with what its handler and its reply need."""
+
+    message: Any
+    #: The sending actor's ref (``None`` for main or a plain task).
+    sender: ActorRef | None
+    #: Who sent it, as the trace names them (``main``, ``go-1``, an actor).
+    sender_name: str
+    #: Links a reply to its request (an ``ask``'s id; a router's copies share one).
+    corr_id: int | None
+    #: The wake-up slot an ``ask`` waits on for the reply (``None`` for a tell).
+    reply: Parker | None
+
+
+#: ``new_envelope(Envelope, (message, sender, sender_name, corr_id, reply))``. A tell makes
+#: an envelope per message: ``tuple.__new__``, bound once here, builds it in C, where
+#: ``Envelope(...)`` would go through the NamedTuple's ``__new__`` written in Python
+#: (three times slower; the tell path is what the one-way benchmark measures).
+new_envelope = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -95,10 +115,6 @@ class MailboxStatistics:
     in_hand: int = 0
 
 
-#: Where a mailbox reports a lost message: (rt, recipient, envelope, msg_id, reason, depth).
-DeadSink = Callable[[Runtime, str, Envelope, "int | None", str, int], None]
-
-
 class Mailbox:
     """``Mailbox(capacity=None, overflow="block")``: ``None`` is unbounded, ``0`` a
     rendezvous (a message is taken only by a waiting actor, as an unbuffered Go channel).
@@ -107,25 +123,19 @@ class Mailbox:
     belongs to one actor.
     """
 
-    __slots__ = ("_chan", "_closed_reason", "_sink", "_system", "_waiter", "capacity",
-                 "dropped", "failed", "name", "overflow", "processed", "rejected")
+    __slots__ = ("_chan", "_closed_reason", "_owner", "_signals", "capacity", "dropped",
+                 "failed", "name", "overflow", "processed", "rejected")
 
     def __init__(self, capacity: int | None = None, overflow: Overflow = "block") -> None:
         if capacity is not None:
             check_capacity(capacity, what="mailbox capacity")
-        if not isinstance(overflow, str):
-            raise TypeError(f"overflow must be a policy name (str), got "
-                            f"{type(overflow).__name__} {overflow!r}")
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"unknown overflow policy {overflow!r}; choose one of "
-                             f"{', '.join(OVERFLOW_POLICIES)}")
         self.capacity = capacity
-        self.overflow: str = overflow
+        self.overflow: str = check_choice("overflow", overflow, OVERFLOW_POLICIES)
         self.name = "<unattached mailbox>"
         self._chan: Channel[Envelope] = Channel(capacity, model=_MODEL, prefix="mailbox")
-        self._system: list[Signal] = []
-        self._waiter: Parker | None = None
-        self._sink: DeadSink | None = None
+        #: The system lane, made by the first signal (most actors only ever get a stop).
+        self._signals: list[Signal] | None = None
+        self._owner: ActorSystem | None = None  # where lost messages go
         self._closed_reason = "actor stopped"
         self.processed = 0
         self.failed = 0
@@ -139,11 +149,11 @@ class Mailbox:
     def __len__(self) -> int:
         return len(self._chan.buffer)
 
-    def _attach(self, sink: DeadSink) -> None:
-        if self._sink is not None:
+    def _attach(self, owner: ActorSystem) -> None:
+        if self._owner is not None:
             raise ValueError(f"this mailbox already belongs to actor {self.name!r}; give each "
                              f"actor its own Mailbox(...)")
-        self._sink = sink
+        self._owner = owner
 
     def _set_name(self, name: str) -> None:
         self.name = name
@@ -154,7 +164,7 @@ class Mailbox:
         chan = self._chan.statistics()
         return MailboxStatistics(
             name=self.name, capacity=self.capacity, overflow=self.overflow,
-            depth=chan.depth, peak_depth=chan.peak_depth, system_depth=len(self._system),
+            depth=chan.depth, peak_depth=chan.peak_depth, system_depth=len(self._signals or ()),
             enqueued=chan.sent, processed=self.processed, failed=self.failed,
             dropped=self.dropped, rejected=self.rejected,
             senders_waiting=chan.senders_waiting, closed=chan.closed,
@@ -163,46 +173,34 @@ class Mailbox:
     # -- the user lane -----------------------------------------------------------------------
 
     def _dead(self, rt: Runtime, env: Envelope, msg_id: int | None, reason: str) -> None:
+        """``env`` is lost: count it and hand it to the system's dead letters."""
         self.dropped += 1
-        assert self._sink is not None
-        self._sink(rt, self.name, env, msg_id, reason, len(self._chan.buffer))
+        assert self._owner is not None
+        self._owner._lost_env(rt, self.name, env, msg_id, reason, len(self._chan.buffer))
 
     def _record(self, rt: Runtime, kind: EventKind, env: Envelope, msg_id: int,
-                detail: str | None = None) -> None:
+               detail: str | None = None) -> None:
         """Append a trace row about ``env`` (callers check ``rt.trace_on``)."""
-        rt.record(kind, actor=env[2], peer=self.name, msg_id=msg_id, corr_id=env[3],
-                  msg_type=type(env[0]).__name__, depth=len(self._chan.buffer), model=_MODEL,
-                  detail=detail)
+        rt.record(kind, actor=env.sender_name, peer=self.name, msg_id=msg_id,
+                  corr_id=env.corr_id, msg_type=type(env.message).__name__,
+                  depth=len(self._chan.buffer), model=_MODEL, detail=detail)
 
-    def offer(self, rt: Runtime, env: Envelope, msg_id: int, kind: EventKind) -> Status:
-        """Enqueue if there is room now: ``OK``, ``FULL`` (nothing done) or ``CLOSED``
-        (``env`` is then a dead letter)."""
+    def tell(self, rt: Runtime, env: Envelope, msg_id: int, kind: EventKind = _TELL) -> bool:
+        """Enqueue without waiting, applying the overflow policy on a full mailbox. True if
+        ``env`` was queued; False if a message became a dead letter instead."""
         status = self._chan.put(env, msg_id)
-        if status == OK:
-            if rt.trace_on:
-                self._record(rt, kind, env, msg_id)
-        elif status == CLOSED:
-            self._dead(rt, env, msg_id, self._closed_reason)
-        return status
-
-    def put(self, rt: Runtime, env: Envelope, msg_id: int,
-            kind: EventKind = EventKind.TELL) -> bool:
-        """Enqueue without waiting, applying the overflow policy. True if ``env`` was queued."""
-        status = self._chan.put(env, msg_id)
-        if status == OK:
+        if status is OK:
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
             return True
-        return self.refused(rt, env, msg_id, status, kind)
-
-    def refused(self, rt: Runtime, env: Envelope, msg_id: int, status: int,
-                kind: EventKind = EventKind.TELL) -> bool:
-        """The rest of :meth:`put` once ``Channel.offer`` returned ``status`` (``FULL`` or
-        ``CLOSED``): a dead letter, an eviction, or :class:`MailboxFull`."""
-        chan = self._chan
-        if status == CLOSED:
+        if status is CLOSED:
             self._dead(rt, env, msg_id, self._closed_reason)
             return False
+        return self._overflow(rt, env, msg_id, kind)
+
+    def _overflow(self, rt: Runtime, env: Envelope, msg_id: int, kind: EventKind) -> bool:
+        """:meth:`tell` on a full mailbox: an eviction, a dead letter or :class:`MailboxFull`."""
+        chan = self._chan
         policy = self.overflow
         if chan.buffer and policy in ("drop_head", "drop_tail"):
             old_id, old = chan.evict_head() if policy == "drop_head" else chan.evict_tail()
@@ -211,13 +209,14 @@ class Mailbox:
                 self._record(rt, kind, env, msg_id)
             which = "oldest" if policy == "drop_head" else "newest"
             self._dead(rt, old, old_id,
-                       f"mailbox full ({policy}): evicted the {which} queued message")
+                      f"mailbox full ({policy}): evicted the {which} queued message")
             return True
         if policy == "fail":
             self.rejected += 1
             if rt.trace_on:
-                self._record(rt, EventKind.REJECT, env, msg_id, "mailbox full (fail): tell raised")
-            raise MailboxFull(self.name, env[0], self.capacity)
+                self._record(rt, EventKind.REJECT, env, msg_id,
+                            "mailbox full (fail): tell raised")
+            raise MailboxFull(self.name, env.message, self.capacity)
         if policy == "block":
             reason = "mailbox full (block): tell cannot wait; use 'await ref.send(msg)'"
         elif policy == "drop_new":
@@ -227,48 +226,69 @@ class Mailbox:
         self._dead(rt, env, msg_id, reason)
         return False
 
-    async def put_wait(self, rt: Runtime, env: Envelope, msg_id: int,
-                       kind: EventKind = EventKind.SEND) -> bool:
-        """Enqueue, waiting for space (FIFO with other waiting senders). False if the actor
-        stopped first (the message is then a dead letter)."""
-        status = self.offer(rt, env, msg_id, kind)
-        if status != FULL:
-            return status == OK
-        return await self.wait_for_space(rt, env, msg_id, kind)
-
-    async def wait_for_space(self, rt: Runtime, env: Envelope, msg_id: int,
-                             kind: EventKind = EventKind.SEND) -> bool:
-        """The waiting half of :meth:`put_wait`, after :meth:`offer` returned ``FULL``."""
-        chan = self._chan
-        if rt.trace_on:
-            self._record(rt, kind, env, msg_id)
-            self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
-        parker = rt.parker()
-        chan.add_send_waiter(parker, 0, env, msg_id)
-        try:
-            _case, status = await rt.park(parker, ("send to actor", self.name))
-        except BaseException:
-            if not parker.woken:
-                chan.remove_waiters(parker)
-                # An asker learns of this from its own timeout, not from a reply.
-                self._dead(rt, (*env[:4], None), msg_id,
-                           "sender cancelled while waiting for mailbox space")
-            raise
-        if status == CLOSED:
+    def send_nowait(self, rt: Runtime, env: Envelope, msg_id: int) -> Status:
+        """Enqueue if there is room now: ``OK``, ``FULL`` (nothing done: wait with
+        :meth:`send_wait`) or ``CLOSED`` (``env`` is then a dead letter)."""
+        status = self._chan.put(env, msg_id)
+        if status is OK:
+            if rt.trace_on:
+                self._record(rt, EventKind.SEND, env, msg_id)
+        elif status is CLOSED:
             self._dead(rt, env, msg_id, self._closed_reason)
-            return False
+        return status
+
+    async def send_wait(self, rt: Runtime, env: Envelope, msg_id: int,
+                        timeout: float | None = None) -> Status:
+        """Wait for space after :meth:`send_nowait` returned ``FULL`` (FIFO with other
+        waiting senders), at most ``timeout`` seconds (``None``: no limit): ``OK`` once
+        queued; ``CLOSED`` if the actor stopped first, or ``FULL`` if the time ran out
+        first, and the message is then a dead letter."""
         if rt.trace_on:
-            self._record(rt, EventKind.UNBLOCK, env, msg_id)
-        return True
+            self._record(rt, EventKind.SEND, env, msg_id)
+            self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
+        chan = self._chan
+        what = ("send to actor", self.name)
+        try:
+            if timeout is None:
+                status = await chan.put_wait(env, msg_id, what)
+            else:
+                status = FULL  # unless queued before the time runs out
+                with anyio.move_on_after(timeout):
+                    status = await chan.put_wait(env, msg_id, what)
+        except BaseException:
+            self._gave_up(rt, env, msg_id)
+            raise
+        if status is OK:
+            if rt.trace_on:
+                self._record(rt, EventKind.UNBLOCK, env, msg_id)
+        elif status is CLOSED:
+            self._dead(rt, env, msg_id, self._closed_reason)
+        else:
+            self._gave_up(rt, env, msg_id)
+        return status
+
+    def _gave_up(self, rt: Runtime, env: Envelope, msg_id: int) -> None:
+        # Cancelled or timed out, the message was not queued (Channel.put_wait). An asker
+        # learns of it from its own timeout, not from a reply: the letter has no reply slot.
+        self._dead(rt, env._replace(reply=None), msg_id,
+                  "sender cancelled while waiting for mailbox space")
 
     # -- the system lane ---------------------------------------------------------------------
 
     def put_system(self, signal: Signal) -> None:
-        """Queue a system message (never dropped by overflow) and wake the idle actor."""
-        self._system.append(signal)
-        waiter = self._waiter
-        if waiter is not None:
-            waiter.wake((SYSTEM_CASE, None))
+        """Queue a system message (never dropped by overflow) and wake the idle actor.
+
+        The idle actor waits as the channel's one receiver; woken with ``EMPTY`` (no
+        message), it looks at the system lane first (see ``_Cell.run``)."""
+        if self._signals is None:
+            self._signals = []
+        self._signals.append(signal)
+        self._chan.receivers.unpark(EMPTY)
+
+    def take_signals(self) -> list[Signal]:
+        """Take every queued system message out (the actor is stopping)."""
+        signals, self._signals = self._signals or [], None
+        return signals
 
     def close(self, reason: str) -> None:
         """Refuse further user messages (they become dead letters with ``reason``)."""

@@ -1,27 +1,35 @@
-"""ActorRef: the only way to reach an actor (``tell``, ``send``, ``ask``, ``stop``)."""
+"""ActorRef: the only way to reach an actor (``tell``, ``send``, ``ask``, ``stop``).
+
+A ref is a thin facade over the actor's :class:`~labkit.actor.Mailbox`: it checks the
+message type, wraps the message in an :class:`~labkit.actor._mailbox.Envelope` with its
+sender, and calls the mailbox (which calls the core channel). An ``ask`` adds a reply slot
+(a :class:`~labkit._runtime.core.Parker`) to the envelope and waits on it in one place,
+:func:`_wait_reply`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
+from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from labkit._runtime.core import (
-    _RUNTIME,
-    _TASK,
-    Parker,
-    Runtime,
-    blocking,
-    current,
-    current_task,
-    unblocked,
-)
+from labkit._check import check_bool, check_int, check_optional_seconds, describe
+from labkit._runtime.core import Parker, Runtime, current, current_task
 from labkit._runtime.rows import EventKind
 from labkit.actor._errors import ActorFailed, AskTimeout, Undeliverable, WrongMessageType
-from labkit.actor._mailbox import Envelope, Mailbox, MailboxStatistics, Signal, Stop
+from labkit.actor._mailbox import (
+    Envelope,
+    Mailbox,
+    MailboxStatistics,
+    Signal,
+    Stop,
+    new_envelope,
+)
 from labkit.channel import FULL, OK
 
 if TYPE_CHECKING:
@@ -29,13 +37,20 @@ if TYPE_CHECKING:
 
 __all__ = ("ActorRef", "PendingReply")
 
-#: What an asker is woken with: (REPLIED, value), (FAILED, exc), (DEAD, letter) or
-#: (TIMED_OUT, None) from its own timer.
-REPLIED: Final = 0
-FAILED: Final = 1
-DEAD: Final = 2
-TIMED_OUT: Final = 3
-_TIMED_OUT = (TIMED_OUT, None)
+
+class Outcome(enum.Enum):
+    """How an ask ended: what its reply slot is woken with, as ``(outcome, value)``."""
+
+    REPLIED = "replied"      #: the handler's answer
+    FAILED = "failed"        #: the handler raised (value: the exception)
+    DEAD = "dead"            #: the message became a dead letter (value: the DeadLetter)
+    TIMED_OUT = "timed out"  #: the asker's own timer (value: None)
+
+
+REPLIED: Final = Outcome.REPLIED
+FAILED: Final = Outcome.FAILED
+DEAD: Final = Outcome.DEAD
+_TIMED_OUT: Final = (Outcome.TIMED_OUT, None)
 
 _STOP = Stop()
 _DRAIN = Stop(drain=True)
@@ -45,8 +60,13 @@ _DRAIN = Stop(drain=True)
 CURRENT_CELL: ContextVar[_Cell | None] = ContextVar("labkit_actor", default=None)
 
 
-def _sender() -> tuple[ActorRef | None, str]:
-    """The ref and name of whoever is sending now: the current actor, or a plain task."""
+def _sender(sender: object) -> tuple[ActorRef | None, str]:
+    """The ref and name of who sends: ``sender`` if given, else the current actor, else the
+    current plain task (``main``, ``go-1``...)."""
+    if sender is not None:
+        if not isinstance(sender, ActorRef):
+            raise TypeError(f"sender must be an ActorRef or None, got {describe(sender)}")
+        return sender, sender.name
     task = current_task()
     cell = CURRENT_CELL.get()
     if cell is not None and cell.task is task:
@@ -54,21 +74,51 @@ def _sender() -> tuple[ActorRef | None, str]:
     return None, task.name
 
 
-async def _wait_reply(rt: Runtime, parker: Parker, timeout: float, what: object) -> Any:
-    """Park on ``parker`` for at most ``timeout`` seconds; ``(TIMED_OUT, None)`` if no wake.
+def _check_id(name: str, value: object) -> int:
+    """A message or correlation id given by the caller (from ``Runtime.next_msg_id()``)."""
+    return check_int(name, value, minimum=0)
 
-    On asyncio a loop timer wakes the parker (no cancel scope: an ask stays cheap); on trio
-    a cancel scope is already cheap.
-    """
+
+def check_timeout(timeout: object, name: str = "timeout") -> float | None:
+    """A timeout in seconds: ``None`` or ``math.inf`` wait as long as it takes (``None``
+    returned), else a number ``>= 0``. TypeError or ValueError otherwise."""
+    seconds = check_optional_seconds(name, timeout)
+    return None if seconds == math.inf else seconds
+
+
+def _wait_reply(rt: Runtime, reply: Parker, timeout: float | None,
+                what: object) -> Awaitable[tuple[Outcome, Any]]:
+    """The one wait of an asker: ``reply``'s outcome, or ``(TIMED_OUT, None)`` after
+    ``timeout`` seconds (``None``: no limit; ``<= 0``: only an outcome already in)."""
+    if reply.woken:
+        timeout = 0.0
+    if timeout is None:
+        return rt.park(reply, what)
+    if timeout <= 0:
+        reply.wake(_TIMED_OUT)  # no-op if the outcome is already in
+        return _ready(reply.result())
+    return _wait_reply_within(rt, reply, timeout, what)
+
+
+async def _ready(outcome: tuple[Outcome, Any]) -> tuple[Outcome, Any]:
+    return outcome
+
+
+async def _wait_reply_within(rt: Runtime, reply: Parker, timeout: float,
+                             what: object) -> tuple[Outcome, Any]:
+    # On asyncio a loop timer wakes the slot (no cancel scope: an ask stays cheap); on trio
+    # a cancel scope is already cheap.
+    outcome: tuple[Outcome, Any] = _TIMED_OUT
     if rt.backend == "asyncio":
-        timer = asyncio.get_running_loop().call_later(timeout, parker.wake, _TIMED_OUT)
+        timer = asyncio.get_running_loop().call_later(timeout, reply.wake, _TIMED_OUT)
         try:
-            return await rt.park(parker, what)
+            outcome = await rt.park(reply, what)
         finally:
             timer.cancel()
-    with anyio.move_on_after(timeout):
-        return await rt.park(parker, what)
-    return parker.result() if parker.woken else _TIMED_OUT
+    else:
+        with anyio.move_on_after(timeout):
+            outcome = await rt.park(reply, what)
+    return outcome
 
 
 class ActorRef:
@@ -113,11 +163,9 @@ class ActorRef:
         if accepts is not None and not isinstance(message, accepts):
             cell = self._cell
             cell.rt.record(EventKind.REJECT, actor=current_task().name, peer=self.name,
-                           msg_type=type(message).__name__, depth=len(self._mailbox), model="actor",
-                           detail="wrong message type")
+                           msg_type=type(message).__name__, depth=len(self._mailbox),
+                           model="actor", detail="wrong message type")
             raise WrongMessageType(self.name, type(cell.actor).__name__, accepts, message)
-
-    _check = check
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -129,102 +177,50 @@ class ActorRef:
         ``corr_id``: a correlation id the handler sees as ``ctx.corr_id`` and the trace rows
         carry (a router gives all copies of one message the same). ``msg_id``: this copy's
         id, taken ahead from ``Runtime.next_msg_id()`` (default: a fresh one)."""
-        # Mailbox.put, its usual case in this frame: the message goes through the
-        # channel's fast path (Channel.offer) and gets the mailbox's trace row.
         if self._accepts is not None:
-            self._check(message)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
+            self.check(message)
+        rt = current()
         if sender is None:
-            task = _TASK.get()  # _sender(), inlined: a tell is the commonest send
+            task = current_task()  # _sender(None), inlined: a tell is the commonest send
             cell = CURRENT_CELL.get()
             if cell is not None and cell.task is task:
-                sender, sender_name = cell.ref, cell.name
+                sender, name = cell.ref, cell.name
             else:
-                sender_name = task.name
+                name = task.name
         else:
-            sender_name = sender.name
-        env: Envelope = (message, sender, sender_name, corr_id, None)
-        if msg_id is None:
-            msg_id = next(rt._msg_ids)
-        mailbox = self._mailbox
-        status = mailbox._chan.put(env, msg_id)
-        if status == OK:
-            if rt.trace_on:
-                mailbox._record(rt, EventKind.TELL, env, msg_id)
-            return True
-        return mailbox.refused(rt, env, msg_id, status, EventKind.TELL)
+            sender, name = _sender(sender)
+        if corr_id is not None:
+            _check_id("corr_id", corr_id)
+        msg_id = rt.next_msg_id() if msg_id is None else _check_id("msg_id", msg_id)
+        env = new_envelope(Envelope, (message, sender, name, corr_id, None))
+        return self._mailbox.tell(rt, env, msg_id)
 
     async def send(self, message: Any, *, sender: ActorRef | None = None,
                    corr_id: int | None = None, msg_id: int | None = None) -> bool:
         """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
         the actor stopped first (the message is then a dead letter). ``corr_id`` and
         ``msg_id`` as for :meth:`tell`."""
-        # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is full.
-        if self._accepts is not None:
-            self._check(message)
-        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
-        if sender is None:
-            sender, sender_name = _sender()
-        else:
-            sender_name = sender.name
-        env: Envelope = (message, sender, sender_name, corr_id, None)
-        if msg_id is None:
-            msg_id = next(rt._msg_ids)
+        rt, env, msg_id = self._address(message, sender, corr_id, msg_id, asking=False)
         mailbox = self._mailbox
-        status = mailbox.offer(rt, env, msg_id, EventKind.SEND)
-        if status != FULL:
-            return status == OK
-        return await mailbox.wait_for_space(rt, env, msg_id)
+        status = mailbox.send_nowait(rt, env, msg_id)
+        if status is FULL:
+            status = await mailbox.send_wait(rt, env, msg_id)
+        return status is OK
 
     async def ask(self, message: Any, *, timeout: float | None = None,
                   corr_id: int | None = None) -> Any:
         """Send ``message`` (waiting for space) and wait for the reply, all within
-        ``timeout`` seconds (``None``: no limit). ``corr_id``: the id to ask with (taken
-        ahead from ``Runtime.next_msg_id()``); an ask's id is also its correlation id.
+        ``timeout`` seconds (``None`` or ``math.inf``: no limit). ``corr_id``: the id to
+        ask with (taken ahead from ``Runtime.next_msg_id()``); an ask's id is also its
+        correlation id.
 
         Raises :class:`AskTimeout` (a ``TimeoutError``) on timeout, :class:`ActorFailed`
         if the handler raised, :class:`Undeliverable` if the message became a dead letter.
         """
-        _check_timeout(timeout)
-        if self._accepts is not None:
-            self._check(message)
-        rt = _RUNTIME.get()
-        if rt is None:
-            rt = current()  # raises NotInRunError with the explanation
-        sender, sender_name = _sender()
-        parker = rt.parker()
-        msg_id = next(rt._msg_ids) if corr_id is None else corr_id
-        env: Envelope = (message, sender, sender_name, msg_id, parker)
-        mailbox = self._mailbox
-        what = ("a reply from actor", self.name)  # formatted only for a deadlock report
-        if timeout is None:
-            # Mailbox.put_wait, not awaited: this frame awaits only when the mailbox is
-            # full. A closed mailbox makes the message a dead letter, which wakes the parker.
-            if mailbox.offer(rt, env, msg_id, EventKind.SEND) == FULL:
-                await mailbox.wait_for_space(rt, env, msg_id)
-            # Runtime.park's steps, without its frame.
-            task = blocking(what)
-            try:
-                outcome = await parker.wait()
-            finally:
-                task.blocked_on = None
-            unblocked(task)
-        else:
-            start = rt.now()
-            if mailbox.offer(rt, env, msg_id, EventKind.SEND) == FULL:
-                queued = False
-                with anyio.move_on_after(timeout):
-                    await mailbox.wait_for_space(rt, env, msg_id)
-                    queued = True
-                if not queued:
-                    raise self._timed_out(rt, sender_name, message, timeout, msg_id)
-            outcome = await _wait_reply(rt, parker, timeout - (rt.now() - start), what)
-        kind, value = outcome
-        if kind == REPLIED:
-            return value
-        return self._settle(rt, outcome, env, msg_id, timeout)
+        limit = None if timeout is None else check_timeout(timeout)
+        pending = self.ask_nowait(message, corr_id=corr_id)
+        outcome = await pending._outcome(limit)
+        return self._settle(pending, outcome, limit, "ask timed out")
 
     def ask_nowait(self, message: Any, *, corr_id: int | None = None,
                    msg_id: int | None = None) -> PendingReply:
@@ -235,44 +231,51 @@ class ActorRef:
         ``corr_id``: the correlation id (default: the message's id, as for :meth:`ask`);
         ``msg_id``: the message's id, taken ahead from ``Runtime.next_msg_id()`` (default:
         ``corr_id`` if given, else a fresh id)."""
-        if self._accepts is not None:
-            self._check(message)
-        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
-        sender, sender_name = _sender()
-        parker = rt.parker()
-        if msg_id is None:
-            msg_id = next(rt._msg_ids) if corr_id is None else corr_id
-        env: Envelope = (message, sender, sender_name,
-                         msg_id if corr_id is None else corr_id, parker)
-        posted = self._mailbox.offer(rt, env, msg_id, EventKind.SEND) != FULL
+        rt, env, msg_id = self._address(message, None, corr_id, msg_id, asking=True)
+        posted = self._mailbox.send_nowait(rt, env, msg_id) is not FULL
         return PendingReply(self, rt, env, msg_id, posted)
 
-    def _settle(self, rt: Runtime, outcome: tuple[int, Any], env: Envelope, msg_id: int,
-                timeout: float | None, reason: str = "ask timed out") -> Any:
+    def _address(self, message: Any, sender: object, corr_id: object, msg_id: object, *,
+                 asking: bool) -> tuple[Runtime, Envelope, int]:
+        """Check ``message`` and the ids, and put it in an envelope from its sender (what
+        :meth:`tell` does in its own frame). An ask's envelope has a reply slot, and its
+        id is its correlation id unless told otherwise."""
+        if self._accepts is not None:
+            self.check(message)
+        rt = current()
+        ref, name = _sender(sender)
+        corr = None if corr_id is None else _check_id("corr_id", corr_id)
+        if msg_id is not None:
+            mid = _check_id("msg_id", msg_id)
+        else:
+            mid = corr if asking and corr is not None else rt.next_msg_id()
+        if not asking:
+            return rt, new_envelope(Envelope, (message, ref, name, corr, None)), mid
+        corr = mid if corr is None else corr
+        return rt, new_envelope(Envelope, (message, ref, name, corr, rt.parker())), mid
+
+    def _settle(self, pending: PendingReply, outcome: tuple[Outcome, Any],
+                timeout: float | None, reason: str) -> Any:
         """An asker's outcome as its reply or its error: the one place an ask ends."""
         kind, value = outcome
-        if kind == REPLIED:
+        if kind is REPLIED:
             return value
-        message = env[0]
-        if kind == FAILED:
-            raise ActorFailed(self.name, message, value) from value
-        if kind == DEAD:
+        env = pending._env
+        if kind is FAILED:
+            raise ActorFailed(self.name, env.message, value) from value
+        if kind is DEAD:
             raise Undeliverable(value)
-        raise self._timed_out(rt, env[2], message, timeout, msg_id, env[3], reason)
-
-    def _timed_out(self, rt: Runtime, sender_name: str, message: Any, timeout: float | None,
-                   msg_id: int, corr_id: int | None = None,
-                   reason: str = "ask timed out") -> AskTimeout:
-        rt.record(EventKind.TIMEOUT, actor=sender_name, peer=self.name, msg_id=msg_id,
-                  corr_id=msg_id if corr_id is None else corr_id, msg_type=type(message).__name__,
-                  depth=len(self._mailbox), model="actor", detail=reason)
-        return AskTimeout(self.name, message, timeout or 0.0, msg_id)
+        pending._rt.record(EventKind.TIMEOUT, actor=env.sender_name, peer=self.name,
+                           msg_id=pending.msg_id, corr_id=env.corr_id,
+                           msg_type=type(env.message).__name__, depth=len(self._mailbox),
+                           model="actor", detail=reason)
+        raise AskTimeout(self.name, env.message, timeout or 0.0, pending.msg_id)
 
     def _forward(self, env: Envelope) -> bool:
         if self._accepts is not None:
-            self._check(env[0])
+            self.check(env.message)
         rt = current()
-        return self._mailbox.put(rt, env, rt.next_msg_id(), EventKind.FORWARD)
+        return self._mailbox.tell(rt, env, rt.next_msg_id(), EventKind.FORWARD)
 
     # -- stopping and signals ------------------------------------------------------------------
 
@@ -283,6 +286,7 @@ class ActorRef:
         ``drain=True``: the mailbox closes to new messages and the actor handles what is
         queued before stopping. Returns at once; ``await ref.wait_stopped()`` to wait.
         """
+        check_bool("drain", drain)
         if not self._cell.stopping:
             self._mailbox.put_system(_DRAIN if drain else _STOP)
 
@@ -291,8 +295,8 @@ class ActorRef:
         before user messages by the actor's ``on_signal``. To a stopped actor it becomes a
         dead letter."""
         if not isinstance(signal, Signal):
-            raise TypeError(f"signal must be a labkit.actor.Signal, got "
-                            f"{type(signal).__name__}; use tell() for user messages")
+            raise TypeError(f"signal must be a labkit.actor.Signal (use tell() for user "
+                            f"messages), got {describe(signal)}")
         cell = self._cell
         if cell.stopping:
             cell.system.dead_letter(signal, self.name, "actor stopped")
@@ -331,91 +335,76 @@ class PendingReply:
 
     @property
     def message(self) -> Any:
-        return self._env[0]
+        return self._env.message
 
     @property
     def corr_id(self) -> int:
-        corr_id = self._env[3]
+        corr_id = self._env.corr_id
         assert corr_id is not None
         return corr_id
 
     @property
+    def _reply(self) -> Parker:
+        reply = self._env.reply
+        assert reply is not None
+        return reply
+
+    @property
     def done(self) -> bool:
         """True once the outcome (reply, failure, dead letter or timeout) is in."""
-        parker = self._env[4]
-        assert parker is not None
-        return parker.woken
+        return self._reply.woken
 
     async def wait_posted(self, timeout: float | None = None) -> bool:
         """Wait (at most ``timeout`` seconds) for space in a full mailbox; at once if the
         message is already queued. False if it could not be queued: after a timeout the
         ask has timed out (and the message is a dead letter), or the actor stopped."""
+        limit = check_timeout(timeout)
         if self._posted:
             return True
-        _check_timeout(timeout)
         self._posted = True
-        return await self._post(timeout)
+        return await self._post(limit)
 
     def post_in_background(self, timeout: float | None = None) -> None:
         """If the mailbox was full, wait for its space (at most ``timeout`` seconds) in a
         task of its own, so the caller can go on asking others; :meth:`wait` then waits
         only for the reply (and times out if the message never got in). Nothing to do if
         the message is already queued."""
+        limit = check_timeout(timeout)
         if self._posted:
             return
-        _check_timeout(timeout)
         self._posted = True  # wait() must not wait for space a second time
-        self._rt.start_task(self._post, (timeout,), prefix=f"post-{self._ref.name}",
+        self._rt.start_task(self._post, (limit,), prefix=f"post-{self._ref.name}",
                             model="actor")
 
     async def _post(self, timeout: float | None) -> bool:
-        rt = self._rt
-        env = self._env
-        mailbox = self._ref._mailbox
-        if timeout is None:
-            return await mailbox.wait_for_space(rt, env, self.msg_id)
-        with anyio.move_on_after(timeout):
-            return await mailbox.wait_for_space(rt, env, self.msg_id)
-        parker = env[4]
-        assert parker is not None
-        parker.wake(_TIMED_OUT)
-        return False
+        status = await self._ref._mailbox.send_wait(self._rt, self._env, self.msg_id, timeout)
+        if status is FULL:  # timed out: so has the ask
+            self._reply.wake(_TIMED_OUT)
+        return status is OK
 
     async def wait(self, timeout: float | None = None, *,
                    reason: str = "ask timed out") -> Any:
-        """The reply, within ``timeout`` seconds (``None``: no limit), counting any wait
-        for mailbox space. ``reason``: the ``timeout`` trace row's detail."""
-        _check_timeout(timeout)
+        """The reply, within ``timeout`` seconds (``None`` or ``math.inf``: no limit),
+        counting any wait for mailbox space. ``reason``: the ``timeout`` trace row's
+        detail."""
+        limit = None if timeout is None else check_timeout(timeout)
+        outcome = await self._outcome(limit)
+        return self._ref._settle(self, outcome, limit, reason)
+
+    def _outcome(self, timeout: float | None) -> Awaitable[tuple[Outcome, Any]]:
+        """The ask's outcome within ``timeout`` seconds, waiting for mailbox space first if
+        it was full. A plain function: an ask to an actor with room parks only in
+        :func:`_wait_reply`, with no frame of ours around it."""
+        what = ("a reply from actor", self._ref.name)
+        if self._posted:
+            return _wait_reply(self._rt, self._reply, timeout, what)
+        self._posted = True
+        return self._post_then_wait(timeout, what)
+
+    async def _post_then_wait(self, timeout: float | None,
+                              what: object) -> tuple[Outcome, Any]:
         rt = self._rt
-        left = timeout
-        if not self._posted:
-            start = rt.now()
-            await self.wait_posted(timeout)
-            if timeout is not None:
-                left = timeout - (rt.now() - start)
-        parker = self._env[4]
-        assert parker is not None
-        if parker.woken:
-            outcome = parker.result()
-        else:
-            what = ("a reply from actor", self._ref.name)
-            if left is None:
-                outcome = await rt.park(parker, what)
-            elif left <= 0:
-                parker.wake(_TIMED_OUT)
-                outcome = parker.result()
-            else:
-                outcome = await _wait_reply(rt, parker, left, what)
-        return self._ref._settle(rt, outcome, self._env, self.msg_id, timeout, reason)
-
-
-def check_seconds(value: object, what: str) -> None:
-    """A non-negative number of seconds (``inf`` allowed), else a ValueError saying so."""
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or math.isnan(value) or value < 0):
-        raise ValueError(f"{what} must be a non-negative number of seconds, got {value!r}")
-
-
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None:
-        check_seconds(timeout, "timeout")
+        start = rt.now()
+        await self._post(timeout)
+        left = None if timeout is None else timeout - (rt.now() - start)
+        return await _wait_reply(rt, self._reply, left, what)

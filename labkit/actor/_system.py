@@ -9,21 +9,23 @@ from typing import Any
 
 import anyio
 
-from labkit._runtime.core import Parker, Runtime, TaskRecord, blocking, current, unblocked
+from labkit._check import check_bool, check_callable, check_int, check_str, describe
+from labkit._runtime.core import Runtime, TaskRecord, current
+from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
 from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
 from labkit.actor._dead import DeadLetter
 from labkit.actor._errors import ActorError
 from labkit.actor._mailbox import (
-    SYSTEM_CASE,
     Envelope,
     Mailbox,
     MailboxStatistics,
     Signal,
     Stop,
+    new_envelope,
 )
 from labkit.actor._ref import CURRENT_CELL, DEAD, FAILED, REPLIED, ActorRef
-from labkit.channel import CLOSED, OK
+from labkit.channel import CLOSED, EMPTY
 
 __all__ = ("ActorSystem", "current_cell")
 
@@ -58,7 +60,7 @@ class _Cell:
         self.mailbox = mailbox
         self.supervisor = supervisor
         self.parent = parent
-        self.children: list[_Cell] = []
+        self.children: list[_Cell] | None = None  # made by the first child
         self.ctx = Context(self)
         self.failures = 0
         self.alive = True
@@ -66,7 +68,8 @@ class _Cell:
         self.name = ""
         self.ref: ActorRef = None  # type: ignore[assignment]  # set by ActorSystem._spawn
         self.task: TaskRecord = None  # type: ignore[assignment]
-        self._watchers: list[Parker] | None = None
+        #: Tasks waiting for this actor to stop; made by the first one (most have none).
+        self._watchers: ParkingLot | None = None
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -75,39 +78,36 @@ class _Cell:
         rt = self.rt
         mailbox = self.mailbox
         chan = mailbox._chan
-        lane = mailbox._system
         ctx = self.ctx
+        idle = ("a message for actor", self.name)
         try:
             running = await self._start()
             while running:
-                if lane:
-                    running = await self._signal(lane.pop(0))
+                signals = mailbox._signals
+                if signals:
+                    running = await self._signal(signals.pop(0))
                     continue
                 status, env, msg_id = chan.take()
-                if status != OK:
-                    if status == CLOSED:  # drained after stop(drain=True)
-                        break
+                if status is EMPTY:
+                    # The actor's one wait, written here only: it stands as the channel's
+                    # receiver (Channel.add_recv_waiter), so a tell hands it the message
+                    # directly, and Mailbox.put_system wakes it with EMPTY (look at the
+                    # lane). Channel.take_wait knows no wake-up without a value, and would
+                    # keep two more frames parked per idle actor; Runtime.park keeps one.
                     parker = rt.parker()
                     chan.add_recv_waiter(parker, 0)
-                    mailbox._waiter = parker
-                    # Runtime.park's steps, without its frame: no frame of ours stays
-                    # parked with an idle actor.
-                    task = blocking(("a message for actor", self.name))
                     try:
-                        case, got = await parker.wait()
-                        unblocked(task)
+                        _case, got = await rt.park(parker, idle)
                     except BaseException:
-                        mailbox._waiter = None
-                        task.blocked_on = None
-                        chan.withdraw_receiver(parker)  # a user message goes back, in order
+                        chan.withdraw_receiver(parker)  # a message handed over goes back
                         raise
-                    mailbox._waiter = None
-                    if case == SYSTEM_CASE:
-                        chan.remove_waiters(parker)
+                    if got is EMPTY:
                         continue
-                    if got == CLOSED:
+                    if got is CLOSED:
                         break
                     env, msg_id = got
+                elif status is CLOSED:  # drained after stop(drain=True)
+                    break
                 # Handle one user message, in this frame (no call per message).
                 message, _sender, sender_name, corr_id, reply = env
                 if rt.trace_on:
@@ -185,10 +185,9 @@ class _Cell:
         elif sender is not None:
             ref: ActorRef = sender
             if ref._accepts is not None:
-                ref._check(value)
-            told: Envelope = (value, self.ref, self.name, msg_id, None)
-            told_id = next(rt._msg_ids)
-            return ref._mailbox.put(rt, told, told_id, EventKind.TELL)
+                ref.check(value)
+            told = new_envelope(Envelope, (value, self.ref, self.name, msg_id, None))
+            return ref._mailbox.tell(rt, told, rt.next_msg_id())
         else:
             reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
                       f"an actor (use ask to get a reply)")
@@ -201,9 +200,9 @@ class _Cell:
                         phase: str) -> None:
         self.failures += 1
         rt = self.rt
-        rt.record(EventKind.FAIL, actor=self.name, peer=None if env is None else env[2],
-                  msg_id=msg_id, corr_id=None if env is None else env[3],
-                  msg_type=type(exc).__name__, depth=len(self.mailbox._chan.buffer), model=_MODEL,
+        rt.record(EventKind.FAIL, actor=self.name, peer=None if env is None else env.sender_name,
+                  msg_id=msg_id, corr_id=None if env is None else env.corr_id,
+                  msg_type=type(exc).__name__, depth=len(self.mailbox), model=_MODEL,
                   detail=f"{phase}: {type(exc).__name__}: {exc}"[:200])
 
     async def _failed(self, exc: Exception, env: Envelope | None, msg_id: int | None,
@@ -212,13 +211,11 @@ class _Cell:
         self._record_failure(exc, env, msg_id, phase)
         rt = self.rt
         if env is not None:
-            reply = env[4]
-            if reply is not None and not self.ctx._replied:
-                reply.wake((FAILED, exc))
-            self.mailbox._dead(rt, env, msg_id,
-                               f"handler raised {type(exc).__name__}: {exc}"[:200])
+            if env.reply is not None and not self.ctx._replied:
+                env.reply.wake((FAILED, exc))
+            self.mailbox._dead(rt, env, msg_id, f"handler raised {type(exc).__name__}: {exc}"[:200])
         decide = self.supervisor or self.system.supervisor
-        failure = Failure(self.ref, exc, signal if env is None else env[0], rt.now(),
+        failure = Failure(self.ref, exc, signal if env is None else env.message, rt.now(),
                           self.failures, phase)
         directive = decide(failure)
         if inspect.isawaitable(directive):
@@ -229,17 +226,19 @@ class _Cell:
             return await self._restart(exc)
         if directive is Directive.STOP:
             return False
-        raise TypeError(f"a supervisor must return a labkit.actor.Directive, got {directive!r}")
+        raise TypeError(f"a supervisor must return a labkit.actor.Directive, got "
+                        f"{describe(directive)}")
 
     async def _restart(self, exc: Exception) -> bool:
         rt = self.rt
         rt.record(EventKind.RESTART, actor=self.name, msg_type=type(exc).__name__,
-                  depth=len(self.mailbox._chan.buffer), model=_MODEL,
+                  depth=len(self.mailbox), model=_MODEL,
                   detail=f"after {type(exc).__name__}")
         await self._call_on_stop()
         actor = self.factory(*self.args)
         if not isinstance(actor, Actor):
-            raise TypeError(f"actor factory {self.factory!r} returned {actor!r}, not an Actor")
+            raise TypeError(f"actor factory {self.factory!r} must return an Actor, got "
+                            f"{describe(actor)}")
         self.actor = actor
         return await self._start()
 
@@ -259,16 +258,14 @@ class _Cell:
         mailbox.close(reason)
         for msg_id, env in mailbox.discard():
             mailbox._dead(rt, env, msg_id, reason)
-        lane = mailbox._system
-        while lane:
-            signal = lane.pop(0)
+        for signal in mailbox.take_signals():
             if not isinstance(signal, Stop):
                 self.system._lost(rt, signal, self.name, None, reason, None, None, None)
 
     async def _finish(self) -> None:
         """Orderly stop: mailbox closed and emptied, children stopped, then ``on_stop``."""
         self._close("actor stopped")
-        children = list(self.children)
+        children = list(self.children or ())
         for child in children:
             child.ref.stop()
         for child in children:
@@ -281,34 +278,28 @@ class _Cell:
         """The task was cancelled (the run or the system is ending): no more awaiting."""
         ctx = self.ctx
         if ctx._env is not None:
-            self.mailbox._dead(self.rt, ctx._env, ctx._msg_id,
-                               "actor cancelled while handling it")
+            self.mailbox._dead(self.rt, ctx._env, ctx._msg_id, "actor cancelled while handling it")
             ctx._env = None
         self._close("actor cancelled")
-        for child in self.children:
+        for child in self.children or ():
             child.ref.stop()
         self._gone()
 
     def _gone(self) -> None:
         self.alive = False
         self.system._cells.pop(self.name, None)
-        if self.parent is not None and self in self.parent.children:
-            self.parent.children.remove(self)
-        watchers = self._watchers
-        if watchers:
-            self._watchers = None
-            for parker in watchers:
-                parker.wake(None)
+        siblings = None if self.parent is None else self.parent.children
+        if siblings is not None and self in siblings:
+            siblings.remove(self)
+        if self._watchers is not None:
+            self._watchers.unpark_all()
 
     async def wait_stopped(self) -> None:
         if not self.alive:
             return
-        rt = current()
-        parker = rt.parker()
         if self._watchers is None:
-            self._watchers = []
-        self._watchers.append(parker)
-        await rt.park(parker, f"actor {self.name} to stop")
+            self._watchers = ParkingLot()
+        await self._watchers.park(f"actor {self.name} to stop")
 
 
 class ActorSystem:
@@ -324,9 +315,10 @@ class ActorSystem:
 
     def __init__(self, name: str = "system", *, supervisor: Supervisor | None = None,
                  drain: bool = False) -> None:
-        self.name = name
-        self.drain = drain
-        self.supervisor: Supervisor = supervisor or _stop_all
+        self.name = check_str("name", name)
+        self.drain = check_bool("drain", drain)
+        self.supervisor: Supervisor = (_stop_all if supervisor is None
+                                       else check_callable("supervisor", supervisor))
         self.dead_letters: list[DeadLetter] = []
         self._cells: dict[str, _Cell] = {}
         self._rt: Runtime | None = None
@@ -354,6 +346,7 @@ class ActorSystem:
 
     async def shutdown(self, cells: list[_Cell] | None = None, *, drain: bool = False) -> None:
         """Stop every actor and wait until all have stopped (``drain``: see ``ref.stop``)."""
+        check_bool("drain", drain)
         if cells is None:
             cells = list(self._cells.values())
         for cell in cells:
@@ -381,26 +374,32 @@ class ActorSystem:
             raise TypeError(f"spawn takes the actor's class (or a factory) and its arguments, "
                             f"e.g. system.spawn({type(factory).__name__}, ...), not an instance")
         if not callable(factory):
-            raise TypeError(f"spawn takes an Actor subclass or a factory, got {factory!r}")
+            raise TypeError(f"spawn takes an Actor subclass or a factory, got "
+                            f"{describe(factory)}")
         if name is not None:
-            if not isinstance(name, str) or not name:
-                raise TypeError(f"actor name must be a non-empty str, got {name!r}")
+            check_str("actor name", name)
             if name in self._cells:
                 raise ValueError(f"an actor named {name!r} is already running in this system")
         if mailbox is not None and not isinstance(mailbox, Mailbox):
-            raise TypeError(f"mailbox must be a labkit.actor.Mailbox, got {mailbox!r}")
+            raise TypeError(f"mailbox must be a labkit.actor.Mailbox or None, got "
+                            f"{describe(mailbox)}")
+        if supervisor is not None:
+            check_callable("supervisor", supervisor)
         actor = factory(*args)
         if not isinstance(actor, Actor):
-            raise TypeError(f"{factory!r} returned {type(actor).__name__}, not an Actor")
+            raise TypeError(f"actor factory {factory!r} must return an Actor, got "
+                            f"{describe(actor)}")
         box = Mailbox() if mailbox is None else mailbox
         cell = _Cell(self, rt, factory, args, actor, box, supervisor, parent)
-        box._attach(self._lost_env)  # refuse a second owner before any task starts
+        box._attach(self)  # refuse a second owner before any task starts
         cell.task = rt.start_task(cell.run, (), prefix="actor", model=_MODEL, name=name)
         cell.name = cell.task.name
         box._set_name(cell.name)
         cell.ref = ActorRef(cell)
         self._cells[cell.name] = cell
         if parent is not None:
+            if parent.children is None:
+                parent.children = []
             parent.children.append(cell)
         return cell.ref
 
@@ -411,7 +410,7 @@ class ActorSystem:
 
     def lookup(self, name: str) -> ActorRef | None:
         """The live actor called ``name``, or ``None``."""
-        cell = self._cells.get(name)
+        cell = self._cells.get(check_str("name", name))
         return None if cell is None else cell.ref
 
     def statistics(self) -> tuple[MailboxStatistics, ...]:
@@ -423,6 +422,12 @@ class ActorSystem:
     def dead_letter(self, message: Any, recipient: str, reason: str, *,
                     sender: str | None = None, msg_id: int | None = None) -> DeadLetter:
         """Record a lost message (for layers that shed load or route into the void)."""
+        check_str("recipient", recipient)
+        check_str("reason", reason)
+        if sender is not None:
+            check_str("sender", sender)
+        if msg_id is not None:
+            check_int("msg_id", msg_id, minimum=0)
         return self._lost(current(), message, recipient, sender, reason, msg_id, None, None)
 
     def _lost(self, rt: Runtime, message: Any, recipient: str, sender: str | None,

@@ -204,10 +204,11 @@ def test_bad_capacity(capacity: Any, error: type[Exception], text: str) -> None:
 
 
 def test_bad_overflow_policy() -> None:
-    with pytest.raises(ValueError, match="unknown overflow policy 'drop_oldest'; choose one of "
-                                         "block, drop_new, drop_head, drop_tail, fail"):
+    policies = "'block', 'drop_new', 'drop_head', 'drop_tail', 'fail'"
+    with pytest.raises(ValueError, match=f"overflow must be one of {policies}, got str "
+                                         f"'drop_oldest'"):
         Mailbox(4, overflow="drop_oldest")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="overflow must be a policy name"):
+    with pytest.raises(TypeError, match=f"overflow must be one of {policies}, got NoneType"):
         Mailbox(4, overflow=None)  # type: ignore[arg-type]
 
 
