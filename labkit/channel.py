@@ -43,7 +43,7 @@ from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
 from labkit._check import check_int, returns_coroutine
-from labkit._runtime.core import _RUNTIME, _TASK, Parker, Runtime, current
+from labkit._runtime.core import RUNTIME, TASK, Parker, Runtime, current
 from labkit._runtime.parking import ParkingLot, Waiter
 from labkit._runtime.rows import EventKind
 
@@ -201,7 +201,7 @@ class Channel(Generic[T]):
                 rt.corr_ids[msg_id] = corr_id
         elif rt.corr_ids:
             corr_id = rt.corr_of(kind, msg_id)
-        rt.record(kind, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+        rt.record(kind, actor=TASK.get().name, peer=self._name or self.name_in(rt),
                   msg_id=msg_id, corr_id=corr_id,
                   msg_type=None if value is None else type(value).__name__,
                   depth=len(self.buffer), model=self.model, detail=detail)
@@ -313,8 +313,8 @@ class Channel(Generic[T]):
         Cancelled while waiting, the value was not sent, and the trace says it was lost
         (tokio's ``send`` is not cancel-safe, R11).
         """
-        rt = _RUNTIME.get() or current()  # current() raises NotInRunError, explained
-        msg_id = next(rt._msg_ids)
+        rt = RUNTIME.get() or current()  # current() raises NotInRunError, explained
+        msg_id = next(rt.msg_ids)
         buffer = self.buffer
         capacity = self.capacity
         if (buffer and not self.senders.waiters and not self.closed
@@ -329,7 +329,7 @@ class Channel(Generic[T]):
                 # Channel.record, inlined: the hottest row of all.
                 if corr_id is not None:
                     rt.corr_ids[msg_id] = corr_id
-                rt.record(_SEND, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+                rt.record(_SEND, actor=TASK.get().name, peer=self._name or self.name_in(rt),
                           msg_id=msg_id, corr_id=corr_id,
                           msg_type=None if value is None else type(value).__name__,
                           depth=len(buffer), model=self.model)
@@ -455,16 +455,16 @@ class Channel(Generic[T]):
             # The commonest case, in this frame: take the head; nobody waits for its slot.
             msg_id, value = buffer.popleft()
             self.received += 1
-            rt = _RUNTIME.get() or current()
+            rt = RUNTIME.get() or current()
             if rt.trace_on:
                 # Channel.record, inlined: the hottest row of all.
-                rt.record(_RECEIVE, actor=_TASK.get().name, peer=self._name or self.name_in(rt),
+                rt.record(_RECEIVE, actor=TASK.get().name, peer=self._name or self.name_in(rt),
                           msg_id=msg_id,
                           corr_id=rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
                           msg_type=None if value is None else type(value).__name__,
                           depth=len(buffer), model=self.model)
             return (value, True) if shape is _PAIR else value
-        rt = _RUNTIME.get() or current()
+        rt = RUNTIME.get() or current()
         status, value, msg_id = self.take()
         if status is EMPTY:
             status, value, msg_id = await self.take_wait(("receive from", self))

@@ -28,6 +28,8 @@ from labkit._runtime.rows import KIND_TEXT, EventKind
 from labkit.errors import Deadlock, NotInRunError
 
 __all__ = (
+    "RUNTIME",
+    "TASK",
     "Choice",
     "Parker",
     "Run",
@@ -81,6 +83,12 @@ class TaskRecord:
 
 _MAIN_OUTSIDE = TaskRecord("main", None)
 _TASK: ContextVar[TaskRecord] = ContextVar("labkit_task", default=_MAIN_OUTSIDE)
+
+#: The context variables behind :func:`current_or_none` and :func:`current_task`, for the
+#: hot paths of labkit's own layers (a channel send, an actor tell): ``RUNTIME.get()`` and
+#: ``TASK.get()`` cost no Python call.
+RUNTIME = _RUNTIME
+TASK = _TASK
 #: Checked by :meth:`Runtime.park` when a parked task is woken. A Rust ``select`` branch
 #: that has already lost raises here, so the primitive it waited on takes back what the
 #: wake handed over (a cancel-safe ``recv`` loses nothing, R30).
@@ -394,7 +402,8 @@ class Runtime:
         self.completed = False
         self.timed_out = False
         self.leaked: tuple[str, ...] = ()
-        self._msg_ids = itertools.count(1)
+        #: Message ids, 1, 2, ...: ``next(rt.msg_ids)`` is :meth:`next_msg_id` on hot paths.
+        self.msg_ids = itertools.count(1)
         self._names: dict[str, itertools.count[int]] = {}
         self._t0 = 0.0
         self._time: Callable[[], float] = lambda: 0.0
@@ -432,7 +441,7 @@ class Runtime:
 
     def next_msg_id(self) -> int:
         """A fresh message id, unique within the run."""
-        return next(self._msg_ids)
+        return next(self.msg_ids)
 
     def corr_of(self, kind: str, msg_id: int | None) -> int | None:
         """The correlation id a channel row of ``kind`` about ``msg_id`` carries (see

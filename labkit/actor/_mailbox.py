@@ -51,6 +51,7 @@ OVERFLOW_POLICIES: tuple[str, ...] = get_args(Overflow)
 
 _MODEL: Final = "actor"
 _TELL = EventKind.TELL
+_SEND = EventKind.SEND
 
 
 class Signal:
@@ -193,6 +194,12 @@ class Mailbox:
             if rt.trace_on:
                 self._record(rt, kind, env, msg_id)
             return True
+        return self.refused(rt, env, msg_id, status, kind)
+
+    def refused(self, rt: Runtime, env: Envelope, msg_id: int, status: Status,
+                kind: EventKind = _TELL) -> bool:
+        """:meth:`tell` once ``Channel.put`` said no: ``CLOSED`` makes a dead letter,
+        ``FULL`` applies the overflow policy."""
         if status is CLOSED:
             self._dead(rt, env, msg_id, self._closed_reason)
             return False
@@ -232,7 +239,7 @@ class Mailbox:
         status = self._chan.put(env, msg_id)
         if status is OK:
             if rt.trace_on:
-                self._record(rt, EventKind.SEND, env, msg_id)
+                self._record(rt, _SEND, env, msg_id)
         elif status is CLOSED:
             self._dead(rt, env, msg_id, self._closed_reason)
         return status
@@ -244,7 +251,7 @@ class Mailbox:
         queued; ``CLOSED`` if the actor stopped first, or ``FULL`` if the time ran out
         first, and the message is then a dead letter."""
         if rt.trace_on:
-            self._record(rt, EventKind.SEND, env, msg_id)
+            self._record(rt, _SEND, env, msg_id)
             self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
         chan = self._chan
         what = ("send to actor", self.name)

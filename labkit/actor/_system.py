@@ -30,6 +30,8 @@ from labkit.channel import CLOSED, EMPTY
 __all__ = ("ActorSystem", "current_cell")
 
 _MODEL = "actor"
+# Kinds the message loop records, bound once (an enum member lookup costs a call).
+_RECEIVE, _REPLY, _HANDLE_END = EventKind.RECEIVE, EventKind.REPLY, EventKind.HANDLE_END
 
 
 def current_cell() -> _Cell | None:
@@ -111,7 +113,7 @@ class _Cell:
                 # Handle one user message, in this frame (no call per message).
                 message, _sender, sender_name, corr_id, reply = env
                 if rt.trace_on:
-                    rt.record(EventKind.RECEIVE, actor=self.name, peer=sender_name,
+                    rt.record(_RECEIVE, actor=self.name, peer=sender_name,
                               msg_id=msg_id, corr_id=corr_id,
                               msg_type=type(message).__name__, depth=len(chan.buffer),
                               model=_MODEL)
@@ -131,13 +133,13 @@ class _Cell:
                 if reply is not None and not ctx._replied:
                     if reply.wake((REPLIED, result)):  # answer(), its usual case inlined
                         if rt.trace_on:
-                            rt.record(EventKind.REPLY, actor=self.name, peer=sender_name,
+                            rt.record(_REPLY, actor=self.name, peer=sender_name,
                                       corr_id=corr_id, msg_type=type(result).__name__,
                                       model=_MODEL)
                     else:
                         self.answer(env, msg_id, result)
                 if rt.trace_on:
-                    rt.record(EventKind.HANDLE_END, actor=self.name, peer=sender_name,
+                    rt.record(_HANDLE_END, actor=self.name, peer=sender_name,
                               msg_id=msg_id, corr_id=corr_id,
                               msg_type=type(message).__name__, depth=len(chan.buffer),
                               model=_MODEL)
@@ -177,7 +179,7 @@ class _Cell:
         if reply is not None:
             if reply.wake((REPLIED, value)):
                 if rt.trace_on:
-                    rt.record(EventKind.REPLY, actor=self.name, peer=sender_name, corr_id=corr_id,
+                    rt.record(_REPLY, actor=self.name, peer=sender_name, corr_id=corr_id,
                               msg_type=type(value).__name__, model=_MODEL)
                 return True
             reason = ("the ask was already answered" if again
