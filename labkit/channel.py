@@ -43,7 +43,7 @@ from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
 from labkit._check import check_int, returns_coroutine
-from labkit._runtime.core import RUNTIME, TASK, Parker, Runtime, current
+from labkit._runtime.core import RUNTIME, TASK, Parker, Runtime, current, unblocked
 from labkit._runtime.parking import ParkingLot, Waiter
 from labkit._runtime.rows import EventKind
 
@@ -467,7 +467,21 @@ class Channel(Generic[T]):
         rt = RUNTIME.get() or current()
         status, value, msg_id = self.take()
         if status is EMPTY:
-            status, value, msg_id = await self.take_wait(("receive from", self))
+            # ParkingLot.park's three steps, here: an idle receiver (a goroutine ranging
+            # over its channel, an actor-like task) keeps one frame fewer parked.
+            lot = self._receivers()
+            parker = lot.join(("receive from", self))
+            try:
+                _case, got = await parker.wait()
+                unblocked(TASK.get())
+            except BaseException:
+                lot.leave(parker, refund=self._refund)
+                raise
+            if got is CLOSED:
+                status = CLOSED
+            else:
+                value, msg_id = got
+                status = OK
         if status is CLOSED:
             if shape is _NEXT:
                 raise StopAsyncIteration

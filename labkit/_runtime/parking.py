@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from labkit._runtime.core import Parker, blocking, current, unblocked
+from labkit._runtime.core import Parker, blocking, current, current_task, unblocked
 
 __all__ = ("ParkingLot", "ParkingLotStatistics", "Waiter")
 
@@ -176,6 +176,30 @@ class ParkingLot:
 
     # -- parking ---------------------------------------------------------------------------
 
+    def join(self, what: object, *, weight: int = 0, value: Any = None,
+             msg_id: int = 0) -> Parker:
+        """Queue the current task and note ``what`` it waits for (deadlock reports); return
+        its wake-up slot, for ``await parker.wait()``. :meth:`park` is ``join``, the wait
+        and :meth:`leave`; a hot path that must not keep :meth:`park`'s frame parked (an
+        idle receiver) writes those three steps itself."""
+        parker = current().parker()
+        self.waiters.append(Waiter(parker, 0, value, msg_id, weight))
+        blocking(what)
+        return parker
+
+    def leave(self, parker: Parker, *, refund: Callable[[Any], None] | None = None,
+              reserve: Callable[[], None] | None = None) -> None:
+        """The current task, queued with :meth:`join`, was cancelled while it waited (or
+        lost its Rust ``select``): if it had been woken already, ``refund(result)`` gives
+        back what it was handed; if not, it leaves the queue, and ``reserve()`` serves the
+        queue again when it stood at the head (those behind it may fit now)."""
+        current_task().blocked_on = None
+        if parker.woken:
+            if refund is not None:
+                refund(parker.result()[1])
+        elif self.remove(parker) and reserve is not None:
+            reserve()
+
     async def park(self, what: object, *, weight: int = 0, value: Any = None,
                    msg_id: int = 0, refund: Callable[[Any], None] | None = None,
                    reserve: Callable[[], None] | None = None) -> Any:
@@ -183,23 +207,14 @@ class ParkingLot:
         with (the ``result`` given to :meth:`unpark` or :meth:`grant`).
 
         ``what`` names the wait in deadlock reports (``("receive from", chan)``).
-        Cancelled while parked: if it had been woken already, ``refund(result)`` gives back
-        what it was handed; if not, it leaves the queue, and ``reserve()`` serves the queue
-        again when it stood at the head. Either way the cancellation propagates.
+        Cancelled while parked, it :meth:`leave` s with ``refund`` and ``reserve``, and the
+        cancellation propagates.
         """
-        parker = current().parker()
-        waiters = self.waiters
-        waiters.append(Waiter(parker, 0, value, msg_id, weight))
-        task = blocking(what)
+        parker = self.join(what, weight=weight, value=value, msg_id=msg_id)
         try:
             _case, result = await parker.wait()
-            unblocked(task)  # a lost Rust select branch raises here: handled below
+            unblocked(current_task())  # a lost Rust select branch raises here: see leave
         except BaseException:
-            task.blocked_on = None
-            if parker.woken:
-                if refund is not None:
-                    refund(parker.result()[1])
-            elif self.remove(parker) and reserve is not None:
-                reserve()
+            self.leave(parker, refund=refund, reserve=reserve)
             raise
         return result

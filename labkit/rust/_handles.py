@@ -25,22 +25,27 @@ S = TypeVar("S")
 
 
 class Notify:
-    """A one-time event that tasks can wait for (``tx.closed()``); no values."""
+    """A one-time event that tasks can wait for (``tx.closed()``); no values. Its lot is
+    made by the first waiter: most channels never have one (an idle task's channel costs
+    less)."""
 
     __slots__ = ("fired", "waiters")
 
     def __init__(self) -> None:
         self.fired = False
-        self.waiters = ParkingLot()
+        self.waiters: ParkingLot | None = None
 
     def fire(self) -> None:
         self.fired = True
-        self.waiters.unpark_all()
+        if self.waiters is not None:
+            self.waiters.unpark_all()
 
     async def wait(self, what: object) -> None:
         """Wait until :meth:`fire` (at once if it fired); ``what`` names the wait in
         deadlock reports (``("closed() on", chan)``)."""
         if not self.fired:
+            if self.waiters is None:
+                self.waiters = ParkingLot()
             await self.waiters.park(what)
 
 
