@@ -108,7 +108,7 @@ def render_group(group: Group, rows: list[Row], settings: Settings) -> str:
 
 def render_summary(results: list[tuple[Group, list[Row]]]) -> str:
     """Every target and whether it was met, with the figure."""
-    lines = ["== Targets (issue 2, item 7) =="]
+    lines = ["== Targets (issue 8) =="]
     for group, rows in results:
         for row in rows:
             for fig in row.figures.values():
