@@ -37,7 +37,7 @@ idle actor's mailbox needs neither; an empty deque costs ~760 bytes).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
@@ -249,11 +249,16 @@ class Channel(Generic[T]):
             return OK
         return FULL
 
-    async def put_wait(self, value: T, msg_id: int, what: object) -> Status:
+    async def put_wait(self, value: T, msg_id: int, what: object, *,
+                       woken: Callable[[Status], None] | None = None) -> Status:
         """Wait in the senders' queue until ``value`` is taken in (``OK``) or the channel
-        closes (``CLOSED``). Call after :meth:`put` returned ``FULL``. Cancelled, the
-        value was not sent (tokio's ``send`` is not cancel-safe, R11)."""
-        return await self._senders().park(what, value=value, msg_id=msg_id)  # type: ignore[no-any-return]
+        closes (``CLOSED``). Call after :meth:`put` returned ``FULL``. Cancelled while it
+        waits, the value was not sent (tokio's ``send`` is not cancel-safe, R11), unless it
+        had just been taken in as the cancellation landed: then ``woken(OK)`` is called
+        before the cancellation propagates, so the caller knows the value is in."""
+        status: Status = await self._senders().park(what, value=value, msg_id=msg_id,
+                                                    refund=woken)
+        return status
 
     def take(self) -> tuple[Status, Any, int]:
         """Take a value without waiting: ``(OK, value, msg_id)``, ``(EMPTY, None, 0)`` or
@@ -345,10 +350,19 @@ class Channel(Generic[T]):
         if rt.trace_on:
             self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
             self.record(rt, EventKind.BLOCK, msg_id, value, detail="full", corr_id=corr_id)
+        # put_wait's steps (ParkingLot.join, wait, leave), here: a blocked sender keeps one
+        # frame fewer parked, and a simulation with a small buffer blocks often.
+        lot = self._senders()
+        parker = lot.join(("send to", self), value=value, msg_id=msg_id)
         try:
-            status = await self.put_wait(value, msg_id, ("send to", self))
+            _case, status = await parker.wait()
+            unblocked(TASK.get())
         except BaseException:
-            if rt.trace_on:
+            lot.leave(parker)
+            # Woken with a slot just as the cancellation landed: the value went in and will
+            # be received; only a send that never got in is lost.
+            delivered = parker.woken and parker.result()[1] is OK
+            if rt.trace_on and not delivered:
                 rt.corr_ids.pop(msg_id, None)
                 self.record(rt, EventKind.DROP, msg_id, value,
                             detail="send cancelled while waiting", corr_id=corr_id)

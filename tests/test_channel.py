@@ -304,3 +304,28 @@ def current_corr_ids_leak(run: labkit.Run[None]) -> bool:
     sent = set(df.loc[(df["kind"] == "send") & df["corr_id"].notna(), "msg_id"])
     received = set(df.loc[(df["kind"] == "receive") & df["corr_id"].notna(), "msg_id"])
     return sent != received
+
+
+def test_r11_a_send_admitted_just_as_it_is_cancelled_is_delivered_not_dropped() -> None:
+    """A blocked sender whose value was moved into a freed slot, then cancelled before it
+    ran again: the value is in the channel, and the trace shows no drop for it."""
+    async def main() -> list[tuple[str, bool]]:
+        ch: Channel[str] = Channel(1)
+        await ch.send("first")
+        tasks: list[asyncio.Task[object]] = []
+
+        async def sender() -> None:
+            tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+            await ch.send("second")
+
+        spawn(sender)
+        await anyio.sleep(0.01)          # the sender is blocked: the buffer is full
+        got = [await ch.recv()]          # frees the slot: "second" is admitted
+        tasks[0].cancel()                # ... and the sender is cancelled before it runs
+        await anyio.sleep(0.01)
+        got.append(await ch.recv())
+        return got
+
+    run = labkit.simulate(main)
+    assert run.result == [("first", True), ("second", True)]
+    assert "drop" not in set(run.trace.df["kind"])

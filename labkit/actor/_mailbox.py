@@ -255,15 +255,19 @@ class Mailbox:
             self._record(rt, EventKind.BLOCK, env, msg_id, "mailbox full")
         chan = self._chan
         what = ("send to actor", self.name)
+        woken: list[Status] = []  # queued just as a cancellation landed: not lost
         try:
             if timeout is None:
-                status = await chan.put_wait(env, msg_id, what)
+                status = await chan.put_wait(env, msg_id, what, woken=woken.append)
             else:
                 status = FULL  # unless queued before the time runs out
                 with anyio.move_on_after(timeout):
-                    status = await chan.put_wait(env, msg_id, what)
+                    status = await chan.put_wait(env, msg_id, what, woken=woken.append)
+                if woken:
+                    status = woken[0]
         except BaseException:
-            self._gave_up(rt, env, msg_id)
+            if woken != [OK]:
+                self._gave_up(rt, env, msg_id)
             raise
         if status is OK:
             if rt.trace_on:
