@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from labkit._check import check_int, returns_coroutine
 from labkit._runtime.core import RUNTIME, TASK, Parker, Runtime, current, unblocked
@@ -345,12 +345,12 @@ class Channel(Generic[T]):
                           msg_id=msg_id, corr_id=corr_id,
                           msg_type=None if value is None else type(value).__name__,
                           depth=len(buffer), model=self.model)
-            return OK
+            return self.sent_result
         status = self.put(value, msg_id)
         if status is OK:
             if rt.trace_on:
                 self.record(rt, _SEND, msg_id, value, corr_id=corr_id)
-            return OK
+            return self.sent_result
         if status is CLOSED:
             return self.send_closed(value)
         if rt.trace_on:
@@ -375,11 +375,16 @@ class Channel(Generic[T]):
             raise
         if rt.trace_on:
             self.record(rt, EventKind.UNBLOCK, msg_id, value, corr_id=corr_id)
-        return OK if status is OK else self.send_closed(value)
+        return self.sent_result if status is OK else self.send_closed(value)
+
+    #: What a completed ``send`` returns: ``OK``. A facade subclass gives it its model's
+    #: meaning (a Rust channel's ``send`` returns ``Ok(None)``, R9).
+    sent_result: ClassVar[Status] = OK
 
     def send_closed(self, value: T) -> Status:
         """What ``send`` does when the channel is closed: return ``CLOSED``. A facade
-        subclass gives it its model's meaning (Go panics, G13)."""
+        subclass gives it its model's meaning (Go panics, G13; Rust hands the value back in
+        ``Err(SendError(value))``, R9)."""
         return CLOSED
 
     # -- reservations (Rust permits) --------------------------------------------------------

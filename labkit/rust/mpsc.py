@@ -198,6 +198,11 @@ class RecvError(PlainError):
         return "receiving on a closed channel"
 
 
+#: What ``tx.send(v)`` returns: a coroutine whose result is ``Ok(None)`` or
+#: ``Err(SendError(v))``.
+_SendResult = Coroutine[Any, Any, "Result[None, SendError[T]]"]
+
+
 # -- shared state ------------------------------------------------------------------------
 
 
@@ -275,8 +280,22 @@ class _Shared(Generic[T]):
         items.clear()  # release the values now (their destructors run, as in Rust)
 
 
+class _RustChannel(Channel[T]):
+    """The core channel with Rust's send results: a completed ``send`` is ``Ok(None)``, a
+    send on a closed channel hands the value back in ``Err(SendError(value))`` (R5, R9), so
+    ``tx.send(v)`` is the core's own coroutine, with no layer in between. (The core types
+    these results as ``Status``; here they are ``Result`` s: ``Sender.send`` says so.)"""
+
+    __slots__ = ()
+
+    sent_result = _OK_NONE  # type: ignore[assignment]
+
+    def send_closed(self, value: T) -> Any:
+        return Err(SendError(value))
+
+
 def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Shared[Any]:
-    return _Shared(Channel(capacity, model=_MODEL, prefix=prefix), sender_cls)
+    return _Shared(_RustChannel(capacity, model=_MODEL, prefix=prefix), sender_cls)
 
 
 # -- senders -----------------------------------------------------------------------------
@@ -375,8 +394,8 @@ class Sender(_TokioSenderBase[T]):
 
     __slots__ = ()
 
-    async def send(self, value: T, *, corr_id: int | None = None
-                   ) -> Result[None, SendError[T]]:
+    @returns_coroutine
+    def send(self, value: T, *, corr_id: int | None = None) -> _SendResult[T]:
         """Wait for a slot, then send: ``Ok(None)`` or ``Err(SendError(value))`` (R9).
 
         Waiting senders are served in order (R10). Not cancel-safe: cancelled while waiting,
@@ -388,12 +407,11 @@ class Sender(_TokioSenderBase[T]):
         """
         if self._dropped:
             raise self._moved()
-        chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        if await chan.send(value, corr_id=corr_id) is OK:
-            return _OK_NONE
-        return Err(SendError(value))
+        # The core's send itself (a _RustChannel returns Ok/Err): the value moves at the
+        # call, as it moves into the future in Rust.
+        return self._shared.chan.send(value, corr_id=corr_id)  # type: ignore[return-value]
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """Send without waiting: ``Ok(None)``, ``Err(TrySendError.Full(v))`` or
@@ -806,17 +824,15 @@ class SyncSender(_SenderBase[T]):
 
     __slots__ = ()
 
-    async def send(self, value: T) -> Result[None, SendError[T]]:
-        """Wait for a slot (for a receiver, when ``n == 0``): ``Ok(None)`` or
-        ``Err(SendError(v))`` once the receiver is dropped (R2, R5)."""
+    @returns_coroutine
+    def send(self, value: T) -> _SendResult[T]:
+        """``await tx.send(v)``: wait for a slot (for a receiver, when ``n == 0``):
+        ``Ok(None)`` or ``Err(SendError(v))`` once the receiver is dropped (R2, R5)."""
         if self._dropped:
             raise self._moved()
-        chan = self._shared.chan
         if isinstance(value, (Owned, _ownership._NOT_SEND)):
             value = transfer(value)  # move an Owned, refuse a not-Send value (R37, R38)
-        if await chan.send(value) is OK:
-            return _OK_NONE
-        return Err(SendError(value))
+        return self._shared.chan.send(value)  # type: ignore[return-value]  # a _RustChannel
 
     def try_send(self, value: T) -> Result[None, TrySendError[T]]:
         """``Ok(None)``, ``Err(TrySendError.Full(v))`` or ``Err(TrySendError.Disconnected(v))``
