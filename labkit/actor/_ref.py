@@ -252,13 +252,19 @@ class ActorRef:
         id is its correlation id unless told otherwise."""
         if self._accepts is not None:
             self.check(message)
-        rt = current()
-        ref, name = _sender(sender)
+        rt = RUNTIME.get() or current()
+        if sender is None:  # _sender(None), inlined: sends and asks are hot too
+            task = TASK.get()
+            cell = CURRENT_CELL.get()
+            ref, name = (cell.ref, cell.name) if cell is not None and cell.task is task else (
+                None, task.name)
+        else:
+            ref, name = _sender(sender)
         corr = None if corr_id is None else _check_id("corr_id", corr_id)
         if msg_id is not None:
             mid = _check_id("msg_id", msg_id)
         else:
-            mid = corr if asking and corr is not None else rt.next_msg_id()
+            mid = corr if asking and corr is not None else next(rt.msg_ids)
         if not asking:
             return rt, new_envelope(Envelope, (message, ref, name, corr, None)), mid
         corr = mid if corr is None else corr
