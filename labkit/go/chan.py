@@ -177,8 +177,9 @@ class Chan(Channel[T]):
         return ChanStatistics(**vars(Channel.statistics(self)), nil=False)
 
     def __bool__(self) -> bool:
-        # Without this an empty channel would be falsy (it has __len__); nil is falsy.
-        return True
+        # Without this an empty channel would be falsy (it has __len__); nil (and a view of
+        # nil) is falsy.
+        return self._ch is not None
 
     def __eq__(self, other: object) -> bool:
         # A direction view is the same channel, as in Go, where a conversion compares equal.
@@ -268,7 +269,7 @@ class _View(Chan[T]):
 
     @property
     def _ch(self) -> Chan[T] | None:
-        return self._of
+        return self._of._ch  # None for a view of nil
 
     def _base(self) -> Chan[T]:
         return self._of
@@ -336,9 +337,6 @@ class _Nil(Chan[Any]):
     @property
     def _ch(self) -> None:
         return None
-
-    def __bool__(self) -> bool:
-        return False
 
     def statistics(self) -> ChanStatistics:
         waiting = [0, 0]  # outside a run nobody waits on nil

@@ -663,3 +663,16 @@ def test_g2_a_huge_capacity_is_just_a_capacity() -> None:
         return ch.cap, len(ch)
 
     assert sim(main) == (10**30, 1000)
+
+
+def test_g17_a_direction_view_of_nil_is_still_nil() -> None:
+    """A view of the nil channel is nil too: never ready in a select, len and cap 0."""
+    ro = go.nil.recv_only()
+    assert ro.is_nil and not ro and ro == go.nil
+    assert (len(ro), ro.cap) == (0, 0)
+
+    async def main() -> int:
+        sel = await go.select(go.Recv(ro), default=True)
+        return sel.index
+
+    assert sim(main) == -1
