@@ -47,15 +47,25 @@ def accepted_range(kind: str, minimum: float | None, maximum: float | None, *,
                    above: bool = False, below: bool = False) -> str:
     """``"an int >= 0"``, ``"a number > 0"``, ``"an int from 1 to 64"``,
     ``"a number > 0 and < 1"`` (``above``/``below``: the bound itself is refused)."""
-    low = f"{'>' if above else '>='} {minimum:g}" if minimum is not None else ""
-    high = f"{'<' if below else '<='} {maximum:g}" if maximum is not None else ""
+    low = f"{'>' if above else '>='} {_bound(minimum)}" if minimum is not None else ""
+    high = f"{'<' if below else '<='} {_bound(maximum)}" if maximum is not None else ""
     if low and high:
         if not above and not below:
-            return f"{kind} from {minimum:g} to {maximum:g}"
+            return f"{kind} from {_bound(minimum)} to {_bound(maximum)}"
         return f"{kind} {low} and {high}"
     if low or high:
         return f"{kind} {low or high}"
     return kind
+
+
+def _bound(x: float | None) -> str:
+    """A bound as a learner reads it: ``10000`` and ``0.5`` as ``:g`` writes them, but a
+    whole number that ``:g`` would put in e-notation written out: ``1,000,000``."""
+    assert x is not None
+    text = f"{x:g}"
+    if "e" in text and float(x).is_integer() and abs(x) < 1e16:
+        return f"{int(x):,}"
+    return text
 
 
 def _fail(name: str, accepted: str, value: object, error: type[Exception]) -> Exception:

@@ -109,7 +109,7 @@ def test_mistakes_get_a_clear_error_and_exit_code_2(tmp_path: Path,
     assert "name=value" in err
     err = fail_cli(capsys, "run", "producer_consumer", "capacity=-1")
     assert err == ("labkit: error: producer_consumer: capacity must be an int from 0 to "
-                   "1e+06, got int -1\n")
+                   "1,000,000, got int -1\n")
     err = fail_cli(capsys, "run", "overload", "model=go", "--models", "go")
     assert "not both" in err
     err = fail_cli(capsys, "run", "ping_pong", "--chart", "pie", "--out", str(tmp_path))
@@ -135,7 +135,7 @@ MISTAKES = [
     (["run", "ping_pong", "rounds=3", "rounds=4"], "given twice"),
     (["run", "ping_pong", "rounds="], "rounds= has no value"),
     (["run", "ping_pong", "seed=3"], "give the seed as --seed 3"),
-    (["run", "ping_pong", "rounds=lots"], "rounds must be an int from 0 to 1e+06, got str"),
+    (["run", "ping_pong", "rounds=lots"], "rounds must be an int from 0 to 1,000,000, got str"),
     (["run", "ping_pong", "rounds=1e400"], "rounds must be an int"),
     (["run", "ping_pong", "hit_time=nan"], "hit_time must be a finite number of seconds"),
     (["run", "ping_pong", "hit_time=-inf"], "hit_time must be a finite number of seconds"),

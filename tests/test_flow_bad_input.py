@@ -30,7 +30,7 @@ PARAMS = [
     Param("TokenBucket rate", TokenBucket, "rate", "a finite number > 0", NOT_NUMBERS,
           [math.nan, 0, -1.5, math.inf]),
     Param("TokenBucket burst", lambda n: TokenBucket(1.0, n), "burst",
-          "an int from 1 to 1e+15", NOT_INTS, [0, 10**15 + 1]),
+          "an int from 1 to 1,000,000,000,000,000", NOT_INTS, [0, 10**15 + 1]),
     Param("TokenBucket.take", lambda n: TokenBucket(1.0, 3).take(n), "n",
           "an int from 1 to 3", NOT_INTS, [0, 4]),
     Param("TokenBucket.try_take", lambda n: TokenBucket(1.0, 3).try_take(n), "n",

@@ -3,7 +3,7 @@ infinities, negatives, zero, None and huge values.
 
 One rule (``labkit._check``): a value of the wrong type raises ``TypeError``, a value of the
 right type out of range raises ``ValueError``, and the message starts with the parameter's
-name: ``capacity must be an int from 0 to 1e+06, got int -1``. Values at the edges of what
+name: ``capacity must be an int from 0 to 1,000,000, got int -1``. Values at the edges of what
 a scenario accepts run and give a well-defined result.
 """
 
@@ -188,7 +188,7 @@ def test_bad_value_names_the_parameter(name: str, param: str, value: object,
 def test_messages_say_what_is_accepted_and_what_came() -> None:
     with pytest.raises(ValueError) as info:
         scenarios.producer_consumer("go", capacity=-1)
-    assert str(info.value) == "capacity must be an int from 0 to 1e+06, got int -1"
+    assert str(info.value) == "capacity must be an int from 0 to 1,000,000, got int -1"
     with pytest.raises(TypeError) as type_info:
         scenarios.who_closes("go", mistake="no")  # type: ignore[arg-type]
     assert str(type_info.value) == "mistake must be True or False, got str 'no'"
