@@ -362,7 +362,7 @@ def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:
 def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 20.0,
              service_rate: float = 10.0, capacity: int = 10, messages: int = 200, *,
              payload_bytes: int = 1024, pacing: str = "exponential",
-             seed: int = 0) -> Run[OverloadResult]:
+             seed: int | None = 0) -> Run[OverloadResult]:
     """A producer offering ``arrival_rate`` messages per second to a consumer that handles
     ``service_rate`` per second, through a queue of ``capacity`` slots and a ``policy`` for
     when it is full. The producer waits a random gap (mean ``1/arrival_rate``), then sends:
@@ -569,7 +569,7 @@ async def _nb_rust(strategy: str, capacity: int, cost: float, stats: _NbStats) -
 def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: float = 20.0,
                 service_rate: float = 10.0, capacity: int = 5, messages: int = 200, *,
                 work_cost: float = 0.020, pacing: str = "exponential",
-                seed: int = 0) -> Run[NonblockingResult]:
+                seed: int | None = 0) -> Run[NonblockingResult]:
     """Requests arrive at ``arrival_rate`` per second (at fixed instants: a busy producer
     falls behind, the arrivals do not wait for it); the producer must build each message
     (``work_cost`` seconds) and send it into a channel of ``capacity`` slots, to a consumer
@@ -654,7 +654,7 @@ class CreditFlowResult:
 
 def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 20.0,
                 service_rate: float = 10.0, messages: int = 100, *,
-                pacing: str = "exponential", seed: int = 0) -> Run[CreditFlowResult]:
+                pacing: str = "exponential", seed: int | None = 0) -> Run[CreditFlowResult]:
     """Demand-driven flow control (Reactive Streams ``request(n)``) in front of an actor
     whose mailbox is **unbounded**: only the credits bound it.
 
@@ -752,7 +752,7 @@ def _largest_burst(times: list[float], rate: float) -> float:
 
 def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
                messages: int = 100, *, mode: str = "wait", pacing: str = "exponential",
-               seed: int = 0) -> Run[RateLimitResult]:
+               seed: int | None = 0) -> Run[RateLimitResult]:
     """A token bucket (:class:`labkit.flow.TokenBucket`) of ``rate`` tokens per second
     holding at most ``burst``, between a producer offering ``arrival_rate`` messages per
     second and an actor.
@@ -830,7 +830,7 @@ class WatermarksResult:
 
 def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
                service_rate: float = 10.0, messages: int = 100, *,
-               pacing: str = "exponential", seed: int = 0) -> Run[WatermarksResult]:
+               pacing: str = "exponential", seed: int | None = 0) -> Run[WatermarksResult]:
     """High/low watermarks with hysteresis (:class:`labkit.flow.Watermarks`) on an actor's
     unbounded mailbox: the producer pauses when the depth reaches ``high`` and resumes only
     once the consumer has brought it down to ``low``.
@@ -909,7 +909,7 @@ class LoadSheddingResult:
 def load_shedding(threshold: int | None = 5, probability: float = 0.0,
                   arrival_rate: float = 20.0, service_rate: float = 10.0,
                   messages: int = 100, *, pacing: str = "exponential",
-                  seed: int = 0) -> Run[LoadSheddingResult]:
+                  seed: int | None = 0) -> Run[LoadSheddingResult]:
     """Shed load in front of an actor with an unbounded mailbox (:class:`labkit.flow.LoadShedder`).
 
     A message meeting ``threshold`` or more queued messages is refused (and, with

@@ -206,7 +206,7 @@ async def _rust_pc_main(capacity: int, n: int, producer_rate: float, consumer_ra
 
 def producer_consumer(model: str = "go", capacity: int = 0, producer_rate: float = 10.0,
                       consumer_rate: float = 10.0, messages: int = 100, *,
-                      pacing: str = "exponential", seed: int = 0
+                      pacing: str = "exponential", seed: int | None = 0
                       ) -> Run[ProducerConsumerResult]:
     """One producer, one consumer, one channel of ``capacity`` slots.
 
@@ -298,7 +298,7 @@ async def _rust_fifo_main(producers: int, n: int, capacity: int, gap: float) -> 
 
 
 def fifo_order(model: str = "go", producers: int = 3, messages: int = 5, capacity: int = 2,
-               gap: float = 0.010, *, seed: int = 0) -> Run[FifoResult]:
+               gap: float = 0.010, *, seed: int | None = 0) -> Run[FifoResult]:
     """``producers`` senders each send ``messages`` numbered values, with random gaps of
     mean ``gap`` seconds, into one channel of ``capacity``; one receiver collects them.
 
@@ -410,7 +410,7 @@ async def _rust_wc_main(n: int, mistake: bool, patience: float | None,
 
 
 def who_closes(model: str = "go", mistake: bool = True, messages: int = 3,
-               patience: float | None = 1.0, *, seed: int = 0) -> Run[WhoClosesResult]:
+               patience: float | None = 1.0, *, seed: int | None = 0) -> Run[WhoClosesResult]:
     """A producer sends ``messages`` values to a consumer that reads until the stream ends;
     ``main`` then waits for the consumer, at most ``patience`` seconds.
 
@@ -508,7 +508,7 @@ async def _rust_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
 
 
 def select_fairness(model: str = "go", biased: bool = False, iterations: int = 1000, *,
-                    seed: int = 0) -> Run[SelectFairnessResult]:
+                    seed: int | None = 0) -> Run[SelectFairnessResult]:
     """Select ``iterations`` times between two inputs "a" and "b" that are always ready.
 
     Go picks uniformly at random among ready cases (G21): about half each. tokio's
@@ -638,7 +638,7 @@ async def _rust_ask_main(n: int, timeout: float, services: list[float],
 
 def ask_reply(model: str = "go", caller_timeout: float = 0.100, service_time: float = 0.100,
               requests: int = 20, reply_buffer: int = 0, *,
-              seed: int = 0) -> Run[AskReplyResult]:
+              seed: int | None = 0) -> Run[AskReplyResult]:
     """A caller makes ``requests`` requests one after another, each waiting at most
     ``caller_timeout`` seconds for its reply; each is answered by its own replier task after
     an exponential service time of mean ``service_time``.
@@ -725,7 +725,7 @@ async def _rust_own_main() -> OwnershipResult:
     return OwnershipResult("rust", sent, received, received != sent, error)
 
 
-def ownership(model: str = "go", *, seed: int = 0) -> Run[OwnershipResult]:
+def ownership(model: str = "go", *, seed: int | None = 0) -> Run[OwnershipResult]:
     """The sender edits a message after sending it; what does the receiver see?
 
     Go: the channel carries a reference to the same list, so the edit shows up at the
@@ -1102,7 +1102,7 @@ async def _actor_mc_main(msgs: list[Any], new_variant: bool, handler: str,
 
 def message_contracts(model: str = "go", new_variant: bool = True, handler: str = "stale",
                       messages: int = 12, stop_after: int | None = None, *,
-                      seed: int = 0) -> Run[MessageContractsResult]:
+                      seed: int | None = 0) -> Run[MessageContractsResult]:
     """A worker serves Ping/Put/Get requests; a teammate has added a ``Stop`` variant.
 
     A client sends ``messages`` random requests, one every 10 ms, with a ``Stop`` after the

@@ -300,7 +300,7 @@ async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
 
 def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: float = 0.8,
                messages: int = 2000, *, dispatch: str = "round_robin", service: float = 0.010,
-               arrivals: str = "exponential", seed: int = 0) -> Run[WorkQueueResult]:
+               arrivals: str = "exponential", seed: int | None = 0) -> Run[WorkQueueResult]:
     """``messages`` jobs arrive (a Poisson stream at ``load * workers / service`` jobs/s, or
     evenly spaced with ``arrivals="fixed"``) and ``workers`` workers serve them; a job takes
     ``service`` seconds on average with coefficient of variation ``spread``
@@ -347,7 +347,7 @@ def work_queue_sweep(workers: Sequence[int] = (1, 2, 4, 8),
                      spreads: Sequence[float] = (0.0, 1.0, 2.0, 3.0),
                      models: Sequence[str] = MODELS, *, dispatch: str = "round_robin",
                      load: float = 0.8, messages: int = 2000, service: float = 0.010,
-                     seed: int = 0) -> pd.DataFrame:
+                     seed: int | None = 0) -> pd.DataFrame:
     """:func:`work_queue` for every model, worker count and spread: one row each, with
     ``p50_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms`` (latency in milliseconds) and
     ``utilisation``. Same seed everywhere, so each (workers, spread) pair is one workload
@@ -609,7 +609,7 @@ async def _actor_route_main(strategy: str, workers: int, jobs: list[Job], gaps: 
 
 def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
           messages: int = 200, key_skew: float = 1.0, *, keys: int = 20, load: float = 0.7,
-          service: float = 0.010, spread: float = 1.0, seed: int = 0) -> Run[RouteResult]:
+          service: float = 0.010, spread: float = 1.0, seed: int | None = 0) -> Run[RouteResult]:
     """Route ``messages`` messages to ``workers`` workers by ``strategy``; each message has
     a key drawn with Zipf skew ``key_skew`` from ``keys`` keys (0 is uniform) and a topic
     picked by its key; it takes ``service`` seconds on average (spread as in
@@ -703,7 +703,7 @@ class _Shard(Actor):
 
 def sharding(shards: int = 4, keys: int = 100, skew: float = 1.0, messages: int = 2000, *,
              load: float = 0.5, service: float = 0.002, vnodes: int = 100,
-             seed: int = 0) -> Run[ShardingResult]:
+             seed: int | None = 0) -> Run[ShardingResult]:
     """A :class:`labkit.routing.ShardedGroup` of ``shards`` actors, each owning the keys the
     hash ring gives it; ``messages`` messages with keys drawn from ``keys`` keys with Zipf
     exponent ``skew`` (:func:`labkit.routing.zipf_keys`: 0 is uniform, 1 is web-like)
@@ -783,7 +783,7 @@ class KeyMovementResult:
 
 
 def key_movement(workers: int = 4, keys: int = 10_000, vnodes: int = 100, *,
-                 seed: int = 0) -> Run[KeyMovementResult]:
+                 seed: int | None = 0) -> Run[KeyMovementResult]:
     """Give ``keys`` random keys owners among ``workers`` workers, then add one worker and,
     separately, remove one: how many keys move? On a hash ring about 1/N (only the keys the
     new worker takes, or the leaving worker had); with ``hash % N`` nearly all of them."""
@@ -976,7 +976,7 @@ def _check_delay(name: str, value: object) -> float:
 
 def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.100, *,
                    mean_delay: float = 0.060, delays: Sequence[float] | None = None,
-                   seed: int = 0) -> Run[ScatterGatherResult]:
+                   seed: int | None = 0) -> Run[ScatterGatherResult]:
     """Ask ``workers`` workers at once and keep the replies that arrive within ``deadline``
     seconds: a partial result instead of waiting for the slowest. Worker k replies after
     ``delays[k]`` seconds (default: exponential of mean ``mean_delay``, from the seed).
@@ -1192,7 +1192,7 @@ def _pubsub_spelled(design: str, capacity: int, effective: int) -> str:
 def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, slow: int = 1,
            messages: int = 200, capacity: int = 16, rate: float = 100.0, *,
            fast_rate: float = 1000.0, slow_rate: float = 25.0, arrivals: str = "exponential",
-           seed: int = 0) -> Run[PubSubResult]:
+           seed: int | None = 0) -> Run[PubSubResult]:
     """A publisher fans ``messages`` messages out to ``subscribers`` subscribers, the last
     ``slow`` of which are slow. Message i is due at a time drawn from a stream of ``rate``
     messages per second (``arrivals``: "exponential" or "fixed"); the publisher hands it over
@@ -1386,7 +1386,7 @@ def _latest_spelled(design: str, capacity: int) -> str:
 
 def latest_value(model: str = "rust", design: str | None = None, updates: int = 200,
                  writer_rate: float = 100.0, reader_rate: float = 20.0, *, capacity: int = 16,
-                 arrivals: str = "exponential", seed: int = 0) -> Run[LatestValueResult]:
+                 arrivals: str = "exponential", seed: int | None = 0) -> Run[LatestValueResult]:
     """A writer publishes ``updates`` state updates (``writer_rate`` per second, gaps by
     ``arrivals``) to a reader that takes ``1 / reader_rate`` seconds over each value it
     reads: the reader is slower, so what matters is that it acts on *recent* state.

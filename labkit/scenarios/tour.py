@@ -154,7 +154,7 @@ _MAINS = {"go": _go_main, "rust": _rust_main, "actor": _actor_main}
 
 
 def ping_pong(model: str = "go", rounds: int = 3, hit_time: float = 0.010, *,
-              seed: int = 0) -> Run[PingPongResult]:
+              seed: int | None = 0) -> Run[PingPongResult]:
     """Two parties hit a ball back and forth ``rounds`` times; each hit takes ``hit_time``.
 
     Go: two goroutines on two unbuffered channels, in lock-step (G1, G30). Rust: a task
