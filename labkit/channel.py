@@ -15,8 +15,9 @@ Two layers of operations:
   block, unblock, receive, drop); sends and reservations return a :class:`Status`. An
   operation that need not wait never yields to the event loop.
 * **put / take** (no trace rows, for callers that write rows of their own, such as the actor
-  mailbox and ``select``): ``put`` and ``take`` never wait; ``await put_wait`` and
-  ``await take_wait`` do, and are cancel-safe.
+  mailbox and ``select``): ``put`` and ``take`` never wait; ``await put_wait`` does. A
+  receiver that must wait queues itself (``add_recv_waiter``) and, cancelled, gives back
+  what it was handed (``withdraw_receiver``).
 
 The facades give the operations their meaning:
 
@@ -291,16 +292,6 @@ class Channel(Generic[T]):
         if self.closed and self.reserved == 0:
             return CLOSED, None, 0
         return EMPTY, None, 0
-
-    async def take_wait(self, what: object) -> tuple[Status, Any, int]:
-        """Wait in the receivers' queue for a value: ``(OK, value, msg_id)`` or
-        ``(CLOSED, None, 0)``. Call after :meth:`take` returned ``EMPTY``. Cancel-safe: a
-        value handed over just as the wait is cancelled goes back to the front (R15, R30)."""
-        got = await self._receivers().park(what, refund=self._refund)
-        if got is CLOSED:
-            return CLOSED, None, 0
-        value, msg_id = got
-        return OK, value, msg_id
 
     def _refund(self, got: Any) -> None:
         if isinstance(got, tuple):  # (value, msg_id); not CLOSED nor a system wake-up

@@ -137,10 +137,7 @@ def blocked_tasks() -> dict[str, str]:
     """What each task of the current run waits on now, for the tasks parked on a labkit
     primitive (``{"go-1": "receive from chan-1"}``), in the order they started: the same
     words as :attr:`labkit.Deadlock.blocked`."""
-    rt = current()
-    return {rec.name: rt.describe(rec.blocked_on)
-            for rec in (rt.main_task, *rt.live.values())
-            if rec.blocked_on is not None and not rec.done}
+    return current().blocked(parked_only=True)
 
 
 def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:

@@ -631,6 +631,13 @@ class Runtime:
         if self.tg is not None:
             self.tg.cancel_scope.cancel()
 
+    def blocked(self, *, parked_only: bool = False) -> dict[str, str]:
+        """What each unfinished task waits on, in the order the tasks started (the words of
+        ``Deadlock.blocked``); ``parked_only`` leaves out tasks not parked on labkit."""
+        return {rec.name: self.describe(rec.blocked_on)
+                for rec in (self.main_task, *self.live.values())
+                if not rec.done and (rec.blocked_on is not None or not parked_only)}
+
     def describe(self, what: object) -> str:
         """Text for a task's ``blocked_on``: ``(verb, channel)`` pairs name the channel."""
         if what is None:
@@ -655,9 +662,7 @@ class Runtime:
         if self._idle_reported:
             return
         self._idle_reported = True
-        blocked = {rec.name: self.describe(rec.blocked_on)
-                   for rec in [self.main_task, *self.live.values()] if not rec.done}
-        self.fail(Deadlock(blocked, at=self.now()))
+        self.fail(Deadlock(self.blocked(), at=self.now()))
 
 
 def loop_running_here() -> bool:

@@ -94,8 +94,7 @@ class _Cell:
                     # The actor's one wait, written here only: it stands as the channel's
                     # receiver (Channel.add_recv_waiter), so a tell hands it the message
                     # directly, and Mailbox.put_system wakes it with EMPTY (look at the
-                    # lane). Channel.take_wait knows no wake-up without a value, and would
-                    # keep two more frames parked per idle actor; Runtime.park keeps one.
+                    # lane): a plain channel receive knows no wake-up without a value.
                     parker = rt.parker()
                     chan.add_recv_waiter(parker, 0)
                     try:
