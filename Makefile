@@ -38,16 +38,16 @@ nbval: $(STAMP)
 
 test: lint types unit nbval
 
-# Regenerate the generated notebook sources, re-execute every notebook in place, then strip
-# widget state, widget views and timing metadata (execution counts and outputs are kept).
+# The notebooks' sources are the MyST markdown files (notebooks/*.md, paired with jupytext).
+# Update each .ipynb from its .md (outputs kept), re-execute it in place, then strip widget
+# state, widget views and timing metadata (execution counts and outputs are kept).
 notebooks: $(STAMP)
-	for gen in tools/make_start_notebook.py tools/make_notebook_*.py; do \
-		$(BIN)/python "$$gen" || exit 1; \
-	done
-	for nb in notebooks/*.ipynb; do \
+	$(BIN)/jupytext --sync notebooks/[0-9]*.md
+	for nb in notebooks/[0-9]*.ipynb; do \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; \
 	done
-	$(BIN)/python tools/strip_widget_state.py notebooks/*.ipynb
+	$(BIN)/python tools/strip_widget_state.py notebooks/[0-9]*.ipynb
+	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
