@@ -16,6 +16,17 @@ OUTPUTS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 FORMATS = "ipynb,md:myst"
 
 
+def _read_source(path: Path) -> nbformat.NotebookNode:
+    notebook: nbformat.NotebookNode = jupytext.read(path)
+    return notebook
+
+
+def _read_executed(path: Path) -> nbformat.NotebookNode:
+    notebook: nbformat.NotebookNode = nbformat.read(  # type: ignore[no-untyped-call]
+        path, as_version=4)
+    return notebook
+
+
 def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source.strip()) for cell in nb.cells]
 
@@ -27,8 +38,8 @@ def test_every_notebook_has_both_halves() -> None:
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_pair_has_the_same_cells(source: Path) -> None:
-    text = jupytext.read(source)
-    executed = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    text = _read_source(source)
+    executed = _read_executed(source.with_suffix(".ipynb"))
     want, got = _cells(text), _cells(executed)
     for index, (a, b) in enumerate(zip(want, got, strict=False)):
         assert a == b, (
@@ -42,8 +53,8 @@ def test_pair_has_the_same_cells(source: Path) -> None:
 def test_pair_is_declared_to_jupytext(source: Path) -> None:
     # JupyterLab (with jupytext installed) saves both files when either is edited only if
     # both declare the pairing.
-    text = jupytext.read(source)
-    executed = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    text = _read_source(source)
+    executed = _read_executed(source.with_suffix(".ipynb"))
     assert text.metadata["jupytext"]["formats"] == FORMATS
     assert executed.metadata["jupytext"]["formats"] == FORMATS
 
@@ -51,7 +62,7 @@ def test_pair_is_declared_to_jupytext(source: Path) -> None:
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_committed_notebook_was_executed(source: Path) -> None:
     # nbval compares outputs: a code cell without an execution count was never run.
-    executed = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    executed = _read_executed(source.with_suffix(".ipynb"))
     unrun = [i for i, cell in enumerate(executed.cells)
              if cell.cell_type == "code" and cell.execution_count is None]
     assert not unrun, f"{source.with_suffix('.ipynb').name}: cells {unrun} were not executed"
