@@ -66,3 +66,26 @@ def test_committed_notebook_was_executed(source: Path) -> None:
     unrun = [i for i, cell in enumerate(executed.cells)
              if cell.cell_type == "code" and cell.execution_count is None]
     assert not unrun, f"{source.with_suffix('.ipynb').name}: cells {unrun} were not executed"
+
+
+def test_saving_in_jupyterlab_updates_the_markdown_source(tmp_path: Path) -> None:
+    # JupyterLab saves through the server's contents manager; with jupytext installed that is
+    # jupytext's, which writes every file of the pair.
+    import asyncio
+
+    from jupytext import AsyncTextFileContentsManager
+
+    source = SOURCES[0]
+    for path in (source, source.with_suffix(".ipynb")):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    edit = "An edit made in JupyterLab."
+
+    async def edit_and_save() -> None:
+        manager = AsyncTextFileContentsManager(root_dir=str(tmp_path))
+        name = source.with_suffix(".ipynb").name
+        model = await manager.get(name)
+        model["content"].cells[0].source += "\n\n" + edit
+        await manager.save(model, name)
+
+    asyncio.run(edit_and_save())
+    assert edit in (tmp_path / source.name).read_text()
