@@ -63,18 +63,20 @@ __all__ = (
     "LoadSheddingResult",
     "NonblockingResult",
     "OverloadResult",
-    "Paused",
+    "Flow",
     "RateLimitResult",
     "Requests",
     "Tally",
     "WatermarksResult",
     "actor_producer",
+    "credit_producer",
     "credit_flow",
     "go_build_and_send",
     "go_consumer",
     "go_handle",
     "go_offer",
     "go_producer",
+    "rate_limited_producer",
     "load_shedding",
     "messages_held",
     "nonblocking",
@@ -84,6 +86,7 @@ __all__ = (
     "rust_consumer",
     "rust_handle",
     "rust_producer",
+    "shedding_producer",
     "watermark_producer",
     "watermarks",
 )
@@ -742,6 +745,38 @@ def _peak_depth(run: Run[Any]) -> int:
     return int(depths.max()) if len(depths) else 0
 
 
+class Flow:
+    """Bookkeeping of the flow-control examples (not part of the modelled program): what
+    the consumer handled, how long the producer waited, the most messages in flight."""
+
+    __slots__ = ("admitted", "handled", "peak_in_flight", "sent", "waited", "work")
+
+    def __init__(self, work: list[float]) -> None:
+        self.work = work
+        self.handled: list[int] = []
+        self.admitted: list[float] = []
+        self.sent = 0
+        self.peak_in_flight = 0
+        self.waited = 0.0
+
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        """Time a wait of the producer (for a credit, a token, the low mark)."""
+        start = labkit.now()
+        yield
+        self.waited += labkit.now() - start
+
+    def told(self) -> None:
+        """Note a message sent: in flight until the consumer takes it out."""
+        self.sent += 1
+        self.admitted.append(labkit.now())
+        self.peak_in_flight = max(self.peak_in_flight, self.sent - len(self.handled))
+
+    def handle(self, msg: int) -> float:
+        self.handled.append(msg)
+        return self.work[len(self.handled) - 1] if self.work else 0.0
+
+
 # -- credits ----------------------------------------------------------------------------------
 
 
@@ -769,6 +804,19 @@ class CreditFlowResult:
     elapsed: float
 
 
+async def credit_producer(ref: Any, window: Credits | None, gaps: list[float],
+                          flow: Flow) -> None:
+    """Send after each gap, spending one credit per message; with none left, wait for the
+    consumer to grant more (Reactive Streams ``request(n)``). ``None``: no flow control."""
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if window is not None:
+            async with flow.waiting():
+                await window.acquire()  # a credit, or wait for demand
+        ref.tell(i)
+        flow.told()
+
+
 def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 20.0,
                 service_rate: float = 10.0, messages: int = 100, *,
                 pacing: str = "exponential", seed: int | None = 0) -> Run[CreditFlowResult]:
@@ -793,34 +841,22 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
     async def main() -> tuple[int, int, int, int, float]:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         window = Credits(credits, name="demand") if credits is not None else None
-        handled: list[int] = []
-        sent = 0
-        peak_in_flight = 0
+        flow = Flow(work)
 
-        def handle(_msg: Any) -> float:
-            handled.append(_msg)
+        def handle(msg: Any) -> float:
             if window is not None:
                 window.done()  # no longer in flight
-                if len(handled) % batch == 0:
+                if (len(flow.handled) + 1) % batch == 0:
                     window.grant(batch)  # request(batch)
-            return work[len(handled) - 1]
+            return flow.handle(msg)
 
-        wait = 0.0
         async with ActorSystem(drain=True) as system:
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=Mailbox(None))
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if window is not None:
-                    start = labkit.now()
-                    await window.acquire()  # wait for demand
-                    wait += labkit.now() - start
-                ref.tell(i)
-                sent += 1
-                peak_in_flight = max(peak_in_flight, sent - len(handled))
+            await credit_producer(ref, window, gaps, flow)
         if window is None:
-            return len(handled), 0, 0, peak_in_flight, wait
+            return len(flow.handled), 0, 0, flow.peak_in_flight, flow.waited
         stats = window.statistics()
-        return len(handled), stats.granted, stats.used, stats.peak_in_flight, wait
+        return len(flow.handled), stats.granted, stats.used, stats.peak_in_flight, flow.waited
 
     run = simulate(main, seed=seed)
     delivered, granted, used, in_flight, wait = run.result
@@ -867,6 +903,26 @@ def _largest_burst(times: list[float], rate: float) -> float:
     return best
 
 
+async def rate_limited_producer(system: ActorSystem, ref: Any, bucket: TokenBucket,
+                                mode: str, gaps: list[float], flow: Flow) -> int:
+    """Send after each gap if the bucket has a token: ``wait`` for one, or ``drop`` the
+    message as a dead letter; the number refused."""
+    refused = 0
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if mode == "wait":
+            async with flow.waiting():
+                await bucket.take()  # wait for a token
+        elif not bucket.try_take():  # no token now: refuse, with the reason
+            refused += 1
+            system.dead_letter(i, ref.name, f"rate limited: no token (rate {bucket.rate:g}/s, "
+                               f"burst {bucket.burst})")
+            continue
+        ref.tell(i)
+        flow.told()
+    return refused
+
+
 def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
                messages: int = 100, *, mode: str = "wait", pacing: str = "exponential",
                seed: int | None = 0) -> Run[RateLimitResult]:
@@ -890,25 +946,11 @@ def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
         rng = labkit.rng()
         gaps = [interval(rng, 1.0 / arrival_rate, pacing) for _ in range(messages)]
         bucket = TokenBucket(rate, burst, name="bucket")
-        admitted: list[float] = []
-        refused = 0
-        wait = 0.0
+        flow = Flow([])
         async with ActorSystem(drain=True) as system:
-            ref = system.spawn(_Sink, lambda _msg: 0.0, name="consumer")
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if mode == "wait":
-                    start = labkit.now()
-                    await bucket.take()
-                    wait += labkit.now() - start
-                elif not bucket.try_take():
-                    refused += 1
-                    system.dead_letter(i, ref.name, f"rate limited: no token (rate {rate:g}/s, "
-                                       f"burst {burst})")
-                    continue
-                admitted.append(labkit.now())
-                ref.tell(i)
-        return admitted, refused, wait
+            ref = system.spawn(_Sink, flow.handle, name="consumer")
+            refused = await rate_limited_producer(system, ref, bucket, mode, gaps, flow)
+        return flow.admitted, refused, flow.waited
 
     run = simulate(main, seed=seed)
     admitted, refused, wait = run.result
@@ -946,39 +988,18 @@ class WatermarksResult:
     elapsed: float
 
 
-class Paused:
-    """Bookkeeping of :func:`watermarks`: what was handled, how often and how long the
-    producer was paused."""
-
-    __slots__ = ("handled", "paused", "work")
-
-    def __init__(self, work: list[float]) -> None:
-        self.work = work
-        self.handled: list[int] = []
-        self.paused = 0.0
-
-    @contextlib.asynccontextmanager
-    async def pausing(self) -> AsyncIterator[None]:
-        start = labkit.now()
-        yield
-        self.paused += labkit.now() - start
-
-    def handle(self, msg: int) -> float:
-        self.handled.append(msg)
-        return self.work[len(self.handled) - 1]
-
-
 async def watermark_producer(ref: Any, mailbox: Mailbox, marks: Watermarks,
-                             gaps: list[float], tally: Paused) -> None:
+                             gaps: list[float], flow: Flow) -> None:
     """Send after each gap; the send that brings the depth to ``high`` pauses the
     producer, and it sends nothing more until the consumer has brought the depth down to
     ``low`` (the consumer calls ``marks.update`` as it takes each message)."""
     for i, gap in enumerate(gaps):
         await labkit.sleep(gap)
         if marks.paused:
-            async with tally.pausing():
+            async with flow.waiting():
                 await marks.wait_resumed()  # woken by the consumer at the low mark
         ref.tell(i)
+        flow.told()
         marks.update(len(mailbox))  # reaching the high mark pauses at once
 
 
@@ -1005,17 +1026,17 @@ def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         marks = Watermarks(high, low, name="watermarks")
         mailbox = Mailbox(None)
-        tally = Paused(work)
+        flow = Flow(work)
 
         def handle(msg: Any) -> float:
             marks.update(len(mailbox))  # the consumer's side: resume at the low mark
-            return tally.handle(msg)
+            return flow.handle(msg)
 
         async with ActorSystem(drain=True) as system:
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
-            await watermark_producer(ref, mailbox, marks, gaps, tally)
-        return len(tally.handled), marks, marks.transitions - marks.transitions // 2, \
-            tally.paused
+            await watermark_producer(ref, mailbox, marks, gaps, flow)
+        return len(flow.handled), marks, marks.transitions - marks.transitions // 2, \
+            flow.waited
 
     run = simulate(main, seed=seed)
     delivered, marks, pauses, paused = run.result
@@ -1051,6 +1072,16 @@ class LoadSheddingResult:
     elapsed: float
 
 
+async def shedding_producer(ref: Any, mailbox: Mailbox, shedder: LoadShedder,
+                            gaps: list[float]) -> None:
+    """Send after each gap unless the shedder refuses the message first (it records a dead
+    letter with the reason)."""
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if shedder.admit(i, len(mailbox), recipient=ref.name):
+            ref.tell(i)
+
+
 def load_shedding(threshold: int | None = 5, probability: float = 0.0,
                   arrival_rate: float = 20.0, service_rate: float = 10.0,
                   messages: int = 100, *, pacing: str = "exponential",
@@ -1083,10 +1114,7 @@ def load_shedding(threshold: int | None = 5, probability: float = 0.0,
         async with ActorSystem(drain=True) as system:
             shedder = LoadShedder(threshold, probability, system=system, name="shedder")
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if shedder.admit(i, len(mailbox), recipient=ref.name):
-                    ref.tell(i)
+            await shedding_producer(ref, mailbox, shedder, gaps)
         return len(handled), shedder.shed, [d.reason for d in system.dead_letters]
 
     run = simulate(main, seed=seed)
