@@ -275,7 +275,7 @@ async def go_offer(ch: go.Chan[int], v: int) -> str | None:
     """``func offer(ch chan<- int, v int) error``: never waits (G22). On a full channel the
     ``default`` runs: the send did not happen, and ``v`` is still the caller's."""
     sel = await go.select(go.Send(ch, v), default=True)
-    if sel.index == -1:  # default: ran because no case was ready
+    if sel.index == -1:  # the default ran: no case was ready
         return "ErrFull"
     return None
 
