@@ -251,15 +251,26 @@ def test_littles_law_counts_evictions_and_blocked_senders() -> None:
 # -- Go select-default vs Rust try_send vs reserve -------------------------------------------
 
 
-def test_go_select_default_drops_silently_rust_try_send_hands_the_value_back() -> None:
+def test_go_and_rust_producers_are_both_told_and_the_consumer_never_is() -> None:
     go_run = scenarios.overload("go", "drop_new", seed=4)
     rust_run = scenarios.overload("rust", "drop_new", seed=4)
     assert go_run.result.dropped_new == rust_run.result.dropped_new > 0
-    assert go_run.result.losses_recorded == 0
-    assert drops(go_run.trace).empty  # the channel saw nothing
-    lost = drops(rust_run.trace)
-    assert len(lost) == rust_run.result.losses_recorded == rust_run.result.dropped_new
-    assert all(d.startswith("try_send -> Err(Full(") for d in lost["detail"])
+    assert go_run.result.kept == rust_run.result.kept
+    # the rows come from the scenario's producer (the default branch, the Err(Full(v)) arm)
+    go_lost, rust_lost = drops(go_run.trace), drops(rust_run.trace)
+    assert len(go_lost) == go_run.result.losses_recorded == go_run.result.dropped_new
+    assert len(rust_lost) == rust_run.result.losses_recorded == rust_run.result.dropped_new
+    assert all(d.startswith("select default ran") for d in go_lost["detail"])
+    assert all(d.startswith("try_send -> Err(Full(") for d in rust_lost["detail"])
+
+
+def test_go_fail_returns_errfull_like_rust_try_send() -> None:
+    go_res = scenarios.overload("go", "fail", seed=4).result
+    rust_res = scenarios.overload("rust", "fail", seed=4).result
+    assert go_res.refused == rust_res.refused > 0
+    assert go_res.dropped == rust_res.dropped == 0
+    assert go_res.kept == rust_res.kept
+    assert "return ErrFull" in go_res.spelled
 
 
 def test_nonblocking_reserve_before_work_wastes_nothing() -> None:
@@ -268,23 +279,25 @@ def test_nonblocking_reserve_before_work_wastes_nothing() -> None:
     res = {(m, s): scenarios.nonblocking(m, s, **common).result
            for m, strategies in STRATEGIES.items() for s in strategies}
     go_default = res["go", "select_default"]
+    go_sem = res["go", "semaphore"]
     try_send = res["rust", "try_send"]
     try_reserve = res["rust", "try_reserve"]
     reserve = res["rust", "reserve"]
     # build-then-try wastes the work of every refused message; the same in both models
     assert go_default.wasted_work == try_send.wasted_work > 0
-    assert go_default.wasted_work == pytest.approx(go_default.dropped_silent * 0.02)
-    assert (go_default.dropped_silent, go_default.dropped_visible) == (
-        try_send.dropped_visible, 0)
-    assert try_send.dropped_silent == 0
-    # a slot first, then the work: nothing wasted
-    assert try_reserve.wasted_work == reserve.wasted_work == 0.0
+    assert go_default.wasted_work == pytest.approx(go_default.refused_after_build * 0.02)
+    assert go_default.refused_after_build == try_send.refused_after_build
+    assert go_default.refused_before_build == try_send.refused_before_build == 0
+    # a slot first, then the work: nothing wasted (Go: a semaphore channel)
+    assert try_reserve.wasted_work == reserve.wasted_work == go_sem.wasted_work == 0.0
     assert try_reserve.built == try_reserve.delivered
-    assert try_reserve.dropped_visible > 0
+    assert try_reserve.refused_before_build > 0
+    assert (go_sem.delivered, go_sem.refused_before_build, go_sem.p99_latency) == (
+        try_reserve.delivered, try_reserve.refused_before_build, try_reserve.p99_latency)
     assert reserve.delivered == 150 and reserve.producer_wait > 0
     for r in res.values():
         assert r.built * 0.02 == pytest.approx(r.wasted_work + r.useful_work)
-        assert r.delivered + r.dropped_silent + r.dropped_visible == 150
+        assert r.delivered + r.refused_after_build + r.refused_before_build == 150
     # waiting strategies keep every message but let latency grow under overload
     assert reserve.p99_latency > 3 * try_reserve.p99_latency
     assert res["go", "send"].p99_latency > 3 * go_default.p99_latency
@@ -354,6 +367,20 @@ def test_watermark_hysteresis_switches_less_than_a_single_threshold() -> None:
         assert res.paused_time > 0
 
 
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_paused_producer_resumes_only_at_the_low_mark(seed: int) -> None:
+    run = scenarios.watermarks(high=8, low=2, messages=100, seed=seed)
+    df = run.trace.df
+    marks = df[df["kind"].isin(["pause", "resume"])]
+    assert list(marks["kind"][:2]) == ["pause", "resume"]
+    assert set(marks[marks["kind"] == "pause"]["depth"]) == {8}
+    assert set(marks[marks["kind"] == "resume"]["depth"]) == {2}
+    tells = df[df["kind"] == "tell"]["time"].to_numpy()
+    for pause, resume in zip(marks[marks["kind"] == "pause"]["time"],
+                             marks[marks["kind"] == "resume"]["time"], strict=False):
+        assert not ((tells > pause) & (tells < resume)).any()  # nothing sent while paused
+
+
 def test_shed_messages_are_dead_letters_with_a_reason() -> None:
     run = scenarios.load_shedding(threshold=4, messages=120, seed=1)
     res = run.result
@@ -378,6 +405,6 @@ def test_random_shedding_is_seeded_and_gives_its_own_reason() -> None:
 
 
 def test_a_missing_policy_says_what_the_model_offers() -> None:
-    with pytest.raises(ValueError, match=r"model 'go' offers 'block', 'drop_new'"):
+    with pytest.raises(ValueError, match=r"model 'go' offers 'block', 'drop_new', 'fail'"):
         scenarios.overload("go", "unbounded")
     assert set(OFFERED["actor"]) == set(POLICIES)

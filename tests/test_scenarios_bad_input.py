@@ -205,13 +205,13 @@ def test_messages_say_what_is_accepted_and_what_came() -> None:
 
 @pytest.mark.parametrize(("call", "match"), [
     (lambda: scenarios.overload("go", "unbounded"), r"^model 'go' has no policy 'unbounded': "
-     r"every Go channel has a fixed capacity.* \(model 'go' offers 'block', 'drop_new'\)$"),
-    (lambda: scenarios.overload("go", "drop_head"), "never evicts"),
-    (lambda: scenarios.overload("go", "fail"), "returns no error"),
+     r"every Go channel has a fixed capacity.* \(model 'go' offers 'block', 'drop_new', 'fail'\)$"),
+    (lambda: scenarios.overload("go", "drop_head"), "drain the oldest"),
+    (lambda: scenarios.overload("go", "drop_tail"), "cannot give up its newest"),
     (lambda: scenarios.overload("rust", "drop_tail"), "never evicts"),
     (lambda: scenarios.nonblocking("go", "try_send"),
      r"^model 'go' has no strategy 'try_send': it is a rust strategy "
-     r"\(model 'go' offers 'select_default', 'send'\)$"),
+     r"\(model 'go' offers 'select_default', 'semaphore', 'send'\)$"),
     (lambda: scenarios.pubsub("go", "broadcast"),
      r"model 'go' has no design 'broadcast'.*'blocking', 'select_default'"),
     (lambda: scenarios.pubsub("rust", "blocking"), "model 'rust' has no design 'blocking'"),

@@ -175,8 +175,9 @@ DESCRIPTIONS: dict[str, str] = {
                     "drain-and-replace vs a buffered backlog (R26)",
     "overload": "03 backpressure: a producer faster than its consumer under each overflow "
                 "policy, Go vs Rust vs actor (G2, G22, R9, R12, R21)",
-    "nonblocking": "03 backpressure: select-default silent drop vs try_send Full(v) vs "
-                   "reserve before work, wasted work (G22, R12, R13)",
+    "nonblocking": "03 backpressure: build then select-default or try_send Full(v) vs a "
+                   "slot before the work (semaphore channel, reserve), wasted work (G22, "
+                   "R12, R13)",
     "credit_flow": "03 backpressure: consumer-granted credits, request(n) style, bound what "
                    "is in flight",
     "rate_limit": "03 backpressure: a token bucket admits at most rate * T + burst",

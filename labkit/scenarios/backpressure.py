@@ -5,9 +5,10 @@ consumer, and the tools that keep overload under control.
   fail) and an unbounded queue, in the Go, Rust and actor models, measured: depth, drops,
   producer wait, latency percentiles, memory held (queued messages plus those a blocked
   producer holds, :func:`messages_held`) and Little's law on the trace.
-* :func:`nonblocking`: Go's ``select`` with ``default`` (a silent drop) vs Rust's
-  ``try_send`` (``Full(v)`` hands the value back) vs ``reserve()`` before the expensive work
-  (no work wasted).
+* :func:`nonblocking`: build, then Go's ``select`` with ``default`` or Rust's ``try_send``
+  (``Full(v)`` hands the value back): either way the producer is told and the work is
+  wasted; vs a slot before the expensive work (Go: a semaphore channel; Rust:
+  ``reserve()``/``try_reserve()``): no work wasted.
 * :func:`credit_flow`, :func:`rate_limit`, :func:`watermarks`, :func:`load_shedding`: the
   tools of :mod:`labkit.flow` on a small example each.
 
@@ -19,10 +20,11 @@ model sees exactly the same workload for one seed.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,14 +63,31 @@ __all__ = (
     "LoadSheddingResult",
     "NonblockingResult",
     "OverloadResult",
+    "Flow",
     "RateLimitResult",
+    "Requests",
+    "Tally",
     "WatermarksResult",
+    "actor_producer",
+    "credit_producer",
     "credit_flow",
+    "go_build_and_send",
+    "go_consumer",
+    "go_handle",
+    "go_offer",
+    "go_producer",
+    "rate_limited_producer",
     "load_shedding",
     "messages_held",
     "nonblocking",
     "overload",
     "rate_limit",
+    "rust_build_and_send",
+    "rust_consumer",
+    "rust_handle",
+    "rust_producer",
+    "shedding_producer",
+    "watermark_producer",
     "watermarks",
 )
 
@@ -77,36 +96,34 @@ MODELS = ("go", "rust", "actor")
 POLICIES = ("block", "drop_new", "drop_head", "drop_tail", "fail", "unbounded")
 #: The policies each model can express directly (see :func:`overload`).
 OFFERED: dict[str, tuple[str, ...]] = {
-    "go": ("block", "drop_new"),
+    "go": ("block", "drop_new", "fail"),
     "rust": ("block", "drop_new", "fail", "unbounded"),
     "actor": POLICIES,
 }
 #: How a producer sends in :func:`nonblocking`; the first of each model is its default.
 STRATEGIES: dict[str, tuple[str, ...]] = {
-    "go": ("select_default", "send"),
+    "go": ("select_default", "semaphore", "send"),
     "rust": ("try_send", "try_reserve", "reserve", "send"),
 }
 
 #: Why a model has no such policy, and what it offers instead.
 _MISSING = {
-    ("go", "drop_head"): "a Go channel never evicts a queued value: a full `ch <- v` blocks "
-                         "(G2) and `select` with `default` refuses the new one (G22); that "
-                         "is policy 'drop_new'. Use model='actor' for drop_head",
-    ("go", "drop_tail"): "a Go channel never evicts a queued value: a full `ch <- v` blocks "
-                         "(G2) and `select` with `default` refuses the new one (G22); that "
-                         "is policy 'drop_new'. Use model='actor' for drop_tail",
-    ("go", "fail"): "a full Go channel returns no error: `select` with `default` tells you "
-                    "the send did not happen and the value is silently gone unless you "
-                    "handle it (policy 'drop_new'). Use model='rust' (try_send -> "
-                    "Err(Full(v))) or 'actor' (MailboxFull) for 'fail'",
+    ("go", "drop_head"): "a Go channel never evicts a queued value by itself; the producer "
+                         "can do it by hand: drain the oldest with `select { case <-ch: "
+                         "default: }`, then send again (you write it in notebook 03, "
+                         "exercise 1). Use model='actor' for a built-in drop_head",
+    ("go", "drop_tail"): "a Go channel cannot give up its newest value: a receive takes the "
+                         "oldest (G2); drain-then-send evicts the oldest instead (drop_head, "
+                         "by hand). Use model='actor' for drop_tail",
     ("go", "unbounded"): "every Go channel has a fixed capacity, make(chan T, n) (G2); an "
                          "unbounded queue needs a slice and a goroutine of your own. Use "
                          "model='rust' (mpsc::unbounded_channel, R21) or 'actor' "
                          "(Mailbox(None))",
-    ("rust", "drop_head"): "tokio's mpsc never evicts a queued value: try_send refuses the "
-                           "new one with Err(Full(v)) (R12; policies 'drop_new' and 'fail'). "
-                           "broadcast overwrites the oldest (R23) but fans out to every "
-                           "receiver. Use model='actor' for drop_head",
+    ("rust", "drop_head"): "tokio's mpsc never evicts a queued value, and a producer cannot "
+                           "drain it: the Receiver has one owner, the consumer. try_send "
+                           "refuses the new one with Err(Full(v)) (R12; policies 'drop_new' "
+                           "and 'fail'); broadcast overwrites the oldest (R23) but fans out "
+                           "to every receiver. Use model='actor' for drop_head",
     ("rust", "drop_tail"): "tokio's mpsc never evicts a queued value: try_send refuses the "
                            "new one with Err(Full(v)) (R12; policies 'drop_new' and 'fail'). "
                            "Use model='actor' for drop_tail",
@@ -119,7 +136,9 @@ def _spelled(model: str, policy: str, capacity: int) -> str:
         chan = f"make(chan T, {capacity})"
         if policy == "block":
             return f"{chan}; ch <- v"
-        return f"{chan}; select {{ case ch <- v: default: }}"
+        if policy == "drop_new":
+            return f"{chan}; select {{ case ch <- v: default: /* drop v */ }}"
+        return f"{chan}; select {{ case ch <- v: default: return ErrFull }}"
     if model == "rust":
         if policy == "unbounded":
             return "mpsc::unbounded_channel(); tx.send(v)"
@@ -158,8 +177,10 @@ class OverloadResult:
     (lost by the queue: ``dropped_new`` refused at the door,
     ``dropped_oldest``/``dropped_newest`` evicted from the queue) or ``refused`` (handed
     back to the producer as an error: ``fail``). ``losses_recorded`` counts the losses that
-    left a row in the trace (a dead letter, a drop or a reject row); Go's
-    ``select``-``default`` leaves none. ``producer_wait`` is the time the producer spent
+    left a row in labkit's trace (a dead letter, a drop or a reject row): the actor mailbox
+    writes its dead letters itself; for Go and Rust the rows are written by this scenario's
+    producer (:class:`Tally`), since neither a Go channel nor tokio's mpsc records anything.
+    ``producer_wait`` is the time the producer spent
     blocked in ``send``. Latency runs from the start of the send to the consumer receiving
     the message, over delivered messages. ``peak_held`` is the most messages held in memory
     at once (:func:`messages_held`): those queued plus those in the hand of a producer blocked
@@ -199,11 +220,16 @@ class OverloadResult:
     elapsed: float
 
 
-class _Tally:
-    __slots__ = ("blocked_sends", "delivered", "dropped_new", "dropped_newest",
-                 "dropped_oldest", "refused", "wait", "work")
+class Tally:
+    """The producer's and the consumer's bookkeeping in :func:`overload` (not part of the
+    Go or Rust program it models: it only counts, times and writes trace rows)."""
 
-    def __init__(self, work: list[float]) -> None:
+    __slots__ = ("blocked_sends", "delivered", "depth", "dropped_new", "dropped_newest",
+                 "dropped_oldest", "model", "refused", "wait", "work")
+
+    def __init__(self, model: str, work: list[float], depth: Callable[[], int]) -> None:
+        self.model = model
+        self.depth = depth  # the queue's depth now, for the trace rows
         self.work = work
         self.delivered: list[int] = []
         self.dropped_new = 0
@@ -213,113 +239,151 @@ class _Tally:
         self.wait = 0.0
         self.blocked_sends = 0
 
-    def waited(self, start: float) -> None:
+    @contextlib.asynccontextmanager
+    async def blocked(self) -> AsyncIterator[None]:
+        """Time a send that may wait for space."""
+        start = labkit.now()
+        yield
         waited = labkit.now() - start
         if waited > 0:
             self.wait += waited
             self.blocked_sends += 1
 
-    def handle(self, i: int) -> float:
-        """Note message ``i`` delivered; the time to handle it. The k-th message handled
+    def dropped(self, v: int, detail: str) -> None:
+        """The producer learned that ``v`` was not queued and dropped it: labkit's trace
+        gets a ``drop`` row because this scenario writes one, not because Go or tokio do."""
+        self.dropped_new += 1
+        record("drop", msg_type="int", depth=self.depth(), model=self.model,
+               detail=detail.replace("(v)", f"({v})"))
+
+    def failed(self, v: int, detail: str) -> None:
+        """The producer handed ``v`` back to its caller with an error (a ``reject`` row,
+        written by this scenario)."""
+        self.refused += 1
+        record("reject", msg_type="int", depth=self.depth(), model=self.model,
+               detail=detail.replace("(v)", f"({v})"))
+
+    def handle(self, v: int) -> float:
+        """Note message ``v`` delivered; the time to handle it. The k-th message handled
         takes ``work[k]`` whichever it is, so every policy gives the consumer the same work
         and only *which* messages it gets differs."""
-        self.delivered.append(i)
+        self.delivered.append(v)
         return self.work[len(self.delivered) - 1]
 
 
-async def _go_producer(ch: go.Chan[int], policy: str, gaps: list[float],
-                       tally: _Tally) -> None:
-    for i, gap in enumerate(gaps):
+async def go_offer(ch: go.Chan[int], v: int) -> str | None:
+    """``func offer(ch chan<- int, v int) error``: never waits (G22). On a full channel the
+    ``default`` runs: the send did not happen, and ``v`` is still the caller's."""
+    sel = await go.select(go.Send(ch, v), default=True)
+    if sel.index == -1:  # the default ran: no case was ready
+        return "ErrFull"
+    return None
+
+
+async def go_producer(ch: go.Chan[int], policy: str, gaps: list[float], tally: Tally) -> None:
+    """Offer message ``v`` after each gap; at a full channel: wait (G2), or ``offer`` it and
+    drop it or fail (G22). The sender closes (G11, G16)."""
+    for v, gap in enumerate(gaps):
         await go.sleep(gap)
         if policy == "block":
-            start = labkit.now()
-            await ch.send(i)  # waits while the buffer is full (G2)
-            tally.waited(start)
-        else:
-            sel = await go.select(go.Send(ch, i), default=True)  # never waits (G22)
-            if sel.index == -1:
-                tally.dropped_new += 1  # only we know: the channel recorded nothing
-    ch.close()  # the sender closes (G11, G16)
+            async with tally.blocked():
+                await ch.send(v)  # ch <- v: waits while the buffer is full (G2)
+        elif await go_offer(ch, v) == "ErrFull":
+            if policy == "drop_new":  # the producer knows, and lets v go
+                tally.dropped(v, "select default ran: the producer dropped v")
+            else:  # "fail": return ErrFull (with v) to the caller
+                tally.failed(v, "select default ran: ErrFull returned to the caller")
+    ch.close()
+
+
+async def go_consumer(ch: go.Chan[int], tally: Tally) -> None:
+    """Range over the channel until it is closed and drained (G28)."""
+    async for v in ch:
+        await go.sleep(tally.handle(v))
 
 
 async def _go_overload(policy: str, capacity: int, gaps: list[float],
-                       work: list[float]) -> _Tally:
-    tally = _Tally(work)
+                       work: list[float]) -> Tally:
     ch: go.Chan[int] = go.Chan(capacity, name="queue")
-    go.go(_go_producer, ch, policy, gaps, tally)
-    async for i in ch:  # range over the channel until it is closed and drained (G28)
-        await go.sleep(tally.handle(i))
+    tally = Tally("go", work, lambda: len(ch))
+    go.go(go_producer, ch, policy, gaps, tally)
+    await go_consumer(ch, tally)
     return tally
 
 
-async def _rust_consumer(rx: Any, tally: _Tally) -> None:
-    while (i := await rx.recv()) is not None:  # None once closed and drained (R15)
-        await rust.sleep(tally.handle(i))
+async def rust_producer(tx: Any, policy: str, gaps: list[float], tally: Tally) -> None:
+    """Offer message ``v`` after each gap; at a full channel: ``send(v).await`` waits (R9),
+    ``try_send(v)`` returns ``Err(Full(v))`` (R12): ``v`` moved in and comes back out.
+    Dropping ``tx`` at the end closes the channel (R3, R15)."""
+    with tx:
+        for v, gap in enumerate(gaps):
+            await rust.sleep(gap)
+            if policy == "unbounded":
+                tx.send(v).unwrap()  # synchronous, never waits (R21)
+            elif policy == "block":
+                async with tally.blocked():
+                    (await tx.send(v)).unwrap()  # waits for a slot (R9)
+            else:
+                match tx.try_send(v):  # never waits (R12)
+                    case rust.Err(TrySendError.Full(v)):  # the value moved back to us
+                        if policy == "drop_new":  # the producer knows, and drops v
+                            tally.dropped(v, "try_send -> Err(Full(v)): the producer "
+                                          "dropped v")
+                        else:  # "fail": `try_send(v)?` hands the error (and v) up
+                            tally.failed(v, "try_send -> Err(Full(v)): the error went "
+                                         "back to the caller")
+                    case result:
+                        result.unwrap()
+
+
+async def rust_consumer(rx: Any, tally: Tally) -> None:
+    """``while let Some(v) = rx.recv().await``: None once closed and drained (R15)."""
+    while (v := await rx.recv()) is not None:
+        await rust.sleep(tally.handle(v))
 
 
 async def _rust_overload(policy: str, capacity: int, gaps: list[float],
-                         work: list[float]) -> _Tally:
-    tally = _Tally(work)
+                         work: list[float]) -> Tally:
     tx: Any
     tx, rx = (rust.mpsc.unbounded_channel() if policy == "unbounded"
               else rust.mpsc.channel(capacity))
-    consumer = rust.spawn(_rust_consumer, rx, tally, name="consumer")
-    with tx:  # dropped at the end: the last sender closes the channel (R3, R15)
-        for i, gap in enumerate(gaps):
-            await rust.sleep(gap)
-            if policy == "unbounded":
-                tx.send(i).unwrap()  # synchronous, never waits (R21)
-            elif policy == "block":
-                start = labkit.now()
-                (await tx.send(i)).unwrap()  # waits for a slot (R9)
-                tally.waited(start)
-            else:
-                match tx.try_send(i):  # never waits; a failure hands the value back (R12)
-                    case rust.Err(TrySendError.Full(v)):
-                        if policy == "drop_new":
-                            tally.dropped_new += 1
-                            _record_loss("drop", len(rx), f"try_send -> Err(Full({v})): "
-                                         "the caller dropped the value")
-                        else:
-                            tally.refused += 1
-                            _record_loss("reject", len(rx), f"try_send -> Err(Full({v})): "
-                                         "the error and the value went back to the caller")
-                    case result:
-                        result.unwrap()
+    tally = Tally("rust", work, lambda: len(rx))
+    consumer = rust.spawn(rust_consumer, rx, tally, name="consumer")
+    await rust_producer(tx, policy, gaps, tally)
     (await consumer).unwrap()
     return tally
 
 
+async def actor_producer(ref: Any, policy: str, gaps: list[float], tally: Tally) -> None:
+    """Offer message ``v`` after each gap: ``await ref.send(v)`` waits for space; ``tell``
+    never waits and the mailbox's ``overflow`` policy decides (a dead letter per loss)."""
+    for v, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if policy == "block":
+            async with tally.blocked():
+                await ref.send(v)  # waits for space: backpressure
+            continue
+        try:
+            if not ref.tell(v):  # never waits; the mailbox policy decides
+                tally.dropped_new += 1  # the mailbox wrote a dead letter
+        except MailboxFull:
+            tally.refused += 1  # overflow='fail': the caller still holds the message
+
+
 async def _actor_overload(policy: str, capacity: int, gaps: list[float],
-                          work: list[float]) -> _Tally:
-    tally = _Tally(work)
+                          work: list[float]) -> Tally:
     overflow: Any = "block" if policy == "unbounded" else policy  # unbounded: never full
     mailbox = Mailbox(None if policy == "unbounded" else capacity, overflow=overflow)
+    tally = Tally("actor", work, lambda: len(mailbox))
     async with ActorSystem(drain=True) as system:  # on exit: handle what is queued, stop
         ref = system.spawn(_Sink, tally.handle, name="consumer", mailbox=mailbox)
-        for i, gap in enumerate(gaps):
-            await labkit.sleep(gap)
-            if policy == "block":
-                start = labkit.now()
-                await ref.send(i)  # waits for space: backpressure
-                tally.waited(start)
-                continue
-            try:
-                if not ref.tell(i):  # never waits; the policy decides
-                    tally.dropped_new += 1
-            except MailboxFull:
-                tally.refused += 1  # overflow='fail': the caller still holds the message
+        await actor_producer(ref, policy, gaps, tally)
     for letter in system.dead_letters:
         if "evicted the oldest" in letter.reason:
             tally.dropped_oldest += 1
         elif "evicted the newest" in letter.reason:
             tally.dropped_newest += 1
     return tally
-
-
-def _record_loss(kind: str, depth: int, detail: str) -> None:
-    """A loss the producer knows about and records: a Rust caller handling ``Full(v)``."""
-    record(kind, msg_type="int", depth=depth, model="rust", detail=detail)
 
 
 def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:
@@ -374,17 +438,20 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
 
     * ``block``: the producer waits (Go ``ch <- v``, G2; Rust ``send().await``, R9; actor
       ``await ref.send(v)``). Nothing is lost; the producer slows down to the consumer.
-    * ``drop_new``: the new message is dropped (Go ``select`` with ``default``, G22, leaving
-      no record; Rust ``try_send`` -> ``Err(Full(v))``, R12, the caller drops ``v``; actor
+    * ``drop_new``: the new message is dropped (Go ``select`` with ``default``, G22: the
+      default runs and the producer still holds ``v``; Rust ``try_send`` ->
+      ``Err(Full(v))``, R12, hands ``v`` back; either producer then drops it; actor
       ``tell``, a dead letter).
     * ``drop_head`` / ``drop_tail``: the oldest / newest queued message is evicted to make
-      room (actor only; a dead letter with the reason).
-    * ``fail``: the producer gets an error and keeps the message (Rust ``Err(Full(v))``
-      handed to the caller; actor :class:`~labkit.actor.MailboxFull`).
+      room (actor only here; a dead letter with the reason).
+    * ``fail``: the producer gets an error and keeps the message (Go ``select`` whose
+      ``default`` returns ``ErrFull``; Rust ``Err(Full(v))`` handed to the caller; actor
+      :class:`~labkit.actor.MailboxFull`).
     * ``unbounded``: no bound (Rust ``unbounded_channel``, R21; actor ``Mailbox(None)``):
       nothing is lost and nobody waits, but depth, memory and latency grow.
 
-    Go has no unbounded channel and no eviction, and tokio's mpsc no eviction: those
+    Go has no unbounded channel and no built-in eviction (drain-then-send is written by
+    hand: notebook 03, exercise 1), and tokio's mpsc no eviction: those
     combinations raise ``ValueError`` saying what the model offers instead (:data:`OFFERED`).
     """
     model = check_model(model, MODELS)
@@ -395,7 +462,7 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
     payload_bytes = check_int("payload_bytes", payload_bytes, minimum=0)
     body = {"go": _go_overload, "rust": _rust_overload, "actor": _actor_overload}[model]
 
-    async def main() -> _Tally:
+    async def main() -> Tally:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         return await body(policy, capacity, gaps, work)
 
@@ -436,12 +503,13 @@ class NonblockingResult:
 
     Each message costs the producer ``work_cost`` seconds to build. ``built`` messages were
     built; ``wasted_work`` is the build time spent on messages that were then not queued
-    (``work_cost`` times built-but-dropped). ``dropped_silent`` were lost with no record
-    anywhere (Go's ``select``-``default`` with an empty default); ``dropped_visible`` were
-    refused in a way the caller had to handle (``Err(Full(v))`` from ``try_send`` or
-    ``try_reserve``) and are drop rows in the trace. ``producer_wait`` is the time blocked in
-    ``send`` or ``reserve``. Latency runs from a message's arrival at the producer (before
-    it is built) to the consumer receiving it.
+    (``work_cost`` times ``refused_after_build``). ``refused_after_build`` were built, then
+    met a full channel (Go's ``select``-``default``, Rust's ``try_send``: in both the
+    producer is told and still holds the value); ``refused_before_build`` were turned away
+    before any work (Rust ``try_reserve``, Go's semaphore channel). Every refusal is a
+    ``drop`` row in the trace, written by this scenario's producer. ``producer_wait`` is the
+    time blocked in ``send`` or ``reserve``. Latency runs from a message's arrival at the
+    producer (before it is built) to the consumer receiving it.
     """
 
     model: str
@@ -450,8 +518,8 @@ class NonblockingResult:
     messages: int
     built: int
     delivered: int
-    dropped_silent: int
-    dropped_visible: int
+    refused_after_build: int
+    refused_before_build: int
     wasted_work: float
     useful_work: float
     producer_wait: float
@@ -462,107 +530,157 @@ class NonblockingResult:
 
 _NONBLOCKING_SPELLED = {
     ("go", "send"): "v := build(); ch <- v",
-    ("go", "select_default"): "v := build(); select { case ch <- v: default: }",
+    ("go", "select_default"): "v := build(); select { case ch <- v: default: /* drop v */ }",
+    ("go", "semaphore"): "select { case sem <- struct{}{}: ch <- build() default: /* skip */ }"
+                         "; the consumer: v := <-ch; <-sem",
     ("rust", "send"): "let v = build(); tx.send(v).await",
     ("rust", "try_send"): "let v = build(); match tx.try_send(v) { Err(Full(v)) => .. }",
     ("rust", "reserve"): "let permit = tx.reserve().await?; permit.send(build())",
-    ("rust", "try_reserve"): "match tx.try_reserve() { Ok(p) => p.send(build()), Err(Full) "
+    ("rust", "try_reserve"): "match tx.try_reserve() { Ok(p) => p.send(build()), Err(Full(())) "
                              "=> .. }",
 }
 
 
-class _NbStats:
-    __slots__ = ("arrived", "built", "delivered", "silent", "visible", "wait", "work")
+class Requests:
+    """The requests of :func:`nonblocking` and their bookkeeping (not part of the modelled
+    program: it times, counts and writes trace rows). Arrivals are fixed instants: a busy
+    producer falls behind, the arrivals do not wait for it."""
 
-    def __init__(self, gaps: list[float], work: list[float]) -> None:
-        self.arrived = list(itertools.accumulate(gaps))  # open loop: fixed arrival instants
-        self.delivered: dict[int, float] = {}
+    __slots__ = ("arrived", "built", "cost", "delivered", "depth", "model", "skipped",
+                 "wait", "wasted", "work")
+
+    def __init__(self, model: str, gaps: list[float], work: list[float], cost: float,
+                 depth: Callable[[], int]) -> None:
+        self.model = model
+        self.arrived = list(itertools.accumulate(gaps))
         self.work = work
+        self.cost = cost
+        self.depth = depth
+        self.delivered: dict[int, float] = {}
         self.built = 0
-        self.silent = 0
-        self.visible = 0
+        self.wasted = 0
+        self.skipped = 0
         self.wait = 0.0
 
-    def handle(self, i: int) -> float:
-        self.delivered[i] = labkit.now()
+    def __len__(self) -> int:
+        return len(self.arrived)
+
+    async def next(self, i: int) -> int:
+        """Wait for request ``i`` to arrive (at once if it already has); its number."""
+        delay = self.arrived[i] - labkit.now()
+        if delay > 0:
+            await labkit.sleep(delay)
+        return i
+
+    async def build(self, i: int) -> int:
+        """The expensive part of making message ``i`` (serialising, a lookup): ``cost`` s."""
+        self.built += 1
+        await labkit.sleep(self.cost)
+        return i
+
+    @contextlib.asynccontextmanager
+    async def blocked(self) -> AsyncIterator[None]:
+        """Time a send or reserve that may wait for space."""
+        start = labkit.now()
+        yield
+        self.wait += labkit.now() - start
+
+    def refused(self, v: int, detail: str) -> None:
+        """``v`` was built, then refused by a full channel: its work is wasted."""
+        self.wasted += 1
+        record("drop", msg_type="int", depth=self.depth(), model=self.model,
+               detail=detail.replace("(v)", f"({v})"))
+
+    def skip(self, i: int, detail: str) -> None:
+        """Request ``i`` was turned away before any work was spent on it."""
+        self.skipped += 1
+        record("drop", msg_type="int", depth=self.depth(), model=self.model, detail=detail)
+
+    def handle(self, v: int) -> float:
+        self.delivered[v] = labkit.now()
         return self.work[len(self.delivered) - 1]
 
 
-async def _nb_next_arrival(stats: _NbStats, i: int) -> None:
-    """Wait for arrival ``i`` unless it has already happened (a busy producer falls behind;
-    the arrivals do not slow down for it)."""
-    delay = stats.arrived[i] - labkit.now()
-    if delay > 0:
-        await labkit.sleep(delay)
-
-
-async def _nb_build(cost: float, stats: _NbStats) -> None:
-    """The expensive part of making a message (serialising, a lookup, a computation)."""
-    stats.built += 1
-    await labkit.sleep(cost)
-
-
-async def _nb_go_producer(ch: go.Chan[int], strategy: str, cost: float,
-                          stats: _NbStats) -> None:
-    for i in range(len(stats.arrived)):
-        await _nb_next_arrival(stats, i)
-        await _nb_build(cost, stats)  # the value is built before the send (G5)
+async def go_build_and_send(ch: go.Chan[int], sem: go.Chan[None] | None, strategy: str,
+                            req: Requests) -> None:
+    """Build each request's message and send it (G2, G22); with ``semaphore``, take a token
+    from ``sem`` first (``sem <- struct{}{}``), so no work is spent without a slot."""
+    for i in range(len(req)):
+        await req.next(i)
+        if strategy == "semaphore" and sem is not None:
+            sel = await go.select(go.Send(sem, None), default=True)  # a token first
+            if sel.index == -1:  # no token: the channel is full; skip before the work
+                req.skip(i, "select default on sem: skipped before any work")
+                continue
+            await ch.send(await req.build(i))  # never waits: a token is a free slot
+            continue
+        v = await req.build(i)  # the value is built before the send (G5)
         if strategy == "send":
-            start = labkit.now()
-            await ch.send(i)
-            stats.wait += labkit.now() - start
-        elif (await go.select(go.Send(ch, i), default=True)).index == -1:
-            stats.silent += 1  # the empty default: the work and the value are gone (G22)
+            async with req.blocked():
+                await ch.send(v)  # ch <- v: waits while full (G2)
+        elif (await go.select(go.Send(ch, v), default=True)).index == -1:
+            req.refused(v, "select default ran after the work: the producer dropped v")
     ch.close()
 
 
-async def _nb_go(strategy: str, capacity: int, cost: float, stats: _NbStats) -> None:
+async def go_handle(ch: go.Chan[int], sem: go.Chan[None] | None, req: Requests) -> None:
+    """Range over the channel; ``<-sem`` gives the slot's token back (G28)."""
+    async for v in ch:
+        if sem is not None:
+            await sem.recv()  # <-sem: this slot is free again
+        await go.sleep(req.handle(v))
+
+
+async def _nb_go(strategy: str, capacity: int, req: Requests) -> None:
     ch: go.Chan[int] = go.Chan(capacity, name="queue")
-    go.go(_nb_go_producer, ch, strategy, cost, stats)
-    async for i in ch:
-        await go.sleep(stats.handle(i))
+    sem: go.Chan[None] | None = (go.Chan(capacity, name="sem") if strategy == "semaphore"
+                                 else None)
+    req.depth = lambda: len(ch)
+    go.go(go_build_and_send, ch, sem, strategy, req)
+    await go_handle(ch, sem, req)
 
 
-async def _nb_rust_consumer(rx: Any, stats: _NbStats) -> None:
-    while (i := await rx.recv()) is not None:
-        await rust.sleep(stats.handle(i))
-
-
-async def _nb_rust(strategy: str, capacity: int, cost: float, stats: _NbStats) -> None:
-    tx, rx = rust.mpsc.channel(capacity)
-    consumer = rust.spawn(_nb_rust_consumer, rx, stats, name="consumer")
+async def rust_build_and_send(tx: Any, strategy: str, req: Requests) -> None:
+    """Build each request's message and send it (R9, R12); ``reserve``/``try_reserve`` take
+    a slot before the work (R13), and ``permit.send(v)`` cannot fail."""
     with tx:
-        for i in range(len(stats.arrived)):
-            await _nb_next_arrival(stats, i)
+        for i in range(len(req)):
+            await req.next(i)
             if strategy == "send":
-                await _nb_build(cost, stats)
-                start = labkit.now()
-                (await tx.send(i)).unwrap()
-                stats.wait += labkit.now() - start
+                v = await req.build(i)
+                async with req.blocked():
+                    (await tx.send(v)).unwrap()  # waits for a slot (R9)
             elif strategy == "try_send":
-                await _nb_build(cost, stats)
-                match tx.try_send(i):  # R12: the value comes back inside the error
+                v = await req.build(i)
+                match tx.try_send(v):  # the value comes back inside the error (R12)
                     case rust.Err(TrySendError.Full(v)):
-                        stats.visible += 1
-                        _record_loss("drop", len(rx), f"try_send -> Err(Full({v})) after "
-                                     f"{cost:g} s of work: the caller dropped it")
+                        req.refused(v, "try_send -> Err(Full(v)) after the work: the "
+                                    "producer dropped v")
                     case result:
                         result.unwrap()
             elif strategy == "reserve":
-                start = labkit.now()
-                permit = (await tx.reserve()).unwrap()  # a slot first (R13) ...
-                stats.wait += labkit.now() - start
-                await _nb_build(cost, stats)  # ... then the work, which cannot be wasted
-                permit.send(i)
+                async with req.blocked():
+                    permit = (await tx.reserve()).unwrap()  # wait for a slot first (R13)
+                permit.send(await req.build(i))  # then the work; this send cannot fail
             else:
-                match tx.try_reserve():
+                match tx.try_reserve():  # a slot now, or Err(Full(())) (R13)
                     case rust.Ok(permit):
-                        await _nb_build(cost, stats)
-                        permit.send(i)
-                    case _:  # Err(Full(())): nothing was built, so nothing is wasted
-                        stats.visible += 1
-                        _record_loss("drop", len(rx), "try_reserve -> Err(Full(())): "
-                                     "skipped before any work")
+                        permit.send(await req.build(i))
+                    case _:
+                        req.skip(i, "try_reserve -> Err(Full(())): skipped before any work")
+
+
+async def rust_handle(rx: Any, req: Requests) -> None:
+    """``while let Some(v) = rx.recv().await`` (R15)."""
+    while (v := await rx.recv()) is not None:
+        await rust.sleep(req.handle(v))
+
+
+async def _nb_rust(strategy: str, capacity: int, req: Requests) -> None:
+    tx, rx = rust.mpsc.channel(capacity)
+    req.depth = lambda: len(rx)
+    consumer = rust.spawn(rust_handle, rx, req, name="consumer")
+    await rust_build_and_send(tx, strategy, req)
     (await consumer).unwrap()
 
 
@@ -578,11 +696,12 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
     Strategies (:data:`STRATEGIES`; ``None`` is the model's first):
 
     * Go ``select_default``: ``select { case ch <- v: default: }`` never waits (G22); on a
-      full channel the default runs and the value, and the work that built it, are
-      silently gone. ``send``: ``ch <- v`` blocks (G2).
+      full channel the default runs, the producer still holds ``v`` and drops it: the work
+      that built it is wasted. ``semaphore``: a token channel of ``capacity`` slots
+      (``sem <- struct{}{}`` in a ``select`` with ``default``) taken before the work and
+      given back by the consumer: Go's way to reserve first. ``send``: ``ch <- v`` (G2).
     * Rust ``try_send``: never waits; a full channel returns ``Err(Full(v))`` with the value
-      (R12), so the caller decides what becomes of it (here: it records the drop). The work
-      is still wasted.
+      (R12), so the producer is told and holds ``v`` again; the work is still wasted.
       ``try_reserve``: ask for a slot first; on ``Full`` skip the message before doing any
       work. ``reserve``: wait for a slot (R13), then build and ``permit.send(v)``, which
       cannot fail: no work is ever wasted. ``send``: ``send(v).await`` waits (R9).
@@ -593,20 +712,21 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
         messages, arrival_rate, service_rate, pacing)
     capacity = check_count("capacity", capacity, minimum=1)
     work_cost = check_seconds("work_cost", work_cost, allow_zero=True)
-    body = _nb_go if model == "go" else _nb_rust
 
     async def main() -> NonblockingResult:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
-        stats = _NbStats(gaps, work)
-        await body(strategy, capacity, work_cost, stats)
-        lat = [t - stats.arrived[i] for i, t in stats.delivered.items()]
-        wasted = stats.built - len(stats.delivered)
+        req = Requests(model, gaps, work, work_cost, lambda: 0)
+        if model == "go":
+            await _nb_go(strategy, capacity, req)
+        else:
+            await _nb_rust(strategy, capacity, req)
+        lat = [t - req.arrived[i] for i, t in req.delivered.items()]
         return NonblockingResult(
             model=model, strategy=strategy, spelled=_NONBLOCKING_SPELLED[model, strategy],
-            messages=messages, built=stats.built, delivered=len(stats.delivered),
-            dropped_silent=stats.silent, dropped_visible=stats.visible,
-            wasted_work=wasted * work_cost, useful_work=len(stats.delivered) * work_cost,
-            producer_wait=stats.wait, p50_latency=percentile(lat, 0.5),
+            messages=messages, built=req.built, delivered=len(req.delivered),
+            refused_after_build=req.wasted, refused_before_build=req.skipped,
+            wasted_work=req.wasted * work_cost, useful_work=len(req.delivered) * work_cost,
+            producer_wait=req.wait, p50_latency=percentile(lat, 0.5),
             p99_latency=percentile(lat, 0.99), elapsed=labkit.now())
 
     return simulate(main, seed=seed)
@@ -623,6 +743,38 @@ def _latency_pcts(run: Run[Any]) -> tuple[float, float]:
 def _peak_depth(run: Run[Any]) -> int:
     depths = run.trace.df["depth"].dropna()
     return int(depths.max()) if len(depths) else 0
+
+
+class Flow:
+    """Bookkeeping of the flow-control examples (not part of the modelled program): what
+    the consumer handled, how long the producer waited, the most messages in flight."""
+
+    __slots__ = ("admitted", "handled", "peak_in_flight", "sent", "waited", "work")
+
+    def __init__(self, work: list[float]) -> None:
+        self.work = work
+        self.handled: list[int] = []
+        self.admitted: list[float] = []
+        self.sent = 0
+        self.peak_in_flight = 0
+        self.waited = 0.0
+
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        """Time a wait of the producer (for a credit, a token, the low mark)."""
+        start = labkit.now()
+        yield
+        self.waited += labkit.now() - start
+
+    def told(self) -> None:
+        """Note a message sent: in flight until the consumer takes it out."""
+        self.sent += 1
+        self.admitted.append(labkit.now())
+        self.peak_in_flight = max(self.peak_in_flight, self.sent - len(self.handled))
+
+    def handle(self, msg: int) -> float:
+        self.handled.append(msg)
+        return self.work[len(self.handled) - 1] if self.work else 0.0
 
 
 # -- credits ----------------------------------------------------------------------------------
@@ -652,6 +804,19 @@ class CreditFlowResult:
     elapsed: float
 
 
+async def credit_producer(ref: Any, window: Credits | None, gaps: list[float],
+                          flow: Flow) -> None:
+    """Send after each gap, spending one credit per message; with none left, wait for the
+    consumer to grant more (Reactive Streams ``request(n)``). ``None``: no flow control."""
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if window is not None:
+            async with flow.waiting():
+                await window.acquire()  # a credit, or wait for demand
+        ref.tell(i)
+        flow.told()
+
+
 def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 20.0,
                 service_rate: float = 10.0, messages: int = 100, *,
                 pacing: str = "exponential", seed: int | None = 0) -> Run[CreditFlowResult]:
@@ -676,34 +841,22 @@ def credit_flow(credits: int | None = 4, batch: int = 1, arrival_rate: float = 2
     async def main() -> tuple[int, int, int, int, float]:
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         window = Credits(credits, name="demand") if credits is not None else None
-        handled: list[int] = []
-        sent = 0
-        peak_in_flight = 0
+        flow = Flow(work)
 
-        def handle(_msg: Any) -> float:
-            handled.append(_msg)
+        def handle(msg: Any) -> float:
             if window is not None:
                 window.done()  # no longer in flight
-                if len(handled) % batch == 0:
+                if (len(flow.handled) + 1) % batch == 0:
                     window.grant(batch)  # request(batch)
-            return work[len(handled) - 1]
+            return flow.handle(msg)
 
-        wait = 0.0
         async with ActorSystem(drain=True) as system:
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=Mailbox(None))
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if window is not None:
-                    start = labkit.now()
-                    await window.acquire()  # wait for demand
-                    wait += labkit.now() - start
-                ref.tell(i)
-                sent += 1
-                peak_in_flight = max(peak_in_flight, sent - len(handled))
+            await credit_producer(ref, window, gaps, flow)
         if window is None:
-            return len(handled), 0, 0, peak_in_flight, wait
+            return len(flow.handled), 0, 0, flow.peak_in_flight, flow.waited
         stats = window.statistics()
-        return len(handled), stats.granted, stats.used, stats.peak_in_flight, wait
+        return len(flow.handled), stats.granted, stats.used, stats.peak_in_flight, flow.waited
 
     run = simulate(main, seed=seed)
     delivered, granted, used, in_flight, wait = run.result
@@ -750,6 +903,26 @@ def _largest_burst(times: list[float], rate: float) -> float:
     return best
 
 
+async def rate_limited_producer(system: ActorSystem, ref: Any, bucket: TokenBucket,
+                                mode: str, gaps: list[float], flow: Flow) -> int:
+    """Send after each gap if the bucket has a token: ``wait`` for one, or ``drop`` the
+    message as a dead letter; the number refused."""
+    refused = 0
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if mode == "wait":
+            async with flow.waiting():
+                await bucket.take()  # wait for a token
+        elif not bucket.try_take():  # no token now: refuse, with the reason
+            refused += 1
+            system.dead_letter(i, ref.name, f"rate limited: no token (rate {bucket.rate:g}/s, "
+                               f"burst {bucket.burst})")
+            continue
+        ref.tell(i)
+        flow.told()
+    return refused
+
+
 def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
                messages: int = 100, *, mode: str = "wait", pacing: str = "exponential",
                seed: int | None = 0) -> Run[RateLimitResult]:
@@ -773,25 +946,11 @@ def rate_limit(rate: float = 5.0, burst: int = 3, arrival_rate: float = 20.0,
         rng = labkit.rng()
         gaps = [interval(rng, 1.0 / arrival_rate, pacing) for _ in range(messages)]
         bucket = TokenBucket(rate, burst, name="bucket")
-        admitted: list[float] = []
-        refused = 0
-        wait = 0.0
+        flow = Flow([])
         async with ActorSystem(drain=True) as system:
-            ref = system.spawn(_Sink, lambda _msg: 0.0, name="consumer")
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if mode == "wait":
-                    start = labkit.now()
-                    await bucket.take()
-                    wait += labkit.now() - start
-                elif not bucket.try_take():
-                    refused += 1
-                    system.dead_letter(i, ref.name, f"rate limited: no token (rate {rate:g}/s, "
-                                       f"burst {burst})")
-                    continue
-                admitted.append(labkit.now())
-                ref.tell(i)
-        return admitted, refused, wait
+            ref = system.spawn(_Sink, flow.handle, name="consumer")
+            refused = await rate_limited_producer(system, ref, bucket, mode, gaps, flow)
+        return flow.admitted, refused, flow.waited
 
     run = simulate(main, seed=seed)
     admitted, refused, wait = run.result
@@ -811,7 +970,8 @@ class WatermarksResult:
     """Headline numbers of :func:`watermarks` (times in virtual seconds).
 
     ``transitions`` counts the switches between paused and resumed (``pauses`` of them
-    pauses); ``paused_time`` is the time the producer spent paused. The mailbox is unbounded:
+    pauses); ``paused_time`` is the time the producer spent waiting to resume (a pause that
+    ends before its next send costs it nothing). The mailbox is unbounded:
     ``peak_depth`` never goes above ``high`` because the producer pauses there.
     """
 
@@ -826,6 +986,21 @@ class WatermarksResult:
     p50_latency: float
     p99_latency: float
     elapsed: float
+
+
+async def watermark_producer(ref: Any, mailbox: Mailbox, marks: Watermarks,
+                             gaps: list[float], flow: Flow) -> None:
+    """Send after each gap; the send that brings the depth to ``high`` pauses the
+    producer, and it sends nothing more until the consumer has brought the depth down to
+    ``low`` (the consumer calls ``marks.update`` as it takes each message)."""
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if marks.paused:
+            async with flow.waiting():
+                await marks.wait_resumed()  # woken by the consumer at the low mark
+        ref.tell(i)
+        flow.told()
+        marks.update(len(mailbox))  # reaching the high mark pauses at once
 
 
 def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
@@ -851,26 +1026,17 @@ def watermarks(high: int = 8, low: int = 3, arrival_rate: float = 20.0,
         gaps, work = paced_workload(messages, arrival_rate, service_rate, pacing)
         marks = Watermarks(high, low, name="watermarks")
         mailbox = Mailbox(None)
-        handled: list[int] = []
-        pauses = 0
-        paused = 0.0
+        flow = Flow(work)
 
         def handle(msg: Any) -> float:
-            handled.append(msg)
             marks.update(len(mailbox))  # the consumer's side: resume at the low mark
-            return work[len(handled) - 1]
+            return flow.handle(msg)
 
         async with ActorSystem(drain=True) as system:
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if marks.update(len(mailbox)) == "paused":  # the producer's side
-                    pauses += 1
-                    start = labkit.now()
-                    await marks.wait_resumed()
-                    paused += labkit.now() - start
-                ref.tell(i)
-        return len(handled), marks, pauses, paused
+            await watermark_producer(ref, mailbox, marks, gaps, flow)
+        return len(flow.handled), marks, marks.transitions - marks.transitions // 2, \
+            flow.waited
 
     run = simulate(main, seed=seed)
     delivered, marks, pauses, paused = run.result
@@ -906,6 +1072,16 @@ class LoadSheddingResult:
     elapsed: float
 
 
+async def shedding_producer(ref: Any, mailbox: Mailbox, shedder: LoadShedder,
+                            gaps: list[float]) -> None:
+    """Send after each gap unless the shedder refuses the message first (it records a dead
+    letter with the reason)."""
+    for i, gap in enumerate(gaps):
+        await labkit.sleep(gap)
+        if shedder.admit(i, len(mailbox), recipient=ref.name):
+            ref.tell(i)
+
+
 def load_shedding(threshold: int | None = 5, probability: float = 0.0,
                   arrival_rate: float = 20.0, service_rate: float = 10.0,
                   messages: int = 100, *, pacing: str = "exponential",
@@ -938,10 +1114,7 @@ def load_shedding(threshold: int | None = 5, probability: float = 0.0,
         async with ActorSystem(drain=True) as system:
             shedder = LoadShedder(threshold, probability, system=system, name="shedder")
             ref = system.spawn(_Sink, handle, name="consumer", mailbox=mailbox)
-            for i, gap in enumerate(gaps):
-                await labkit.sleep(gap)
-                if shedder.admit(i, len(mailbox), recipient=ref.name):
-                    ref.tell(i)
+            await shedding_producer(ref, mailbox, shedder, gaps)
         return len(handled), shedder.shed, [d.reason for d in system.dead_letters]
 
     run = simulate(main, seed=seed)
