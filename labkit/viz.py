@@ -629,8 +629,8 @@ def _stack_flat_arrows(arrows: pd.DataFrame, *, unit: float) -> None:
     flat = arrows[arrows["sent"] == arrows["received"]]
     if not len(flat):
         return
-    pair = [tuple(sorted((s, r))) for s, r in zip(flat["sender"], flat["receiver"],
-                                                  strict=True)]
+    pair = ["\n".join(sorted((s, r))) for s, r in zip(flat["sender"], flat["receiver"],
+                                                      strict=True)]
     keyed = flat.assign(pair=pair).sort_values("order", kind="stable")
     rank = keyed.groupby(["sent", "pair"]).cumcount().reindex(arrows.index, fill_value=0)
     arrows["sent"] = (arrows["sent"] + rank * unit).map(_r)
