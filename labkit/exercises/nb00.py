@@ -30,7 +30,7 @@ def _closes(attempt: Attempt, actor: str) -> int:
 
 def _judge(answer: Any, explain: Any) -> Iterator[str]:
     """Run ``answer(count)`` for every count of :data:`COUNTS` and every seed; at the first
-    count with a failing run, yield ``explain(attempt, count, expected)`` for its first
+    count with a failing run, yield ``explain(attempt, call, expected)`` for its first
     failure, saying which seeds failed the same way."""
     problem = not_async_function("add_up", answer)
     if problem:
@@ -39,8 +39,9 @@ def _judge(answer: Any, explain: Any) -> Iterator[str]:
     for count in COUNTS:
         expected = count * (count + 1) // 2
         failed: dict[str, list[int]] = {}
+        call = f"{getattr(answer, '__name__', 'add_up')}({count})"
         for attempt in attempts(answer, count, until=UNTIL):
-            text = explain(attempt, count, expected)
+            text = explain(attempt, call, expected)
             if text is not None:
                 key = text.replace(f"seed {attempt.seed}", "seed {}")
                 failed.setdefault(key, []).append(attempt.seed)
@@ -52,30 +53,30 @@ def _judge(answer: Any, explain: Any) -> Iterator[str]:
             return
 
 
-def _go_explain(attempt: Attempt, count: int, expected: int) -> str | None:
+def _go_explain(attempt: Attempt, call: str, expected: int) -> str | None:
     problem = attempt.problem
     if problem is not None:
         if "deadlock" in problem and _closes(attempt, "main") == 0:
-            return (f"add_up({count}): {problem}. Nobody closed `numbers`, so `summer`'s "
+            return (f"{call}: {problem}. Nobody closed `numbers`, so `summer`'s "
                     "`async for` (Go's `for range`, G28) waits for another number forever and "
                     "never sends the total. The sender closes (G16): add `numbers.close()` "
                     "after the last send, before `await total.recv()`.")
         if "send on closed channel" in problem:
-            return (f"add_up({count}): {problem}. `numbers` was closed before the last send; "
+            return (f"{call}: {problem}. `numbers` was closed before the last send; "
                     "a send on a closed channel panics (G13). Close it after the loop.")
         if "close of closed channel" in problem:
-            return (f"add_up({count}): {problem}. Close `numbers` once, after the loop (G14).")
-        return f"add_up({count}): {problem}."
+            return (f"{call}: {problem}. Close `numbers` once, after the loop (G14).")
+        return f"{call}: {problem}."
     assert attempt.run is not None
     if attempt.run.result != expected:
-        return (f"add_up({count}) returned {attempt.run.result!r} with seed {attempt.seed}; "
-                f"1 + ... + {count} is {expected}.")
+        return (f"{call} returned {attempt.run.result!r} with seed {attempt.seed}; "
+                f"the expected total is {expected}.")
     if _closes(attempt, "main") == 0:
-        return (f"add_up({count}) returned the right total, but main closed no channel: "
+        return (f"{call} returned the right total, but main closed no channel: "
                 "this exercise is about the sender saying 'no more values' with "
                 "`numbers.close()` (G16), not about changing `summer`.")
     if attempt.run.leaked:
-        return (f"add_up({count}): tasks still running when it returned: "
+        return (f"{call}: tasks still running when it returned: "
                 f"{', '.join(attempt.run.leaked)}.")
     return None
 
@@ -99,25 +100,25 @@ def judge_go_close(add_up: Any) -> Iterator[str]:
     yield from _judge(add_up, _go_explain)
 
 
-def _rust_explain(attempt: Attempt, count: int, expected: int) -> str | None:
+def _rust_explain(attempt: Attempt, call: str, expected: int) -> str | None:
     problem = attempt.problem
     if problem is not None:
         if "deadlock" in problem:
-            return (f"add_up({count}): {problem}. `summer` still waits in `rx.recv()`: it "
+            return (f"{call}: {problem}. The summing task still waits in `rx.recv()`: it "
                     "returns None only once every Sender is gone (R15), and main still holds "
                     "the original `tx`. Drop it (`tx.drop()`) once the clones are handed out, "
                     "or move it into the last producer instead of a clone. (A real tokio "
                     "program would hang here without a word: tokio has no deadlock detector.)")
         if "MovedValueError" in problem or "moved" in problem:
-            return (f"add_up({count}): {problem}. A Sender that was moved or dropped cannot "
+            return (f"{call}: {problem}. A Sender that was moved or dropped cannot "
                     "be used again (R37): clone before you hand it over.")
-        return f"add_up({count}): {problem}."
+        return f"{call}: {problem}."
     assert attempt.run is not None
     if attempt.run.result != expected:
-        return (f"add_up({count}) returned {attempt.run.result!r} with seed {attempt.seed}; "
-                f"1 + ... + {count} is {expected}.")
+        return (f"{call} returned {attempt.run.result!r} with seed {attempt.seed}; "
+                f"the expected total is {expected}.")
     if attempt.run.leaked:
-        return (f"add_up({count}): tasks still running when it returned: "
+        return (f"{call}: tasks still running when it returned: "
                 f"{', '.join(attempt.run.leaked)}.")
     return None
 
@@ -126,7 +127,7 @@ def _rust_explain(attempt: Attempt, count: int, expected: int) -> str | None:
     "00.2",
     "drop the Sender main keeps so the Rust-style summer's loop ends",
     hints=(
-        "The deadlock report says `summer` waits to receive. Its loop is "
+        "The deadlock report says the summing task waits to receive. Its loop is "
         "`while (n := await rx.recv()) is not None`: when does `recv` give None?",
         "`rx.recv()` gives None only when every Sender of the channel has been dropped (R15). "
         "Count the Senders: two clones went to the producers, and they drop theirs. "
@@ -135,7 +136,7 @@ def _rust_explain(attempt: Attempt, count: int, expected: int) -> str | None:
         "producers (or give `tx` itself, not `tx.clone()`, to the last producer).",
     ),
     praise="every run finished with the right total: once the last Sender was dropped, "
-           "`rx.recv()` gave None and `summer` returned (R15).",
+           "`rx.recv()` gave None and the summing task returned (R15).",
 )
 def judge_rust_drop(add_up: Any) -> Iterator[str]:
     """00.2: ``add_up(count)`` must return 1 + ... + count; no Sender may outlive the work."""
