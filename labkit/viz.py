@@ -701,6 +701,8 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         "detail": marks["detail"].map(_text)})
     x_lane = alt.Scale(domain=lanes)
     y_time = alt.Scale(reverse=True)
+    # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
+    y_axis = alt.Axis(values=[top]) if last - top == 0 and bottom > top else alt.Undefined
     tips = [
         alt.Tooltip("msg_id:Q", title="message id"),
         alt.Tooltip("msg_type:N", title="type"),
@@ -715,12 +717,12 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
                                           opacity=0.6).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes,
                 axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y("from:Q", title="time (s)", scale=y_time),
+        y=alt.Y("from:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="to:Q")
     lines = alt.Chart(arrows).mark_rule(strokeWidth=1.5).encode(
         x=alt.X("sender:N", title="actor", scale=x_lane, sort=lanes),
         x2="receiver:N",
-        y=alt.Y("sent:Q", title="time (s)", scale=y_time),
+        y=alt.Y("sent:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="received:Q",
         color=model_color(models=_present(arrows)),
         strokeDash=alt.StrokeDash("arrow:N", legend=None, scale=alt.Scale(
@@ -729,7 +731,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     heads = alt.Chart(arrows).transform_filter(
         alt.datum.arrow != "late reply").mark_point(filled=True, size=70, opacity=1).encode(
         x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
-        y=alt.Y("received:Q", title="time (s)", scale=y_time),
+        y=alt.Y("received:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
             domain=["right", "left", "self"],
             range=["triangle-right", "triangle-left", "circle"])),
@@ -737,7 +739,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
-        y=alt.Y("time:Q", title="time (s)", scale=y_time),
+        y=alt.Y("time:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("kind:N", legend=None, scale=alt.Scale(
             domain=["drop", "dead_letter", "timeout"], range=["cross", "cross", "diamond"])),
         tooltip=[alt.Tooltip("kind:N", title="event"),

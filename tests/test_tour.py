@@ -58,3 +58,13 @@ def test_sequence_diagram_draws_reply_and_next_hit_apart() -> None:
     tips = {t["field"] for t in spec["layer"][1]["encoding"]["tooltip"]}
     assert {"sent_at", "received_at"} <= tips         # tooltips keep the true times
     assert all(r["received_at"] >= r["sent_at"] for r in rows)
+
+
+def test_sequence_diagram_at_one_instant_labels_only_that_instant() -> None:
+    spec = viz.sequence_diagram(scenarios.ping_pong("go", rounds=2, hit_time=0)).to_dict()
+    rows = _arrows(spec)
+    assert {r["sent_at"] for r in rows} == {0.0}
+    assert [r["sent"] for r in rows] == sorted({r["sent"] for r in rows})  # stacked, in order
+    assert spec["layer"][1]["encoding"]["y"]["axis"] == {"values": [0.0]}
+    timed = viz.sequence_diagram(scenarios.ping_pong("go", rounds=2)).to_dict()
+    assert "axis" not in timed["layer"][1]["encoding"]["y"]
