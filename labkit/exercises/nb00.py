@@ -13,6 +13,8 @@ from typing import Any
 
 from labkit.exercises import Attempt, attempts, exercise, not_async_function
 
+__all__ = ("COUNTS", "UNTIL", "judge_go_close", "judge_rust_drop")
+
 #: The ``count`` values each check runs with (every seed of :data:`SEEDS` for each).
 COUNTS = (1, 4, 10)
 
