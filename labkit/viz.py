@@ -612,6 +612,31 @@ def throughput_chart(source: Source, window: float | None = None, *,
 
 # -- sequence diagram ------------------------------------------------------------------------
 
+#: How far apart (pixels) a sequence diagram draws flat arrows that share an instant and a
+#: pair of lanes (a reply and the next request at the same virtual time).
+_STACK_PX = 9
+
+
+def _stack_flat_arrows(arrows: pd.DataFrame, *, unit: float) -> None:
+    """Move apart, in place, arrows a sequence diagram would draw on one line.
+
+    An arrow that takes no time is flat; two flat arrows at the same instant between the
+    same two lanes (pong -> ping, then the next ping -> pong) would be drawn on one line.
+    They are drawn one under the other, ``unit`` seconds apart, in the order they were sent:
+    ``sent`` and ``received`` become where each arrow is drawn. The true times stay in
+    ``sent_at`` and ``received_at`` (the tooltips); every other arrow is drawn at them."""
+    arrows["sent_at"], arrows["received_at"] = arrows["sent"], arrows["received"]
+    flat = arrows[arrows["sent"] == arrows["received"]]
+    if not len(flat):
+        return
+    pair = ["\n".join(sorted((s, r))) for s, r in zip(flat["sender"], flat["receiver"],
+                                                      strict=True)]
+    keyed = flat.assign(pair=pair).sort_values("order", kind="stable")
+    rank = keyed.groupby(["sent", "pair"]).cumcount().reindex(arrows.index, fill_value=0)
+    arrows["sent"] = (arrows["sent"] + rank * unit).map(_r)
+    arrows["received"] = (arrows["received"] + rank * unit).map(_r)
+
+
 def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = None,
                      lane_width: int = 140, height: int = 420) -> alt.LayerChart:
     """Actors as lanes (x), time running downwards (y), and each of the first ``limit``
@@ -651,20 +676,24 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(_r),
         "msg_id": msgs["msg_id"].astype(int), "msg_type": msgs["msg_type"].map(_text),
         "queue": msgs["queue"].map(_text), "model": msgs["model"].astype(str),
-        "arrow": "message",
+        "arrow": "message", "order": msgs["send_seq"].astype(int),
     }), pd.DataFrame({
         "sender": back["peer"].where(is_late, back["actor"]).astype(str),
         "receiver": back["actor"].where(is_late, back["peer"]).astype(str),
         "sent": back["time"].map(_r), "received": back["time"].map(_r),
         "latency_ms": 0.0, "msg_id": None, "msg_type": back["msg_type"].map(_text),
         "queue": "", "model": back["model"].astype(str), "arrow": back["arrow"],
+        "order": back["seq"].astype(int),
     })], ignore_index=True)
     arrows["direction"] = [
         "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
         for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
     top = _r(float(df["time"].min())) if len(df) else 0.0
+    _stack_flat_arrows(arrows, unit=_STACK_PX / height * ((last - top) or 1e-3))
+    arrows = arrows.drop(columns="order")
+    bottom = max([_r(last), *arrows["received"].tolist()])
     life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
-                         "to": [_r(last)] * len(lanes)})
+                         "to": [bottom] * len(lanes)})
     marks = pd.concat([lost, timeouts])
     drops = pd.DataFrame({
         "lane": marks["actor"].astype(str), "time": marks["time"].map(_r),
@@ -672,26 +701,28 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         "detail": marks["detail"].map(_text)})
     x_lane = alt.Scale(domain=lanes)
     y_time = alt.Scale(reverse=True)
+    # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
+    y_axis = alt.Axis(values=[top]) if last - top == 0 and bottom > top else alt.Undefined
     tips = [
         alt.Tooltip("msg_id:Q", title="message id"),
         alt.Tooltip("msg_type:N", title="type"),
         alt.Tooltip("sender:N", title="from"),
         alt.Tooltip("receiver:N", title="to"),
         alt.Tooltip("queue:N", title="via"),
-        alt.Tooltip("sent:Q", title="sent (s)", format=".6~f"),
-        alt.Tooltip("received:Q", title="received (s)", format=".6~f"),
+        alt.Tooltip("sent_at:Q", title="sent (s)", format=".6~f"),
+        alt.Tooltip("received_at:Q", title="received (s)", format=".6~f"),
         alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
     ]
     lifelines = alt.Chart(life).mark_rule(color=NEUTRAL, strokeDash=[2, 4],
                                           opacity=0.6).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes,
                 axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y("from:Q", title="time (s)", scale=y_time),
+        y=alt.Y("from:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="to:Q")
     lines = alt.Chart(arrows).mark_rule(strokeWidth=1.5).encode(
         x=alt.X("sender:N", title="actor", scale=x_lane, sort=lanes),
         x2="receiver:N",
-        y=alt.Y("sent:Q", title="time (s)", scale=y_time),
+        y=alt.Y("sent:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="received:Q",
         color=model_color(models=_present(arrows)),
         strokeDash=alt.StrokeDash("arrow:N", legend=None, scale=alt.Scale(
@@ -700,7 +731,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     heads = alt.Chart(arrows).transform_filter(
         alt.datum.arrow != "late reply").mark_point(filled=True, size=70, opacity=1).encode(
         x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
-        y=alt.Y("received:Q", title="time (s)", scale=y_time),
+        y=alt.Y("received:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
             domain=["right", "left", "self"],
             range=["triangle-right", "triangle-left", "circle"])),
@@ -708,7 +739,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
-        y=alt.Y("time:Q", title="time (s)", scale=y_time),
+        y=alt.Y("time:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("kind:N", legend=None, scale=alt.Scale(
             domain=["drop", "dead_letter", "timeout"], range=["cross", "cross", "diamond"])),
         tooltip=[alt.Tooltip("kind:N", title="event"),
