@@ -6,7 +6,8 @@ receiver (R1, R8), so a design built on it routes each job to one of N per-worke
 (Rust programs can share a queue too: an MPMC channel such as ``async-channel`` or
 ``flume``, ``crossbeam-channel`` for threads, or one receiver behind a mutex; that is Go's
 design again.) With mixed service times the two designs give different latency tails:
-:func:`work_queue` measures it, :func:`work_queue_sweep` tabulates it. :func:`route` runs every router strategy of
+:func:`work_queue` measures it, :func:`work_queue_sweep` tabulates it.
+:func:`route` runs every router strategy of
 :mod:`labkit.routing` in the three models, :func:`sharding` shows hot keys as skew,
 :func:`key_movement` what a hash ring buys, and :func:`scatter_gather` a fan-out with a
 deadline and a partial result.
