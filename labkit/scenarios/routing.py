@@ -1,10 +1,13 @@
 """Notebook 02 (routing): one address in front of many workers.
 
-The contrast that matters most (SEMANTICS.md section 4, contrast 4): one Go channel with N
-receiving goroutines is a shared work queue (MPMC, G7), while a tokio ``mpsc`` has exactly
-one receiver (R1, R8), so a Rust design routes each job to one of N per-worker queues. With
-mixed service times the two give different latency tails: :func:`work_queue` measures it,
-:func:`work_queue_sweep` tabulates it. :func:`route` runs every router strategy of
+Where the jobs wait (SEMANTICS.md section 4, contrast 4): one Go channel with N receiving
+goroutines is a shared work queue (MPMC, G7), while a tokio ``mpsc`` has exactly one
+receiver (R1, R8), so a design built on it routes each job to one of N per-worker queues.
+(Rust programs can share a queue too: an MPMC channel such as ``async-channel`` or
+``flume``, ``crossbeam-channel`` for threads, or one receiver behind a mutex; that is Go's
+design again.) With mixed service times the two designs give different latency tails:
+:func:`work_queue` measures it, :func:`work_queue_sweep` tabulates it.
+:func:`route` runs every router strategy of
 :mod:`labkit.routing` in the three models, :func:`sharding` shows hot keys as skew,
 :func:`key_movement` what a hash ring buys, and :func:`scatter_gather` a fan-out with a
 deadline and a partial result.
@@ -73,14 +76,36 @@ __all__ = (
     "PubSubResult",
     "Query",
     "Read",
+    "Replier",
     "RouteResult",
+    "RouteWorker",
     "ScatterGatherResult",
     "ShardingResult",
     "WorkQueueResult",
+    "actor_router",
+    "actor_scatter_gather",
+    "go_latest_value",
+    "go_pool_worker",
+    "go_publisher",
+    "go_route_worker",
+    "go_router",
+    "go_scatter_gather",
+    "go_sg_worker",
+    "go_shared_queue",
+    "go_subscriber",
     "key_movement",
     "latest_value",
     "pubsub",
     "route",
+    "rust_broadcast_publisher",
+    "rust_per_worker_queues",
+    "rust_queue_worker",
+    "rust_route_worker",
+    "rust_router",
+    "rust_scatter_gather",
+    "rust_sg_worker",
+    "rust_subscriber",
+    "rust_watch",
     "scatter_gather",
     "service_times",
     "sharding",
@@ -177,7 +202,7 @@ class WorkQueueResult:
 class _Jobs:
     """One workload and what happened to each job, filled in by whichever model runs it."""
 
-    __slots__ = ("arrived", "done", "gaps", "in_flight", "services", "started",
+    __slots__ = ("arrived", "done", "gaps", "in_flight", "services", "started_at",
                  "worker")
 
     def __init__(self, gaps: list[float], services: list[float], workers: int) -> None:
@@ -185,21 +210,26 @@ class _Jobs:
         self.gaps = gaps
         self.services = services
         self.arrived = [0.0] * n
-        self.started = [0.0] * n
+        self.started_at = [0.0] * n
         self.done = [math.nan] * n
         self.worker = [-1] * n
         self.in_flight = [0] * workers  # queued + in service, per worker
 
-    def begin(self, i: int, k: int) -> None:
-        self.started[i] = _now()
-        self.worker[i] = k
+    def started(self, i: int, by: int) -> None:
+        """Job ``i`` starts its service on worker ``by``."""
+        self.started_at[i] = _now()
+        self.worker[i] = by
+
+    def finished(self, i: int) -> None:
+        """Job ``i`` has finished its service."""
+        self.done[i] = _now()
 
     def result(self, model: str, design: str, dispatch: str, workers: int, spread: float,
                load: float) -> WorkQueueResult:
         n = len(self.gaps)
         finished = [i for i in range(n) if not math.isnan(self.done[i])]
         lat = [self.done[i] - self.arrived[i] for i in finished]
-        wait = [self.started[i] - self.arrived[i] for i in finished]
+        wait = [self.started_at[i] - self.arrived[i] for i in finished]
         elapsed = _now()
         busy = sum(self.services[i] for i in finished)
         return WorkQueueResult(
@@ -224,38 +254,6 @@ def _workload(n: int, workers: int, service: float, spread: float, load: float,
     return _Jobs(gaps, service_times(rng, n, service, spread), workers)
 
 
-async def _go_wq_worker(k: int, jobs: go.Chan[int], w: _Jobs, wg: go.WaitGroup) -> None:
-    me = trace.current_task_name()
-    async for i in jobs:  # whichever goroutine is free takes the next job (G7)
-        _taken_from_shared(me, i, "int")
-        w.begin(i, k)
-        await go.sleep(w.services[i])
-        w.done[i] = _now()
-    wg.done()
-
-
-async def _go_wq_main(w: _Jobs, workers: int) -> None:
-    jobs: go.Chan[int] = go.Chan(max(1, len(w.gaps)), name="jobs")  # never full
-    wg = go.WaitGroup()
-    wg.add(workers)
-    for k in range(workers):
-        go.go(_go_wq_worker, k, jobs, w, wg)
-    for i, gap in enumerate(w.gaps):
-        await go.sleep(gap)
-        w.arrived[i] = _now()
-        await jobs.send(i, corr_id=i)  # the worker that takes it records the route row
-    jobs.close()  # the sender closes; each worker's range ends (G11, G16, G28)
-    await wg.wait()
-
-
-async def _rust_wq_worker(k: int, rx: Any, w: _Jobs) -> None:
-    while (i := await rx.recv()) is not None:  # this worker's own queue (R15)
-        w.begin(i, k)
-        await rust.sleep(w.services[i])
-        w.done[i] = _now()
-        w.in_flight[k] -= 1
-
-
 def _dispatcher(dispatch: str, txs: list[Any], w: _Jobs) -> Callable[[], int]:
     """The Rust dispatcher's choice of queue for the next job."""
     n = len(txs)
@@ -278,22 +276,58 @@ def _dispatcher(dispatch: str, txs: list[Any], w: _Jobs) -> Callable[[], int]:
             "least_loaded": least_loaded}[dispatch]
 
 
-async def _rust_wq_main(w: _Jobs, workers: int, dispatch: str) -> None:
+async def go_pool_worker(k: int, jobs: go.Chan[int], w: _Jobs, wg: go.WaitGroup) -> None:
+    """A Go worker: it ranges over the one channel all workers share, so whichever worker
+    is free receives the next job (G7: MPMC, each value goes to exactly one receiver)."""
+    async for i in jobs:  # ends when main closes jobs and the buffer is empty (G28)
+        _taken_from_shared(trace.current_task_name(), i, "int")  # the trace's route row
+        w.started(i, by=k)
+        await go.sleep(w.services[i])  # the job's work
+        w.finished(i)
+    wg.done()
+
+
+async def go_shared_queue(w: _Jobs, workers: int) -> None:
+    """Go's worker pool: N goroutines receive from ONE channel (G7); no router needed."""
+    jobs: go.Chan[int] = go.Chan(max(1, len(w.gaps)), name="jobs")  # never full
+    wg = go.WaitGroup()
+    wg.add(workers)
+    for k in range(workers):
+        go.go(go_pool_worker, k, jobs, w, wg)
+    for i, gap in enumerate(w.gaps):
+        await go.sleep(gap)  # the next job arrives
+        w.arrived[i] = _now()
+        await jobs.send(i, corr_id=i)
+    jobs.close()  # the sender closes; each worker's range ends (G11, G16, G28)
+    await wg.wait()
+
+
+async def rust_queue_worker(k: int, rx: rust.mpsc.Receiver[int], w: _Jobs) -> None:
+    """A Rust worker: it owns the one Receiver of its own mpsc queue (R1, R8)."""
+    while (i := await rx.recv()) is not None:  # None once the Sender is dropped (R15)
+        w.started(i, by=k)
+        await rust.sleep(w.services[i])  # the job's work
+        w.finished(i)
+        w.in_flight[k] -= 1  # what least_loaded reads (an Arc<AtomicUsize> in tokio)
+
+
+async def rust_per_worker_queues(w: _Jobs, workers: int, dispatch: str) -> None:
+    """tokio's mpsc has one consumer (R1, R8): a dispatcher picks one of N queues per job."""
     txs, handles = [], []
     for k in range(workers):
-        tx, rx = rust.mpsc.channel(max(1, len(w.gaps)))  # one receiver per queue (R1, R8)
-        handles.append(rust.spawn(_rust_wq_worker, k, rx, w, name=f"worker-{k}"))
+        tx, rx = rust.mpsc.channel(max(1, len(w.gaps)))  # never full
+        handles.append(rust.spawn(rust_queue_worker, k, rx, w, name=f"worker-{k}"))
         txs.append(tx)
-    pick = _dispatcher(dispatch, txs, w)
+    pick = _dispatcher(dispatch, txs, w)  # round_robin, random or least_loaded
     for i, gap in enumerate(w.gaps):
-        await rust.sleep(gap)
+        await rust.sleep(gap)  # the next job arrives
         w.arrived[i] = _now()
         k = pick()
         _record_route("dispatcher", f"worker-{k}", i, "int", "rust", dispatch)
         w.in_flight[k] += 1
         (await txs[k].send(i, corr_id=i)).unwrap()
     for tx in txs:
-        tx.drop()  # the last sender gone: each worker's recv() returns None (R3, R15)
+        tx.drop()  # the last Sender gone: each worker's recv() returns None (R3, R15)
     for handle in handles:
         (await handle).unwrap()
 
@@ -308,7 +342,7 @@ def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: f
 
     Go: one ``go.Chan`` shared by N worker goroutines (G7): a job goes to whichever worker
     is free next, so no job waits while a worker is idle (an M/G/N queue). Rust: a tokio
-    ``mpsc`` has one receiver (R1, R8), so the dispatcher sends each job to one of N
+    ``mpsc`` has one receiver (R1, R8), so this design's dispatcher sends each job to one of N
     per-worker queues by ``dispatch``: "round_robin", "random" or "least_loaded" (fewest
     jobs queued or in service); a job may wait behind a long one while another worker is
     idle (N separate queues). Queues are large enough never to block: this is about where
@@ -329,10 +363,10 @@ def work_queue(model: str = "go", workers: int = 4, spread: float = 2.0, load: f
     async def main() -> WorkQueueResult:
         w = _workload(messages, workers, service, spread, load, arrivals)
         if model == "go":
-            await _go_wq_main(w, workers)
+            await go_shared_queue(w, workers)
             return w.result("go", f"one shared chan, {workers} goroutines (M/G/{workers})",
                             "shared queue", workers, spread, load)
-        await _rust_wq_main(w, workers, dispatch)
+        await rust_per_worker_queues(w, workers, dispatch)
         return w.result("rust", f"{workers} mpsc queues, one per worker, {dispatch}",
                         dispatch, workers, spread, load)
 
@@ -501,8 +535,9 @@ def _route(picker: _Picker, job: Job, stats: _RouteStats, model: str,
     return picked
 
 
-async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _RouteStats,
-                           services: list[float], wg: go.WaitGroup) -> None:
+async def go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _RouteStats,
+                          services: list[float], wg: go.WaitGroup) -> None:
+    """A Go worker goroutine: it ranges over its channel, shared or its own."""
     async for job in ch:
         if shared:  # no router: this goroutine was the free receiver that got it (G7)
             _taken_from_shared(f"worker-{k}", job.i, "Job")
@@ -511,8 +546,9 @@ async def _go_route_worker(k: int, ch: go.Chan[Job], shared: bool, stats: _Route
     wg.done()
 
 
-async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
-                         services: list[float], stats: _RouteStats) -> None:
+async def go_router(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                    services: list[float], stats: _RouteStats) -> None:
+    """Go: one shared channel for one-of-N work (G7), else a channel per goroutine."""
     cap = max(1, len(jobs))
     wg = go.WaitGroup()
     wg.add(workers)
@@ -520,11 +556,11 @@ async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: lis
         shared: go.Chan[Job] = go.Chan(cap, name="jobs")
         chans = [shared]
         for k in range(workers):
-            go.go(_go_route_worker, k, shared, True, stats, services, wg)
+            go.go(go_route_worker, k, shared, True, stats, services, wg)
     else:
         chans = [go.Chan(cap, name=f"chan-worker-{k}") for k in range(workers)]
         for k in range(workers):
-            go.go(_go_route_worker, k, chans[k], False, stats, services, wg)
+            go.go(go_route_worker, k, chans[k], False, stats, services, wg)
     picker = _Picker(strategy, workers, lambda k: len(chans[k]))
     for job, gap in zip(jobs, gaps, strict=True):
         await go.sleep(gap)
@@ -539,16 +575,18 @@ async def _go_route_main(strategy: str, workers: int, jobs: list[Job], gaps: lis
     await wg.wait()
 
 
-async def _rust_route_worker(k: int, rx: Any, stats: _RouteStats, services: list[float],
-                             in_flight: list[int]) -> None:
+async def rust_route_worker(k: int, rx: Any, stats: _RouteStats, services: list[float],
+                            in_flight: list[int]) -> None:
+    """A tokio worker task: it owns the one Receiver of its own mpsc (R1, R8)."""
     while (job := await rx.recv()) is not None:
         await rust.sleep(services[job.i])
         stats.handled(k, job)
         in_flight[k] -= 1
 
 
-async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
-                           services: list[float], stats: _RouteStats) -> None:
+async def rust_router(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                      services: list[float], stats: _RouteStats) -> None:
+    """Rust: one tokio mpsc per worker (one consumer each, R1, R8); main picks."""
     txs, handles = [], []
     # Jobs queued or in service per worker: the queue depth from the sender's side is
     # max_capacity - capacity (R14); the job in hand needs a shared counter, as an
@@ -557,7 +595,7 @@ async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: l
     for k in range(workers):
         tx, rx = rust.mpsc.channel(max(1, len(jobs)))
         txs.append(tx)
-        handles.append(rust.spawn(_rust_route_worker, k, rx, stats, services, in_flight,
+        handles.append(rust.spawn(rust_route_worker, k, rx, stats, services, in_flight,
                                   name=f"worker-{k}"))
     picker = _Picker(strategy, workers, lambda k: in_flight[k])
     for job, gap in zip(jobs, gaps, strict=True):
@@ -572,7 +610,9 @@ async def _rust_route_main(strategy: str, workers: int, jobs: list[Job], gaps: l
         (await handle).unwrap()
 
 
-class _RouteWorker(Actor):
+class RouteWorker(Actor):
+    """An actor worker: one message at a time from its mailbox."""
+
     def __init__(self, k: int, stats: _RouteStats, services: list[float]) -> None:
         self.k = k
         self.stats = stats
@@ -594,10 +634,11 @@ def _actor_strategy(strategy: str, refs: list[Any]) -> routing.Strategy:
     return routing.STRATEGIES[strategy]()
 
 
-async def _actor_route_main(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
-                            services: list[float], stats: _RouteStats) -> None:
+async def actor_router(strategy: str, workers: int, jobs: list[Job], gaps: list[float],
+                       services: list[float], stats: _RouteStats) -> None:
+    """Actors: labkit.routing.Router picks a worker's mailbox for each message."""
     async with ActorSystem(drain=True) as system:
-        refs = [system.spawn(_RouteWorker, k, stats, services, name=f"worker-{k}")
+        refs = [system.spawn(RouteWorker, k, stats, services, name=f"worker-{k}")
                 for k in range(workers)]
         router = routing.Router(_actor_strategy(strategy, refs), refs, name="main")
         for job, gap in zip(jobs, gaps, strict=True):
@@ -652,8 +693,8 @@ def route(strategy: str = "round_robin", model: str = "actor", workers: int = 4,
         gaps = [rng.expovariate(rate) for _ in range(messages)]
         services = service_times(rng, messages, service, spread)
         stats = _RouteStats(messages, workers, services)
-        body = {"go": _go_route_main, "rust": _rust_route_main,
-                "actor": _actor_route_main}[model]
+        body = {"go": go_router, "rust": rust_router,
+                "actor": actor_router}[model]
         await body(strategy, workers, jobs, gaps, services, stats)
         return stats.result(model, strategy, workers, messages)
 
@@ -864,7 +905,9 @@ def _scatter_copy(model: str, k: int, corr: int) -> None:
     _record_route("gather", f"worker-{k}", corr, "Query", model, "scatter_gather")
 
 
-class _Replier(Actor):
+class Replier(Actor):
+    """An actor that replies after its delay; nothing can interrupt it mid-message."""
+
     def __init__(self, delay: float, finished: list[str]) -> None:
         self.delay = delay
         self.finished = finished
@@ -875,10 +918,11 @@ class _Replier(Actor):
         return ctx.name
 
 
-async def _actor_sg(delays: list[float], deadline: float,
-                    finished: list[str]) -> _Gathered:
+async def actor_scatter_gather(delays: list[float], deadline: float,
+                               finished: list[str]) -> _Gathered:
+    """Actors: ask all, keep the replies back by the deadline; late ones finish anyway."""
     async with ActorSystem() as system:
-        refs = [system.spawn(_Replier, d, finished, name=f"worker-{k}")
+        refs = [system.spawn(Replier, d, finished, name=f"worker-{k}")
                 for k, d in enumerate(delays)]
         got = await routing.scatter_gather(refs, "query", deadline=deadline, name="gather")
         gathered = _now()
@@ -889,8 +933,9 @@ async def _actor_sg(delays: list[float], deadline: float,
         return answered, got.late, gathered
 
 
-async def _go_sg_worker(name: str, delay: float, ctx: Any, requests: go.Chan[Query],
-                        results: go.Chan[str], finished: list[str]) -> None:
+async def go_sg_worker(name: str, delay: float, ctx: Any, requests: go.Chan[Query],
+                       results: go.Chan[str], finished: list[str]) -> None:
+    """A Go worker: it works while watching ctx.Done(), and gives up when it closes (G39)."""
     async for query in requests:  # this worker's own channel, as in route()
         # Cancellation is cooperative (G39): the worker watches ctx.Done() while it works.
         sel = await go.select(go.Recv(go.after(delay)), go.Recv(ctx.done()))
@@ -901,14 +946,15 @@ async def _go_sg_worker(name: str, delay: float, ctx: Any, requests: go.Chan[Que
         await results.send(name, corr_id=query.corr_id)
 
 
-async def _go_sg(delays: list[float], deadline: float,
-                 finished: list[str]) -> _Gathered:
+async def go_scatter_gather(delays: list[float], deadline: float,
+                            finished: list[str]) -> _Gathered:
+    """Go: context.WithTimeout for the deadline; select on results and ctx.Done() (G34)."""
     ctx, cancel = go.with_timeout(go.background(), deadline)
     results: go.Chan[str] = go.Chan(len(delays), name="results")
     requests: list[go.Chan[Query]] = [go.Chan(1, name=f"chan-worker-{k}")
                                       for k in range(len(delays))]
     for k, d in enumerate(delays):
-        go.go(_go_sg_worker, f"worker-{k}", d, ctx, requests[k], results, finished)
+        go.go(go_sg_worker, f"worker-{k}", d, ctx, requests[k], results, finished)
     corr = trace.new_corr_id()
     for k, ch in enumerate(requests):  # a free slot each: every copy goes out at once
         _scatter_copy("go", k, corr)
@@ -927,8 +973,9 @@ async def _go_sg(delays: list[float], deadline: float,
     return tuple(answered), late, gathered
 
 
-async def _rust_sg_worker(name: str, delay: float, inbox: rust.mpsc.Receiver[Query],
-                          results: rust.mpsc.Sender[str], finished: list[str]) -> None:
+async def rust_sg_worker(name: str, delay: float, inbox: rust.mpsc.Receiver[Query],
+                         results: rust.mpsc.Sender[str], finished: list[str]) -> None:
+    """A tokio worker task: an abort stops it at its next .await (R32)."""
     with results:  # dropped on the way out, an abort included (R7)
         while (query := await inbox.recv()) is not None:  # its own mpsc, as in route()
             await rust.sleep(delay)  # an abort stops the task here (R32)
@@ -936,15 +983,16 @@ async def _rust_sg_worker(name: str, delay: float, inbox: rust.mpsc.Receiver[Que
             (await results.send(name, corr_id=query.corr_id)).unwrap()
 
 
-async def _rust_sg(delays: list[float], deadline: float,
-                   finished: list[str]) -> _Gathered:
+async def rust_scatter_gather(delays: list[float], deadline: float,
+                              finished: list[str]) -> _Gathered:
+    """Rust: a JoinSet drained under timeout; abort_all() stops the late tasks (R32, R34)."""
     answered: list[str] = []
     results, replies = rust.mpsc.channel(len(delays))  # room for every reply
     async with rust.JoinSet[None]() as tasks:  # leaving the block aborts what is left (R34)
         inboxes: list[rust.mpsc.Sender[Query]] = []
         for k, d in enumerate(delays):
             tx, rx = rust.mpsc.channel(1)
-            tasks.spawn(_rust_sg_worker, f"worker-{k}", d, rx, results.clone(), finished,
+            tasks.spawn(rust_sg_worker, f"worker-{k}", d, rx, results.clone(), finished,
                         name=f"worker-{k}")
             inboxes.append(tx)
         results.drop()  # the workers' clones keep it open (R3)
@@ -1006,7 +1054,8 @@ def scatter_gather(model: str = "actor", workers: int = 5, deadline: float = 0.1
         drawn = list(delays) if delays is not None else \
             [labkit.rng().expovariate(1 / mean_delay) for _ in range(workers)]
         finished: list[str] = []
-        gatherer = {"actor": _actor_sg, "go": _go_sg, "rust": _rust_sg}[model]
+        gatherer = {"actor": actor_scatter_gather, "go": go_scatter_gather,
+                    "rust": rust_scatter_gather}[model]
         answered, late, gathered_at = await gatherer(drawn, deadline, finished)
         return ScatterGatherResult(
             model=model, workers=workers, deadline=deadline,
@@ -1120,23 +1169,25 @@ class _Fanout:
         return tuple(runs)
 
 
-async def _go_subscriber(name: str, ch: go.Chan[int], service: float, fan: _Fanout,
-                         wg: go.WaitGroup) -> None:
+async def go_subscriber(name: str, ch: go.Chan[int], service: float, fan: _Fanout,
+                        wg: go.WaitGroup) -> None:
+    """A Go subscriber: it ranges over its own channel until the publisher closes it."""
     async for i in ch:  # until the publisher closes the channel (G28)
         fan.received(name, i)
         await go.sleep(service)
     wg.done()
 
 
-async def _go_pubsub(design: str, names: Sequence[str], services: Sequence[float],
-                     capacity: int, fan: _Fanout) -> None:
+async def go_publisher(design: str, names: Sequence[str], services: Sequence[float],
+                       capacity: int, fan: _Fanout) -> None:
+    """Go has no broadcast channel (G15): one channel per subscriber, sent to in turn."""
     # Go has no broadcast channel (close() is the only one-to-all signal, G15): one
     # channel per subscriber, and the publisher sends to each in turn.
     chans: list[go.Chan[int]] = [go.Chan(capacity, name=n) for n in names]
     wg = go.WaitGroup()
     wg.add(len(names))
     for name, ch, service in zip(names, chans, services, strict=True):
-        go.go(_go_subscriber, name, ch, service, fan, wg)
+        go.go(go_subscriber, name, ch, service, fan, wg)
 
     async def fan_out(i: int) -> None:
         for ch in chans:
@@ -1151,7 +1202,8 @@ async def _go_pubsub(design: str, names: Sequence[str], services: Sequence[float
     await wg.wait()
 
 
-async def _rust_subscriber(name: str, rx: Any, service: float, fan: _Fanout) -> None:
+async def rust_subscriber(name: str, rx: Any, service: float, fan: _Fanout) -> None:
+    """A tokio broadcast receiver: Ok(v), or Err(Lagged(k)) with the exact k missed (R24)."""
     while True:
         match await rx.recv():
             case rust.Ok(i):
@@ -1163,11 +1215,13 @@ async def _rust_subscriber(name: str, rx: Any, service: float, fan: _Fanout) -> 
                 return
 
 
-async def _rust_pubsub(names: Sequence[str], services: Sequence[float], capacity: int,
-                       fan: _Fanout) -> None:
+async def rust_broadcast_publisher(names: Sequence[str], services: Sequence[float],
+                                   capacity: int,
+                                   fan: _Fanout) -> None:
+    """Rust: one broadcast channel; send never waits and overwrites the oldest (R23)."""
     tx, first = rust.broadcast.channel(capacity)
     rxs = [first, *(tx.subscribe() for _ in names[1:])]  # all subscribed before the first send
-    handles = [rust.spawn(_rust_subscriber, name, rx, service, fan, name=name)
+    handles = [rust.spawn(rust_subscriber, name, rx, service, fan, name=name)
                for name, rx, service in zip(names, rxs, services, strict=True)]
 
     async def fan_out(i: int) -> None:
@@ -1233,9 +1287,9 @@ def pubsub(model: str = "go", design: str | None = None, subscribers: int = 3, s
         due = _due_times(messages, rate, arrivals)
         fan = _Fanout(due, names)
         if model == "go":
-            await _go_pubsub(design, names, services, capacity, fan)
+            await go_publisher(design, names, services, capacity, fan)
         else:
-            await _rust_pubsub(names, services, capacity, fan)
+            await rust_broadcast_publisher(names, services, capacity, fan)
         return fan
 
     run = simulate(main, seed=seed)
@@ -1342,7 +1396,8 @@ class _State:
         await anyio.sleep(self.period)
 
 
-async def _go_latest(design: str, capacity: int, state: _State) -> None:
+async def go_latest_value(design: str, capacity: int, state: _State) -> None:
+    """Go: a cap-1 channel, drain then send (drain_replace), or a plain buffered one."""
     ch: go.Chan[int] = go.Chan(1 if design == "drain_replace" else capacity, name="state")
 
     async def publish(i: int) -> None:
@@ -1359,7 +1414,8 @@ async def _go_latest(design: str, capacity: int, state: _State) -> None:
         await state.read(version)
 
 
-async def _rust_latest(state: _State) -> None:
+async def rust_watch(state: _State) -> None:
+    """Rust: a watch channel keeps only the latest value; changed() skips the rest (R26)."""
     tx, rx = rust.watch.channel(-1)  # -1: no update yet; the initial value counts as seen
 
     async def publish(i: int) -> None:
@@ -1418,9 +1474,9 @@ def latest_value(model: str = "rust", design: str | None = None, updates: int = 
         due = _due_times(updates, writer_rate, arrivals)
         state = _State(due, 1 / reader_rate)
         if model == "go":
-            await _go_latest(design, capacity, state)
+            await go_latest_value(design, capacity, state)
         else:
-            await _rust_latest(state)
+            await rust_watch(state)
         return state
 
     run = simulate(main, seed=seed)
