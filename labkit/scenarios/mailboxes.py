@@ -840,9 +840,9 @@ class MessageContractsResult:
 
 
 _CONTRACTS_EXPLAINED = {
-    ("go", "stale"): "Stop fell into the type switch's default branch: no error, no trace "
-                     "row; the worker kept serving and never exited (Go does not check a "
-                     "type switch for exhaustiveness)",
+    ("go", "stale"): "Stop fell into the type switch's default branch: no error, nothing "
+                     "in the trace beyond its receive; the worker kept serving and never "
+                     "exited (Go does not check a type switch for exhaustiveness)",
     ("go", "wildcard"): "Go's default branch is the wildcard: Stop was ignored silently and "
                         "the worker never exited",
     ("go", "updated"): "the type switch gained `case Stop`, so the worker exited; later "
