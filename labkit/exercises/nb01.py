@@ -3,7 +3,8 @@
 01.1 add the missing ``close`` to a Go-style producer; 01.2 stop a Rust-style consumer's own
 ``Sender`` from keeping its mailbox open; 01.3 size a buffer for every seed, not one; 01.4
 the smallest reply buffer that leaks no Go replier; 01.5 what a ``_`` arm does with
-``Stop``. Each check runs the learner's answer over :data:`labkit.exercises.SEEDS`.
+``Stop``; 01.6 a biased ``select`` that puts a shutdown token first. Each check runs the
+learner's answer over :data:`labkit.exercises.SEEDS`.
 """
 
 from __future__ import annotations
@@ -290,3 +291,90 @@ def _judge_wildcard(served: object, stopped: object) -> Iterator[str]:
     elif any(stopped != r.stopped for r in results):
         yield ("the count is right, but look again at what `_ => {}` does with the Stop: "
                "does the worker return because of it?")
+
+
+# == 01.6: a biased select with a token (R28, R30, R31) ==================================
+
+#: When 01.6's token is cancelled (virtual s): between two 1 ms jobs, never on a boundary.
+CANCEL_AT = 0.0205
+#: Jobs queued for 01.6's worker: far more than it can handle before the token fires.
+JOBS = 100
+
+
+async def _rust_token_main(worker: Callable[..., Any], handled: list[int],
+                           at_cancel: list[int]) -> bool:
+    token = rust.CancellationToken()
+    tx, jobs = rust.mpsc.unbounded_channel()
+    for job in range(JOBS):  # the data input is always ready
+        tx.send(job).unwrap()
+    task = rust.spawn(worker, token.clone(), jobs, handled, name="worker")
+    await rust.sleep(CANCEL_AT)
+    token.cancel()
+    at_cancel.append(len(handled))
+    outcome = await rust.timeout(PATIENCE, task)
+    if outcome.is_ok():
+        outcome.unwrap().unwrap()
+    tx.drop()
+    return outcome.is_ok()
+
+
+@exercise(
+    "01.6", "shutdown first: a biased select",
+    hints=(
+        "Both branches are ready once the token is cancelled, because `jobs` always holds "
+        "work. Which one does `rust.select` pick then, by default (R28)?",
+        "By default select! starts from a random branch, so the worker sometimes takes one "
+        "more job after the shutdown. With `biased=True` it tries the branches in the order "
+        "written: make sure the order is the one you want.",
+        "`index, job = await rust.select(token.cancelled(), jobs.recv(), biased=True)`; "
+        "return when `index == 0`. The token branch comes first.",
+    ),
+    praise="with `biased=True` and the token first, the worker stops at the first select after "
+           "the shutdown, with every seed (R28). Bias is safe here because the first branch "
+           "fires once; a busy first branch would starve the others. `cancelled()` and "
+           "`recv()` are cancel-safe, so the losing branch loses no job (R30).",
+)
+def _judge_biased_select(worker: object) -> Iterator[str]:
+    problem = not_async_function("worker", worker)
+    if problem:
+        yield problem
+        return
+    late: dict[int, int] = {}
+    hung: list[int] = []
+    for seed in SEEDS:
+        handled: list[int] = []
+        at_cancel: list[int] = []
+        result = attempt(_rust_token_main, worker, handled, at_cancel, seed=seed)
+        if result.problem:
+            yield result.problem
+            return
+        assert result.run is not None
+        if handled != list(range(len(handled))):
+            yield (f"with seed {seed} the worker handled jobs {handled[:8]}...: append each "
+                   f"job `recv()` returns, in order")
+            return
+        if not handled or not at_cancel or at_cancel[0] == 0:
+            yield (f"with seed {seed} the worker handled no job before the shutdown: it "
+                   f"should take jobs until the token is cancelled")
+            return
+        if not result.run.result:
+            hung.append(seed)
+        elif len(handled) > at_cancel[0]:
+            late[seed] = len(handled) - at_cancel[0]
+    drained = [seed for seed, n in late.items() if n >= 5]
+    if hung:
+        yield (f"with {_seed_list(hung)} the worker never stopped after the token was "
+               f"cancelled: select on `token.cancelled()` in every round, and return when "
+               f"that branch wins")
+    elif drained:
+        yield (f"with {_seed_list(drained)} the worker went on taking jobs long after the "
+               f"token was cancelled ({late[drained[0]]} more with seed {drained[0]}), and "
+               f"stopped only when `jobs` ran dry. With `biased=True` select tries the "
+               f"branches in the order written (R28) and `jobs` is always ready, so a token "
+               f"branch after it starves: put `token.cancelled()` first")
+    elif late:
+        counts = ", ".join(f"seed {s}: {n}" for s, n in late.items())
+        yield (f"with {_seed_list(list(late))} the worker took more jobs after the token "
+               f"was cancelled ({counts}): by default select starts from a random branch "
+               f"(R28), so a ready `jobs` can win over the token; pass `biased=True` with "
+               f"`token.cancelled()` as the first branch")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit import go
+from labkit import go, rust
 
 # -- 01.1: add the missing close --------------------------------------------------------
 
@@ -63,12 +63,46 @@ async def consumer_downgrading_only(rx: Any, me: Any, got: list[int]) -> None:
     me.drop()
 
 
+# -- 01.6: shutdown first: a biased select ---------------------------------------------
+
+
+async def worker(token: Any, jobs: Any, handled: list[int]) -> None:
+    """Token first, biased: the first select after the shutdown returns (R28)."""
+    while True:
+        index, job = await rust.select(token.cancelled(), jobs.recv(), biased=True)
+        if index == 0:
+            return
+        handled.append(job)
+        await rust.sleep(0.001)
+
+
+async def worker_random_start(token: Any, jobs: Any, handled: list[int]) -> None:
+    """The starting code: a random start sometimes takes one more job after the shutdown."""
+    while True:
+        index, job = await rust.select(jobs.recv(), token.cancelled())
+        if index == 1:
+            return
+        handled.append(job)
+        await rust.sleep(0.001)
+
+
+async def worker_jobs_first(token: Any, jobs: Any, handled: list[int]) -> None:
+    """Biased with the busy branch first: the token starves until jobs run dry."""
+    while True:
+        index, job = await rust.select(jobs.recv(), token.cancelled(), biased=True)
+        if index == 1:
+            return
+        handled.append(job)
+        await rust.sleep(0.001)
+
+
 SOLUTIONS: dict[str, tuple[Any, ...]] = {
     "01.1": (producer,),
     "01.2": (consumer,),
     "01.3": (16,),
     "01.4": (1,),
     "01.5": (8, False),
+    "01.6": (worker,),
 }
 
 WRONG: dict[str, tuple[Any, ...]] = {
@@ -77,4 +111,5 @@ WRONG: dict[str, tuple[Any, ...]] = {
     "01.3": (11,),
     "01.4": (0,),
     "01.5": (8, True),
+    "01.6": (worker_random_start,),
 }
