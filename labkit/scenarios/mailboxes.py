@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -99,17 +101,44 @@ class ProducerConsumerResult:
 
 
 class _PCStats:
-    __slots__ = ("blocked", "blocked_sends", "idle", "latencies", "peak", "received",
-                 "sent_at")
+    """The measurements of :func:`producer_consumer`, kept out of the code a learner reads."""
 
-    def __init__(self, n: int) -> None:
+    __slots__ = ("blocked", "blocked_sends", "free_since", "idle", "latencies", "peak",
+                 "queue", "received", "sent_at")
+
+    def __init__(self, n: int, queue: Any) -> None:
+        self.queue = queue  # the channel end whose len() is the depth (none for std's)
         self.sent_at = [0.0] * n
         self.blocked = 0.0
         self.blocked_sends = 0
         self.peak = 0
         self.idle = 0.0
+        self.free_since = 0.0
         self.latencies: list[float] = []
         self.received: list[int] = []
+
+    @contextmanager
+    def timing_send(self, i: int) -> Iterator[None]:
+        """Around a send: when it started, how long it waited, how deep the queue got."""
+        start = self.sent_at[i] = labkit.now()
+        yield
+        waited = labkit.now() - start
+        if waited > 0:
+            self.blocked += waited
+            self.blocked_sends += 1
+        depth = len(self.queue) if hasattr(self.queue, "__len__") else 0
+        self.peak = max(self.peak, depth)
+
+    def got(self, v: int) -> None:
+        """The consumer received ``v``: its latency, and how long the consumer sat idle."""
+        t = labkit.now()
+        self.idle += t - self.free_since
+        self.latencies.append(t - self.sent_at[v])
+        self.received.append(v)
+
+    def ready(self) -> None:
+        """The consumer is done with a message and free to receive the next."""
+        self.free_since = labkit.now()
 
     def result(self, model: str, capacity: int, n: int) -> ProducerConsumerResult:
         lat = self.latencies
@@ -123,83 +152,52 @@ class _PCStats:
             max_latency=max(lat, default=0.0))
 
 
-async def _go_pc_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) -> None:
-    now = labkit.now
+async def go_producer(ch: go.Chan[int], gaps: list[float], stats: _PCStats) -> None:
+    """Send 0, 1, 2, ... one after each gap, then close the channel (G11, G16)."""
     for i, gap in enumerate(gaps):
         await go.sleep(gap)
-        start = stats.sent_at[i] = now()
-        await ch.send(i)
-        waited = now() - start
-        if waited > 0:
-            stats.blocked += waited
-            stats.blocked_sends += 1
-        if len(ch) > stats.peak:
-            stats.peak = len(ch)
-    ch.close()  # the sender closes (G11, G16): the consumer's range ends (G28)
+        with stats.timing_send(i):
+            await ch.send(i)  # unbuffered: waits for the receiver (G1); else for a slot (G2)
+    ch.close()  # the sender closes, once: the consumer's range loop ends (G28)
 
 
-async def _go_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
-                      pacing: str) -> ProducerConsumerResult:
+async def go_consumer_main(capacity: int, n: int, producer_rate: float,
+                           consumer_rate: float, pacing: str) -> ProducerConsumerResult:
+    """main: make the channel, start the producer, receive until the channel is closed."""
     gaps, work = paced_workload(n, producer_rate, consumer_rate, pacing)
-    stats = _PCStats(n)
-    ch: go.Chan[int] = go.Chan(capacity)
-    go.go(_go_pc_producer, ch, gaps, stats)
-    now = labkit.now
-    while True:
-        start = now()
-        v, ok = await ch.recv()
-        if not ok:
-            break
-        t = now()
-        stats.idle += t - start
-        stats.latencies.append(t - stats.sent_at[v])
-        stats.received.append(v)
-        await go.sleep(work[v])
+    ch: go.Chan[int] = go.Chan(capacity)  # make(chan int) or make(chan int, capacity)
+    stats = _PCStats(n, ch)
+    go.go(go_producer, ch, gaps, stats)
+    async for v in ch:  # for v := range ch: values in send order (G3) until closed (G28)
+        stats.got(v)
+        await go.sleep(work[v])  # handle v
+        stats.ready()
     return stats.result("go", capacity, n)
 
 
-async def _rust_pc_producer(tx: Any, gaps: list[float], stats: _PCStats, rx: Any) -> None:
-    now = labkit.now
-    with tx:  # dropped at the end: the last sender closes the channel (R3, R15)
+async def rust_producer(tx: Any, gaps: list[float], stats: _PCStats) -> None:
+    """Send 0, 1, 2, ... one after each gap; dropping tx at the end closes the channel (R3)."""
+    with tx:  # drop(tx) when the block ends
         for i, gap in enumerate(gaps):
             await rust.sleep(gap)
-            start = stats.sent_at[i] = now()
-            (await tx.send(i)).unwrap()
-            waited = now() - start
-            if waited > 0:
-                stats.blocked += waited
-                stats.blocked_sends += 1
-            # std's Receiver has no len(); a rendezvous channel never holds a value.
-            depth = len(rx) if rx is not None else 0
-            if depth > stats.peak:
-                stats.peak = depth
+            with stats.timing_send(i):
+                # tokio: waits for a free slot (R9); std sync_channel(0): for the receiver
+                # (R2), blocking a whole thread in real Rust
+                (await tx.send(i)).unwrap()
 
 
-async def _rust_pc_main(capacity: int, n: int, producer_rate: float, consumer_rate: float,
-                        pacing: str) -> ProducerConsumerResult:
+async def rust_consumer_main(capacity: int, n: int, producer_rate: float,
+                             consumer_rate: float, pacing: str) -> ProducerConsumerResult:
+    """main: make the channel, spawn the producer, receive until every Sender is dropped."""
     gaps, work = paced_workload(n, producer_rate, consumer_rate, pacing)
-    stats = _PCStats(n)
-    tx, rx = _rust_channel(capacity)
-    std = capacity == 0
-    producer = rust.spawn(_rust_pc_producer, tx, gaps, stats, None if std else rx,
-                          name="producer")
-    now = labkit.now
-    while True:
-        start = now()
-        got = await rx.recv()  # tokio: value or None; std: Ok(v) or Err(RecvError) (R4)
-        if std:
-            if got.is_err():
-                break
-            v = got.unwrap()
-        elif got is None:
-            break
-        else:
-            v = got
-        t = now()
-        stats.idle += t - start
-        stats.latencies.append(t - stats.sent_at[v])
-        stats.received.append(v)
-        await rust.sleep(work[v])
+    tx, rx = (rust.mpsc.channel(capacity) if capacity > 0  # tokio (R8, R9)
+              else rust.mpsc.sync_channel(0))  # std: tokio has no rendezvous channel (R2)
+    stats = _PCStats(n, rx)
+    producer = rust.spawn(rust_producer, tx, gaps, stats, name="producer")
+    async for v in rx:  # while let Some(v) = rx.recv().await: None once closed (R15)
+        stats.got(v)
+        await rust.sleep(work[v])  # handle v
+        stats.ready()
     (await producer).unwrap()  # a panic in the producer must not pass for a short run
     return stats.result("rust", capacity, n)
 
@@ -223,7 +221,7 @@ def producer_consumer(model: str = "go", capacity: int = 0, producer_rate: float
     messages, producer_rate, consumer_rate, pacing = check_workload(
         messages, producer_rate, consumer_rate, pacing,
         names=("messages", "producer_rate", "consumer_rate"), min_messages=0)
-    main = _go_pc_main if model == "go" else _rust_pc_main
+    main = go_consumer_main if model == "go" else rust_consumer_main
     return simulate(main, capacity, messages, producer_rate, consumer_rate, pacing, seed=seed)
 
 
@@ -254,44 +252,50 @@ def _fifo_result(model: str, producers: int, n: int,
     return FifoResult(model, producers, n, tuple(got), per_producer, switches)
 
 
-async def _go_fifo_producer(ch: go.Chan[tuple[int, int]], p: int, gaps: list[float],
-                            wg: go.WaitGroup) -> None:
+async def go_fifo_producer(ch: go.Chan[tuple[int, int]], p: int, gaps: list[float],
+                           wg: go.WaitGroup) -> None:
+    """Producer p sends (p, 0), (p, 1), ... on the shared channel (G7), in order (G3)."""
     for seq, gap in enumerate(gaps):
         await go.sleep(gap)
         await ch.send((p, seq))
     wg.done()
 
 
-async def _go_fifo_closer(ch: go.Chan[tuple[int, int]], wg: go.WaitGroup) -> None:
+async def go_fifo_closer(ch: go.Chan[tuple[int, int]], wg: go.WaitGroup) -> None:
+    """Close once, after every producer is done: the usual many-sender pattern (G16)."""
     await wg.wait()
     ch.close()  # one place closes, after every sender is done (G16)
 
 
-async def _go_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+async def go_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+    """main: one channel for all producers; receive until it is closed (G28)."""
     rng = labkit.rng()
     ch: go.Chan[tuple[int, int]] = go.Chan(capacity)
     wg = go.WaitGroup()
     wg.add(producers)
     for p in range(producers):
-        go.go(_go_fifo_producer, ch, p, [rng.expovariate(1 / gap) for _ in range(n)], wg)
-    go.go(_go_fifo_closer, ch, wg)
+        gaps = [rng.expovariate(1 / gap) for _ in range(n)]
+        go.go(go_fifo_producer, ch, p, gaps, wg)  # every producer sends on the same ch
+    go.go(go_fifo_closer, ch, wg)
     got = [v async for v in ch]
     return _fifo_result("go", producers, n, got)
 
 
-async def _rust_fifo_producer(tx: Any, p: int, gaps: list[float]) -> None:
+async def rust_fifo_producer(tx: Any, p: int, gaps: list[float]) -> None:
+    """Producer p sends (p, 0), (p, 1), ... on its own Sender clone, in order (R10)."""
     with tx:
         for seq, gap in enumerate(gaps):
             await rust.sleep(gap)
             (await tx.send((p, seq))).unwrap()
 
 
-async def _rust_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+async def rust_fifo_main(producers: int, n: int, capacity: int, gap: float) -> FifoResult:
+    """main: one Sender clone per producer; receive until the last clone is dropped (R3)."""
     rng = labkit.rng()
     tx, rx = _rust_channel(capacity)
     for p in range(producers):
-        rust.spawn(_rust_fifo_producer, tx.clone(), p, [rng.expovariate(1 / gap)
-                                                        for _ in range(n)])
+        gaps = [rng.expovariate(1 / gap) for _ in range(n)]
+        rust.spawn(rust_fifo_producer, tx.clone(), p, gaps)  # one Sender clone each
     tx.drop()  # only the producers' clones keep the channel open now (R3)
     got = [v async for v in rx]
     return _fifo_result("rust", producers, n, got)
@@ -312,7 +316,7 @@ def fifo_order(model: str = "go", producers: int = 3, messages: int = 5, capacit
     messages = check_count("messages", messages)
     capacity = check_count("capacity", capacity)
     gap = check_seconds("gap", gap)
-    main = _go_fifo_main if model == "go" else _rust_fifo_main
+    main = go_fifo_main if model == "go" else rust_fifo_main
     return simulate(main, producers, messages, capacity, gap, seed=seed)
 
 
@@ -352,7 +356,8 @@ _WHO_CLOSES_EXPLAINED = {
 }
 
 
-async def _go_wc_producer(ch: go.Chan[int], n: int, close: bool) -> None:
+async def go_stream_producer(ch: go.Chan[int], n: int, close: bool) -> None:
+    """Send n values; close(ch) only if ``close`` (the mistake is forgetting it, G16)."""
     for i in range(n):
         await go.sleep(0.010)
         await ch.send(i)
@@ -360,18 +365,20 @@ async def _go_wc_producer(ch: go.Chan[int], n: int, close: bool) -> None:
         ch.close()
 
 
-async def _go_wc_consumer(ch: go.Chan[int], got: list[int], done: go.Chan[None]) -> None:
+async def go_range_consumer(ch: go.Chan[int], got: list[int], done: go.Chan[None]) -> None:
+    """Receive until ch is closed and drained (G28), then signal done."""
     async for v in ch:  # for v := range ch: ends only when ch is closed and drained (G28)
         got.append(v)
     done.close()
 
 
-async def _go_wc_main(n: int, mistake: bool, patience: float | None,
-                      got: list[int]) -> bool:
+async def go_shutdown_main(n: int, mistake: bool, patience: float | None,
+                           got: list[int]) -> bool:
+    """main: wait for the consumer, forever or at most ``patience`` seconds (G33)."""
     ch: go.Chan[int] = go.Chan(0)
     done: go.Chan[None] = go.Chan(0)
-    go.go(_go_wc_producer, ch, n, not mistake)
-    go.go(_go_wc_consumer, ch, got, done)
+    go.go(go_stream_producer, ch, n, not mistake)
+    go.go(go_range_consumer, ch, got, done)
     if patience is None:
         await done.recv()  # waits forever if the consumer hangs: a deadlock (G33)
         return False
@@ -379,14 +386,16 @@ async def _go_wc_main(n: int, mistake: bool, patience: float | None,
     return sel.index == 1  # main gives up; the consumer is leaked
 
 
-async def _rust_wc_producer(tx: Any, n: int) -> None:
+async def rust_stream_producer(tx: Any, n: int) -> None:
+    """Send n values; dropping tx at the end is the producer's part of closing (R3)."""
     with tx:  # dropped when the producer is done
         for i in range(n):
             await rust.sleep(0.010)
             (await tx.send(i)).unwrap()
 
 
-async def _rust_wc_consumer(rx: Any, own_sender: Any, got: list[int]) -> None:
+async def rust_consumer_with_own_handle(rx: Any, own_sender: Any, got: list[int]) -> None:
+    """Receive until recv() returns None (R15), then drop the handle to the own mailbox."""
     # The consumer holds a handle to its own channel, say to re-queue work for itself; as a
     # strong Sender it keeps the channel open (R3), as a WeakSender it does not (R20).
     while (v := await rx.recv()) is not None:
@@ -394,12 +403,13 @@ async def _rust_wc_consumer(rx: Any, own_sender: Any, got: list[int]) -> None:
     own_sender.drop()
 
 
-async def _rust_wc_main(n: int, mistake: bool, patience: float | None,
-                        got: list[int]) -> bool:
+async def rust_shutdown_main(n: int, mistake: bool, patience: float | None,
+                             got: list[int]) -> bool:
+    """main: the consumer gets a strong clone (the mistake, R3) or a WeakSender (R20)."""
     tx, rx = rust.mpsc.channel(1)
     own = tx.clone() if mistake else tx.downgrade()
-    consumer = rust.spawn(_rust_wc_consumer, rx, own, got, name="consumer")
-    rust.spawn(_rust_wc_producer, tx, n, name="producer")
+    consumer = rust.spawn(rust_consumer_with_own_handle, rx, own, got, name="consumer")
+    rust.spawn(rust_stream_producer, tx, n, name="producer")
     if patience is None:
         (await consumer).unwrap()  # waits forever if the consumer hangs: every task blocked
         return False
@@ -427,7 +437,7 @@ def who_closes(model: str = "go", mistake: bool = True, messages: int = 3,
     patience = check_optional_seconds("patience", patience)
     if patience == math.inf:
         patience = None  # waiting for ever is waiting with no limit
-    main = _go_wc_main if model == "go" else _rust_wc_main
+    main = go_shutdown_main if model == "go" else rust_shutdown_main
     got: list[int] = []  # filled by the consumer, readable even after a deadlock
     run, blocked = simulate_may_hang(main, messages, mistake, patience, got, seed=seed)
     deadlock = bool(blocked)
@@ -472,7 +482,8 @@ def _fairness(model: str, biased: bool, picks: list[int]) -> SelectFairnessResul
                                 longest)
 
 
-async def _go_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
+async def go_select_main(iterations: int, biased: bool) -> SelectFairnessResult:
+    """Select between two always-ready channels (G21); ``biased``: Go's priority idiom."""
     a: go.Chan[str] = go.Chan(iterations)
     b: go.Chan[str] = go.Chan(iterations)
     for _ in range(iterations):  # both inputs stay ready for every select
@@ -492,7 +503,8 @@ async def _go_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
     return _fairness("go", biased, picks)
 
 
-async def _rust_sf_main(iterations: int, biased: bool) -> SelectFairnessResult:
+async def rust_select_main(iterations: int, biased: bool) -> SelectFairnessResult:
+    """tokio select! between two always-ready receivers: random start, or ``biased;`` (R28)."""
     tx_a, rx_a = rust.mpsc.unbounded_channel()
     tx_b, rx_b = rust.mpsc.unbounded_channel()
     for _ in range(iterations):  # both inputs stay ready for every select
@@ -520,7 +532,7 @@ def select_fairness(model: str = "go", biased: bool = False, iterations: int = 1
     model = check_model(model, MODELS)
     biased = check_bool("biased", biased)
     iterations = check_count("iterations", iterations)
-    main = _go_sf_main if model == "go" else _rust_sf_main
+    main = go_select_main if model == "go" else rust_select_main
     return simulate(main, iterations, biased, seed=seed)
 
 
@@ -560,8 +572,9 @@ class _AskStats:
                               self.reached - self.finished, self.failed)
 
 
-async def _go_replier(value: int, reply: go.Chan[int], service: float, stats: _AskStats,
-                      progress: go.Chan[None]) -> None:
+async def go_replier(value: int, reply: go.Chan[int], service: float, stats: _AskStats,
+                     progress: go.Chan[None]) -> None:
+    """Reply after the service time; an unbuffered reply with no receiver blocks forever (G1)."""
     await go.sleep(service)
     stats.reached += 1
     await progress.send(None)
@@ -569,20 +582,22 @@ async def _go_replier(value: int, reply: go.Chan[int], service: float, stats: _A
     stats.finished += 1
 
 
-async def _go_server(requests: go.Chan[tuple[int, go.Chan[int]]], services: list[float],
-                     stats: _AskStats, progress: go.Chan[None]) -> None:
+async def go_server(requests: go.Chan[tuple[int, go.Chan[int]]], services: list[float],
+                    stats: _AskStats, progress: go.Chan[None]) -> None:
+    """One replier goroutine per request; the reply channel came in the message."""
     k = 0
     async for value, reply in requests:  # one replier goroutine per request
-        go.go(_go_replier, value, reply, services[k], stats, progress)
+        go.go(go_replier, value, reply, services[k], stats, progress)
         k += 1
 
 
-async def _go_ask_main(n: int, timeout: float, services: list[float],
-                       buffer: int) -> AskReplyResult:
+async def go_ask_main(n: int, timeout: float, services: list[float],
+                      buffer: int) -> AskReplyResult:
+    """The caller: send a request with a fresh reply channel, then select on it and a timer."""
     stats = _AskStats()
     requests: go.Chan[tuple[int, go.Chan[int]]] = go.Chan(0)
     progress: go.Chan[None] = go.Chan(n)
-    go.go(_go_server, requests, services, stats, progress)
+    go.go(go_server, requests, services, stats, progress)
     for i in range(n):
         reply: go.Chan[int] = go.Chan(buffer)  # the reply channel travels in the message
         await requests.send((i, reply))
@@ -598,7 +613,8 @@ async def _go_ask_main(n: int, timeout: float, services: list[float],
     return stats.result("go", buffer, n)
 
 
-async def _rust_replier(value: int, reply: Any, service: float, stats: _AskStats) -> None:
+async def rust_replier(value: int, reply: Any, service: float, stats: _AskStats) -> None:
+    """Reply through the oneshot: never waits, Err(v) when the caller has gone (R22)."""
     await rust.sleep(service)
     stats.reached += 1
     if reply.send(value * 2).is_err():  # never waits; Err(v) when the caller left (R22)
@@ -606,22 +622,24 @@ async def _rust_replier(value: int, reply: Any, service: float, stats: _AskStats
     stats.finished += 1
 
 
-async def _rust_server(rx: Any, services: list[float], stats: _AskStats) -> None:
+async def rust_server(rx: Any, services: list[float], stats: _AskStats) -> None:
+    """One replier task per request; the oneshot Sender came in the message (R40)."""
     k = 0
     handles = []
     while (msg := await rx.recv()) is not None:
         value, reply = msg
-        handles.append(rust.spawn(_rust_replier, value, reply, services[k], stats))
+        handles.append(rust.spawn(rust_replier, value, reply, services[k], stats))
         k += 1
     for handle in handles:
         (await handle).unwrap()
 
 
-async def _rust_ask_main(n: int, timeout: float, services: list[float],
-                         buffer: int) -> AskReplyResult:
+async def rust_ask_main(n: int, timeout: float, services: list[float],
+                        buffer: int) -> AskReplyResult:
+    """The caller: send a request with a oneshot Sender, await the reply with a timeout."""
     stats = _AskStats()
     tx, rx = rust.mpsc.channel(1)
-    server = rust.spawn(_rust_server, rx, services, stats, name="server")
+    server = rust.spawn(rust_server, rx, services, stats, name="server")
     for i in range(n):
         reply_tx, reply_rx = rust.oneshot.channel()
         (await tx.send((i, reply_tx))).unwrap()
@@ -660,8 +678,8 @@ def ask_reply(model: str = "go", caller_timeout: float = 0.100, service_time: fl
         rng = labkit.rng()
         services = [rng.expovariate(1.0 / service_time) for _ in range(requests)]
         if model == "go":
-            return await _go_ask_main(requests, caller_timeout, services, reply_buffer)
-        return await _rust_ask_main(requests, caller_timeout, services, reply_buffer)
+            return await go_ask_main(requests, caller_timeout, services, reply_buffer)
+        return await rust_ask_main(requests, caller_timeout, services, reply_buffer)
 
     return simulate(main, seed=seed)
 
@@ -685,16 +703,18 @@ class OwnershipResult:
     error: str | None
 
 
-async def _go_own_receiver(ch: go.Chan[list[str]], out: go.Chan[tuple[str, ...]]) -> None:
+async def go_late_reader(ch: go.Chan[list[str]], out: go.Chan[tuple[str, ...]]) -> None:
+    """Receive the message, read it 10 ms later."""
     msg, _ok = await ch.recv()
     await go.sleep(0.010)  # the receiver reads the message a little later
     await out.send(tuple(msg))
 
 
-async def _go_own_main() -> OwnershipResult:
+async def go_edit_after_send() -> OwnershipResult:
+    """Send a list, then edit it: the copied slice header still points at the same array."""
     ch: go.Chan[list[str]] = go.Chan(1)
     out: go.Chan[tuple[str, ...]] = go.Chan(0)
-    go.go(_go_own_receiver, ch, out)
+    go.go(go_late_reader, ch, out)
     msg = ["order", "qty=1"]
     sent = tuple(msg)
     await ch.send(msg)  # Go sends the reference (a slice header): both sides share it
@@ -703,16 +723,18 @@ async def _go_own_main() -> OwnershipResult:
     return OwnershipResult("go", sent, received, received != sent, None)
 
 
-async def _rust_own_receiver(rx: Any, out: Any) -> None:
+async def rust_late_reader(rx: Any, out: Any) -> None:
+    """Receive the message, read it 10 ms later."""
     msg = await rx.recv()
     await rust.sleep(0.010)
     out.send(tuple(msg.value))
 
 
-async def _rust_own_main() -> OwnershipResult:
+async def rust_edit_after_send() -> OwnershipResult:
+    """Send an Owned list, then try to edit it: the send moved it (R37)."""
     tx, rx = rust.mpsc.channel(1)
     out_tx, out_rx = rust.oneshot.channel()
-    rust.spawn(_rust_own_receiver, rx, out_tx, name="receiver")
+    rust.spawn(rust_late_reader, rx, out_tx, name="receiver")
     msg: rust.Owned[list[str]] = rust.Owned(["order", "qty=1"])
     sent = tuple(msg.value)
     (await tx.send(msg)).unwrap()  # the send moves msg (R37)
@@ -735,7 +757,7 @@ def ownership(model: str = "go", *, seed: int | None = 0) -> Run[OwnershipResult
     exactly what was sent.
     """
     model = check_model(model, MODELS)
-    main = _go_own_main if model == "go" else _rust_own_main
+    main = go_edit_after_send if model == "go" else rust_edit_after_send
     return simulate(main, seed=seed)
 
 
@@ -818,9 +840,9 @@ class MessageContractsResult:
 
 
 _CONTRACTS_EXPLAINED = {
-    ("go", "stale"): "Stop fell into the type switch's default branch: no error, no trace "
-                     "row; the worker kept serving and never exited (Go does not check a "
-                     "type switch for exhaustiveness)",
+    ("go", "stale"): "Stop fell into the type switch's default branch: no error, nothing "
+                     "in the trace beyond its receive; the worker kept serving and never "
+                     "exited (Go does not check a type switch for exhaustiveness)",
     ("go", "wildcard"): "Go's default branch is the wildcard: Stop was ignored silently and "
                         "the worker never exited",
     ("go", "updated"): "the type switch gained `case Stop`, so the worker exited; later "
@@ -934,8 +956,9 @@ class _Store:
         return self.data.get(key)
 
 
-async def _go_mc_worker(ch: go.Chan[Any], done: go.Chan[None], handler: str,
-                        log: _ContractLog) -> None:
+async def go_type_switch_worker(ch: go.Chan[Any], done: go.Chan[None], handler: str,
+                                log: _ContractLog) -> None:
+    """Dispatch with a type switch; ``default`` swallows kinds it does not know."""
     store = _Store()
     async for msg in ch:  # for msg := range ch
         match msg:  # switch m := msg.(type)
@@ -957,11 +980,12 @@ async def _go_mc_worker(ch: go.Chan[Any], done: go.Chan[None], handler: str,
     done.close()  # defer close(done): tells clients the worker is gone
 
 
-async def _go_mc_main(msgs: list[Any], new_variant: bool, handler: str,
-                      log: _ContractLog) -> None:
+async def go_contracts_main(msgs: list[Any], new_variant: bool, handler: str,
+                            log: _ContractLog) -> None:
+    """The client: send each message, or notice the worker is gone (done closed)."""
     ch: go.Chan[Any] = go.Chan(0, name="mailbox")  # chan Msg, Msg an interface
     done: go.Chan[None] = go.Chan(0, name="done")
-    go.go(_go_mc_worker, ch, done, handler, log)
+    go.go(go_type_switch_worker, ch, done, handler, log)
     for msg in msgs:
         await go.sleep(_GAP)
         log.send(msg)
@@ -974,7 +998,7 @@ async def _go_mc_main(msgs: list[Any], new_variant: bool, handler: str,
     log.finished = sel.index == 0
 
 
-def _rust_handlers(protocol: Any, handler: str, store: _Store) -> dict[Any, Any]:
+def rust_handler_table(protocol: Any, handler: str, store: _Store) -> dict[Any, Any]:
     """The worker's handler table, as ``match msg { ... }`` arms: variant -> handler."""
     arms: dict[Any, Any] = {
         protocol.Ping: lambda msg: store.ping(),
@@ -992,7 +1016,8 @@ _IGNORED = object()
 _STOPPED = object()
 
 
-async def _rust_mc_worker(rx: Any, dispatch: Any, log: _ContractLog) -> None:
+async def rust_match_worker(rx: Any, dispatch: Any, log: _ContractLog) -> None:
+    """Receive and dispatch through the exhaustive match (R39); return on Stop."""
     with rx:  # returning drops the Receiver: the channel closes (R17)
         while (msg := await rx.recv()) is not None:
             outcome = dispatch(msg)  # match msg { ... }
@@ -1007,17 +1032,18 @@ async def _rust_mc_worker(rx: Any, dispatch: Any, log: _ContractLog) -> None:
             await rust.sleep(_WORK)
 
 
-async def _rust_mc_main(msgs: list[Any], new_variant: bool, handler: str,
-                        log: _ContractLog) -> None:
+async def rust_contracts_main(msgs: list[Any], new_variant: bool, handler: str,
+                              log: _ContractLog) -> None:
+    """The client: register the handler table (E0004 if stale), spawn the worker, send."""
     protocol = Msg if new_variant else OldMsg
     try:
         # Registration: the exhaustiveness check runs before any message flows (R39).
-        dispatch = rust.match_exhaustive(protocol, _rust_handlers(protocol, handler, _Store()))
+        dispatch = rust.match_exhaustive(protocol, rust_handler_table(protocol, handler, _Store()))
     except rust.NonExhaustiveMatch as exc:  # Rust: error[E0004], the program never runs
         log.rejected, log.error, log.missing = True, str(exc), exc.missing
         return
     tx, rx = rust.mpsc.channel(8)
-    worker = rust.spawn(_rust_mc_worker, rx, dispatch, log, name="worker")
+    worker = rust.spawn(rust_match_worker, rx, dispatch, log, name="worker")
     with tx:  # main's Sender, dropped after the last send (R3)
         for msg in msgs:
             await rust.sleep(_GAP)
@@ -1135,7 +1161,7 @@ def message_contracts(model: str = "go", new_variant: bool = True, handler: str 
         stop_after = check_int("stop_after", stop_after, minimum=0, maximum=messages)
     protocol = Msg if new_variant else OldMsg
     kinds = tuple(v.__name__ for v in rust.variants(protocol))
-    mains = {"go": _go_mc_main, "rust": _rust_mc_main, "actor": _actor_mc_main}
+    mains = {"go": go_contracts_main, "rust": rust_contracts_main, "actor": _actor_mc_main}
 
     async def main() -> MessageContractsResult:
         log = _ContractLog(kinds)
