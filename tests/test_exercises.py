@@ -89,7 +89,7 @@ def test_registry_verdicts_and_hints() -> None:
         problem = exercises.not_async_function("answer", answer)
         if problem:
             return [problem]
-        return [a.problem or f"with seed {a.seed} it did not return 7"
+        return [a.problem or f"with seed {a.seed} it returned {a.run.result}, not 7"
                 for a in exercises.attempts(answer, seeds=(0, 1))
                 if a.problem or a.run is None or a.run.result != 7]
 
@@ -143,6 +143,19 @@ def _checked_in_notebooks() -> dict[str, str]:
                 for key in CHECK_CALL.findall(cell.source):
                     keys[key] = path.name
     return keys
+
+
+def test_every_exercise_has_a_solution_a_wrong_answer_and_a_notebook() -> None:
+    solved = dict(_answers("SOLUTIONS"))
+    wrong = dict(_answers("WRONG"))
+    in_notebooks = _checked_in_notebooks()
+    for key in in_notebooks:
+        exercises.get(key)
+    notebook_keys = {k for k in exercises.catalogue() if not k.startswith("98.")}
+    assert notebook_keys, "no exercises are defined"
+    assert notebook_keys == set(solved) == set(wrong) == set(in_notebooks)
+    per_notebook = {name[:2] for name in in_notebooks.values()}
+    assert per_notebook == {p.name[:2] for p in NOTEBOOKS}, "every notebook has an exercise"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

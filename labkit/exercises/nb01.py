@@ -16,6 +16,14 @@ import labkit
 from labkit import go, rust, scenarios
 from labkit.exercises import SEEDS, attempt, exercise, not_async_function
 
+__all__ = (
+    "BURSTS",
+    "CANCEL_AT",
+    "JOBS",
+    "N",
+    "PATIENCE",
+)
+
 #: Values each exercise's producer sends.
 N = 5
 #: How long (virtual s) ``main`` waits for the consumer before it gives up.
