@@ -11,7 +11,7 @@
 
     labkit.simulate(main, seed=1)             # deterministic virtual time
 
-The rules modelled are G1-G47 of SEMANTICS.md; each docstring names its rules. Choices:
+The rules modelled are G1-G47 of docs/rules.md; each docstring names its rules. Choices:
 
 * Any exception escaping a goroutine is a panic: it ends the whole run, and
   ``simulate``/``run`` raise it (G31). ``with go.recover() as r:`` stops panics raised in its

@@ -1,7 +1,7 @@
 """The Rust dialect: tokio-style channels, tasks and cancellation, ``Result``, ownership.
 
 ``from labkit import rust`` and then ``rust.mpsc.channel(8)``, ``rust.oneshot.channel()``,
-``rust.spawn(...)``, ``await rust.select(...)``. Rules R1-R40 in SEMANTICS.md.
+``rust.spawn(...)``, ``await rust.select(...)``. Rules R1-R40 in docs/rules.md.
 
 Everything that queues has ``statistics()``, a frozen record with labkit's one naming scheme
 (``depth``, ``peak_depth``, ``sent``, ``received``, ``senders_waiting``,
