@@ -66,7 +66,7 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit.trace import Trace
+from labkit.trace import Trace, latency_percentiles
 
 __all__ = (
     "MAX_STEPS",
@@ -550,7 +550,10 @@ class Dashboard:
         lines = []
         for label, run in self.runs.items():
             head = f"<b>{html.escape(label)}</b>: " if label else ""
-            lines.append(head + html.escape(_headline(run.result)))
+            text = _headline(run.result)
+            if "latency" in self.charts:
+                text += " · " + _charted_latency(run)
+            lines.append(head + html.escape(text))
         for label, error in self.skipped.items():
             lines.append(f"<b>{html.escape(label)}</b>: "
                          f'<span style="color:#CE422B">{html.escape(error)}</span> '
@@ -599,16 +602,40 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: Words in a result field's name that make a float a duration in virtual seconds.
+_SECONDS = ("latency", "elapsed", "blocked", "idle", "wait", "time", "busy")
+
+
+def _field_text(name: str, value: object) -> str:
+    """One result field in words with its unit: ``producer wait 1.2 s``, ``memory held
+    11 KiB`` (result dataclasses keep times in virtual seconds)."""
+    words = name.replace("_", " ")
+    if name.endswith("_bytes") and isinstance(value, int):
+        return f"{words.removesuffix(' bytes')} {value / 1024:.4g} KiB"
+    if isinstance(value, float):
+        unit = " s" if any(w in name for w in _SECONDS) else ""
+        return f"{words} {value:.4g}{unit}"
+    return f"{words} {value}"
+
+
 def _headline(result: Any) -> str:
-    """The scalar fields of a scenario's result dataclass, as ``name value`` pairs."""
+    """The scalar fields of a scenario's result dataclass, in words with their units."""
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         parts = []
         for field in dataclasses.fields(result):
             value = getattr(result, field.name)
-            if isinstance(value, float):
-                parts.append(f"{field.name} {value:.4g}")
-            elif isinstance(value, bool | int | str):
-                parts.append(f"{field.name} {value}")
+            if isinstance(value, bool | int | float | str):
+                parts.append(_field_text(field.name, value))
         return " · ".join(parts)
     text = repr(result)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _charted_latency(run: Run[Any]) -> str:
+    """The latency the latency chart draws (send to receive, per message), in the chart's
+    words, so that the status line and the chart agree on what "latency" is."""
+    pct = latency_percentiles(run.trace, (0.5, 0.99))
+    if any(math.isnan(v) for v in pct.values()):
+        return "charted latency (send to receive): no message received"
+    return (f"charted latency (send to receive): p50 {pct['p50'] * 1000:.4g} ms · "
+            f"p99 {pct['p99'] * 1000:.4g} ms")

@@ -17,7 +17,7 @@ pytest.importorskip("vl_convert")
 import ipywidgets
 
 from labkit import Run, scenarios, viz
-from labkit.trace import Trace
+from labkit.trace import Trace, latency_percentiles
 from labkit.widgets import Dashboard, as_control, truncate
 
 # -- a small fake scenario: n messages sent at `rate` per second, each received 0.5 s later --
@@ -221,6 +221,22 @@ def test_real_scenario_reruns_with_the_new_capacity() -> None:
     assert result.capacity == 4 and result.channel == "make(chan T, 4)"
     assert "make(chan T, 4)" in dash.status.value
     assert dash.svg != before
+
+
+def test_status_line_speaks_words_with_units_and_the_charts_latency() -> None:
+    dash = Dashboard(scenarios.producer_consumer, {"capacity": range(0, 3)},
+                     ["latency"], fixed={"model": "go", "messages": 40, "seed": 1})
+    status = dash.status.value
+    result = dash.runs[""].result
+    assert "_" not in status.split("make(chan")[0]  # no raw field names
+    assert f"mean latency {result.mean_latency:.4g} s" in status
+    assert f"producer blocked {result.producer_blocked:.4g} s" in status
+    pct = latency_percentiles(dash.runs[""].trace, (0.5, 0.99))
+    assert (f"charted latency (send to receive): p50 {pct['p50'] * 1000:.4g} ms · "
+            f"p99 {pct['p99'] * 1000:.4g} ms") in status
+    no_latency_chart = Dashboard(scenarios.producer_consumer, {"capacity": range(0, 3)},
+                                 ["depth"], fixed={"model": "go", "messages": 40, "seed": 1})
+    assert "charted latency" not in no_latency_chart.status.value
 
 
 # -- scrubbing virtual time ------------------------------------------------------------------

@@ -3,7 +3,7 @@ fairness, replies, ownership, each in the Go model and the Rust model on the sam
 
 Every function is a pure function of its parameters and ``seed`` returning a
 :class:`labkit.Run`; its ``result`` is a small frozen dataclass of headline numbers, in
-virtual seconds. Contrasts 1, 2, 3, 7, 12 and 16 of SEMANTICS.md section 4.
+virtual seconds. The rules cited are in docs/rules.md.
 """
 
 from __future__ import annotations

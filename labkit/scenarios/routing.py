@@ -1,6 +1,6 @@
 """Notebook 02 (routing): one address in front of many workers.
 
-Where the jobs wait (SEMANTICS.md section 4, contrast 4): one Go channel with N receiving
+Where the jobs wait: one Go channel with N receiving
 goroutines is a shared work queue (MPMC, G7), while a tokio ``mpsc`` has exactly one
 receiver (R1, R8), so a design built on it routes each job to one of N per-worker queues.
 (Rust programs can share a queue too: an MPMC channel such as ``async-channel`` or
