@@ -101,26 +101,31 @@ _MODEL = "actor"
 class Child:
     """A child spec (OTP ``child_spec``): how to start one child and when to restart it.
 
-    ``Child(factory, *args, name="db", restart="permanent", shutdown=5.0, mailbox=None)``:
-    ``factory(*args)`` builds the actor (at every restart too). ``restart``: ``"permanent"``
-    (always restarted), ``"transient"`` (only after a failure: a handler or ``on_start``
-    raised), ``"temporary"`` (never). ``shutdown``: seconds an orderly stop may take before
-    the child is cancelled (``math.inf``: as long as it takes), or ``"brutal_kill"``
-    (cancelled at once, ``on_stop`` not run). ``mailbox``: a template; each started child
-    gets a fresh ``Mailbox`` with its capacity and overflow policy.
+    ``Child(factory, *args, name="db", restart="permanent", shutdown=5.0, mailbox=None,
+    **kwargs)``: ``factory(*args, **kwargs)`` builds the actor, at every restart too (a
+    nested ``Child(Supervisor, specs, intensity=3, name="sub")`` takes its options so).
+
+    * ``restart``: ``"permanent"`` (always restarted), ``"transient"`` (only after a
+      failure: a handler or ``on_start`` raised), ``"temporary"`` (never).
+    * ``shutdown``: seconds an orderly stop may take before the child is cancelled
+      (``math.inf``: as long as it takes), or ``"brutal_kill"`` (cancelled at once,
+      ``on_stop`` not run).
+    * ``mailbox``: a template; each started child gets a fresh ``Mailbox`` with its
+      capacity and overflow policy.
     """
 
-    __slots__ = ("args", "factory", "mailbox", "name", "restart", "shutdown")
+    __slots__ = ("args", "factory", "kwargs", "mailbox", "name", "restart", "shutdown")
 
     def __init__(self, factory: Callable[..., Actor], *args: Any, name: str,
                  restart: RestartType = "permanent",
                  shutdown: float | Literal["brutal_kill"] = 5.0,
-                 mailbox: Mailbox | None = None) -> None:
+                 mailbox: Mailbox | None = None, **kwargs: Any) -> None:
         if isinstance(factory, Actor) or not callable(factory):
             raise TypeError(f"factory must be an Actor subclass or a function returning an "
                             f"actor, got {describe(factory)}")
         self.factory = factory
         self.args = args
+        self.kwargs = kwargs
         self.name = check_str("name", name)
         self.restart: RestartType = check_choice(  # type: ignore[assignment]
             "restart", restart, RESTART_TYPES)
@@ -313,7 +318,7 @@ class Supervisor(Actor):
         if cell is None or not cell.alive:
             spec = slot.spec
             ref = self._cell.system._spawn(spec.factory, spec.args, spec.name,
-                                           spec._new_mailbox(), None, self._cell, None,
+                                           spec._new_mailbox(), None, self._cell, spec.kwargs,
                                            on_exit=self._on_exit)
             cell = slot.cell = ref._cell
         else:

@@ -173,10 +173,10 @@ class _Cell:
                               msg_id=msg_id, corr_id=corr_id,
                               msg_type=type(message).__name__, depth=len(chan.buffer),
                               model=_MODEL)
-        except BaseException:
+            await self._finish()
+        except BaseException:  # cancelled (also in on_stop: a shutdown time ran out)
             self._abandon()
             raise
-        await self._finish()
 
     async def _start(self) -> bool:
         try:
