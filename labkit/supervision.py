@@ -130,10 +130,16 @@ class Child:
         self.restart: RestartType = check_choice(  # type: ignore[assignment]
             "restart", restart, RESTART_TYPES)
         if shutdown != "brutal_kill":
+            accepted = f"shutdown must be a number of seconds >= 0 or 'brutal_kill', got " \
+                       f"{describe(shutdown)}"
             if isinstance(shutdown, str):
-                raise ValueError(f"shutdown must be a number of seconds >= 0 or "
-                                 f"'brutal_kill', got {describe(shutdown)}")
-            shutdown = check_seconds("shutdown", shutdown)
+                raise ValueError(accepted)
+            try:
+                shutdown = check_seconds("shutdown", shutdown)
+            except TypeError:
+                raise TypeError(accepted) from None
+            except ValueError:
+                raise ValueError(accepted) from None
         self.shutdown = shutdown
         if mailbox is not None and not isinstance(mailbox, Mailbox):
             raise TypeError(f"mailbox must be a labkit.actor.Mailbox or None, got "
