@@ -419,7 +419,7 @@ class Supervisor(Actor):
                                 f"delay {delay:.6g} s")
         if delay > 0:
             timer = rt.start_task(self._wake_after, (delay, tuple(restarting)),
-                                  prefix=f"backoff-{slot.name}", model=_MODEL)
+                                  prefix=f"backoff-{slot.name}", model=None)
             self._timers.append(timer)
             return
         for member in restarting:
