@@ -288,7 +288,7 @@ class _Cell:
         rt = self.rt
         rt.record(EventKind.RESTART, actor=self.name, msg_type=type(exc).__name__,
                   depth=len(self.mailbox), model=_MODEL,
-                  detail=f"after {type(exc).__name__}")
+                  detail=f"after {type(exc).__name__}; delay 0 s")
         await self._call_on_stop()
         self.actor = self._build()
         return await self._start()
