@@ -249,7 +249,12 @@ class Supervisor(Actor):
     """An OTP supervisor as an actor: ``system.spawn(Supervisor, children,
     strategy="one_for_one", intensity=1, period=5.0, backoff=None, name=...)``, or
     ``ctx.spawn(...)`` from another supervisor's child to build a tree (see the module
-    docstring for the rules). It handles no user messages; ask :func:`which_children`."""
+    docstring for the rules). It handles no user messages; ask :func:`which_children`.
+
+    Restarts count towards ``intensity`` once per failure (a ``one_for_all`` restart of
+    three children is one restart), within ``period`` seconds, edges included (OTP). With
+    ``backoff``, the children a failure restarts wait out the failed child's delay together.
+    """
 
     def __init__(self, children: Sequence[Child], strategy: Strategy = "one_for_one",
                  intensity: int = 1, period: float = 5.0, backoff: Backoff | None = None) -> None:

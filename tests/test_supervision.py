@@ -618,3 +618,42 @@ def test_terminated_reaches_a_watcher_of_an_escalating_supervisor() -> None:
 
     labkit.simulate(main)
     assert got == [("sup", "escalated")]
+
+
+def test_stopping_a_supervisor_during_a_backoff_wait_reports_the_queued_messages() -> None:
+    log: Log = []
+
+    async def main() -> list[tuple[str, str]]:
+        async with ActorSystem() as system:
+            sup = system.spawn(Supervisor, kids(log, "w"),
+                               backoff=Backoff(min=5, max=5, random_factor=0), name="sup")
+            await labkit.sleep(0)
+            w = await child(sup, "w")
+            w.tell("boom")
+            w.tell("waiting")
+            await labkit.sleep(1)
+            sup.stop()
+            await sup.wait_stopped()
+            return [(d.message, d.reason) for d in system.dead_letters]
+
+    run = labkit.simulate(main)
+    assert run.result == [("boom", "handler raised ValueError: w boom"),
+                          ("waiting", "actor stopped")]
+    assert run.elapsed == 1.0  # the backoff timer was cancelled
+    assert log.count(("start", "w")) == 1
+
+
+def test_a_permanent_child_that_stops_normally_is_restarted_and_counts() -> None:
+    log: Log = []
+
+    async def main() -> None:
+        async with ActorSystem() as system:
+            sup = system.spawn(Supervisor, kids(log, "w"), name="sup")
+            for _ in range(2):
+                await labkit.sleep(1)
+                (await child(sup, "w")).tell("quit")
+            await labkit.sleep(1)
+
+    with pytest.raises(Escalation):  # two restarts within 5 s: more than intensity 1
+        labkit.simulate(main)
+    assert log.count(("start", "w")) == 2

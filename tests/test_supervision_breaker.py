@@ -131,6 +131,18 @@ def test_a_concurrent_call_during_the_trial_is_told_a_trial_is_in_flight() -> No
         "refused; try again once the trial has ended")
 
 
+def test_a_cancelled_trial_lets_the_next_call_be_the_trial() -> None:
+    async def main() -> tuple[str, str]:
+        b = CircuitBreaker(max_failures=1, reset_timeout=1, call_timeout=10)
+        await attempt(b, fail)
+        await labkit.sleep(1)
+        with anyio.move_on_after(0.5):
+            await b.call(slow, 5.0)  # the trial, cancelled by its caller
+        return b.state, await attempt(b, ok)
+
+    assert labkit.simulate(main).result == ("half_open", "ok")
+
+
 def test_failed_trials_compound_the_timeout_by_backoff_factor_up_to_the_cap() -> None:
     async def main() -> list[float]:
         b = CircuitBreaker(max_failures=1, reset_timeout=1, backoff_factor=2.0,
