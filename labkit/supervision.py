@@ -328,6 +328,11 @@ class Supervisor(Actor):
         cell = slot.cell
         if cell is None or not cell.alive:
             spec = slot.spec
+            left = self._cell.system._cells.get(spec.name)
+            if left is not None and left.parent is self._cell:
+                # a child of this supervisor's previous incarnation, killed with it, is
+                # still stopping: its name is free once it has
+                await left.wait_stopped()
             ref = self._cell.system._spawn(spec.factory, spec.args, spec.name,
                                            spec._new_mailbox(), None, self._cell, spec.kwargs,
                                            on_exit=self._on_exit)

@@ -657,3 +657,23 @@ def test_a_permanent_child_that_stops_normally_is_restarted_and_counts() -> None
     with pytest.raises(Escalation):  # two restarts within 5 s: more than intensity 1
         labkit.simulate(main)
     assert log.count(("start", "w")) == 2
+
+
+def test_a_killed_nested_supervisor_restarts_once_its_old_children_have_stopped() -> None:
+    log: Log = []
+
+    async def main() -> list[ChildInfo]:
+        async with ActorSystem() as system:
+            inner = Child(Supervisor, [Child(Worker, log, 0.0, 1.0, name="x")],
+                          shutdown="brutal_kill", name="inner")
+            top = system.spawn(Supervisor, [inner, Child(Worker, log, name="w")],
+                               strategy="one_for_all", name="top")
+            await labkit.sleep(1)
+            (await child(top, "w")).tell("boom")
+            await labkit.sleep(3)
+            return await which_children(await child(top, "inner"))
+
+    run = labkit.simulate(main)
+    assert [(i.name, i.ref is not None) for i in run.result] == [("x", True)]
+    # x's orderly stop (1 s) finished before the new inner started a new x
+    assert log[2:6] == [("stop", "w"), ("stop", "x"), ("stopped", "x"), ("start", "x")]
