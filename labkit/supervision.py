@@ -430,7 +430,7 @@ class Supervisor(Actor):
         if delay > 0:
             timer = rt.start_task(self._wake_after, (delay, tuple(restarting)),
                                   prefix=f"backoff-{slot.name}", model=None)
-            self._timers.append(timer)
+            self._timers = [t for t in self._timers if not t.done] + [timer]
             return
         for member in restarting:
             if member.status == "backoff":
