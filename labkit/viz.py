@@ -10,6 +10,8 @@ returns an Altair chart with a title, axis titles with units and tooltips::
     viz.throughput_chart(run)    # messages received per second over time
     viz.sequence_diagram(run)    # actors as lanes, time downwards, messages as arrows
     viz.compare({"Go": go_run, "Rust": rust_run}, chart="depth")   # shared axes
+    viz.lifecycle_chart(run)     # an actor tree: running, backoff, failures, restarts
+    viz.breaker_chart(run)       # a circuit breaker's state over time
 
 Colours: one fixed palette, :data:`PALETTE`, maps the trace's ``model`` column (``go``,
 ``rust``, ``actor``; anything else is ``other``) to the same colour in every chart of every
@@ -45,6 +47,7 @@ from __future__ import annotations
 import base64
 import inspect
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -77,10 +80,12 @@ __all__ = (
     "NEUTRAL",
     "PALETTE",
     "Source",
+    "breaker_chart",
     "compare",
     "depth_chart",
     "enable_offline",
     "latency_chart",
+    "lifecycle_chart",
     "load_chart",
     "model_color",
     "sequence_diagram",
@@ -895,6 +900,186 @@ def sweep_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, color: str 
         return faceted
     single: alt.LayerChart = layered.properties(title=heading)
     return single
+
+
+# -- supervision -----------------------------------------------------------------------------
+
+#: Colours of the lifecycle chart: an actor's states (bars) and events (marks). Running is
+#: the actor layer's violet from :data:`PALETTE`; a backoff wait a pale violet.
+_LIFECYCLE = MappingProxyType({
+    "running": PALETTE["actor"],
+    "backoff": "#CDBFE3",
+    "fail": "#D62728",
+    "restart": "#2CA02C",
+    "escalate": "#FF7F0E",
+    "stop": NEUTRAL,
+})
+_LIFECYCLE_SHAPES = MappingProxyType({
+    "fail": "cross", "restart": "circle", "escalate": "triangle-up", "stop": "square"})
+#: A breaker's states, as a traffic light.
+_BREAKER = MappingProxyType({"closed": "#59A14F", "half_open": "#EDC948", "open": "#E15759"})
+_DELAY = re.compile(r"delay (\S+) s")
+_AT = re.compile(r"at t=(\S+) s")
+_TRIAL = re.compile(r"trial at t=(\S+) s")
+
+
+def _run_end(source: Source, df: pd.DataFrame) -> float:
+    """When the run ended: a ``Run`` knows (its last row may come earlier); else the last
+    row's time."""
+    elapsed = getattr(source, "elapsed", None)
+    end = _end_time(df)
+    return max(end, float(elapsed)) if isinstance(elapsed, int | float) else end
+
+
+def _seconds_in(pattern: re.Pattern[str], text: object) -> float | None:
+    found = pattern.search(_text(text))
+    return None if found is None else float(found.group(1).rstrip(")"))
+
+
+def lifecycle_chart(source: Source, *, limit: int = 500, title: str | None = None,
+                    width: int = 600) -> alt.LayerChart:
+    """An actor tree's lifecycle over time: one lane per actor (in spawn order), a bar for
+    each incarnation **running** (its task's spawn to its stop) and for each **backoff**
+    wait (a ``restart`` row's delay), and marks for each **fail**, **restart**,
+    **escalate** (on the supervisor's lane) and supervisor **stop** (with its reason in the
+    tooltip). OTP supervision and Akka backoff, drawn from the trace rows of
+    ``labkit.supervision``; at most ``limit`` bars and ``limit`` marks."""
+    limit = _how_many("limit", limit)
+    title = _optional_str("title", title)
+    width = _pixels("width", width)
+    df = _frame(source).sort_values("seq", kind="stable")
+    end = _run_end(source, df)
+    actor_rows = df["model"] == "actor"
+    spawns = df[(df["kind"] == "spawn") & actor_rows & df["peer"].notna()]
+    lanes = list(dict.fromkeys(str(p) for p in spawns["peer"]
+                               if not str(p).startswith("post-")))
+    wanted = set(lanes)
+    ends = df[(df["kind"] == "stop") & df["peer"].isna() & df["actor"].isin(wanted)]
+    bars: list[dict[str, Any]] = []
+    started = spawns[spawns["peer"].isin(wanted)]
+    for name, seq, time in zip(started["peer"].tolist(), started["seq"].tolist(),
+                               started["time"].tolist(), strict=True):
+        later = ends[(ends["actor"] == name) & (ends["seq"] > seq)]
+        stop = float(later["time"].iloc[0]) if len(later) else end
+        bars.append({"lane": str(name), "what": "running", "start": _r(time),
+                     "end": _r(stop), "detail": ""})
+    events = df[actor_rows & df["actor"].isin(wanted) & (
+        (df["kind"].isin(("fail", "restart", "escalate")))
+        | ((df["kind"] == "stop") & df["peer"].notna()))]
+    restarts = events[events["kind"] == "restart"]
+    for name, seq, time, detail in zip(restarts["actor"].tolist(), restarts["seq"].tolist(),
+                                       restarts["time"].tolist(),
+                                       restarts["detail"].tolist(), strict=True):
+        delay = _seconds_in(_DELAY, detail)
+        if delay:  # until the restart (the detail's delay is rounded), if it came
+            again = spawns[(spawns["peer"] == name) & (spawns["seq"] > seq)]
+            until = float(again["time"].iloc[0]) if len(again) else min(time + delay, end)
+            bars.append({"lane": str(name), "what": "backoff", "start": _r(time),
+                         "end": _r(until), "detail": _text(detail)})
+    columns = ["lane", "what", "start", "end", "duration_ms", "detail"]
+    spans = pd.DataFrame(bars, columns=[*columns[:4], "detail"]).head(limit)
+    spans["duration_ms"] = ((spans["end"] - spans["start"]) * 1000).map(_r)
+    spans = spans[columns]
+    # A supervisor's exit by Escalation is its escalate mark: no second (fail) mark.
+    events = events[~((events["kind"] == "fail") & (events["msg_type"] == "Escalation"))]
+    marks = pd.DataFrame({
+        "lane": events["actor"].astype(str), "what": events["kind"].astype(str),
+        "time": events["time"].map(_r), "cause": events["msg_type"].map(_text),
+        "detail": events["detail"].map(_text)}).head(limit).reset_index(drop=True)
+    # a failure and its restart come at one instant: failures above the bar, the
+    # supervisor's answers below
+    marks["offset"] = [-6 if w in ("fail", "escalate") else 6 for w in marks["what"]]
+    shown = [w for w in _LIFECYCLE if w in set(spans["what"]) | set(marks["what"])]
+    color = alt.Color("what:N", title="state / event", scale=alt.Scale(
+        domain=shown, range=[_LIFECYCLE[w] for w in shown]))
+    y = alt.Y("lane:N", title="actor", sort=lanes)
+    running = alt.Chart(spans).mark_bar(height={"band": 0.5}).encode(
+        x=alt.X("start:Q", title="time (s)"), x2="end:Q", y=y, color=color,
+        tooltip=[alt.Tooltip("lane:N", title="actor"), alt.Tooltip("what:N", title="state"),
+                 alt.Tooltip("start:Q", title="from (s)", format=".6~f"),
+                 alt.Tooltip("end:Q", title="to (s)", format=".6~f"),
+                 alt.Tooltip("duration_ms:Q", title="duration (ms)", format=".3~f"),
+                 alt.Tooltip("detail:N", title="why")])
+    points = alt.Chart(marks).mark_point(filled=True, size=90, opacity=1).encode(
+        x=alt.X("time:Q", title="time (s)"), y=y, color=color,
+        yOffset=alt.YOffset("offset:Q", scale=None),
+        shape=alt.Shape("what:N", legend=None, scale=alt.Scale(
+            domain=list(_LIFECYCLE_SHAPES), range=list(_LIFECYCLE_SHAPES.values()))),
+        tooltip=[alt.Tooltip("lane:N", title="actor"), alt.Tooltip("what:N", title="event"),
+                 alt.Tooltip("time:Q", title="time (s)", format=".6~f"),
+                 alt.Tooltip("cause:N", title="error"), alt.Tooltip("detail:N", title="why")])
+    chart = alt.LayerChart(layer=[running, points]).properties(
+        title=title or "Actor lifecycle: running, backoff waits, failures, restarts, "
+                       "escalations",
+        width=width, height=max(60, 28 * len(lanes)))
+    return chart
+
+
+def _breaker_spans(rows: pd.DataFrame, start: float, end: float) -> list[dict[str, Any]]:
+    """One breaker's state spans from its ``breaker`` rows (``"old -> new: why"``). The
+    breaker turns half-open when its timeout passes, read or not: an open span ends at its
+    ``trial at t=...``, and a later ``open -> half_open`` row starts at its ``at t=...``."""
+    changes: list[tuple[float, str, str]] = []
+    for at, detail in zip(rows["time"].tolist(), rows["detail"].tolist(), strict=True):
+        head, _, why = _text(detail).partition(": ")
+        state = head.split(" -> ")[-1].strip()
+        time = float(at)
+        if state == "half_open":
+            time = _seconds_in(_AT, why) or time
+        changes.append((time, state, why))
+        if state == "open":
+            trial = _seconds_in(_TRIAL, why)
+            if trial is not None:
+                changes.append((trial, "half_open", "reset timeout passed"))
+    spans: list[dict[str, Any]] = []
+    state, since, why = "closed", start, ""
+    for time, new, reason in sorted(changes, key=lambda c: c[0]):
+        if new == state:
+            continue
+        if time > since:
+            spans.append({"state": state, "start": _r(since), "end": _r(time), "why": why})
+        state, since, why = new, time, reason
+    if end > since:
+        spans.append({"state": state, "start": _r(since), "end": _r(end), "why": why})
+    return spans
+
+
+def breaker_chart(source: Source, breaker: str | None = None, *, title: str | None = None,
+                  width: int = 600) -> alt.Chart:
+    """A circuit breaker's state over time (Akka ``CircuitBreaker``): closed, open and
+    half-open as coloured spans, one lane per breaker (``breaker``: only that one), from
+    the ``breaker`` rows of ``labkit.supervision.CircuitBreaker``."""
+    breaker = _optional_str("breaker", breaker)
+    title = _optional_str("title", title)
+    width = _pixels("width", width)
+    df = _frame(source).sort_values("seq", kind="stable")
+    rows = df[df["kind"] == "breaker"]
+    names = list(dict.fromkeys(str(a) for a in rows["actor"]))
+    if breaker is not None:
+        if breaker not in names:
+            raise ValueError(f"no circuit breaker named {breaker!r} in this trace; "
+                             f"breakers: {names}")
+        names = [breaker]
+    start = float(df["time"].min()) if len(df) else 0.0
+    end = _run_end(source, df)
+    spans = [{"breaker": name, **span} for name in names
+             for span in _breaker_spans(rows[rows["actor"] == name], start, end)]
+    data = pd.DataFrame(spans, columns=["breaker", "state", "start", "end", "why"])
+    data["duration_s"] = (data["end"] - data["start"]).map(_r)
+    chart: alt.Chart = alt.Chart(data).mark_bar(height={"band": 0.6}).encode(
+        x=alt.X("start:Q", title="time (s)"), x2="end:Q",
+        y=alt.Y("breaker:N", title="breaker", sort=names),
+        color=alt.Color("state:N", title="state", scale=alt.Scale(
+            domain=list(_BREAKER), range=list(_BREAKER.values()))),
+        tooltip=[alt.Tooltip("breaker:N", title="breaker"),
+                 alt.Tooltip("state:N", title="state"),
+                 alt.Tooltip("start:Q", title="from (s)", format=".6~f"),
+                 alt.Tooltip("end:Q", title="to (s)", format=".6~f"),
+                 alt.Tooltip("duration_s:Q", title="duration (s)", format=".6~f"),
+                 alt.Tooltip("why:N", title="why")],
+    ).properties(title=title or "Circuit breaker state over time" + (
+        f": {breaker}" if breaker else ""), width=width, height=max(40, 32 * len(names)))
+    return chart
 
 
 # -- comparison ------------------------------------------------------------------------------

@@ -22,11 +22,25 @@ time. Reach it only through its :class:`ActorRef`::
 
 Every message that is dropped or cannot be delivered is a :class:`DeadLetter` in
 ``system.dead_letters`` and a ``dead_letter`` row in the trace, with its reason.
+
+Death watch (Akka ``context.watch``, Erlang monitors): ``ctx.watch(ref)`` makes the watcher
+receive :class:`Terminated` ``(ref, reason, error)`` as an ordinary message when ``ref``
+stops (at once if it already has). Supervision trees (OTP supervisors, backoff, a circuit
+breaker) are in :mod:`labkit.supervision`, built on this layer's failure seam
+(:class:`Failure`, :class:`Directive`) and death watch.
 """
 
 from __future__ import annotations
 
-from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
+from labkit.actor._actor import (
+    Actor,
+    Context,
+    Directive,
+    ExitReason,
+    Failure,
+    Supervisor,
+    Terminated,
+)
 from labkit.actor._dead import DeadLetter
 from labkit.actor._errors import (
     ActorError,
@@ -58,6 +72,7 @@ __all__ = (
     "Context",
     "DeadLetter",
     "Directive",
+    "ExitReason",
     "Failure",
     "Mailbox",
     "MailboxFull",
@@ -67,6 +82,7 @@ __all__ = (
     "Signal",
     "Stop",
     "Supervisor",
+    "Terminated",
     "Undeliverable",
     "WrongMessageType",
 )

@@ -6,7 +6,7 @@ import enum
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from labkit._check import describe
 from labkit.actor._mailbox import Envelope, Mailbox, Signal, Stop
@@ -15,7 +15,7 @@ from labkit.actor._ref import ActorRef
 if TYPE_CHECKING:
     from labkit.actor._system import ActorSystem, _Cell
 
-__all__ = ("Actor", "Context", "Directive", "Failure", "Supervisor")
+__all__ = ("Actor", "Context", "Directive", "ExitReason", "Failure", "Supervisor", "Terminated")
 
 _STOP = Stop()
 
@@ -78,6 +78,10 @@ class Actor:
     async def on_stop(self, ctx: Context) -> None:
         """Called once in the actor's task after the last message."""
 
+    async def _stop_children(self, ctx: Context) -> None:
+        """Stop children before the generic stop (which stops any left, all at once).
+        ``labkit.supervision.Supervisor`` stops its own in reverse order, one at a time."""
+
 
 class Directive(enum.Enum):
     """What to do with an actor whose handler raised (Akka's supervisor directives)."""
@@ -97,6 +101,22 @@ class Failure:
     time: float
     count: int  #: failures of this actor so far, this one included
     phase: str  #: "receive", "on_start" or "signal"
+
+
+#: Why a watched actor stopped (see :class:`Terminated`).
+ExitReason = Literal["normal", "failed", "escalated"]
+
+
+class Terminated(NamedTuple):
+    """Death watch (Akka ``Terminated``, Erlang's ``'DOWN'`` monitor message): what a
+    watcher receives, as an ordinary message, when an actor it watches (``ctx.watch(ref)``)
+    has stopped. ``reason``: ``"normal"`` (stopped), ``"failed"`` (a handler or ``on_start``
+    raised; ``error`` is the exception) or ``"escalated"`` (a supervisor gave up:
+    ``error`` is the ``labkit.supervision.Escalation``)."""
+
+    ref: ActorRef
+    reason: ExitReason
+    error: BaseException | None
 
 
 #: Decides a :class:`Directive` for a :class:`Failure` (sync or async). The default stops.
@@ -191,10 +211,28 @@ class Context:
         return to._forward(env)
 
     def spawn(self, factory: Callable[..., Actor], *args: Any, name: str | None = None,
-              mailbox: Mailbox | None = None, supervisor: Supervisor | None = None) -> ActorRef:
-        """Start a child actor: it stops when this actor stops."""
+              mailbox: Mailbox | None = None, supervisor: Supervisor | None = None,
+              **kwargs: Any) -> ActorRef:
+        """Start a child actor, ``factory(*args, **kwargs)``: it stops when this actor
+        stops."""
         return self._cell.system._spawn(factory, args, name, mailbox, supervisor,
-                                        parent=self._cell)
+                                        self._cell, kwargs)
+
+    def watch(self, ref: ActorRef) -> ActorRef:
+        """Death watch (Akka ``context.watch``, Erlang ``monitor``): when ``ref`` stops,
+        this actor receives :class:`Terminated` as an ordinary message; at once if it has
+        stopped already. Watching twice delivers once. Returns ``ref``."""
+        if not isinstance(ref, ActorRef):
+            raise TypeError(f"ref must be an ActorRef, got {describe(ref)}")
+        ref._cell.watch(self._cell)
+        return ref
+
+    def unwatch(self, ref: ActorRef) -> ActorRef:
+        """Stop watching ``ref``: no :class:`Terminated` for it is queued from now on."""
+        if not isinstance(ref, ActorRef):
+            raise TypeError(f"ref must be an ActorRef, got {describe(ref)}")
+        ref._cell.unwatch(self._cell)
+        return ref
 
     def stop(self) -> None:
         """Stop this actor after the current message (queued messages become dead letters)."""

@@ -13,6 +13,7 @@ __all__ = (
     "ActorError",
     "ActorFailed",
     "AskTimeout",
+    "Escalation",
     "MailboxFull",
     "Undeliverable",
     "WrongMessageType",
@@ -86,3 +87,27 @@ class WrongMessageType(ActorError, TypeError):
             f"{type(message).__name__} {message!r:.80}; nothing was enqueued")
         self.recipient = recipient
         self.message = message
+
+
+class Escalation(ActorError):
+    """A supervisor gave up (OTP: restart intensity reached): it stopped its children and
+    exited with this. Its own supervisor treats it as a child failure; at the top, the
+    ``ActorSystem``'s default supervisor ends the run with it. Exported as
+    ``labkit.supervision.Escalation``.
+
+    ``supervisor``: who gave up; ``child``: the child whose failure was one too many;
+    ``restarts``: the restarts within ``period`` seconds, that one included;
+    ``intensity``: the most it allows. The child's error is chained as ``__cause__``.
+    """
+
+    def __init__(self, supervisor: str, child: str, restarts: int, intensity: int,
+                 period: float) -> None:
+        super().__init__(
+            f"supervisor {supervisor!r} gave up: child {child!r} failed, {restarts} restarts "
+            f"within {period:g} s is more than its intensity allows ({intensity}); it "
+            f"stopped its children and escalated")
+        self.supervisor = supervisor
+        self.child = child
+        self.restarts = restarts
+        self.intensity = intensity
+        self.period = period

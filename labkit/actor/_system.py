@@ -13,9 +13,17 @@ from labkit._check import check_bool, check_callable, check_int, check_str, desc
 from labkit._runtime.core import Runtime, TaskRecord, current
 from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.actor._actor import Actor, Context, Directive, Failure, Supervisor
+from labkit.actor._actor import (
+    Actor,
+    Context,
+    Directive,
+    ExitReason,
+    Failure,
+    Supervisor,
+    Terminated,
+)
 from labkit.actor._dead import DeadLetter
-from labkit.actor._errors import ActorError
+from labkit.actor._errors import ActorError, Escalation
 from labkit.actor._mailbox import (
     Envelope,
     Mailbox,
@@ -40,6 +48,11 @@ def current_cell() -> _Cell | None:
 
 
 def _stop_all(failure: Failure) -> Directive:
+    """The system's default supervisor: a failed actor stops. An :class:`Escalation` (a
+    top-level ``labkit.supervision.Supervisor`` gave up) ends the run, the way an
+    unrecovered panic ends a Go program (G31)."""
+    if isinstance(failure.error, Escalation):
+        raise failure.error
     return Directive.STOP
 
 
@@ -47,16 +60,19 @@ class _Cell:
     """The runtime side of one actor: its instance, mailbox, task and message loop."""
 
     __slots__ = ("_watchers", "accepts", "actor", "alive", "args", "children", "ctx",
-                 "factory", "failures", "mailbox", "name", "parent", "ref", "rt", "stopping",
-                 "supervisor", "system", "task")
+                 "exit_error", "exit_reason", "factory", "failures", "kwargs", "mailbox",
+                 "name", "on_exit", "over", "parent", "ref", "rt", "started", "stopping",
+                 "supervisor", "system", "task", "watched_by")
 
     def __init__(self, system: ActorSystem, rt: Runtime, factory: Callable[..., Actor],
                  args: tuple[Any, ...], actor: Actor, mailbox: Mailbox,
-                 supervisor: Supervisor | None, parent: _Cell | None) -> None:
+                 supervisor: Supervisor | None, parent: _Cell | None,
+                 kwargs: dict[str, Any] | None = None) -> None:
         self.system = system
         self.rt = rt
         self.factory = factory
         self.args = args
+        self.kwargs = kwargs or {}
         self.actor = actor
         self.accepts = type(actor).accepts
         self.mailbox = mailbox
@@ -70,8 +86,20 @@ class _Cell:
         self.name = ""
         self.ref: ActorRef = None  # type: ignore[assignment]  # set by ActorSystem._spawn
         self.task: TaskRecord = None  # type: ignore[assignment]
-        #: Tasks waiting for this actor to stop; made by the first one (most have none).
+        #: Tasks waiting for this actor to start, end an incarnation or stop; made by the
+        #: first one (most actors have none). Waiters re-check their condition when woken.
         self._watchers: ParkingLot | None = None
+        #: Actors that watch this one (``ctx.watch``): each gets a ``Terminated``.
+        self.watched_by: list[_Cell] | None = None
+        #: Why the actor stopped, for ``Terminated``: "normal", "failed" or "escalated".
+        self.exit_reason: ExitReason = "normal"
+        self.exit_error: BaseException | None = None
+        #: Set by a ``labkit.supervision.Supervisor`` for its children: an incarnation that
+        #: ends (stop, failure, kill) keeps the mailbox and calls ``on_exit(cell)``; the
+        #: supervisor then restarts it in place or stops it for good (:meth:`finalize`).
+        self.on_exit: Callable[[_Cell], None] | None = None
+        self.started = False  #: this incarnation's on_start has returned (or failed)
+        self.over = False     #: this incarnation's task has ended
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -84,6 +112,9 @@ class _Cell:
         idle = ("a message for actor", self.name)
         try:
             running = await self._start()
+            self.started = True
+            if self._watchers is not None:
+                self._watchers.unpark_all()
             while running:
                 signals = mailbox._signals
                 if signals:
@@ -142,19 +173,37 @@ class _Cell:
                               msg_id=msg_id, corr_id=corr_id,
                               msg_type=type(message).__name__, depth=len(chan.buffer),
                               model=_MODEL)
-        except BaseException:
+            await self._finish()
+        except BaseException:  # cancelled (also in on_stop: a shutdown time ran out)
             self._abandon()
             raise
-        await self._finish()
 
     async def _start(self) -> bool:
         try:
+            if self.actor is None:  # an in-place restart by a supervisor: build it here,
+                self.actor = self._build()  # so a failing constructor is a failure too
             await self.actor.on_start(self.ctx)
         except Exception as exc:  # noqa: BLE001 - a user hook's failure is the actor's
-            # A failing on_start stops the actor: there is no state to resume from.
+            # A failing on_start stops the actor (there is no state to resume from), or
+            # ends this incarnation of a supervised child: its supervisor decides.
             self._record_failure(exc, None, None, "on_start")
+            self._set_exit(exc)
             return False
         return True
+
+    def _build(self) -> Actor:
+        actor = self.factory(*self.args, **self.kwargs)
+        if not isinstance(actor, Actor):
+            raise TypeError(f"actor factory {self.factory!r} must return an Actor, got "
+                            f"{describe(actor)}")
+        return actor
+
+    def _set_exit(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self.exit_reason, self.exit_error = "normal", None
+        else:
+            self.exit_reason = "escalated" if isinstance(exc, Escalation) else "failed"
+            self.exit_error = exc
 
     async def _signal(self, signal: Signal) -> bool:
         """Handle one system message; False when the actor must stop."""
@@ -215,6 +264,9 @@ class _Cell:
             if env.reply is not None and not self.ctx._replied:
                 env.reply.wake((FAILED, exc))
             self.mailbox._dead(rt, env, msg_id, f"handler raised {type(exc).__name__}: {exc}"[:200])
+        self._set_exit(exc)
+        if self.on_exit is not None:  # a supervised child: its supervisor decides, after
+            return False              # this incarnation has ended (see _finish)
         decide = self.supervisor or self.system.supervisor
         failure = Failure(self.ref, exc, signal if env is None else env.message, rt.now(),
                           self.failures, phase)
@@ -222,8 +274,10 @@ class _Cell:
         if inspect.isawaitable(directive):
             directive = await directive
         if directive is Directive.RESUME:
+            self._set_exit(None)
             return True
         if directive is Directive.RESTART:
+            self._set_exit(None)
             return await self._restart(exc)
         if directive is Directive.STOP:
             return False
@@ -234,14 +288,84 @@ class _Cell:
         rt = self.rt
         rt.record(EventKind.RESTART, actor=self.name, msg_type=type(exc).__name__,
                   depth=len(self.mailbox), model=_MODEL,
-                  detail=f"after {type(exc).__name__}")
+                  detail=f"after {type(exc).__name__}; delay 0 s")
         await self._call_on_stop()
-        actor = self.factory(*self.args)
-        if not isinstance(actor, Actor):
-            raise TypeError(f"actor factory {self.factory!r} must return an Actor, got "
-                            f"{describe(actor)}")
-        self.actor = actor
+        self.actor = self._build()
         return await self._start()
+
+    # -- supervised children (labkit.supervision) ---------------------------------------------
+
+    def reincarnate(self) -> None:
+        """Start a new incarnation in a new task: same ref, same mailbox (what is queued is
+        kept), a fresh actor from the factory (built in the task, before ``on_start``)."""
+        self.actor = None  # type: ignore[assignment]  # built by _start
+        self.ctx = Context(self)
+        self.started = self.over = False
+        self._set_exit(None)
+        self.task = self.rt.start_task(self.run, (), prefix="actor", model=_MODEL,
+                                       name=self.name)
+
+    async def wait_started(self) -> None:
+        """Wait until this incarnation's ``on_start`` has returned (or failed)."""
+        while not (self.started or self.over):
+            await self._park(f"actor {self.name} to start")
+
+    async def wait_over(self) -> None:
+        """Wait until this incarnation's task has ended."""
+        while not self.over:
+            await self._park(f"actor {self.name} to stop")
+
+    async def _park(self, what: str) -> None:
+        if self._watchers is None:
+            self._watchers = ParkingLot()
+        await self._watchers.park(what)
+
+    def _ended(self) -> None:
+        """This incarnation is over: tell the waiters, then the supervisor."""
+        self.over = True
+        if self._watchers is not None:
+            self._watchers.unpark_all()
+        on_exit = self.on_exit
+        if on_exit is not None:
+            on_exit(self)
+
+    def finalize(self, reason: str) -> None:
+        """Stop a supervised child for good (its supervisor will not restart it): what is
+        queued becomes dead letters with ``reason``; watchers get ``Terminated``."""
+        self.on_exit = None
+        self._close(reason)
+        self._gone()
+
+    # -- death watch ----------------------------------------------------------------------------
+
+    def watch(self, watcher: _Cell) -> None:
+        if not self.alive:  # Akka: watching a dead actor delivers Terminated at once
+            watcher._terminated(self)
+            return
+        if self.watched_by is None:
+            self.watched_by = []
+        if watcher not in self.watched_by:
+            self.watched_by.append(watcher)
+
+    def unwatch(self, watcher: _Cell) -> None:
+        if self.watched_by is not None and watcher in self.watched_by:
+            self.watched_by.remove(watcher)
+
+    def _terminated(self, dead: _Cell) -> None:
+        """Queue ``Terminated`` for ``dead`` as an ordinary message, past the capacity: a
+        death notice is never dropped by overflow (it is a dead letter only if this actor
+        has stopped too)."""
+        rt = self.rt
+        note = Terminated(dead.ref, dead.exit_reason, dead.exit_error)
+        env = new_envelope(Envelope, (note, dead.ref, dead.name, None, None))
+        msg_id = rt.next_msg_id()
+        mailbox = self.mailbox
+        if mailbox._chan.closed or not self.alive:
+            mailbox._dead(rt, env, msg_id, mailbox._closed_reason)
+            return
+        mailbox._chan.force_put(env, msg_id)
+        if rt.trace_on:
+            mailbox._record(rt, EventKind.TELL, env, msg_id)
 
     # -- stopping ------------------------------------------------------------------------------
 
@@ -264,16 +388,30 @@ class _Cell:
                 self.system._lost(rt, signal, self.name, None, reason, None, None, None)
 
     async def _finish(self) -> None:
-        """Orderly stop: mailbox closed and emptied, children stopped, then ``on_stop``."""
+        """Orderly stop: mailbox closed and emptied, children stopped, then ``on_stop``.
+
+        A supervised child's incarnation ends without closing its mailbox: children
+        stopped, ``on_stop``, then its supervisor decides (restart or :meth:`finalize`)."""
+        if self.on_exit is not None:
+            await self._stop_children()
+            if self.actor is not None:  # None: the constructor failed
+                await self._call_on_stop()
+            self._ended()
+            return
         self._close("actor stopped")
+        await self._stop_children()
+        await self._call_on_stop()
+        self._close("actor stopped")  # anything that came in during on_stop
+        self._gone()
+
+    async def _stop_children(self) -> None:
+        if self.actor is not None:
+            await self.actor._stop_children(self.ctx)  # a Supervisor: in order, one by one
         children = list(self.children or ())
         for child in children:
             child.ref.stop()
         for child in children:
             await child.wait_stopped()
-        await self._call_on_stop()
-        self._close("actor stopped")  # anything that came in during on_stop
-        self._gone()
 
     def _abandon(self) -> None:
         """The task was cancelled (the run or the system is ending): no more awaiting."""
@@ -281,26 +419,31 @@ class _Cell:
         if ctx._env is not None:
             self.mailbox._dead(self.rt, ctx._env, ctx._msg_id, "actor cancelled while handling it")
             ctx._env = None
-        self._close("actor cancelled")
         for child in self.children or ():
             child.ref.stop()
+        if self.on_exit is not None and not self.rt._closing:
+            self._ended()  # killed by its supervisor (brutal_kill, shutdown timeout)
+            return
+        self._close("actor cancelled")
         self._gone()
 
     def _gone(self) -> None:
         self.alive = False
-        self.system._cells.pop(self.name, None)
+        self.over = True
+        if self.system._cells.get(self.name) is self:
+            del self.system._cells[self.name]
         siblings = None if self.parent is None else self.parent.children
         if siblings is not None and self in siblings:
             siblings.remove(self)
         if self._watchers is not None:
             self._watchers.unpark_all()
+        watchers, self.watched_by = self.watched_by, None
+        for watcher in watchers or ():
+            watcher._terminated(self)
 
     async def wait_stopped(self) -> None:
-        if not self.alive:
-            return
-        if self._watchers is None:
-            self._watchers = ParkingLot()
-        await self._watchers.park(f"actor {self.name} to stop")
+        while self.alive:
+            await self._park(f"actor {self.name} to stop")
 
 
 class ActorSystem:
@@ -359,14 +502,17 @@ class ActorSystem:
     # -- actors --------------------------------------------------------------------------------
 
     def spawn(self, factory: Callable[..., Actor], *args: Any, name: str | None = None,
-              mailbox: Mailbox | None = None, supervisor: Supervisor | None = None) -> ActorRef:
-        """Start ``factory(*args)`` (an :class:`Actor` subclass or a function returning an
-        actor) as a top-level actor. ``name`` defaults to ``actor-N`` (numbered per run)."""
-        return self._spawn(factory, args, name, mailbox, supervisor, None)
+              mailbox: Mailbox | None = None, supervisor: Supervisor | None = None,
+              **kwargs: Any) -> ActorRef:
+        """Start ``factory(*args, **kwargs)`` (an :class:`Actor` subclass or a function
+        returning an actor) as a top-level actor. ``name`` defaults to ``actor-N``
+        (numbered per run)."""
+        return self._spawn(factory, args, name, mailbox, supervisor, None, kwargs)
 
     def _spawn(self, factory: Callable[..., Actor], args: tuple[Any, ...], name: str | None,
                mailbox: Mailbox | None, supervisor: Supervisor | None,
-               parent: _Cell | None) -> ActorRef:
+               parent: _Cell | None, kwargs: dict[str, Any] | None = None,
+               on_exit: Callable[[_Cell], None] | None = None) -> ActorRef:
         rt = self._rt
         if rt is None or not self._open:
             raise ActorError(f"actor system {self.name!r} is not running: spawn actors inside "
@@ -386,12 +532,13 @@ class ActorSystem:
                             f"{describe(mailbox)}")
         if supervisor is not None:
             check_callable("supervisor", supervisor)
-        actor = factory(*args)
+        actor = factory(*args, **(kwargs or {}))
         if not isinstance(actor, Actor):
             raise TypeError(f"actor factory {factory!r} must return an Actor, got "
                             f"{describe(actor)}")
         box = Mailbox() if mailbox is None else mailbox
-        cell = _Cell(self, rt, factory, args, actor, box, supervisor, parent)
+        cell = _Cell(self, rt, factory, args, actor, box, supervisor, parent, kwargs)
+        cell.on_exit = on_exit
         box._attach(self)  # refuse a second owner before any task starts
         cell.task = rt.start_task(cell.run, (), prefix="actor", model=_MODEL, name=name)
         cell.name = cell.task.name
