@@ -46,6 +46,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     *[("rate_limit", {"mode": m, "messages": 40}) for m in ("wait", "drop")],
     ("watermarks", {"messages": 40}),
     ("load_shedding", {"threshold": 4, "probability": 0.1, "messages": 40}),
+    # 04 supervision
+    *[("poison", {"model": m, "design": d, "messages": 30})
+      for m, designs in scenarios.faults.DESIGNS.items() for d in designs],
+    *[("dependency_storm", {"policy": p, "model": m, "requests": 40})
+      for m, policies in scenarios.faults.STORM_MODELS.items() for p in policies],
 ]
 
 

@@ -12,7 +12,7 @@ benchmarks all call these same functions::
 :data:`SCENARIOS` maps each scenario's name to its function and :data:`DESCRIPTIONS` to a
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
 (00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
-:mod:`.backpressure` (03_backpressure).
+:mod:`.backpressure` (03_backpressure), :mod:`.faults` (04_supervision).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from labkit.scenarios.backpressure import (
     rate_limit,
     watermarks,
 )
+from labkit.scenarios.faults import PoisonResult, StormResult, dependency_storm, poison
 from labkit.scenarios.mailboxes import (
     AskReplyResult,
     FifoResult,
@@ -119,6 +120,11 @@ __all__ = (
     "overload",
     "rate_limit",
     "watermarks",
+    # 04 supervision
+    "PoisonResult",
+    "StormResult",
+    "dependency_storm",
+    "poison",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -144,6 +150,8 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "rate_limit": rate_limit,
     "watermarks": watermarks,
     "load_shedding": load_shedding,
+    "poison": poison,
+    "dependency_storm": dependency_storm,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -183,4 +191,9 @@ DESCRIPTIONS: dict[str, str] = {
     "rate_limit": "03 backpressure: a token bucket admits at most rate * T + burst",
     "watermarks": "03 backpressure: pause at a high mark, resume at a low one (hysteresis)",
     "load_shedding": "03 backpressure: shed load early, with a reason in the dead letters",
+    "poison": "04 supervision: a poison job in a worker pool, Go crash / recover loop / "
+              "errgroup vs Rust bare tasks / JoinSet vs actor supervisor (G31, G32, G42, "
+              "R33, R34)",
+    "dependency_storm": "04 supervision: restarts against a dependency that is down, "
+                        "storm vs intensity vs backoff vs circuit breaker",
 }
