@@ -190,8 +190,8 @@ def test_storm_is_deterministic() -> None:
      r"^model 'go' has no design 'joinset'.*'bare', 'recover', 'errgroup'"),
     (lambda: scenarios.poison("java"), ValueError, r"^model must be one of"),
     (lambda: scenarios.poison("go", workers=0), ValueError, r"^workers must be an int"),
-    (lambda: scenarios.poison("go", poison_every=2.5), TypeError,
-     r"^poison_every must be an int"),
+    (lambda: scenarios.poison("go", poison_every="10"),  # type: ignore[arg-type]
+     TypeError, r"^poison_every must be an int"),
     (lambda: scenarios.dependency_storm("breaker", "go"), ValueError,
      r"^model 'go' has no policy 'breaker'.*'storm', 'backoff'"),
     (lambda: scenarios.dependency_storm("intensity", "rust"), ValueError,
