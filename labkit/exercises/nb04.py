@@ -139,7 +139,7 @@ def _judge_go_worker(worker: object) -> Iterator[str]:
                        f"(deadlock): {waits}")
             return
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            inner = exc
+            inner: BaseException = exc
             while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
                 inner = inner.exceptions[0]
             run_ = getattr(inner, "run", None)
@@ -259,7 +259,7 @@ def _judge_joinset(supervise: object) -> Iterator[str]:
             yield f"with seed {seed} every task blocked at t={exc.at:.2f} s (deadlock): {waits}"
             return
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            inner = exc
+            inner: BaseException = exc
             while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
                 inner = inner.exceptions[0]
             if log.panics and str(inner) == f"poison job {log.panics[-1][2]}":
