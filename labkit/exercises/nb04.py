@@ -37,7 +37,6 @@ class _Log:
     poison: set[int] = field(default_factory=set)
     panics: list[tuple[float, str, int]] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
-    started: list[tuple[str, float]] = field(default_factory=list)
     returned: list[tuple[str, float]] = field(default_factory=list)
     closed_at: float | None = None
     restarts: Any = None
@@ -216,7 +215,6 @@ class JobQueue:
 async def rust_worker(jobs: JobQueue) -> None:
     """A worker task: handle jobs until the queue is empty (then return Ok); a poison job
     makes it panic, and its JoinHandle gives Err(JoinError) with is_panic() (R33)."""
-    jobs.log.started.append((current_task().name, labkit.now()))
     while (job := await jobs.take()) is not None:
         await jobs.handle(job)
 
@@ -270,7 +268,8 @@ def _judge_joinset(supervise: object) -> Iterator[str]:
             else:
                 yield f"with seed {seed} your code raised {type(inner).__name__}: {inner}"
             return
-        starts, panics = len(log.started), len(log.panics)
+        spawns = run.trace.events("spawn")
+        starts, panics = int((spawns["model"] == "rust").sum()), len(log.panics)
         if not run.completed or starts > WORKERS + panics:
             yield (f"with seed {seed} {starts} workers were started for {panics} panics "
                    f"({'still going' if not run.completed else 'finished'} at "

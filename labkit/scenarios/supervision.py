@@ -381,7 +381,7 @@ async def poison_then_queue(delay: float, queued: int
         tell(system, "w", "poison")
         await labkit.sleep(0.1)
         for n in range(queued):
-            tell(system, "w", f"job {n}")  # w is waiting out its backoff: these wait in its mailbox
+            tell(system, "w", f"job {n}")  # w waits out its backoff: these wait in its mailbox
         await labkit.sleep(delay + 1.0)
         return handled, [(d.message, d.reason) for d in system.dead_letters]
 
