@@ -51,6 +51,14 @@ CASES: list[tuple[str, dict[str, Any]]] = [
       for m, designs in scenarios.faults.DESIGNS.items() for d in designs],
     *[("dependency_storm", {"policy": p, "model": m, "requests": 40})
       for m, policies in scenarios.faults.STORM_MODELS.items() for p in policies],
+    *[("strategies", {"strategy": s}) for s in ("one_for_one", "one_for_all", "rest_for_one")],
+    ("escalation", {}),
+    ("escalation", {"failures": (1.0, 7.0), "intensity": 1, "period": 5.0}),
+    *[("restart_types", {"restart": r, "ending": e})
+      for r in ("permanent", "transient", "temporary") for e in scenarios.supervision.ENDINGS],
+    ("backoff_restarts", {}),
+    ("backoff_mailbox", {}),
+    *[("breaker", {"protected": p, "requests": 40}) for p in (True, False)],
 ]
 
 

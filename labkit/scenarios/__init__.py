@@ -12,7 +12,8 @@ benchmarks all call these same functions::
 :data:`SCENARIOS` maps each scenario's name to its function and :data:`DESCRIPTIONS` to a
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
 (00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
-:mod:`.backpressure` (03_backpressure), :mod:`.faults` (04_supervision).
+:mod:`.backpressure` (03_backpressure), :mod:`.supervision` and :mod:`.faults`
+(04_supervision).
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ from labkit.scenarios.routing import (
     sharding,
     work_queue,
     work_queue_sweep,
+)
+from labkit.scenarios.supervision import (
+    BackoffMailboxResult,
+    BackoffRestartsResult,
+    BreakerResult,
+    EscalationResult,
+    RestartTypeResult,
+    StrategiesResult,
+    backoff_mailbox,
+    backoff_restarts,
+    breaker,
+    escalation,
+    restart_types,
+    strategies,
 )
 from labkit.scenarios.tour import Exchange, PingPongResult, ping_pong
 
@@ -125,6 +140,18 @@ __all__ = (
     "StormResult",
     "dependency_storm",
     "poison",
+    "BackoffMailboxResult",
+    "BackoffRestartsResult",
+    "BreakerResult",
+    "EscalationResult",
+    "RestartTypeResult",
+    "StrategiesResult",
+    "backoff_mailbox",
+    "backoff_restarts",
+    "breaker",
+    "escalation",
+    "restart_types",
+    "strategies",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -152,6 +179,12 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "load_shedding": load_shedding,
     "poison": poison,
     "dependency_storm": dependency_storm,
+    "strategies": strategies,
+    "escalation": escalation,
+    "restart_types": restart_types,
+    "backoff_restarts": backoff_restarts,
+    "backoff_mailbox": backoff_mailbox,
+    "breaker": breaker,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -196,4 +229,16 @@ DESCRIPTIONS: dict[str, str] = {
               "R33, R34)",
     "dependency_storm": "04 supervision: restarts against a dependency that is down, "
                         "storm vs intensity vs backoff vs circuit breaker",
+    "strategies": "04 supervision: one_for_one, one_for_all, rest_for_one on three children "
+                  "when one fails (OTP)",
+    "escalation": "04 supervision: restarts counted in an intensity window, escalation to "
+                  "the parent supervisor, and the end of the run at the top (G31)",
+    "restart_types": "04 supervision: permanent, transient, temporary children after a "
+                     "failure or a normal stop",
+    "backoff_restarts": "04 supervision: restarts with exponential backoff and seeded jitter "
+                        "while a dependency is down (Akka restartWithBackoff)",
+    "backoff_mailbox": "04 supervision: the failing message becomes a dead letter; messages "
+                       "sent during the backoff arrive in order after the restart",
+    "breaker": "04 supervision: a circuit breaker in front of a database that goes down: "
+               "fast failures vs waiting for errors",
 }
