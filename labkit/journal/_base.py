@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from labkit._check import check_bool, check_choice, check_int, check_str, describe
 from labkit._runtime.core import current_or_none, current_task
@@ -137,7 +137,7 @@ class Journal:
             self._closed = True
             self._close()
 
-    def __enter__(self) -> Journal:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
