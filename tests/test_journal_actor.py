@@ -131,6 +131,15 @@ def test_recovery_is_the_latest_snapshot_plus_the_events_after_it(tmp_path: Path
     assert recovered == "Snapshotting: 1 events replayed, snapshot at seq 6"
 
 
+def test_persistence_id_from_the_class_or_the_argument(tmp_path: Path) -> None:
+    class Named(Account):
+        persistence_id = "acct-7"
+
+    assert Named(tmp_path / "a.jsonl").persistence_id == "acct-7"
+    assert Named(tmp_path / "a.jsonl", persistence_id="x").persistence_id == "x"
+    assert Account(tmp_path / "a.jsonl").persistence_id == "Account"
+
+
 def test_recovery_without_a_snapshot_replays_everything(tmp_path: Path) -> None:
     path = tmp_path / "bank.jsonl"
     with journal.open(path) as j:

@@ -121,9 +121,11 @@ class EventSourced(Actor):
         else:
             self._path = check_path(journal)
             self.journal = None
-        #: Names this actor's event stream (trace rows, snapshots); default: the class name.
-        self.persistence_id = (type(self).__name__ if persistence_id is None
-                               else check_str("persistence_id", persistence_id))
+        #: Names this actor's event stream (trace rows, snapshots): the argument, else a
+        #: ``persistence_id`` class attribute, else the class name.
+        if persistence_id is None:
+            persistence_id = getattr(type(self), "persistence_id", None) or type(self).__name__
+        self.persistence_id: str = check_str("persistence_id", persistence_id)
         if snapshot_every is not _CLASS:
             self.snapshot_every = (None if snapshot_every is None else  # type: ignore[misc]
                                    check_int("snapshot_every", snapshot_every, minimum=1))
