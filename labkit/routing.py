@@ -357,7 +357,7 @@ class Router:
         corr_id = rt.next_msg_id()
         queued = 0
         for worker, msg_id in self._decide(rt, msg, key, corr_id):
-            queued += worker.tell(msg, corr_id=corr_id, msg_id=msg_id)
+            queued += worker.tell(msg, corr_id=corr_id, trace_id=msg_id)
         return queued
 
     async def send(self, msg: Any, *, key: Any = None) -> int:
@@ -366,7 +366,7 @@ class Router:
         corr_id = rt.next_msg_id()
         queued = 0
         for worker, msg_id in self._decide(rt, msg, key, corr_id):
-            queued += await worker.send(msg, corr_id=corr_id, msg_id=msg_id)
+            queued += await worker.send(msg, corr_id=corr_id, trace_id=msg_id)
         return queued
 
     async def ask(self, msg: Any, *, key: Any = None, timeout: float | None = None) -> Any:
@@ -423,7 +423,7 @@ async def scatter_gather(workers: Sequence[ActorRef], msg: Any, *, deadline: flo
         rt.record(EventKind.ROUTE, actor=router_name, peer=worker.name, msg_id=msg_id,
                   corr_id=corr_id, msg_type=type(msg).__name__, model=_MODEL,
                   detail="scatter_gather")
-        pending = worker.ask_nowait(msg, corr_id=corr_id, msg_id=msg_id)
+        pending = worker.ask_nowait(msg, corr_id=corr_id, trace_id=msg_id)
         pending.post_in_background(limit)
         posted.append(pending)
     replies: dict[str, Any] = {}

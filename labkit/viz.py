@@ -12,6 +12,8 @@ returns an Altair chart with a title, axis titles with units and tooltips::
     viz.compare({"Go": go_run, "Rust": rust_run}, chart="depth")   # shared axes
     viz.lifecycle_chart(run)     # an actor tree: running, backoff, failures, restarts
     viz.breaker_chart(run)       # a circuit breaker's state over time
+    viz.recovery_chart(df)       # recovery time against snapshot interval (journal)
+    viz.delivery_chart(df)       # duplicates and losses per delivery guarantee
 
 Colours: one fixed palette, :data:`PALETTE`, maps the trace's ``model`` column (``go``,
 ``rust``, ``actor``; anything else is ``other``) to the same colour in every chart of every
@@ -82,12 +84,14 @@ __all__ = (
     "Source",
     "breaker_chart",
     "compare",
+    "delivery_chart",
     "depth_chart",
     "enable_offline",
     "latency_chart",
     "lifecycle_chart",
     "load_chart",
     "model_color",
+    "recovery_chart",
     "sequence_diagram",
     "share_palette",
     "sweep_chart",
@@ -1079,6 +1083,115 @@ def breaker_chart(source: Source, breaker: str | None = None, *, title: str | No
                  alt.Tooltip("why:N", title="why")],
     ).properties(title=title or "Circuit breaker state over time" + (
         f": {breaker}" if breaker else ""), width=width, height=max(40, 32 * len(names)))
+    return chart
+
+
+# -- journal and replay ----------------------------------------------------------------------
+
+def _frame_with(name: str, df: object, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """``df`` checked: a DataFrame that has ``columns``."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, {what}, got {describe(df)}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} needs the columns {list(columns)}; {missing} missing "
+                         f"(it has {list(df.columns)})")
+    return df
+
+
+def recovery_chart(df: pd.DataFrame, *, y: str = "recovery_s", color: str | None = None,
+                   title: str | None = None, width: int = 420,
+                   height: int = 240) -> alt.LayerChart:
+    """Recovery time against snapshot interval: how long an event-sourced actor takes to
+    get its state back (latest snapshot + the events after it) when it snapshots every
+    ``snapshot_every`` events. Frequent snapshots mean few events to replay, at the price
+    of writing snapshots while running.
+
+    ``df``: one row per run, with ``snapshot_every`` (events between snapshots) and ``y``
+    (``"recovery_s"``, seconds on the run's clock; or ``"events_replayed"``, a count);
+    ``events_replayed`` is shown in the tooltip when present. ``color`` names a column
+    that tells lines apart (``"model"`` uses :data:`PALETTE`; ``"backend"``...)."""
+    y = check_choice("y", y, ("recovery_s", "events_replayed"))
+    color = _optional_str("color", color) or None
+    title = _optional_str("title", title)
+    width, height = _pixels("width", width), _pixels("height", height)
+    keys = ["snapshot_every", y, *([color] if color else [])]
+    frame = _frame_with("df", df, keys, "one row per run (snapshot_every, recovery_s)")
+    extra = ["events_replayed"] if "events_replayed" in frame.columns and y != \
+        "events_replayed" else []
+    data = frame[list(dict.fromkeys(keys + extra))].dropna(subset=["snapshot_every", y])
+    data = data.sort_values([*([color] if color else []), "snapshot_every"], kind="stable")
+    data = data.reset_index(drop=True)
+    data[y] = data[y].astype("float64").map(_r)
+    label = "recovery time (s)" if y == "recovery_s" else "events replayed on recovery"
+    enc: dict[str, Any] = {
+        "x": alt.X("snapshot_every:Q", title="snapshot interval (events)",
+                   axis=alt.Axis(values=sorted({_r(v) for v in data["snapshot_every"]}))),
+        "y": alt.Y(f"{y}:Q", title=label, scale=alt.Scale(zero=True)),
+        "tooltip": [*([alt.Tooltip(f"{color}:N", title=color)] if color else []),
+                    alt.Tooltip("snapshot_every:Q", title="snapshot every (events)"),
+                    alt.Tooltip(f"{y}:Q", title=label, format=".6~f"),
+                    *[alt.Tooltip(f"{c}:Q", title="events replayed") for c in extra]]}
+    if color == "model":
+        data["model"] = data["model"].where(data["model"].isin(list(PALETTE)), "other")
+        enc["color"] = model_color(models=_present(data))
+    elif color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    else:
+        enc["color"] = alt.value(PALETTE["actor"])
+    lines = alt.Chart().mark_line().encode(**enc)
+    points = alt.Chart().mark_point(filled=True, size=40).encode(**enc)
+    chart = cast("alt.LayerChart", alt.layer(lines, points, data=data)).properties(
+        title=title or "Recovery time against snapshot interval", width=width,
+        height=height)
+    return chart
+
+
+#: The delivery guarantees in the order a learner meets them.
+_GUARANTEES = ("at-most-once", "at-least-once", "effectively-once")
+
+
+def delivery_chart(df: pd.DataFrame, *, title: str | None = None, width: int = 220,
+                   height: int = 220) -> alt.FacetChart:
+    """Duplicates and losses per delivery guarantee: one panel per count, a bar per
+    guarantee (``mode``) and model. At-most-once loses what a crashed worker held;
+    at-least-once resends it and so handles some twice; effectively-once (resend +
+    dedup) shows neither.
+
+    ``df``: one row per run with ``mode`` (``"at-most-once"``, ``"at-least-once"``,
+    ``"effectively-once"``, or any other label), ``model`` (``"go"``, ``"rust"``,
+    ``"actor"``: coloured by :data:`PALETTE`), ``duplicates`` and ``losses`` (message
+    counts); ``sent`` is shown in the tooltip when present."""
+    title = _optional_str("title", title)
+    width, height = _pixels("width", width), _pixels("height", height)
+    frame = _frame_with("df", df, ["mode", "model", "duplicates", "losses"],
+                        "one row per run (mode, model, duplicates, losses)")
+    extra = ["sent"] if "sent" in frame.columns else []
+    data = frame[["mode", "model", *extra, "duplicates", "losses"]].melt(
+        id_vars=["mode", "model", *extra], value_vars=["duplicates", "losses"],
+        var_name="count", value_name="messages")
+    data["model"] = data["model"].where(data["model"].isin(list(PALETTE)), "other")
+    data["mode"] = data["mode"].astype(str)
+    data["messages"] = data["messages"].fillna(0).astype("int64")
+    modes = [m for m in _GUARANTEES if m in set(data["mode"])]
+    modes += sorted(set(data["mode"]) - set(modes))
+    models = [m for m in PALETTE if m in set(data["model"])]
+    data = data.sort_values(["count", "mode", "model"], kind="stable").reset_index(drop=True)
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("mode:N", title="delivery guarantee", sort=modes,
+                axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("model:N", sort=models),
+        y=alt.Y("messages:Q", title="messages", axis=alt.Axis(tickMinStep=1)),
+        color=model_color(models=models),
+        tooltip=[alt.Tooltip("mode:N", title="guarantee"),
+                 alt.Tooltip("model:N", title="model"),
+                 alt.Tooltip("count:N", title="count"),
+                 alt.Tooltip("messages:Q", title="messages"),
+                 *[alt.Tooltip(f"{c}:Q", title="messages sent") for c in extra]],
+    ).properties(width=width, height=height)
+    chart: alt.FacetChart = bars.facet(
+        column=alt.Column("count:N", title=None, sort=["duplicates", "losses"])).properties(
+        title=title or "Duplicates and losses per delivery guarantee")
     return chart
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from labkit._check import describe
+from labkit._runtime.rows import EventKind
 from labkit.actor._mailbox import Envelope, Mailbox, Signal, Stop
-from labkit.actor._ref import ActorRef
+from labkit.actor._ref import FAILED, ActorRef
 
 if TYPE_CHECKING:
     from labkit.actor._system import ActorSystem, _Cell
@@ -178,6 +179,14 @@ class Context:
         return self._msg_id
 
     @property
+    def dedup_id(self) -> int | None:
+        """The id the sender gave the current message (``tell/ask(..., msg_id=...)``), the
+        same in every run; ``None`` when the run assigned its id. Run-assigned ids restart
+        in every run, so deduplication (``labkit.journal.EventSourced``) uses only this."""
+        env = self._env
+        return None if env is None else env.key
+
+    @property
     def corr_id(self) -> int | None:
         """The correlation id of the current message (an ``ask``'s id, or the id of the
         message this one replies to)."""
@@ -197,6 +206,27 @@ class Context:
                                "inside receive()")
         again, self._replied = self._replied, True
         return self._cell.answer(env, self._msg_id, value, again)
+
+    def reject(self, error: Exception) -> bool:
+        """Refuse the current message without failing the actor: the asker of an ``ask``
+        gets :class:`~labkit.actor.ActorFailed` with ``error`` as its cause, and a ``reject``
+        row records it; the actor goes on with its next message (nothing to restart: a
+        refused command changed nothing). True if an asker was told."""
+        env = self._env
+        if env is None:
+            raise RuntimeError("ctx.reject() refuses the message being handled; call it "
+                               "inside receive()")
+        if not isinstance(error, Exception):
+            raise TypeError(f"error must be an exception, got {describe(error)}")
+        cell = self._cell
+        cell.rt.record(EventKind.REJECT, actor=cell.name, peer=env.sender_name,
+                       msg_id=self._msg_id, corr_id=env.corr_id,
+                       msg_type=type(env.message).__name__, model="actor",
+                       detail=f"{type(error).__name__}: {error}"[:200])
+        again, self._replied = self._replied, True
+        if env.reply is None or again:
+            return False
+        return env.reply.wake((FAILED, error))
 
     def forward(self, to: ActorRef) -> bool:
         """Pass the current message on to ``to``, keeping its sender and reply path (a

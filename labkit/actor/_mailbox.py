@@ -81,9 +81,12 @@ class Envelope(NamedTuple):
     corr_id: int | None
     #: The wake-up slot an ``ask`` waits on for the reply (``None`` for a tell).
     reply: Parker | None
+    #: The id the sender gave with ``msg_id=...`` (``None`` when the run assigned it): the
+    #: one id that means the same message in every run, so deduplication uses only it.
+    key: int | None
 
 
-#: ``new_envelope(Envelope, (message, sender, sender_name, corr_id, reply))``. A tell makes
+#: ``new_envelope(Envelope, (message, sender, sender_name, corr_id, reply, key))``. A tell makes
 #: an envelope per message: ``tuple.__new__``, bound once here, builds it in C, where
 #: ``Envelope(...)`` would go through the NamedTuple's ``__new__`` written in Python
 #: (three times slower; the tell path is what the one-way benchmark measures).

@@ -172,13 +172,18 @@ class ActorRef:
     # -- sending ---------------------------------------------------------------------------
 
     def tell(self, message: Any, *, sender: ActorRef | None = None,
-             corr_id: int | None = None, msg_id: int | None = None) -> bool:
+             corr_id: int | None = None, msg_id: int | None = None,
+             trace_id: int | None = None) -> bool:
         """Enqueue ``message`` without waiting; the overflow policy decides on a full
         mailbox. True if it was queued; False if it became a dead letter.
 
         ``corr_id``: a correlation id the handler sees as ``ctx.corr_id`` and the trace rows
-        carry (a router gives all copies of one message the same). ``msg_id``: this copy's
-        id, taken ahead from ``Runtime.next_msg_id()`` (default: a fresh one)."""
+        carry (a router gives all copies of one message the same). ``msg_id``: the sender's
+        own id for this message, the same in every run (a redelivery carries it again): the
+        handler sees it as ``ctx.dedup_id``, and it is the trace id too unless ``trace_id``
+        is given. ``trace_id``: this copy's trace id, taken ahead from
+        ``Runtime.next_msg_id()`` (a router's); run-assigned, so never a ``dedup_id``.
+        Default: a fresh trace id and no ``dedup_id``."""
         if self._accepts is not None:
             self.check(message)
         # The commonest send of all: the runtime's context variables are read directly
@@ -195,8 +200,12 @@ class ActorRef:
             sender, name = _sender(sender)
         if corr_id is not None:
             _check_id("corr_id", corr_id)
-        msg_id = next(rt.msg_ids) if msg_id is None else _check_id("msg_id", msg_id)
-        env = new_envelope(Envelope, (message, sender, name, corr_id, None))
+        key = None if msg_id is None else _check_id("msg_id", msg_id)
+        if trace_id is not None:
+            msg_id = _check_id("trace_id", trace_id)
+        elif msg_id is None:
+            msg_id = next(rt.msg_ids)
+        env = new_envelope(Envelope, (message, sender, name, corr_id, None, key))
         mailbox = self._mailbox
         status = mailbox._chan.put(env, msg_id)  # Mailbox.tell, its commonest case in frame
         if status is OK:
@@ -206,11 +215,13 @@ class ActorRef:
         return mailbox.refused(rt, env, msg_id, status)  # closed or full: dead letter/policy
 
     async def send(self, message: Any, *, sender: ActorRef | None = None,
-                   corr_id: int | None = None, msg_id: int | None = None) -> bool:
+                   corr_id: int | None = None, msg_id: int | None = None,
+                   trace_id: int | None = None) -> bool:
         """Enqueue ``message``, waiting while the mailbox is full (every policy). False if
-        the actor stopped first (the message is then a dead letter). ``corr_id`` and
-        ``msg_id`` as for :meth:`tell`."""
-        rt, env, msg_id = self._address(message, sender, corr_id, msg_id, asking=False)
+        the actor stopped first (the message is then a dead letter). ``corr_id``,
+        ``msg_id`` and ``trace_id`` as for :meth:`tell`."""
+        rt, env, msg_id = self._address(message, sender, corr_id, msg_id, trace_id,
+                                        asking=False)
         mailbox = self._mailbox
         status = mailbox.send_nowait(rt, env, msg_id)
         if status is FULL:
@@ -218,35 +229,36 @@ class ActorRef:
         return status is OK
 
     async def ask(self, message: Any, *, timeout: float | None = None,
-                  corr_id: int | None = None) -> Any:
+                  corr_id: int | None = None, msg_id: int | None = None) -> Any:
         """Send ``message`` (waiting for space) and wait for the reply, all within
         ``timeout`` seconds (``None`` or ``math.inf``: no limit). ``corr_id``: the id to
         ask with (taken ahead from ``Runtime.next_msg_id()``); an ask's id is also its
-        correlation id.
+        correlation id. ``msg_id``: the sender's own id for this message, as for
+        :meth:`tell` (``ctx.dedup_id``).
 
         Raises :class:`AskTimeout` (a ``TimeoutError``) on timeout, :class:`ActorFailed`
         if the handler raised, :class:`Undeliverable` if the message became a dead letter.
         """
         limit = None if timeout is None else check_timeout(timeout)
-        pending = self.ask_nowait(message, corr_id=corr_id)
+        pending = self.ask_nowait(message, corr_id=corr_id, msg_id=msg_id)
         outcome = await pending._outcome(limit)
         return self._settle(pending, outcome, limit, "ask timed out")
 
     def ask_nowait(self, message: Any, *, corr_id: int | None = None,
-                   msg_id: int | None = None) -> PendingReply:
+                   msg_id: int | None = None, trace_id: int | None = None) -> PendingReply:
         """Send ``message`` as an ask without waiting for the reply (nor, on a full mailbox,
         for space): ``await pending.wait(timeout)`` later gets the reply, or raises as
         :meth:`ask` does. Ask many actors at once this way (scatter-gather).
 
-        ``corr_id``: the correlation id (default: the message's id, as for :meth:`ask`);
-        ``msg_id``: the message's id, taken ahead from ``Runtime.next_msg_id()`` (default:
-        ``corr_id`` if given, else a fresh id)."""
-        rt, env, msg_id = self._address(message, None, corr_id, msg_id, asking=True)
+        ``corr_id``: the correlation id (default: the message's trace id, as for
+        :meth:`ask`); ``msg_id`` and ``trace_id`` as for :meth:`tell` (the trace id
+        defaults to ``msg_id`` if given, else to ``corr_id``, else a fresh id)."""
+        rt, env, msg_id = self._address(message, None, corr_id, msg_id, trace_id, asking=True)
         posted = self._mailbox.send_nowait(rt, env, msg_id) is not FULL
         return PendingReply(self, rt, env, msg_id, posted)
 
-    def _address(self, message: Any, sender: object, corr_id: object, msg_id: object, *,
-                 asking: bool) -> tuple[Runtime, Envelope, int]:
+    def _address(self, message: Any, sender: object, corr_id: object, msg_id: object,
+                 trace_id: object, *, asking: bool) -> tuple[Runtime, Envelope, int]:
         """Check ``message`` and the ids, and put it in an envelope from its sender (what
         :meth:`tell` does in its own frame). An ask's envelope has a reply slot, and its
         id is its correlation id unless told otherwise."""
@@ -261,14 +273,19 @@ class ActorRef:
         else:
             ref, name = _sender(sender)
         corr = None if corr_id is None else _check_id("corr_id", corr_id)
-        if msg_id is not None:
-            mid = _check_id("msg_id", msg_id)
+        key = None if msg_id is None else _check_id("msg_id", msg_id)
+        if trace_id is not None:
+            mid = _check_id("trace_id", trace_id)
+        elif key is not None:
+            mid = key
+        elif asking and corr is not None:
+            mid = corr
         else:
-            mid = corr if asking and corr is not None else next(rt.msg_ids)
+            mid = next(rt.msg_ids)
         if not asking:
-            return rt, new_envelope(Envelope, (message, ref, name, corr, None)), mid
+            return rt, new_envelope(Envelope, (message, ref, name, corr, None, key)), mid
         corr = mid if corr is None else corr
-        return rt, new_envelope(Envelope, (message, ref, name, corr, rt.parker())), mid
+        return rt, new_envelope(Envelope, (message, ref, name, corr, rt.parker(), key)), mid
 
     def _settle(self, pending: PendingReply, outcome: tuple[Outcome, Any],
                 timeout: float | None, reason: str) -> Any:

@@ -141,7 +141,7 @@ class _Cell:
                 elif status is CLOSED:  # drained after stop(drain=True)
                     break
                 # Handle one user message, in this frame (no call per message).
-                message, _sender, sender_name, corr_id, reply = env
+                message, _sender, sender_name, corr_id, reply, _key = env
                 if rt.trace_on:
                     rt.record(_RECEIVE, actor=self.name, peer=sender_name,
                               msg_id=msg_id, corr_id=corr_id,
@@ -223,7 +223,7 @@ class _Cell:
     def answer(self, env: Envelope, msg_id: int | None, value: Any, again: bool = False) -> bool:
         """Deliver ``value`` as the reply to ``env``: to its asker, or told to its sender."""
         rt = self.rt
-        _message, sender, sender_name, corr_id, reply = env
+        _message, sender, sender_name, corr_id, reply, _key = env
         if reply is not None:
             if reply.wake((REPLIED, value)):
                 if rt.trace_on:
@@ -236,7 +236,7 @@ class _Cell:
             ref: ActorRef = sender
             if ref._accepts is not None:
                 ref.check(value)
-            told = new_envelope(Envelope, (value, self.ref, self.name, msg_id, None))
+            told = new_envelope(Envelope, (value, self.ref, self.name, msg_id, None, None))
             return ref._mailbox.tell(rt, told, rt.next_msg_id())
         else:
             reason = (f"nobody to reply to: the message came from {sender_name!r}, not "
@@ -357,7 +357,7 @@ class _Cell:
         has stopped too)."""
         rt = self.rt
         note = Terminated(dead.ref, dead.exit_reason, dead.exit_error)
-        env = new_envelope(Envelope, (note, dead.ref, dead.name, None, None))
+        env = new_envelope(Envelope, (note, dead.ref, dead.name, None, None, None))
         msg_id = rt.next_msg_id()
         mailbox = self.mailbox
         if mailbox._chan.closed or not self.alive:
@@ -590,7 +590,7 @@ class ActorSystem:
 
     def _lost_env(self, rt: Runtime, recipient: str, env: Envelope, msg_id: int | None,
                   reason: str, depth: int) -> None:
-        message, _sender, sender_name, corr_id, reply = env
+        message, _sender, sender_name, corr_id, reply, _key = env
         letter = self._lost(rt, message, recipient, sender_name, reason, msg_id, corr_id, depth)
         if reply is not None:
             reply.wake((DEAD, letter))
