@@ -23,7 +23,8 @@ append, one fsync). The journals of a scenario live in a temporary directory (wr
 path ever reaches a result or the trace, only the file's name.
 
 The classes and functions a learner reads in the notebook (:class:`Bank`, :func:`client`,
-:class:`CrashingBank`, :func:`bank_run`, :data:`UPCAST`) are the ones that run.
+:class:`CrashingBank`, :func:`bank_run`, :func:`deposited_v1`, :func:`withdrawn_v1`,
+:class:`BankV1`) are the ones that run.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ __all__ = (
     "UpcastResult",
     "bank_run",
     "client",
+    "deposited_v1",
     "draw_commands",
     "crash_recovery",
     "euros",
@@ -69,6 +71,7 @@ __all__ = (
     "restart_always",
     "upcasting",
     "v1_events",
+    "withdrawn_v1",
     "write_data",
 )
 
@@ -150,18 +153,23 @@ class Bank(EventSourced):
                 raise InvariantViolation(f"{account} is at {euros(cents)}")
 
 
-#: Version 1 of the events held whole euros under "amount" and the account under "acct";
-#: these turn them into version 2 (cents, "account") as they are read (Akka's EventAdapter).
-UPCAST: journal.Upcasters = {
-    ("deposited", 1): lambda old: {"kind": "deposited", "account": old["acct"],
-                                   "cents": old["amount"] * 100},
-    ("withdrawn", 1): lambda old: {"kind": "withdrawn", "account": old["acct"],
-                                   "cents": old["amount"] * 100},
-}
+def deposited_v1(old: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 of `deposited` (whole euros under "amount", "acct") as version 2."""
+    return {"kind": "deposited", "account": old["acct"], "cents": old["amount"] * 100}
+
+
+def withdrawn_v1(old: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 of `withdrawn` as version 2."""
+    return {"kind": "withdrawn", "account": old["acct"], "cents": old["amount"] * 100}
+
+
+#: The upcasters, by (kind, version): each turns an old event into the current shape as it
+#: is read (Akka's EventAdapter); version 1 had no transfers.
+UPCAST: journal.Upcasters = {("deposited", 1): deposited_v1, ("withdrawn", 1): withdrawn_v1}
 
 
 class BankV1(Bank):
-    """The current bank reading old journals: version-1 events go through UPCAST."""
+    """The current bank, able to read old journals: version-1 events go through UPCAST."""
 
     upcast: ClassVar[journal.Upcasters] = UPCAST
 
@@ -338,31 +346,29 @@ def crash_recovery(crash_at: int = 16, *, commands: int = 40,
     persistent = check_bool("persistent", persistent)
     answers: list[Any] = []
     log = CrashLog()
-    opened: list[Journal] = []
     with tempfile.TemporaryDirectory(prefix="labkit-replay-") as tmp:
-        if persistent:
-            opened.append(open_backend(Path(tmp), backend))
+        opened: list[Journal] = []  # opened inside the run (SQLite: in the run's thread)
 
-            def store() -> Journal:  # the same journal at every start
-                return opened[0]
-        else:
-            def store() -> Journal:  # a new, empty in-memory database at every start
-                opened.append(journal.SqliteJournal(":memory:", fsync="never"))
-                return opened[-1]
+        def store() -> Journal:
+            if persistent and opened:
+                return opened[0]  # the same journal at every start
+            # the journal, or (memory only) a new, empty in-memory database at every start
+            opened.append(open_backend(Path(tmp), backend) if persistent else
+                          journal.SqliteJournal(":memory:", fsync="never"))
+            return opened[-1]
 
-        async def main() -> tuple[State, list[Any]]:
+        async def main() -> tuple[State, list[Any], int]:
             cmds = draw_commands(commands_)
-            state = await bank_run(store, cmds, crash_at, log, answers,
-                                   snapshot_every=snapshot_every, dedup=dedup)
-            return state, cmds
+            try:
+                state = await bank_run(store, cmds, crash_at, log, answers,
+                                       snapshot_every=snapshot_every, dedup=dedup)
+                return state, cmds, opened[-1].last_seq
+            finally:
+                for j in opened:
+                    j.close()
 
-        try:
-            run = simulate(main, seed=seed)
-            events = opened[-1].last_seq
-        finally:
-            for j in opened:
-                j.close()
-    final, cmds = run.result
+        run = simulate(main, seed=seed)
+    final, cmds, events = run.result
     expected, expected_events = expected_state(cmds)
     recovery = log.recoveries[-1]
     rejected = sum(a is None for a in answers)
