@@ -59,6 +59,12 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("backoff_restarts", {}),
     ("backoff_mailbox", {}),
     *[("breaker", {"protected": p, "requests": 40}) for p in (True, False)],
+    # 05 replay
+    *[("crash_recovery", {"backend": b, "dedup": d, "commands": 20, "crash_at": 8})
+      for b in ("file", "sqlite") for d in (True, False)],
+    ("crash_recovery", {"persistent": False, "commands": 20, "crash_at": 8}),
+    ("crash_recovery", {"snapshot_every": 3, "commands": 20, "crash_at": 20}),
+    *[("upcasting", {"upcast": u}) for u in (True, False)],
 ]
 
 

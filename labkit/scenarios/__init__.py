@@ -13,7 +13,7 @@ benchmarks all call these same functions::
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
 (00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
 :mod:`.backpressure` (03_backpressure), :mod:`.supervision` and :mod:`.faults`
-(04_supervision).
+(04_supervision), :mod:`.replay` (05_replay).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from labkit.scenarios.mailboxes import (
     select_fairness,
     who_closes,
 )
+from labkit.scenarios.replay import CrashResult, UpcastResult, crash_recovery, upcasting
 from labkit.scenarios.routing import (
     KeyMovementResult,
     LatestValueResult,
@@ -152,6 +153,11 @@ __all__ = (
     "escalation",
     "restart_types",
     "strategies",
+    # 05 replay
+    "CrashResult",
+    "UpcastResult",
+    "crash_recovery",
+    "upcasting",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -185,6 +191,8 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "backoff_restarts": backoff_restarts,
     "backoff_mailbox": backoff_mailbox,
     "breaker": breaker,
+    "crash_recovery": crash_recovery,
+    "upcasting": upcasting,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -241,4 +249,9 @@ DESCRIPTIONS: dict[str, str] = {
                        "sent during the backoff arrive in order after the restart",
     "breaker": "04 supervision: a circuit breaker in front of a database that goes down: "
                "fast failures vs waiting for errors",
+    "crash_recovery": "05 replay: an event-sourced bank crashes after persisting, before "
+                      "answering; recovery from its journal (file or SQLite, snapshots), "
+                      "the resend with or without dedup, or state in memory only",
+    "upcasting": "05 replay: the current bank recovers from a journal of version-1 events, "
+                 "with or without an upcaster",
 }
