@@ -423,3 +423,18 @@ def test_bad_inputs(tmp_path: Path, call: Any, error: type[Exception], message: 
     path.touch()
     with pytest.raises(error, match=message):
         call(path)
+
+
+def test_sqlite_journal_opened_in_one_thread_is_used_in_another(tmp_path: Path) -> None:
+    # In Jupyter, labkit.simulate runs in a thread of its own: a journal opened in a cell
+    # is appended to from that thread.
+    import threading
+
+    j = journal.SqliteJournal(tmp_path / "bank.db")
+    got: list[int] = []
+    worker = threading.Thread(target=lambda: got.append(j.append({"n": 1}, kind="x")))
+    worker.start()
+    worker.join()
+    assert got == [1]
+    assert [r.data for r in j.read()] == [{"n": 1}]
+    j.close()

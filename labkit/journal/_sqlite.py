@@ -50,15 +50,20 @@ class SqliteJournal(Journal):
                  read_only: bool = False) -> None:
         super().__init__(path, fsync, read_only)
         # isolation_level=None: no implicit transactions; each append is its own, begun
-        # and committed here.
+        # and committed here. check_same_thread=False: in Jupyter, labkit.simulate runs in
+        # a thread of its own (the kernel's loop is busy), so a journal opened in a cell is
+        # used from another thread. It is used by one thread at a time (one run), which
+        # SQLite's serialized mode (Python's default build) allows.
         if self.read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"no journal at {str(self.path)!r} (read_only=True "
                                         f"opens an existing journal)")
             self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       isolation_level=None, timeout=10.0)
+                                       isolation_level=None, timeout=10.0,
+                                       check_same_thread=False)
             return
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0,
+                                   check_same_thread=False)
         try:
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
