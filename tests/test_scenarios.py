@@ -10,6 +10,8 @@ import pytest
 import labkit
 from labkit import scenarios
 from labkit.scenarios import SCENARIOS
+from labkit.scenarios.delivery import GUARANTEES
+from labkit.scenarios.delivery import MODELS as DELIVERY_MODELS
 
 #: A fast call of every scenario in every model it has: (name, kwargs).
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -59,6 +61,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("backoff_restarts", {}),
     ("backoff_mailbox", {}),
     *[("breaker", {"protected": p, "requests": 40}) for p in (True, False)],
+    # 05 replay
+    *[("delivery", {"model": m, "guarantee": g, "messages": 30})
+      for m in DELIVERY_MODELS for g in GUARANTEES],
 ]
 
 

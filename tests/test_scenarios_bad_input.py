@@ -175,13 +175,22 @@ SPEC: dict[str, dict[str, list[Case]]] = {
                 "down_from": seconds(allow_zero=True), "down_until": seconds(allow_zero=True),
                 "max_failures": count(1), "call_timeout": seconds(),
                 "reset_timeout": seconds(), "backoff_factor": number(1, 10)},
+    "delivery": {"model": MODEL, "guarantee": choice(), "messages": count(1),
+                 "crash_every": count(1, optional=True), "after_effect": number(0, 1),
+                 "consumers": count(1, MAX_PARTIES), "arrival_rate": rate(),
+                 "work_time": seconds(), "ack_timeout": seconds()},
+    "delivery_table": {"messages": count(1), "crash_every": count(1, optional=True),
+                       "after_effect": number(0, 1), "consumers": count(1, MAX_PARTIES),
+                       "arrival_rate": rate(), "work_time": seconds(),
+                       "ack_timeout": seconds()},
     "work_queue_sweep": {"workers": listing(0, ValueError), "spreads": listing(-1, ValueError),
                          "models": listing("java", ValueError), "dispatch": choice(),
                          "load": FRACTION, "messages": count(1), "service": seconds()},
 }
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {**scenarios.SCENARIOS,
-                                             "work_queue_sweep": scenarios.work_queue_sweep}
+                                             "work_queue_sweep": scenarios.work_queue_sweep,
+                                             "delivery_table": scenarios.delivery_table}
 
 CASES = [pytest.param(name, param, value, error, id=f"{name}-{param}={value!r}"[:80])
          for name, params in SPEC.items()

@@ -13,7 +13,7 @@ benchmarks all call these same functions::
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
 (00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
 :mod:`.backpressure` (03_backpressure), :mod:`.supervision` and :mod:`.faults`
-(04_supervision).
+(04_supervision), :mod:`.delivery` (05_replay).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from labkit.scenarios.backpressure import (
     rate_limit,
     watermarks,
 )
+from labkit.scenarios.delivery import DeliveryResult, delivery, delivery_table
 from labkit.scenarios.faults import PoisonResult, StormResult, dependency_storm, poison
 from labkit.scenarios.mailboxes import (
     AskReplyResult,
@@ -152,6 +153,10 @@ __all__ = (
     "escalation",
     "restart_types",
     "strategies",
+    # 05 replay
+    "DeliveryResult",
+    "delivery",
+    "delivery_table",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -185,6 +190,7 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "backoff_restarts": backoff_restarts,
     "backoff_mailbox": backoff_mailbox,
     "breaker": breaker,
+    "delivery": delivery,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -241,4 +247,7 @@ DESCRIPTIONS: dict[str, str] = {
                        "sent during the backoff arrive in order after the restart",
     "breaker": "04 supervision: a circuit breaker in front of a database that goes down: "
                "fast failures vs waiting for errors",
+    "delivery": "05 replay: at-most-once vs at-least-once (ack via reply channel or oneshot, "
+                "resend) vs effectively-once (dedup) with crashing consumers, duplicates and "
+                "losses (R22, R33, R34, G32)",
 }
