@@ -260,16 +260,19 @@ async def go_send_and_forget(jobs: go.Chan[GoMessage], log: Deliveries) -> None:
 async def go_deliver(jobs: go.Chan[GoMessage], seq: int, timeout: float,
                      log: Deliveries) -> None:
     """At-least-once for one message: send it with a reply channel, then ``select`` on the
-    ack and on ``time.After(timeout)`` (G45); no ack in time: send it again. A crashed
-    consumer tells nobody, so the timeout is the only way to find out. The reply channel
-    is buffered 1, so a late ack never blocks its consumer."""
+    ack and on ``time.After(wait)`` (G45); no ack in time: send it again and wait twice as
+    long. A crashed consumer tells nobody, so the timeout is the only way to find out. The
+    reply channel is buffered 1, so a late ack never blocks its consumer, and it serves
+    every copy: an ack for an earlier copy ends the wait too."""
     reply: go.Chan[int] = go.Chan(1)
+    wait = timeout
     while True:
         await jobs.send(GoMessage(seq, reply), corr_id=seq)
-        chosen, _, _ = await go.select(go.Recv(reply), go.Recv(go.after(timeout)))
+        chosen, _, _ = await go.select(go.Recv(reply), go.Recv(go.after(wait)))
         if chosen == 0:
             return  # acknowledged
         log.resent(seq)
+        wait *= 2  # back off: too short a timeout must not flood the queue for ever
 
 
 async def go_send_until_acked(jobs: go.Chan[GoMessage], log: Deliveries,
@@ -375,20 +378,26 @@ async def rust_send_and_forget(tx: Sender[RustMessage], log: Deliveries) -> None
 
 async def rust_deliver(tx: Sender[RustMessage], seq: int, timeout: float,
                        log: Deliveries) -> None:
-    """At-least-once for one message: send it with a fresh ``oneshot::Sender`` inside,
-    then ``tokio::time::timeout(timeout, ack_rx)`` (R36). ``Ok(Ok(_))``: acknowledged.
+    """At-least-once for one message: send it with a fresh ``oneshot::Sender`` inside (a
+    Sender is consumed by one ``send``, so each copy needs its own), then
+    ``tokio::time::timeout(wait, ack_rx)`` (R36). ``Ok(Ok(_))``: acknowledged.
     ``Ok(Err(RecvError))``: the consumer dropped the Sender unsent, it crashed: resend at
-    once. ``Err(Elapsed)``: no answer in time: resend."""
+    once. ``Err(Elapsed)``: no answer in time: resend and wait twice as long. A late ack
+    for an earlier copy is lost with that copy's dropped Receiver, so without the backoff a
+    timeout shorter than the queue's delay would resend for ever."""
     with tx:  # this task's clone of the Sender
+        wait = timeout
         while True:
             ack_tx, ack_rx = rust.oneshot.channel()
             (await tx.send(RustMessage(seq, ack_tx), corr_id=seq)).unwrap()
             with ack_rx:  # dropped after the wait: a late ack.send() returns Err
-                match await rust.timeout(timeout, ack_rx.recv()):
+                match await rust.timeout(wait, ack_rx.recv()):
                     case rust.Ok(rust.Ok(_)):
                         return  # acknowledged
+                    case rust.Ok(rust.Err(_)):
+                        pass  # RecvError: the consumer crashed holding it
                     case _:
-                        pass  # Ok(Err(RecvError)): the consumer crashed; Err(Elapsed): slow
+                        wait *= 2  # Elapsed: back off
             log.resent(seq)
 
 
@@ -478,8 +487,9 @@ def delivery(model: str = "go", guarantee: str = "at_least_once", *, messages: i
       loses the message.
     * ``"at_least_once"``: each message carries a way to ack it (Go: a reply channel;
       Rust: a ``oneshot::Sender``), and the producer resends it when no ack comes within
-      ``ack_timeout`` s (Rust also at once on ``RecvError``: the crashed task dropped the
-      Sender). No losses; a crash after the effect gives a duplicate.
+      ``ack_timeout`` s, waiting twice as long after each resend (Rust also resends at once
+      on ``RecvError``: the crashed task dropped the Sender). No losses; a crash after the
+      effect gives a duplicate, and so does a timeout shorter than the time to an ack.
     * ``"effectively_once"``: at-least-once, and the consumer applies the effect through a
       dedup table kept with the effect (:meth:`Ledger.apply_once`): no losses, no
       duplicates.
