@@ -16,10 +16,10 @@ hand, the same way in both languages:
 
 Where the two languages differ is *how the producer finds out*. A Go consumer that panics
 sends nothing and closes nothing, so the producer learns only from its ack timeout
-(``time.After``). A Rust consumer task that panics unwinds and drops what it owned, the
-message and the ``oneshot::Sender`` inside it: the producer's ``Receiver`` gets
-``Err(RecvError)`` at once (R22) and resends without waiting for the timeout. Same counts,
-different ``redelivery_wait``.
+(``time.After``). A Rust consumer task that panics unwinds (the default ``panic =
+"unwind"``) and drops what it owned, the message and the ``oneshot::Sender`` inside it: the
+producer's ``Receiver`` gets ``Err(RecvError)`` at once (R22) and resends without waiting
+for the timeout. Same counts, different ``redelivery_wait``.
 
 The model functions (``go_consumer``, ``go_deliver``, ``rust_consumer``, ``rust_deliver``,
 ...) are the ones a notebook shows with :func:`labkit.codeview.side_by_side`. Bookkeeping
@@ -238,8 +238,9 @@ async def go_handle(msg: GoMessage, ledger: Ledger, log: Deliveries, dedup: bool
 async def go_consumer(jobs: go.Chan[GoMessage], ledger: Ledger, log: Deliveries,
                       dedup: bool) -> None:
     """A consumer goroutine ranging over the shared queue (G7) inside a ``recover`` restart
-    loop (G32). A panic loses the message in hand: the channel handed it over and kept no
-    copy, and the dead handler sends no ack and closes nothing."""
+    loop (G32); without the ``recover`` a panic would end the whole program (G31). A panic
+    loses the message in hand: the channel handed it over and kept no copy, and the dead
+    handler sends no ack and closes nothing."""
     while True:
         with go.recover() as r:
             async for msg in jobs:
@@ -345,8 +346,8 @@ async def rust_handle(msg: RustMessage, ledger: Ledger, log: Deliveries, dedup: 
 async def rust_consumer(rx: SharedReceiver[RustMessage], ledger: Ledger, log: Deliveries,
                         dedup: bool) -> None:
     """A consumer task on the shared Receiver (``Arc<Mutex<Receiver>>``: tokio's mpsc has
-    one consumer, R1). A panic ends this task only (R33); unwinding drops the message in
-    hand, and with it its unsent ack Sender."""
+    one consumer, R1, R8). A panic ends this task only (R33); unwinding drops the message
+    in hand, and with it its unsent ack Sender."""
     with rx:
         while (msg := await rx.recv()) is not None:
             with msg:
@@ -404,7 +405,8 @@ async def rust_deliver(tx: Sender[RustMessage], seq: int, timeout: float,
 async def rust_send_until_acked(tx: Sender[RustMessage], log: Deliveries,
                                 timeout: float) -> None:
     """One :func:`rust_deliver` task per message, in a JoinSet; the last clone of ``tx``
-    goes with the last acknowledged message, and the channel closes (R3)."""
+    goes with the last acknowledged message, and the consumers' ``recv`` gives ``None``
+    (R3, R15)."""
     with tx:
         deliveries: rust.JoinSet[None] = rust.JoinSet()
         for seq, gap in log.arrivals():
@@ -489,7 +491,9 @@ def delivery(model: str = "go", guarantee: str = "at_least_once", *, messages: i
       Rust: a ``oneshot::Sender``), and the producer resends it when no ack comes within
       ``ack_timeout`` s, waiting twice as long after each resend (Rust also resends at once
       on ``RecvError``: the crashed task dropped the Sender). No losses; a crash after the
-      effect gives a duplicate, and so does a timeout shorter than the time to an ack.
+      effect gives a duplicate, and so does a timeout shorter than the time to an ack
+      (then Go and Rust differ: Go's one reply channel per message takes a late ack for
+      any copy, while each Rust copy has its own oneshot, dropped when its wait ends).
     * ``"effectively_once"``: at-least-once, and the consumer applies the effect through a
       dedup table kept with the effect (:meth:`Ledger.apply_once`): no losses, no
       duplicates.
