@@ -10,6 +10,8 @@ import pytest
 import labkit
 from labkit import scenarios
 from labkit.scenarios import SCENARIOS
+from labkit.scenarios.reliability import GUARANTEES
+from labkit.scenarios.reliability import MODELS as DELIVERY_MODELS
 
 #: A fast call of every scenario in every model it has: (name, kwargs).
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -65,6 +67,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("crash_recovery", {"persistent": False, "commands": 20, "crash_at": 8}),
     ("crash_recovery", {"snapshot_every": 3, "commands": 20, "crash_at": 20}),
     *[("upcasting", {"upcast": u}) for u in (True, False)],
+    *[("delivery", {"model": m, "guarantee": g, "messages": 30})
+      for m in DELIVERY_MODELS for g in GUARANTEES],
 ]
 
 

@@ -179,13 +179,22 @@ SPEC: dict[str, dict[str, list[Case]]] = {
                        "snapshot_every": count(1, optional=True), "dedup": boolean(),
                        "backend": choice(), "persistent": boolean()},
     "upcasting": {"upcast": boolean(), "events": count(1)},
+    "delivery": {"model": MODEL, "guarantee": choice(), "messages": count(1),
+                 "crash_every": count(1, optional=True), "after_effect": number(0, 1),
+                 "consumers": count(1, MAX_PARTIES), "arrival_rate": rate(),
+                 "work_time": seconds(), "ack_timeout": seconds()},
+    "delivery_table": {"messages": count(1), "crash_every": count(1, optional=True),
+                       "after_effect": number(0, 1), "consumers": count(1, MAX_PARTIES),
+                       "arrival_rate": rate(), "work_time": seconds(),
+                       "ack_timeout": seconds()},
     "work_queue_sweep": {"workers": listing(0, ValueError), "spreads": listing(-1, ValueError),
                          "models": listing("java", ValueError), "dispatch": choice(),
                          "load": FRACTION, "messages": count(1), "service": seconds()},
 }
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {**scenarios.SCENARIOS,
-                                             "work_queue_sweep": scenarios.work_queue_sweep}
+                                             "work_queue_sweep": scenarios.work_queue_sweep,
+                                             "delivery_table": scenarios.delivery_table}
 
 CASES = [pytest.param(name, param, value, error, id=f"{name}-{param}={value!r}"[:80])
          for name, params in SPEC.items()

@@ -13,7 +13,7 @@ benchmarks all call these same functions::
 one-line description (for ``labkit list``). Modules follow the notebooks: :mod:`.tour`
 (00_start_here), :mod:`.mailboxes` (01_mailboxes), :mod:`.routing` (02_routing),
 :mod:`.backpressure` (03_backpressure), :mod:`.supervision` and :mod:`.faults`
-(04_supervision), :mod:`.replay` (05_replay).
+(04_supervision), :mod:`.replay` and :mod:`.reliability` (05_replay).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from labkit.scenarios.mailboxes import (
     select_fairness,
     who_closes,
 )
+from labkit.scenarios.reliability import DeliveryResult, delivery, delivery_table
 from labkit.scenarios.replay import CrashResult, UpcastResult, crash_recovery, upcasting
 from labkit.scenarios.routing import (
     KeyMovementResult,
@@ -158,6 +159,9 @@ __all__ = (
     "UpcastResult",
     "crash_recovery",
     "upcasting",
+    "DeliveryResult",
+    "delivery",
+    "delivery_table",
 )
 
 #: Every scenario by name: ``SCENARIOS[name](**params, seed=0) -> Run``.
@@ -193,6 +197,7 @@ SCENARIOS: dict[str, Callable[..., Run[Any]]] = {
     "breaker": breaker,
     "crash_recovery": crash_recovery,
     "upcasting": upcasting,
+    "delivery": delivery,
 }
 
 #: One line per scenario, for listings (``labkit list``).
@@ -254,4 +259,7 @@ DESCRIPTIONS: dict[str, str] = {
                       "the resend with or without dedup, or state in memory only",
     "upcasting": "05 replay: the current bank recovers from a journal of version-1 events, "
                  "with or without an upcaster",
+    "delivery": "05 replay: at-most-once vs at-least-once (ack via reply channel or oneshot, "
+                "resend) vs effectively-once (dedup) with crashing consumers, duplicates and "
+                "losses (R22, R33, R34, G32)",
 }
