@@ -69,6 +69,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A JupyterLab on a copy of the notebooks, started as `make lab` starts it."""
     home = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
+    shutil.copytree(ROOT / "data", home / "data")  # notebook 05 reads ../data/
     settings = home / "settings"
     # Render every cell (no virtual scrolling) and ask nothing about news.
     for plugin, values in {
@@ -83,7 +84,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Its own data dir: the trust database and its secret stay out of the user's.
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_DATA_DIR=str(home / "data"))
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_DATA_DIR=str(home / "jupyter"))
     jupyter = Path(sys.executable).with_name("jupyter")
     trusts, lab_args = _lab_recipe()
     if trusts:
