@@ -839,6 +839,11 @@ def install_hint(model: str) -> str:
     return "apt-get install librust-tokio-dev cargo"
 
 
+def _rust_hint(cargo: bool, tokio: bool) -> str:
+    return "apt-get install " + " ".join(
+        [*([] if tokio else ["librust-tokio-dev"]), *([] if cargo else ["cargo"])])
+
+
 def missing(model: str) -> str | None:
     """Why the real ``model`` programs cannot be built here (None: they can)."""
     if not REAL.is_dir():
@@ -847,12 +852,11 @@ def missing(model: str) -> str | None:
         if shutil.which("go") is None:
             return f"no `go` on PATH: {install_hint('go')}"
         return None
-    lacks = []
-    if shutil.which("cargo") is None:
-        lacks.append("no `cargo` on PATH")
-    if not any(CARGO_REGISTRY.glob("tokio-1.*")):
-        lacks.append(f"no tokio sources in {CARGO_REGISTRY}")
-    return f"{' and '.join(lacks)}: {install_hint('rust')}" if lacks else None
+    cargo = shutil.which("cargo") is not None
+    tokio = any(CARGO_REGISTRY.glob("tokio-1.*"))
+    lacks = [*([] if cargo else ["no `cargo` on PATH"]),
+             *([] if tokio else [f"no tokio sources in {CARGO_REGISTRY}"])]
+    return f"{' and '.join(lacks)}: {_rust_hint(cargo, tokio)}" if lacks else None
 
 
 def _env(model: str) -> dict[str, str]:
