@@ -128,3 +128,14 @@ def test_unknown_case_or_model_is_refused() -> None:
         twin("ping_pong", "java")
     with pytest.raises(ValueError, match="has no go program"):
         twin("broadcast_lag", "go")
+
+
+def test_real_readme_lists_every_case_with_its_rules() -> None:
+    readme = (real.REAL / "README.md").read_text(encoding="utf-8")
+    for case, info in CASES.items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{case}` |")),
+                   None)
+        assert row is not None, f"real/README.md has no row for {case}"
+        assert ", ".join(info.rules) in row, case
+    for known in KNOWN_DIFFERENCES:
+        assert f"`{known.case}`/{known.model}" in readme
