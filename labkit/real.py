@@ -121,6 +121,11 @@ CASES: dict[str, Case] = {c.name: c for c in (
          "a recover() restart loop / a JoinSet supervisor over poison jobs"),
     Case("cancellation", ("G34", "G35", "G39", "R31", "R32"),
          "ctx.Done() and ctx.Err() / a cancellation token, and abort()"),
+    Case("panic_texts", ("G13", "G14", "G32", "G35", "G37", "G40"),
+         "the texts of Go's channel and WaitGroup panics and of ctx.Err()", ("go",)),
+    Case("error_texts", ("R9", "R12", "R15", "R19", "R22", "R24", "R26", "R32", "R33", "R35",
+                         "R36"),
+         "what tokio's errors display, each produced for real", ("rust",)),
 )}
 
 
@@ -402,6 +407,40 @@ async def _go_cancellation(out: _Out) -> None:
         await jobs.send(j)
     cancel()
     await done.recv()
+
+
+async def _go_panic_texts(out: _Out) -> None:
+    def send_on_closed() -> Any:
+        ch: go.Chan[int] = go.Chan(1)
+        ch.close()
+        return ch.send(1)
+
+    def close_closed() -> None:
+        ch: go.Chan[int] = go.Chan()
+        ch.close()
+        ch.close()
+
+    def negative_waitgroup() -> None:
+        go.WaitGroup().add(-1)
+
+    ops: list[tuple[str, Callable[[], Any]]] = [
+        ("send_on_closed", send_on_closed), ("close_closed", close_closed),
+        ("close_nil", go.nil.close), ("negative_waitgroup", negative_waitgroup)]
+    for op, fn in ops:
+        with go.recover() as r:
+            pending = fn()
+            if pending is not None:
+                await pending
+        out("panic", op=op, display=str(r.value))
+    ctx, cancel = go.with_cancel(go.background())
+    cancel()
+    out("context", how="cancel", err=str(ctx.err()))
+    ctx, cancel = go.with_timeout(go.background(), 0)
+    done = ctx.done()
+    assert done is not None
+    await done.recv()
+    out("context", how="timeout", err=str(ctx.err()))
+    cancel()
 
 
 # -- the twins: Rust ----------------------------------------------------------------------
@@ -697,6 +736,73 @@ async def _rust_cancellation(out: _Out) -> None:
         out("aborted", cancelled=err.is_cancelled(), display=str(err))
 
 
+async def _rust_error_texts(out: _Out) -> None:
+    def text(error: str, result: Any) -> None:
+        out("error", error=error, display=str(result.unwrap_err()))
+
+    tx, rx = rust.mpsc.channel(1)
+    text("mpsc::TryRecvError::Empty", rx.try_recv())
+    tx.try_send(1).unwrap()
+    text("mpsc::TrySendError::Full", tx.try_send(2))
+    text("mpsc::SendTimeoutError::Timeout", await tx.send_timeout(2, 1))
+    rx.close()
+    text("mpsc::TrySendError::Closed", tx.try_send(3))
+    text("mpsc::SendError", await tx.send(3))
+    text("mpsc::SendTimeoutError::Closed", await tx.send_timeout(3, 1))
+    await rx.recv()
+    tx.drop()
+    text("mpsc::TryRecvError::Disconnected", rx.try_recv())
+
+    otx, orx = rust.oneshot.channel()
+    text("oneshot::TryRecvError::Empty", orx.try_recv())
+    otx.drop()
+    text("oneshot::TryRecvError::Closed", orx.try_recv())
+    otx, orx2 = rust.oneshot.channel()
+    otx.drop()
+    text("oneshot::RecvError", await orx2)
+
+    btx, brx = rust.broadcast.channel(1)
+    text("broadcast::TryRecvError::Empty", brx.try_recv())
+    btx.send(1).unwrap()
+    btx.send(2).unwrap()
+    text("broadcast::RecvError::Lagged", await brx.recv())
+    (await brx.recv()).unwrap()
+    btx.drop()
+    text("broadcast::RecvError::Closed", await brx.recv())
+    btx, brx = rust.broadcast.channel(1)
+    brx.drop()
+    text("broadcast::SendError", btx.send(1))
+
+    wtx, wrx = rust.watch.channel(0)
+    wrx.drop()
+    text("watch::SendError", wtx.send(1))
+    wtx, wrx = rust.watch.channel(0)
+    wtx.drop()
+    text("watch::RecvError", await wrx.changed())
+
+    async def pending() -> None:
+        await rust.sleep(float("inf"))
+
+    text("time::Elapsed", await rust.timeout(1, pending()))
+
+    sem = rust.Semaphore(0)
+    text("TryAcquireError::NoPermits", sem.try_acquire())
+    sem.close()
+    text("TryAcquireError::Closed", sem.try_acquire())
+    try:
+        await sem.acquire()
+    except rust.AcquireError as exc:
+        out("error", error="AcquireError", display=str(exc))
+
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    text("JoinError::Panic", await rust.spawn(boom))
+    sleeper = rust.spawn(rust.sleep, 3600)
+    sleeper.abort()
+    text("JoinError::Cancelled", await sleeper)
+
+
 _Twin = Callable[[_Out, int], None]
 
 
@@ -729,6 +835,8 @@ _TWINS: dict[tuple[str, str], _Twin] = {
     ("restart", "rust"): _simulated(_rust_restart),
     ("cancellation", "go"): _simulated(_go_cancellation),
     ("cancellation", "rust"): _simulated(_rust_cancellation),
+    ("panic_texts", "go"): _simulated(_go_panic_texts),
+    ("error_texts", "rust"): _simulated(_rust_error_texts),
 }
 
 
