@@ -978,12 +978,18 @@ def _env(model: str) -> dict[str, str]:
     return env
 
 
-def build(model: str) -> Path:
+_BUILT: dict[tuple[str, Path], Path] = {}
+
+
+def build(model: str, *, again: bool = False) -> Path:
     """Build the real ``model`` programs (cached in ``real/.build``) and return the folder
-    of their binaries. Raises :class:`ToolchainMissing` when the toolchain is absent."""
+    of their binaries; once per process unless ``again``. Raises :class:`ToolchainMissing`
+    when the toolchain is absent."""
     why = missing(model)
     if why:
         raise ToolchainMissing(why)
+    if not again and (model, BUILD) in _BUILT:
+        return _BUILT[model, BUILD]
     BUILD.mkdir(parents=True, exist_ok=True)
     if model == "go":
         out = BUILD / "go"
@@ -997,6 +1003,7 @@ def build(model: str) -> Path:
                           check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed in {cwd}:\n{done.stderr}")
+    _BUILT[model, BUILD] = out
     return out
 
 
