@@ -7,6 +7,8 @@
     labkit run overload policy=drop_head capacity=5 --seed 3
     labkit run producer_consumer capacity=0 --models go rust --chart timeline depth
     labkit run work_queue spread=2 --trace trace.csv --json
+    labkit real                                    # the real Go/tokio programs' cases
+    labkit real try_send --model rust              # real tokio beside its labkit twin
 
 ``run`` prints the scenario's headline numbers (``--json``: as JSON), and can save the trace
 as CSV (``--trace``) and charts (``--chart``, one of :data:`labkit.viz.CHARTS`) as SVG, PNG
@@ -16,6 +18,11 @@ scenario runs once per model and each chart compares them side by side. Paramete
 ``inf``) or else strings (``policy=drop_head``); a true-or-false parameter takes ``true``
 or ``false`` (also ``yes``/``no``, ``on``/``off``, ``1``/``0``). Everything runs in virtual
 time: the same command prints the same numbers and writes the same files on every machine.
+
+``real`` builds and runs a real Go or tokio program of the repository's ``real/`` folder and
+its labkit twin (:mod:`labkit.real`), prints both outputs (JSON lines) and whether they
+agree; ``--golden`` shows the recorded real output instead, for machines without Go or
+cargo. Without the toolchains it says what to install (one line, exit code 2).
 
 A mistake on the command line (an unknown scenario or parameter, a bad value, a folder that
 cannot be written) is one line on stderr, ``labkit: error: ...``, and exit code 2.
@@ -32,6 +39,7 @@ import inspect
 import json
 import math
 import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -340,13 +348,64 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_real(args: argparse.Namespace) -> int:
+    from labkit import real
+
+    if args.name is None:
+        width = max(len(name) for name in real.CASES)
+        for name, case in real.CASES.items():
+            print(f"{name:<{width}}  {'+'.join(case.models):<9}  {' '.join(case.rules)}: "
+                  f"{case.shows}")
+        return 0
+    if args.name not in real.CASES:
+        close = difflib.get_close_matches(args.name, real.CASES, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CliError(f"no real case named {args.name!r}{hint} (`labkit real` lists them)")
+    case = real.CASES[args.name]
+    models = [args.model] if args.model else list(case.models)
+    if args.model and args.model not in case.models:
+        raise CliError(f"case {args.name} has no {args.model} program (it has: "
+                       f"{', '.join(case.models)})")
+    if not args.golden:
+        lacking = [f"{m}: {why}" for m in models if (why := real.missing(m))]
+        if lacking:
+            raise CliError(f"cannot run the real programs of {args.name}: "
+                           f"{'; '.join(lacking)} (or add --golden to show the recorded "
+                           f"real output)")
+    agree = True
+    for model in models:
+        try:
+            ran = real.golden(args.name, model) if args.golden else real.run_real(args.name,
+                                                                                   model)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            raise CliError(f"the real {model} program of {args.name} failed: {exc}") from exc
+        ours = real.twin(args.name, model, seed=args.seed)
+        problems = real.compare(args.name, model, ran, ours)
+        agree = agree and not problems
+        if args.json:
+            print(real.lines(ran + ours), end="")
+            continue
+        where = "recorded" if args.golden else "ran now"
+        print(f"== real {model} ({where})")
+        print(real.lines(ran), end="")
+        print(f"== labkit-{model} (its twin, seed {args.seed})")
+        print(real.lines(ours), end="")
+        for diff in real.KNOWN_DIFFERENCES:
+            if diff.case == args.name and diff.model == model:
+                print(f"-- known difference ({diff.event}): {diff.reason}")
+        verdict = "agree" if not problems else "DIFFER:\n  " + "\n  ".join(problems)
+        print(f"-- {model} and labkit-{model} {verdict}\n")
+    return 0 if agree else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="labkit", description="Run labkit's scenarios headless, in virtual time.",
         epilog="Examples:\n  labkit list\n  labkit show overload\n"
                "  labkit run overload policy=drop_head --models go rust --chart depth",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,show,run}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{list,show,run,real}")
     sub.add_parser("list", help="every scenario with a one-line description")
     show = sub.add_parser("show", help="a scenario's parameters, defaults and documentation")
     show.add_argument("name")
@@ -365,6 +424,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="chart file format (default: svg)")
     run.add_argument("--out", help="folder for chart files (default: .)")
     run.add_argument("--json", action="store_true", help="print the results as JSON")
+    real = sub.add_parser("real", help="a real Go/tokio program beside its labkit twin")
+    real.add_argument("name", nargs="?", help="the case (none: list the cases)")
+    real.add_argument("--model", choices=("go", "rust"),
+                      help="only this real model (default: every one the case has)")
+    real.add_argument("--golden", action="store_true",
+                      help="show the recorded real output instead of building and running")
+    real.add_argument("--seed", type=int, default=0, help="the twin's seed (default: 0)")
+    real.add_argument("--json", action="store_true", help="print only the JSON lines")
     return parser
 
 
@@ -379,7 +446,7 @@ def fail(message: str, *, prog: str = "labkit") -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``labkit`` command (and ``python -m labkit``)."""
     args = _parser().parse_args(argv)
-    commands = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}
+    commands = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run, "real": _cmd_real}
     try:
         return commands[args.command](args)
     except CliError as exc:

@@ -252,3 +252,82 @@ def test_python_dash_m_labkit_runs_in_a_fresh_process() -> None:
     done = subprocess.run([sys.executable, "-m", "labkit", "run", "fifo_order", "--json"],
                           capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(done.stdout)["scenario"] == "fifo_order"
+
+
+# -- labkit real: a real Go/tokio program beside its labkit twin ----------------------------
+
+
+def test_real_lists_the_cases_with_their_models_and_rules(capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from labkit import real
+
+    lines = run_cli(capsys, "real").splitlines()
+    assert [line.split()[0] for line in lines] == list(real.CASES)
+    assert "rust" in lines[list(real.CASES).index("broadcast_lag")].split()[1]
+    assert "G33" in lines[list(real.CASES).index("who_closes")]
+
+
+def test_real_golden_shows_the_recorded_run_and_the_twin(capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    out = run_cli(capsys, "real", "who_closes", "--model", "go", "--golden")
+    assert out.startswith("== real go (recorded)\n")
+    assert "== labkit-go (its twin, seed 0)" in out
+    assert out.count("fatal error: all goroutines are asleep - deadlock!") == 2
+    assert "-- go and labkit-go agree" in out
+    assert "rust" not in out
+
+
+def test_real_golden_names_the_known_differences(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_cli(capsys, "real", "ownership", "--golden")
+    assert "-- known difference (received): labkit's go.Chan passes" in out
+    assert "-- known difference (use_after_move): Python has no borrow checker" in out
+    assert "-- go and labkit-go agree" in out and "-- rust and labkit-rust agree" in out
+
+
+def test_real_json_prints_only_the_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_cli(capsys, "real", "panic_blast", "--golden", "--json")
+    models = [json.loads(line)["model"] for line in out.splitlines()]
+    assert set(models) == {"go", "labkit-go", "rust", "labkit-rust"}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["real", "pingpong"], "no real case named 'pingpong'; did you mean ping_pong?"),
+    (["real", "watch_latest", "--model", "go"], "case watch_latest has no go program"),
+])
+def test_real_mistakes_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                    message: str) -> None:
+    err = fail_cli(capsys, *argv)
+    assert message in err and err.count("\n") == 1
+
+
+def test_real_without_toolchains_says_what_to_install(capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("labkit.real.shutil.which", lambda _name: None)
+    err = fail_cli(capsys, "real", "ping_pong")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "go: no `go` on PATH: apt-get install golang-go" in err
+    assert "rust: no `cargo` on PATH" in err and "cargo" in err
+    assert "--golden" in err
+    err = fail_cli(capsys, "real", "broadcast_lag")
+    assert "golang-go" not in err  # only what this case needs
+
+
+def test_real_runs_the_real_programs_when_the_toolchains_are_here(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_real_live import _need
+
+    _need("go")
+    _need("rust")
+    out = run_cli(capsys, "real", "panic_blast")
+    assert "== real go (ran now)" in out and "== real rust (ran now)" in out
+    assert '"stderr":"panic: boom"' in out
+    assert "-- go and labkit-go agree" in out and "-- rust and labkit-rust agree" in out
+
+
+def test_real_exits_1_when_real_and_twin_differ(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit import real
+
+    monkeypatch.setattr(real, "twin", lambda case, model, seed=0: [])
+    assert main(["real", "ping_pong", "--model", "go", "--golden"]) == 1
+    assert "-- go and labkit-go DIFFER:" in capsys.readouterr().out

@@ -76,8 +76,10 @@ class JoinError(Exception):
         return Ok(self.payload) if self.payload is not None else Err(self)
 
     def __str__(self) -> str:
+        # tokio 1.24's texts (the id is the task's name here); tokio 1.40 and later add the
+        # panic message: ``task 3 panicked with message "boom"``.
         if self.payload is not None:
-            return f"task {self.task} panicked with {self.payload!r}"
+            return f"task {self.task} panicked"
         return f"task {self.task} was cancelled"
 
     def __repr__(self) -> str:

@@ -74,7 +74,7 @@ class SendError(ValueCarryingError[T]):
     """No receiver exists: the value comes back in ``.value`` (R23)."""
 
     def __str__(self) -> str:
-        return "channel closed: no receivers"
+        return "channel closed"  # tokio's text
 
 
 class _LagError(UnitError):
@@ -443,7 +443,8 @@ class Receiver(Handle[_Shared[T]]):
 
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     """A broadcast channel holding ``capacity`` values (rounded up to a power of two),
-    and its first receiver. ``capacity`` 0 raises ``ValueError`` (tokio panics), R23."""
+    and its first receiver (R23). ``capacity`` 0 raises ``ValueError``, where tokio panics
+    ("capacity is empty"): labkit differs on purpose."""
     check_int("broadcast channel capacity", capacity, minimum=1)
     rounded = 1 << (capacity - 1).bit_length()
     shared: _Shared[Any] = _Shared(rounded)

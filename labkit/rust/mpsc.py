@@ -86,11 +86,16 @@ _OK_NONE: Ok[None] = Ok(None)
 class SendError(ValueCarryingError[T]):
     """The receiver is gone: the unsent value comes back in ``.value`` (R5, R9, R21).
 
-    ``reserve`` fails with ``SendError(None)`` (tokio's ``SendError(())``).
+    ``reserve`` fails with ``SendError(None)`` (tokio's ``SendError(())``). Its text is the
+    real one: tokio's ``channel closed``; from a std channel, std's ``sending on a closed
+    channel``. (``std`` says which; it takes no part in ``==``.)
     """
 
+    #: True for an error of a std channel (``std_channel``, ``sync_channel``): std's text.
+    std: bool = False
+
     def __str__(self) -> str:
-        return "sending on a closed channel"
+        return "sending on a closed channel" if self.std else "channel closed"
 
 
 class TrySendError(SendError[T]):
@@ -111,7 +116,11 @@ class TrySendError(SendError[T]):
         return not isinstance(self, _TrySendFull)
 
     def __str__(self) -> str:
-        return "no available capacity" if self.is_full() else "channel closed"
+        if self.is_full():  # tokio's text, or std's
+            return "sending on a full channel" if self.std else "no available capacity"
+        if isinstance(self, _TrySendDisconnected):
+            return "sending on a closed channel"
+        return "channel closed"
 
 
 class _TrySendFull(TrySendError[T]):
@@ -191,11 +200,17 @@ RecvTimeoutError.Disconnected = RecvTimeoutError("Disconnected")
 class RecvError(PlainError):
     """Every sender is gone and nothing is left to receive (std R4, oneshot R22).
 
-    All ``RecvError`` values are equal; match with ``case Err(RecvError()):``.
+    All ``RecvError`` values are equal; match with ``case Err(RecvError()):``. Its text is
+    std's ``receiving on a closed channel``, or tokio's ``channel closed`` from a oneshot
+    (``tokio=True``; it takes no part in ``==``).
     """
 
+    def __init__(self, *, tokio: bool = False) -> None:
+        super().__init__()
+        self.tokio = tokio
+
     def __str__(self) -> str:
-        return "receiving on a closed channel"
+        return "channel closed" if self.tokio else "receiving on a closed channel"
 
 
 #: What ``tx.send(v)`` returns: a coroutine whose result is ``Ok(None)`` or
@@ -291,20 +306,40 @@ class _RustChannel(Channel[T]):
     sent_result = _OK_NONE  # type: ignore[assignment]
 
     def send_closed(self, value: T) -> Any:
-        return Err(SendError(value))
+        return Err(_flavour(SendError(value), self))
+
+
+class _StdChannel(_RustChannel[T]):
+    """The channel of ``std_channel``/``sync_channel``: its errors carry std's texts."""
+
+    __slots__ = ()
+
+
+E = TypeVar("E", bound=SendError[Any])
+
+
+def _flavour(err: E, chan: Channel[Any]) -> E:
+    """``err`` with std's text when ``chan`` is a std channel."""
+    if isinstance(chan, _StdChannel):
+        err.std = True
+    return err
 
 
 def _new_shared(capacity: int | None, sender_cls: type[Any], prefix: str) -> _Shared[Any]:
-    return _Shared(_RustChannel(capacity, model=_MODEL, prefix=prefix), sender_cls)
+    cls = _StdChannel if sender_cls in (StdSender, SyncSender) else _RustChannel
+    return _Shared(cls(capacity, model=_MODEL, prefix=prefix), sender_cls)
 
 
 # -- senders -----------------------------------------------------------------------------
 
 
 def _try_send_error(status: Status, value: T,
-                    closed: type[TrySendError[Any]] = _TrySendClosed) -> Err[TrySendError[T]]:
-    """The error of a ``try_*`` that did not get its slot: ``Full(v)``, else ``closed(v)``."""
-    return Err(TrySendError.Full(value) if status is FULL else closed(value))
+                    closed: type[TrySendError[Any]] = _TrySendClosed,
+                    chan: Channel[Any] | None = None) -> Err[TrySendError[T]]:
+    """The error of a ``try_*`` that did not get its slot: ``Full(v)``, else ``closed(v)``
+    (with std's text when ``chan`` is a std channel)."""
+    err = TrySendError.Full(value) if status is FULL else closed(value)
+    return Err(_flavour(err, chan) if chan is not None else err)
 
 
 class _SenderBase(Handle[_Shared[T]]):
@@ -354,7 +389,7 @@ class _SenderBase(Handle[_Shared[T]]):
             value = transfer(value)
         if chan.send_nowait(value) is OK:
             return _OK_NONE
-        return Err(SendError(value))
+        return Err(_flavour(SendError(value), chan))
 
     def _try_send(self, value: T,
                   closed: type[TrySendError[Any]]) -> Result[None, TrySendError[T]]:
@@ -363,7 +398,7 @@ class _SenderBase(Handle[_Shared[T]]):
         status = shared.chan.send_nowait(value)
         if status is OK:
             return _OK_NONE
-        return _try_send_error(status, value, closed)
+        return _try_send_error(status, value, closed, shared.chan)
 
     def __repr__(self) -> str:
         state = " dropped" if self._dropped else ""
@@ -792,8 +827,9 @@ UnboundedReceiver = Receiver
 def channel(capacity: int) -> tuple[Sender[Any], Receiver[Any]]:
     """``tokio::sync::mpsc::channel(n)``: a FIFO channel of ``n >= 1`` slots (R8).
 
-    tokio has no rendezvous channel: ``n == 0`` raises ``ValueError`` (tokio panics). For a
-    rendezvous use the std :func:`sync_channel` ``(0)``.
+    tokio has no rendezvous channel: ``n == 0`` raises ``ValueError``, where tokio panics
+    with "mpsc bounded channel requires buffer > 0" (labkit differs on purpose: a bad
+    argument is a Python error). For a rendezvous use the std :func:`sync_channel` ``(0)``.
     """
     check_int("mpsc channel capacity", capacity, minimum=1)
     shared: _Shared[Any] = _new_shared(capacity, Sender, "mpsc")

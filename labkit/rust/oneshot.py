@@ -131,7 +131,7 @@ class Receiver(Handle[_State[T]]):
         state = self._awaitable()
         value, ok = await state.chan.recv()
         state.done = True
-        return Ok(value) if ok else Err(RecvError())
+        return Ok(value) if ok else Err(RecvError(tokio=True))
 
     def __await__(self) -> Generator[Any, None, Result[T, RecvError]]:
         return self.recv().__await__()

@@ -46,7 +46,7 @@ class SendError(ValueCarryingError[T]):
     """Every receiver is gone: the value comes back in ``.value`` (R26)."""
 
     def __str__(self) -> str:
-        return "channel closed: no receivers"
+        return "channel closed"  # tokio's text
 
 
 class RecvError(PlainError):

@@ -1,0 +1,3 @@
+module labkitreal
+
+go 1.19
