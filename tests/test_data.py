@@ -27,7 +27,8 @@ def test_the_readme_describes_every_file_and_stays_small() -> None:
     for name in replay.DATA_FILES:
         assert f"| `{name}` |" in readme, name
         assert (DATA / name).stat().st_size < 10_000
-    assert {p.name for p in DATA.iterdir()} == {*replay.DATA_FILES, "README.md"}
+    assert "| `real/` |" in readme
+    assert {p.name for p in DATA.iterdir()} == {*replay.DATA_FILES, "README.md", "real"}
 
 
 def _balances(path: Path, **kwargs: object) -> dict[str, int]:
