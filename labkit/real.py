@@ -33,10 +33,13 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import labkit
 from labkit import go, rust
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = (
     "BUILD",
@@ -54,6 +57,7 @@ __all__ = (
     "ToolchainMissing",
     "build",
     "compare",
+    "compare_table",
     "golden",
     "install_hint",
     "known",
@@ -62,7 +66,9 @@ __all__ = (
     "parse",
     "record",
     "run_real",
+    "source_path",
     "twin",
+    "twin_functions",
     "versions",
 )
 
@@ -1049,3 +1055,77 @@ def record() -> list[Path]:
     path = GOLDEN / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return [*written, path]
+
+
+# -- for the notebooks: the sources and the outcomes side by side ------------------------
+
+#: The functions each twin is made of, in reading order (the first is the twin itself).
+_TWIN_SOURCES: dict[tuple[str, str], tuple[Callable[..., Any], ...]] = {
+    ("who_closes", "go"): (_go_who_closes, _go_range),
+    ("work_queue", "go"): (_go_work_layout, _work_queue),
+    ("work_queue", "rust"): (_rust_work_layout, _work_queue),
+}
+
+
+def twin_functions(case: str, model: str) -> tuple[Callable[..., Any], ...]:
+    """The functions of labkit's twin of the real ``model`` program of ``case``, as
+    :func:`twin` runs them (for :func:`labkit.codeview.real_side_by_side`)."""
+    _check_case(case, model)
+    if (case, model) in _TWIN_SOURCES:
+        return _TWIN_SOURCES[case, model]
+    return (globals()[f"_{model}_{case}"],)
+
+
+def source_path(case: str, model: str) -> Path:
+    """The source file of the real ``model`` program of ``case`` (``real/go/cmd/CASE/main.go``
+    or ``real/rust/src/bin/CASE.rs``)."""
+    _check_case(case, model)
+    if model == "go":
+        return REAL / "go" / "cmd" / case / "main.go"
+    return REAL / "rust" / "src" / "bin" / f"{case}.rs"
+
+
+#: How :func:`compare` holds the cases whose real schedule decides, for :func:`compare_table`.
+_LOOSE = {"select_fairness": "≈ share within ±0.05 of 1/2",
+          "work_queue": "≈ same invariants and order"}
+
+
+def _fields(ev: Event | None) -> str:
+    """An event's own fields, ``key=value`` (no case, model, event), JSON values."""
+    if ev is None:
+        return "—"
+    return " ".join(f"{k}={json.dumps(v, separators=(',', ':'), ensure_ascii=False)}"
+                    for k, v in sorted(ev.items()) if k not in ("case", "model", "event"))
+
+
+def compare_table(case: str, model: str | None = None, *, seed: int = 0) -> pd.DataFrame:
+    """What the real program did (recorded in ``data/real``) beside what labkit's twin does
+    now, event by event: a DataFrame with columns ``model``, ``event``, ``real`` (the
+    recorded line's fields), ``labkit`` (the twin's) and ``same`` (``=``, ``≈ ...`` where
+    :func:`compare` holds shares or invariants and they hold, ``known difference: ...`` with
+    the reason, ``≠`` otherwise). ``model`` None: every real program the case has. Needs no
+    toolchain, only the golden files."""
+    import pandas as pd
+
+    if case not in CASES:
+        raise ValueError(f"no case named {case!r}; the cases: {', '.join(CASES)}")
+    models = CASES[case].models if model is None else (model,)
+    rows = []
+    for m in models:
+        recorded, ours = golden(case, m), twin(case, m, seed=seed)
+        loose = case in _LOOSE and not compare(case, m, recorded, ours)
+        for i in range(max(len(recorded), len(ours))):
+            r = recorded[i] if i < len(recorded) else None
+            o = ours[i] if i < len(ours) else None
+            diff = next((k for k in (known(case, m, e) for e in (r, o) if e) if k), None)
+            if diff is not None:
+                same = f"known difference: {diff.reason}"
+            elif r is not None and o is not None and _normal(r) == _normal(o):
+                same = "="
+            elif loose:
+                same = _LOOSE[case]
+            else:
+                same = "≠"
+            rows.append({"model": m, "event": (r or o or {}).get("event", ""),
+                         "real": _fields(r), "labkit": _fields(o), "same": same})
+    return pd.DataFrame(rows, columns=["model", "event", "real", "labkit", "same"])

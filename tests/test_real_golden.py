@@ -139,3 +139,61 @@ def test_real_readme_lists_every_case_with_its_rules() -> None:
         assert ", ".join(info.rules) in row, case
     for known in KNOWN_DIFFERENCES:
         assert f"`{known.case}`/{known.model}" in readme
+
+
+# -- for the notebooks: the recorded outcome beside the twin's, without a toolchain -------
+
+
+def test_compare_table_puts_the_recorded_lines_beside_the_twins() -> None:
+    table = real.compare_table("ping_pong")
+    assert list(table.columns) == ["model", "event", "real", "labkit", "same"]
+    assert list(table["model"]) == ["go"] * 7 + ["rust"] * 7
+    assert set(table["same"]) == {"="}
+    first = table.iloc[0]
+    assert (first["event"], first["real"], first["labkit"]) == ("hit", 'ball=0 by="ping"',
+                                                                'ball=0 by="ping"')
+    assert real.compare_table("ping_pong").equals(table)  # deterministic
+
+
+def test_compare_table_says_known_differences_with_their_reason() -> None:
+    table = real.compare_table("ownership")
+    struct = table.iloc[0]
+    assert (struct["real"], struct["labkit"]) == ('kind="struct" value=1',
+                                                  'kind="struct" value=99')
+    assert struct["same"].startswith("known difference: labkit's go.Chan passes")
+    moved = table[table["event"] == "use_after_move"].iloc[0]
+    assert moved["real"] == 'outcome="rejected" when="compile"'
+    assert "E0382" in moved["same"]
+    zero = real.compare_table("rendezvous", "rust").iloc[-1]
+    assert "panic" in zero["real"] and "ValueError" in zero["labkit"]
+
+
+def test_compare_table_reads_schedule_dependent_cases_as_compare_does() -> None:
+    fair = real.compare_table("select_fairness")
+    assert list(fair["same"]) == ["≈ share within ±0.05 of 1/2"] * 2 + ["="]
+    assert (fair["model"] == "rust").sum() == 2
+    assert set(real.compare_table("work_queue", "go")["same"]) <= {
+        "=", "≈ same invariants and order"}
+
+
+def test_compare_table_marks_a_missing_or_changed_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = golden("ping_pong", "go")
+    monkeypatch.setattr(real, "golden", lambda case, model: [*recorded[:-1],
+                                                             dict(recorded[-1], ball=4)])
+    table = real.compare_table("ping_pong", "go")
+    assert list(table["same"])[-1] == "≠"
+    monkeypatch.setattr(real, "golden", lambda case, model: recorded[:-1])
+    last = real.compare_table("ping_pong", "go").iloc[-1]
+    assert (last["real"], last["same"]) == ("—", "≠")
+
+
+def test_twin_functions_and_source_paths_name_what_runs() -> None:
+    for case, info in CASES.items():
+        for model in info.models:
+            functions = real.twin_functions(case, model)
+            assert functions[0] is real._TWIN_SOURCES.get((case, model), functions)[0]
+            assert real.source_path(case, model).is_file()
+    assert real.source_path("ping_pong", "go").as_posix().endswith(
+        "real/go/cmd/ping_pong/main.go")
+    with pytest.raises(ValueError, match="no case named"):
+        real.compare_table("nope")
