@@ -509,7 +509,10 @@ class Dashboard:
             return viz.compare(runs, chart=name, **options)
         panels = [build(run).properties(title=label) for label, run in runs.items()]
         viz.share_palette(panels)
-        return alt.hconcat(*panels).resolve_scale(color="shared")
+        shared = viz.share_params(panels)
+        combined = alt.hconcat(*panels).resolve_scale(color="shared")
+        combined.params = shared
+        return combined
 
     def chart(self, at: float | None = None) -> Any:
         """The charts (one Altair chart, stacked when several) with traces cut at ``at``."""
