@@ -142,6 +142,31 @@ def _is_number(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+#: Pixels per character of a control's label (JupyterLab's 13 px UI font, generously), a
+#: slider's track and its readout, and a dropdown's box: a control is as wide as its label
+#: plus these, so that a long label never squeezes the track to nothing.
+_LABEL_PX, _TRACK_PX, _READOUT_PX, _BOX_PX = 7.5, 200, 64, 180
+
+
+def _fit(widget: ipywidgets.ValueWidget) -> ipywidgets.ValueWidget:
+    """Give a slider or a dropdown room for its whole label and a usable track (unless the
+    caller set a width or a label width): ``description_width: initial`` shows the label
+    in full, and the width is the label's plus the track's, at most the window's."""
+    slider = isinstance(widget, ipywidgets.IntSlider | ipywidgets.FloatSlider
+                        | ipywidgets.SelectionSlider | ipywidgets.FloatLogSlider)
+    if not (slider or isinstance(widget, ipywidgets.Dropdown)):
+        return widget
+    style = getattr(widget, "style", None)
+    if style is not None and not getattr(style, "description_width", "x"):
+        style.description_width = "initial"
+    if widget.layout.width is None:
+        label = math.ceil(_LABEL_PX * len(getattr(widget, "description", "") or "")) + 8
+        room = _TRACK_PX + _READOUT_PX if slider else _BOX_PX
+        widget.layout.width = f"{label + room}px"
+        widget.layout.max_width = "100%"
+    return widget
+
+
 def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidgets.ValueWidget:
     """The widget for one scenario parameter ``name``.
 
@@ -149,8 +174,13 @@ def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidge
     with a float a ``FloatSlider``, a ``list`` of options (or ``(label, value)`` pairs) a
     ``Dropdown``, a ``bool`` a ``Checkbox``; a widget is used as it is. The shorthand starts
     at ``default`` (the scenario's default) when that is a valid value, else at its first.
-    Sliders update on release, not while dragging, so each change simulates once.
+    Sliders update on release, not while dragging, so each change simulates once. A slider
+    or dropdown shows its whole label and keeps a usable track (unless given a width).
     """
+    return _fit(_control(spec, name=name, default=default))
+
+
+def _control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidgets.ValueWidget:
     name = check_str("name", name)
     style = {"description_width": "initial"}
     if isinstance(spec, ipywidgets.ValueWidget):
@@ -382,14 +412,17 @@ class Dashboard:
                                            description=_TIME_AXIS, readout_format=".3f",
                                            continuous_update=False,
                                            style={"description_width": "initial"},
-                                           layout=ipywidgets.Layout(width="420px"))
+                                           layout=ipywidgets.Layout(width="420px",
+                                                                    max_width="100%"))
         self.image = ipywidgets.Image(value=b"", format="svg+xml")
         self.status = ipywidgets.HTML(value="")
         shown = ([self.models] if self.models is not None else []) + list(self.controls.values())
+        # Controls wrap onto more rows as the window narrows; each keeps its width.
+        wrap = ipywidgets.Layout(flex_flow="row wrap", align_items="center",
+                                 grid_gap="2px 16px")
         self.widget = ipywidgets.VBox([
-            ipywidgets.HBox(shown,
-                            layout=ipywidgets.Layout(flex_flow="row wrap")),
-            ipywidgets.HBox([self.play, self.time]),
+            ipywidgets.HBox(shown, layout=wrap),
+            ipywidgets.HBox([self.play, self.time], layout=wrap),
             self.image,
             self.status,
         ])
@@ -527,7 +560,10 @@ class Dashboard:
         at = float(self.time.value)
         whole = at >= self._end
         try:
-            spec: dict[str, Any] = dict(self.chart(None if whole else at).to_dict())
+            # Altair's schema validation would take most of a redraw's time; labkit's
+            # builders are validated by the tests, and the spec is the same without it.
+            spec: dict[str, Any] = dict(self.chart(None if whole else at).to_dict(
+                validate=False))
             if whole:
                 self._full_domains = _time_domains(spec)
             elif self._full_domains:

@@ -46,6 +46,15 @@ def _chromium() -> str:
     return path
 
 
+def test_make_lab_and_binder_install_the_kits_jupyterlab_defaults() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json" in makefile
+    assert "lab: $(STAMP) $(OVERRIDES)" in makefile
+    assert "cp tools/jupyterlab_overrides.json" in (ROOT / "binder" / "postBuild").read_text()
+    overrides = json.loads((ROOT / "tools" / "jupyterlab_overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
 def _lab_recipe() -> tuple[bool, list[str]]:
     """The Makefile's `lab` target: whether it trusts the notebooks first, and the flags it
     starts JupyterLab with, so this test opens what `make lab` opens."""
@@ -70,11 +79,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
     settings = home / "settings"
-    # Render every cell (no virtual scrolling) and ask nothing about news.
+    # The kit's own defaults (no news prompt), as `make lab` and Binder install them in the
+    # environment's settings directory; here in one of the test's own.
+    app_settings = home / "app-settings"
+    app_settings.mkdir()
+    shutil.copy(ROOT / "tools" / "jupyterlab_overrides.json", app_settings / "overrides.json")
+    # Render every cell (no virtual scrolling): the test's own user setting.
     for plugin, values in {
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                        "checkForUpdates": False},
     }.items():
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +105,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={home}", "--allow-root",
+         f"--LabApp.app_settings_dir={app_settings}",
          *lab_args],
         cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -173,6 +186,9 @@ def test_make_lab_opens_the_start_notebook(lab: str, browser: Any) -> None:
     assert page.url.endswith(f"/lab/tree/notebooks/{START}")
     title = page.locator(PANEL).locator(".jp-RenderedMarkdown h1").first
     assert title.inner_text().strip() == "00 · Start here"
+    # No "get notified about Jupyter news?" toast over the notebook.
+    page.wait_for_timeout(2_000)
+    assert page.locator(".jp-Notification-Toast, .Toastify__toast").count() == 0
     # The committed outputs show without a kernel run: the first chart is already there.
     assert page.locator(PANEL).locator(".jp-RenderedSVG img, .jp-RenderedSVG svg").count() > 0
     page.close()

@@ -450,3 +450,21 @@ def test_cache_is_least_recently_used() -> None:
     dash.controls["n"].value = 3   # hit
     dash.controls["n"].value = 4   # miss
     assert [c["n"] for c in fake.calls] == [3, 4, 5, 4]
+
+
+def test_sliders_show_their_whole_label_and_keep_a_usable_track() -> None:
+    long = as_control(ipywidgets.FloatSlider(description="arrival rate (messages/s)"),
+                      name="arrival_rate")
+    assert long.style.description_width == "initial"  # the label in full
+    width = int(long.layout.width.removesuffix("px"))
+    short = as_control((1, 5), name="n")
+    # the track and readout keep the same room, whatever the label's length
+    assert width - int(short.layout.width.removesuffix("px")) >= 7 * (25 - 1)
+    assert long.layout.max_width == "100%"  # never wider than the window
+    fixed = as_control(ipywidgets.IntSlider(description="n",
+                                            layout=ipywidgets.Layout(width="100px")), name="n")
+    assert fixed.layout.width == "100px"  # the caller's width is kept
+    assert as_control(True, name="flag").layout.width is None  # a checkbox sizes itself
+    dash = fake_dashboard(Fake())
+    rows = dash.widget.children[:2]
+    assert all(row.layout.flex_flow == "row wrap" for row in rows)  # controls wrap
