@@ -489,8 +489,8 @@ def test_live_charts_get_each_new_spec_and_no_kernel_svg() -> None:
     assert view.embed_options == {"actions": False, "renderer": "svg"}  # no links out
     assert "cdn" not in view._esm[:2000].lower()  # Vega from vl-convert's bundle
     dash.controls["n"].value = 6
-    assert dash.view is view  # the same widget, a new spec
     assert view.spec == dash.spec and dash._svg is None  # no SVG rendered in the kernel
+    assert dash.view is view  # the same widget, a new spec
     # the static picture for viewers without a kernel, rendered when displayed
     bundle = dash._repr_mimebundle_()
     assert bundle["image/svg+xml"] == dash.svg and dash.svg.startswith("<svg")
