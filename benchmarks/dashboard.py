@@ -2,10 +2,11 @@
 
 A slider change makes :class:`labkit.widgets.Dashboard` re-run its scenario (once per model
 compared) and redraw: build the Vega-Lite spec with :mod:`labkit.viz`, then render it to
-SVG with vl-convert. These workloads move a real dashboard's ``capacity`` slider ``n``
-times (its run cache holds one run per model, so every move re-simulates) and time the
-whole callback, as a learner's kernel runs it. ``spec only`` rows stop before the SVG:
-what a kernel would spend if the browser drew the chart from the spec. ``simulate``
+SVG with vl-convert (a dashboard without anywidget, ``live=False``) or send the spec to
+the browser (a live dashboard). These workloads move a real dashboard's ``capacity``
+slider ``n`` times (its run cache holds one run per model, so every move re-simulates) and
+time the whole callback, as a learner's kernel runs it. ``spec only`` rows stop at the
+spec: a live dashboard's kernel work, less sending the spec over the comm. ``simulate``
 times the scenario call alone (one model, no chart).
 """
 
@@ -30,7 +31,7 @@ def _dashboard(messages: int, models: tuple[str, ...], svg: bool) -> Any:
                      charts=list(CHARTS), compare_models=list(models) if len(models) > 1
                      else None, fixed={"messages": messages, "seed": 1,
                                        **({"model": models[0]} if len(models) == 1 else {})},
-                     cache_size=len(models))
+                     cache_size=len(models), live=False)
     if not svg:  # the spec is built, the kernel-side SVG skipped
         dash.draw = lambda: dash.chart().to_dict(validate=False)  # type: ignore[method-assign]
     return dash
