@@ -373,9 +373,14 @@ class Dashboard:
     Show it as the last expression of a cell (or ``dash.widget``). Attributes for code and
     tests: ``controls`` (name -> widget), ``models`` (the models widget, or ``None``),
     ``compare_models`` (the models compared now, or ``None``), ``play`` and ``time``
-    (virtual-time scrubbing), ``image`` (the charts), ``status`` (headline numbers or the
-    error), ``runs`` (label -> Run, as simulated), ``skipped`` (label -> error, models left
-    out), ``svg``, ``error``, ``simulations`` (scenario calls so far).
+    (virtual-time scrubbing), ``view`` (the live ``alt.JupyterChart``, or ``None``),
+    ``image`` (the charts as SVG when not live), ``spec`` (the Vega-Lite spec shown),
+    ``status`` (headline numbers or the error), ``runs`` (label -> Run, as simulated),
+    ``skipped`` (label -> error, models left out), ``svg`` (rendered on demand), ``error``,
+    ``simulations`` (scenario calls so far).
+
+    ``live``: ``None`` (default) draws the charts in the browser when anywidget is
+    installed, ``True`` requires it, ``False`` always renders SVG in the kernel.
     """
 
     def __init__(self, scenario: Callable[..., Run[Any]],
