@@ -1433,7 +1433,9 @@ def share_params(panels: Sequence[Any], name: str = "panel") -> list[Any]:
             for param in params:
                 add(param, panel.name)
         panel.params = alt.Undefined
-    return [alt.TopLevelSelectionParameter.from_dict({**definition, "views": views})
+    # from the panels' own (valid) parameters: no schema validation, which costs ms
+    return [alt.TopLevelSelectionParameter.from_dict({**definition, "views": views},
+                                                     validate=False)
             for definition, views in shared.values()]
 
 
