@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# JupyterLab's defaults for this kit: no "get notified about Jupyter news?" prompt over the
+# first notebook, no update checks (binder/postBuild installs the same file).
+OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab test lint types unit nbval bench notebooks clean
 
@@ -15,9 +18,13 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+$(OVERRIDES): tools/jupyterlab_overrides.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp tools/jupyterlab_overrides.json $@
+
 # The notebooks are this checkout's own: trusting them lets JupyterLab show their committed
 # charts (SVG) before any cell runs, instead of a text placeholder.
-lab: $(STAMP)
+lab: $(STAMP) $(OVERRIDES)
 	$(BIN)/jupyter trust notebooks/*.ipynb
 	$(BIN)/jupyter lab --ServerApp.root_dir=. \
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \

@@ -35,8 +35,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts and one round: checks that everything runs")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="a group (oneway, roundtrip, sim, idle) or part of a row name; "
-                             "repeatable; peers of the chosen rows always run")
+                        help="a group (oneway, roundtrip, sim, idle, dashboard) or part of a "
+                             "row name; repeatable; peers of the chosen rows always run")
     parser.add_argument("--rounds", type=_rounds, default=None,
                         help="measured rounds per row (default: 5, idle actors 2)")
     parser.add_argument("--tracemalloc", action="store_true",

@@ -20,6 +20,7 @@ __all__ = (
     "KB_HEAP_PER_ACTOR",
     "KB_PER_ACTOR",
     "MICROS_PER_OP",
+    "MILLIS_PER_OP",
     "RATE",
     "BenchmarkError",
     "Metric",
@@ -82,6 +83,9 @@ RATE = Metric("msg/s", True, lambda s: s.count / s.seconds, _fmt_rate)
 #: Wall microseconds per operation (a round trip, a spawn).
 MICROS_PER_OP = Metric("us", False, lambda s: s.seconds / s.count * 1e6,
                        lambda v: f"{v:.2f} us")
+#: Wall milliseconds per operation (a dashboard's redraw).
+MILLIS_PER_OP = Metric("ms", False, lambda s: s.seconds / s.count * 1e3,
+                       lambda v: f"{v:.1f} ms")
 #: Kibibytes of resident memory per idle actor (RSS growth in a fresh interpreter).
 KB_PER_ACTOR = Metric("KB", False, lambda s: s.bytes / s.count / 1024, lambda v: f"{v:.2f} KB")
 #: Kibibytes of Python heap per idle actor, as tracemalloc counts them.

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from benchmarks import actors, channels, peers
+from benchmarks import actors, channels, dashboard, peers
 from benchmarks.harness import (
     KB_HEAP_PER_ACTOR,
     KB_PER_ACTOR,
     MICROS_PER_OP,
+    MILLIS_PER_OP,
     RATE,
     Metric,
     Sample,
@@ -24,6 +25,7 @@ from benchmarks.harness import (
 
 __all__ = (
     "IDLE_ACTORS",
+    "DASHBOARD_SIZES",
     "MEMORY_TARGET_KB",
     "SIM_ACTOR_TARGET",
     "SIM_TARGET",
@@ -40,6 +42,10 @@ IDLE_ACTORS = 100_000
 SIM_TARGET = 400_000.0
 #: Simulated deliveries per second for actors (``send`` to a bounded mailbox).
 SIM_ACTOR_TARGET = 300_000.0
+#: Messages per run in the dashboard group, and slider moves per round at that size.
+DASHBOARD_SIZES = ((150, 10), (2_000, 3), (10_000, 1))
+#: Wall time a one-model, 150-message scenario call must stay under (issue 13).
+SIMULATE_TARGET_MS = 5.0
 #: Memory per idle actor that labkit must stay under (an idle asyncio task + Queue).
 MEMORY_TARGET_KB = 3.5
 
@@ -198,6 +204,27 @@ def _idle() -> Group:
     )
 
 
+def _dashboard() -> Group:
+    rows: list[Bench] = [Bench(
+        "simulate, 150 messages, Go", partial(dashboard.simulate_only, messages=150), 20, 1,
+        targets=(("ms", Target(f"<= {SIMULATE_TARGET_MS:g} ms", limit=SIMULATE_TARGET_MS)),))]
+    for messages, moves in DASHBOARD_SIZES:
+        for models in (("go",), ("go", "rust")):
+            label = f"{messages} messages, {' + '.join(m.capitalize() for m in models)}"
+            rows.append(Bench(f"{label}: re-simulate + SVG",
+                              partial(dashboard.redraw, messages=messages, models=models),
+                              moves, 1))
+            rows.append(Bench(f"{label}: re-simulate + spec only",
+                              partial(dashboard.redraw, messages=messages, models=models,
+                                      svg=False), moves, 1))
+    return Group(
+        "dashboard", "A dashboard's slider move, kernel side: re-simulate and redraw",
+        (MILLIS_PER_OP,), tuple(rows),
+        note="notebook 01's producer_consumer dashboard (depth + latency charts), its "
+             "capacity slider moved n times; ms per move (per call for simulate)",
+        rounds=3, warmup=1)
+
+
 def suite() -> tuple[Group, ...]:
     """Every group, in the order ``make bench`` runs and prints them."""
-    return (_oneway(), _roundtrip(), _simulation(), _idle())
+    return (_oneway(), _roundtrip(), _simulation(), _idle(), _dashboard())

@@ -230,11 +230,8 @@ def _write_chart(chart: Any, path: Path, fmt: str) -> None:
         path.write_text(viz.to_svg(chart), encoding="utf-8")
     elif fmt == "png":
         path.write_bytes(viz.to_png(chart))
-    else:  # a page that shows the SVG: no script, no CDN
-        svg = viz.to_svg(chart)
-        path.write_text(f'<!doctype html>\n<html><head><meta charset="utf-8">'
-                        f"<title>{path.stem}</title></head>\n<body>\n{svg}\n</body></html>\n",
-                        encoding="utf-8")
+    else:  # the interactive chart, its JavaScript inlined: no CDN
+        path.write_text(viz.to_html(chart, title=path.stem), encoding="utf-8")
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

@@ -22,9 +22,17 @@ notebook, so a learner reads "cyan is Go, rust-red is Rust" once.
 Size: every chart caps its data (``limit`` messages, ``max_points`` points, pre-binned
 histograms), so a 10 000-message trace still gives a spec of a few hundred rows.
 
+Exploring (in a browser, with a kernel or in a ``--chart html`` page): every mark has a
+tooltip; the time axis zooms (wheel) and pans (drag), and side-by-side panels zoom together;
+clicking a message highlights every row of its path (same correlation id, or same message
+id when it has none) in every panel, double-click clears; clicking a model in the legend
+hides it, clicking again shows it. These are Vega-Lite parameters with fixed names
+(:data:`PARAMS`); their initial state draws exactly the static picture.
+
 Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
-names by a hash of their content, and no selection parameters are used, so the same trace
-gives the same ``chart.to_dict()``.
+names by a hash of their content; parameters have fixed names and the views that share them
+are named by Altair from a hash of their content, so the same trace gives the same
+``chart.to_dict()``.
 
 Offline rendering (the choice, and why): :func:`enable_offline` registers a renderer,
 ``labkit-svg``, that turns each chart into an SVG with vl-convert (Vega bundled in a Rust
@@ -35,8 +43,8 @@ library; no CDN, no browser, no network: remote URLs are refused). The SVG is
 - free of random ids (unlike the ``html`` renderer's ``altair-viz-<id>``), so nbval can
   compare it.
 
-The price is interactivity (no tooltips or zoom in the SVG). ``enable_offline("png")`` emits a
-PNG instead (nbval skips PNGs). ``enable_offline("widget")`` uses
+The price is interactivity (no tooltips or zoom in the SVG; :func:`to_html` keeps it).
+``enable_offline("png")`` emits a PNG instead (nbval skips PNGs). ``enable_offline("widget")`` uses
 ``alt.JupyterChart.enable_offline()``, which is live and offline but only shows with a kernel
 and stores about 0.9 MB of JavaScript per chart in the notebook's widget state (strip it
 with ``nbstripout --keep-output --keep-count``). Altair's ``mimetype`` renderer is not used:
@@ -47,9 +55,11 @@ give the static images directly.
 from __future__ import annotations
 
 import base64
+import html
 import inspect
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -81,6 +91,7 @@ __all__ = (
     "MAX_POINTS",
     "NEUTRAL",
     "PALETTE",
+    "PARAMS",
     "Source",
     "breaker_chart",
     "compare",
@@ -94,9 +105,11 @@ __all__ = (
     "recovery_chart",
     "sequence_diagram",
     "share_palette",
+    "share_params",
     "sweep_chart",
     "throughput_chart",
     "timeline",
+    "to_html",
     "to_png",
     "to_svg",
 )
@@ -210,6 +223,71 @@ def share_palette(panels: Sequence[Any]) -> None:
     shown = {m for c in colors for m in c._kwds["scale"]._kwds["domain"]}
     for color in colors:
         color["scale"] = _palette_scale([m for m in PALETTE if m in shown])
+
+
+# -- exploring: zoom, legend, message paths ----------------------------------------------------
+
+#: The chart parameters every labkit chart may carry, by role. Fixed names keep specs
+#: deterministic and let side-by-side panels share one parameter (one zoom, one pick).
+PARAMS: Mapping[str, str] = MappingProxyType({
+    "zoom": "time_zoom",          # wheel zooms, drag pans the time (x) axis
+    "zoom_y": "time_zoom_y",      # the same for a sequence diagram, whose time runs down
+    "hide": "hidden_models",      # legend clicks: the models hidden
+    "path": "message_path",       # a clicked message: its path (correlation or message id)
+})
+# Side-by-side panels share these parameters on purpose (one zoom, one legend, one pick):
+# Altair merges parameters of the same name and configuration into one, and warns each time.
+warnings.filterwarnings("ignore", category=UserWarning,
+                        message="Automatically deduplicated selection parameter")
+
+#: How visible a model hidden from the legend stays (a trace of it, so that it is missed).
+_HIDDEN_OPACITY = 0.06
+
+
+def _zoom(axis: Literal["x", "y"] = "x") -> Any:
+    """The time axis's zoom and pan (an interval selection bound to the scales)."""
+    name = PARAMS["zoom"] if axis == "x" else PARAMS["zoom_y"]
+    return alt.selection_interval(name=name, bind="scales", encodings=[axis])
+
+
+def _hide_models() -> Any:
+    """Legend clicks toggle a model in and out of this set; its marks fade out."""
+    return alt.selection_point(name=PARAMS["hide"], fields=["model"], bind="legend",
+                               toggle="true", empty=False)
+
+
+def _pick_path() -> Any:
+    """A click on a message picks its path (``path``: correlation id, else message id);
+    a double click clears it."""
+    return alt.selection_point(name=PARAMS["path"], fields=["path"], on="click",
+                               clear="dblclick", empty=False)
+
+
+def _visible(shown: Any = 1.0) -> Any:
+    """Opacity: ``shown`` (a value or an opacity encoding) unless the model is hidden."""
+    hidden = {"param": PARAMS["hide"], "empty": False, "value": _HIDDEN_OPACITY}
+    if isinstance(shown, int | float):
+        return alt.Opacity(condition=hidden, value=float(shown))
+    base = shown.to_dict() if hasattr(shown, "to_dict") else dict(shown)
+    return alt.Opacity(condition=hidden, **base)
+
+
+def _path_keys(df: pd.DataFrame) -> list[str]:
+    """Each row's path key: ``c<corr_id>`` when it has a correlation id (an ask, its
+    reply), else ``m<msg_id>``, else empty."""
+    out = []
+    for corr, msg in zip(df["corr_id"].tolist(), df["msg_id"].tolist(), strict=True):
+        if _text(corr):
+            out.append(f"c{int(corr)}")
+        elif _text(msg):
+            out.append(f"m{int(msg)}")
+        else:
+            out.append("")
+    return out
+
+
+def _id(value: object) -> int | None:
+    return None if not _text(value) else int(cast("int", value))
 
 
 # -- data preparation ------------------------------------------------------------------------
@@ -349,8 +427,8 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
         rows.append({
             "lane": str(lane), "phase": phase, "start": _r(start), "end": _r(stop),
             "duration_ms": _r((stop - start) * 1000), "msg_id": int(msg["msg_id"]),
-            "msg_type": _text(msg["msg_type"]), "queue": _text(msg["queue"]),
-            "model": str(msg["model"])})
+            "corr_id": _id(msg["corr_id"]), "msg_type": _text(msg["msg_type"]),
+            "queue": _text(msg["queue"]), "model": str(msg["model"])})
 
     for block in blocked.to_dict("records"):
         stop = end if pd.isna(block["time_end"]) else block["time_end"]
@@ -359,8 +437,11 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
         add(msg["receiver"], "waiting", msg["sent"], msg["received"], msg)
         add(msg["receiver"], "handling", msg["received"], done, msg)
     data = pd.DataFrame(rows, columns=["lane", "phase", "start", "end", "duration_ms",
-                                       "msg_id", "msg_type", "queue", "model"])
+                                       "msg_id", "corr_id", "msg_type", "queue", "model"])
+    data["corr_id"] = data["corr_id"].astype("Int64")
+    data["path"] = _path_keys(data)
     lanes = _lanes(df, data["lane"].unique().tolist())
+    pick = _pick_path()
     bars = alt.Chart(data).mark_bar(height={"band": 0.28}, stroke="white", strokeWidth=0.5)
     chart: alt.Chart = bars.encode(
         x=alt.X("start:Q", title="time (s)"),
@@ -369,22 +450,28 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
         yOffset=alt.YOffset("phase:N", sort=list(_PHASES),
                             scale=alt.Scale(domain=list(_PHASES))),
         color=model_color(models=_present(data)),
-        opacity=alt.Opacity("phase:N", title="phase",
-                            # monotonic, so Vega-Lite uses it as given: the work
-                            # solid, a blocked sender strong, a waiting message faint
-                            scale=alt.Scale(domain=["handling", "blocked", "waiting"],
-                                            range=[1.0, 0.7, 0.3])),
+        opacity=_visible(alt.Opacity(
+            "phase:N", title="phase",
+            # monotonic, so Vega-Lite uses it as given: the work solid, a blocked
+            # sender strong, a waiting message faint
+            scale=alt.Scale(domain=["handling", "blocked", "waiting"],
+                            range=[1.0, 0.7, 0.3]))),
+        # the clicked message's path, outlined in every lane and panel
+        stroke=alt.condition(pick, alt.value(NEUTRAL), alt.value("white")),
+        strokeWidth=alt.condition(pick, alt.value(2.5), alt.value(0.5)),
         tooltip=[
             alt.Tooltip("lane:N", title="actor"),
             alt.Tooltip("phase:N", title="phase"),
             alt.Tooltip("msg_id:Q", title="message id"),
+            alt.Tooltip("corr_id:Q", title="correlation id"),
             alt.Tooltip("msg_type:N", title="type"),
             alt.Tooltip("queue:N", title="queue"),
+            alt.Tooltip("model:N", title="model"),
             alt.Tooltip("start:Q", title="from (s)", format=".6~f"),
             alt.Tooltip("end:Q", title="to (s)", format=".6~f"),
             alt.Tooltip("duration_ms:Q", title="duration (ms)", format=".3~f"),
         ],
-    ).properties(
+    ).add_params(_zoom(), _hide_models(), pick).properties(
         title=title or f"When each message waited and was handled (first {limit} messages)",
         width=width,
     )
@@ -430,17 +517,21 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
         q = rows[rows["queue"] == queue]
         model = q["model"].iloc[0]
         series = pd.DataFrame({"time": q["time"].astype("float64"),
-                               "depth": q["depth"].astype("int64")})
+                               "depth": q["depth"].astype("int64"),
+                               "kind": q["kind"].astype(str), "actor": q["actor"].map(_text),
+                               "msg_id": q["msg_id"].astype("Int64")})
         if len(series) > max_points and end > start:
             binned = True
             width_s = (end - start) / max_points
             idx = ((series["time"] - start) // width_s).clip(upper=max_points - 1)
             series = series.groupby(idx).agg(depth=("depth", "max")).reset_index()
             series["time"] = start + series["time"] * width_s
+            series["kind"], series["actor"] = "peak of bin", ""
+            series["msg_id"] = pd.array([None] * len(series), dtype="Int64")
         series["queue"] = str(queue)
         series["model"] = str(model)
         parts.append(series)
-    cols = ["time", "depth", "queue", "model"]
+    cols = ["time", "depth", "queue", "model", "kind", "actor", "msg_id"]
     data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     data["time"] = data["time"].map(_r)
     label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
@@ -454,13 +545,19 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
         strokeDash=alt.StrokeDash("queue:N", title="queue",
                                   legend=alt.Undefined if len(keep) > 1 else None),
         detail="queue:N",
+        opacity=_visible(),
         tooltip=[
             alt.Tooltip("queue:N", title="queue"),
             alt.Tooltip("time:Q", title="time (s)", format=".6~f"),
             alt.Tooltip("depth:Q", title="depth (messages)"),
+            alt.Tooltip("kind:N", title="event"),
+            alt.Tooltip("actor:N", title="by"),
+            alt.Tooltip("msg_id:Q", title="message id"),
+            alt.Tooltip("model:N", title="model"),
         ],
-    ).properties(title=alt.TitleParams(label, subtitle=subtitle) if subtitle else label,
-                 width=width, height=height)
+    ).add_params(_zoom(), _hide_models()).properties(
+        title=alt.TitleParams(label, subtitle=subtitle) if subtitle else label,
+        width=width, height=height)
     return chart
 
 
@@ -511,6 +608,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
                     axis=alt.Axis(tickMinStep=1, format="d")),
             y2=alt.datum(0),
             color=model_color(models=_present(data)),
+            opacity=_visible(0.85),
             tooltip=[
                 alt.Tooltip("bin_start:Q", title="from (ms)", format=".3~f"),
                 alt.Tooltip("bin_end:Q", title="to (ms)", format=".3~f"),
@@ -530,6 +628,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
             x=alt.X("latency_ms:Q", title="latency (ms)"),
             y=alt.Y("fraction:Q", title="fraction of messages", axis=alt.Axis(format="%")),
             color=model_color(models=_present(data)),
+            opacity=_visible(),
             tooltip=[
                 alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
                 alt.Tooltip("fraction:Q", title="fraction", format=".0%"),
@@ -553,7 +652,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
         x=alt.X("value_ms:Q", title="latency (ms)"),
         y=alt.Y("label_y:Q", scale=None),
         text="label:N")
-    return alt.LayerChart(layer=[base, rules, labels]).properties(
+    return alt.LayerChart(layer=[base.add_params(_hide_models()), rules, labels]).properties(
         title=title or "Latency from send to receive, with p50 / p90 / p99",
         width=width, height=height)
 
@@ -608,6 +707,7 @@ def throughput_chart(source: Source, window: float | None = None, *,
         x=alt.X("window_start:Q", title="time (s)"),
         y=alt.Y("rate:Q", title="throughput (messages/s)"),
         color=model_color(models=_present(data)),
+        opacity=_visible(),
         tooltip=[
             alt.Tooltip("window_start:Q", title="from (s)", format=".6~f"),
             alt.Tooltip("window_end:Q", title="to (s)", format=".6~f"),
@@ -615,7 +715,7 @@ def throughput_chart(source: Source, window: float | None = None, *,
             alt.Tooltip("rate:Q", title="rate (messages/s)", format=".4~g"),
             alt.Tooltip("model:N", title="model"),
         ],
-    ).properties(title=label, width=width, height=height)
+    ).add_params(_zoom(), _hide_models()).properties(title=label, width=width, height=height)
     return chart
 
 
@@ -683,14 +783,16 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         "sender": msgs["sender"].astype(str), "receiver": msgs["receiver"].astype(str),
         "sent": msgs["sent"].map(_r), "received": msgs["received"].map(_r),
         "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(_r),
-        "msg_id": msgs["msg_id"].astype(int), "msg_type": msgs["msg_type"].map(_text),
+        "msg_id": msgs["msg_id"].astype(int), "corr_id": msgs["corr_id"].astype("Int64"),
+        "msg_type": msgs["msg_type"].map(_text),
         "queue": msgs["queue"].map(_text), "model": msgs["model"].astype(str),
         "arrow": "message", "order": msgs["send_seq"].astype(int),
     }), pd.DataFrame({
         "sender": back["peer"].where(is_late, back["actor"]).astype(str),
         "receiver": back["actor"].where(is_late, back["peer"]).astype(str),
         "sent": back["time"].map(_r), "received": back["time"].map(_r),
-        "latency_ms": 0.0, "msg_id": None, "msg_type": back["msg_type"].map(_text),
+        "latency_ms": 0.0, "msg_id": None, "corr_id": back["corr_id"].astype("Int64"),
+        "msg_type": back["msg_type"].map(_text),
         "queue": "", "model": back["model"].astype(str), "arrow": back["arrow"],
         "order": back["seq"].astype(int),
     })], ignore_index=True)
@@ -700,6 +802,9 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     top = _r(float(df["time"].min())) if len(df) else 0.0
     _stack_flat_arrows(arrows, unit=_STACK_PX / height * ((last - top) or 1e-3))
     arrows = arrows.drop(columns="order")
+    arrows["corr_id"] = arrows["corr_id"].astype("Int64")
+    arrows["msg_id"] = arrows["msg_id"].astype("Int64")
+    arrows["path"] = _path_keys(arrows)
     bottom = max([_r(last), *arrows["received"].tolist()])
     life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
                          "to": [bottom] * len(lanes)})
@@ -707,13 +812,18 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     drops = pd.DataFrame({
         "lane": marks["actor"].astype(str), "time": marks["time"].map(_r),
         "kind": marks["kind"].astype(str), "msg_type": marks["msg_type"].map(_text),
-        "detail": marks["detail"].map(_text)})
+        "detail": marks["detail"].map(_text), "peer": marks["peer"].map(_text),
+        "msg_id": marks["msg_id"].astype("Int64"), "corr_id": marks["corr_id"].astype("Int64"),
+        "model": marks["model"].astype(str)})
+    drops["path"] = _path_keys(drops)
+    pick = _pick_path()
     x_lane = alt.Scale(domain=lanes)
     y_time = alt.Scale(reverse=True)
     # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
     y_axis = alt.Axis(values=[top]) if last - top == 0 and bottom > top else alt.Undefined
     tips = [
         alt.Tooltip("msg_id:Q", title="message id"),
+        alt.Tooltip("corr_id:Q", title="correlation id"),
         alt.Tooltip("msg_type:N", title="type"),
         alt.Tooltip("sender:N", title="from"),
         alt.Tooltip("receiver:N", title="to"),
@@ -721,14 +831,15 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         alt.Tooltip("sent_at:Q", title="sent (s)", format=".6~f"),
         alt.Tooltip("received_at:Q", title="received (s)", format=".6~f"),
         alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
+        alt.Tooltip("model:N", title="model"),
     ]
     lifelines = alt.Chart(life).mark_rule(color=NEUTRAL, strokeDash=[2, 4],
                                           opacity=0.6).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes,
                 axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("from:Q", title="time (s)", scale=y_time, axis=y_axis),
-        y2="to:Q")
-    lines = alt.Chart(arrows).mark_rule(strokeWidth=1.5).encode(
+        y2="to:Q", tooltip=[alt.Tooltip("lane:N", title="actor")])
+    lines = alt.Chart(arrows).mark_rule().encode(
         x=alt.X("sender:N", title="actor", scale=x_lane, sort=lanes),
         x2="receiver:N",
         y=alt.Y("sent:Q", title="time (s)", scale=y_time, axis=y_axis),
@@ -736,7 +847,11 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         color=model_color(models=_present(arrows)),
         strokeDash=alt.StrokeDash("arrow:N", legend=None, scale=alt.Scale(
             domain=["message", "reply", "late reply"], range=[[1, 0], [5, 3], [5, 3]])),
-        tooltip=[*tips, alt.Tooltip("arrow:N", title="what")])
+        # the clicked message's path (an ask, its forwards and its reply) drawn thick
+        strokeWidth=alt.condition(pick, alt.value(4.0), alt.value(1.5)),
+        opacity=_visible(),
+        tooltip=[*tips, alt.Tooltip("arrow:N", title="what")]).add_params(
+        _zoom("y"), _hide_models(), pick)
     heads = alt.Chart(arrows).transform_filter(
         alt.datum.arrow != "late reply").mark_point(filled=True, size=70, opacity=1).encode(
         x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
@@ -745,6 +860,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
             domain=["right", "left", "self"],
             range=["triangle-right", "triangle-left", "circle"])),
         color=model_color(models=_present(arrows)),
+        opacity=_visible(),
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
         x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
@@ -752,6 +868,10 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         shape=alt.Shape("kind:N", legend=None, scale=alt.Scale(
             domain=["drop", "dead_letter", "timeout"], range=["cross", "cross", "diamond"])),
         tooltip=[alt.Tooltip("kind:N", title="event"),
+                 alt.Tooltip("lane:N", title="actor"),
+                 alt.Tooltip("peer:N", title="peer"),
+                 alt.Tooltip("msg_id:Q", title="message id"),
+                 alt.Tooltip("corr_id:Q", title="correlation id"),
                  alt.Tooltip("msg_type:N", title="type"),
                  alt.Tooltip("detail:N", title="why"),
                  alt.Tooltip("time:Q", title="time (s)", format=".6~f")])
@@ -828,9 +948,11 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
         x=alt.X("actor:N", title=noun, sort=order, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("messages:Q", title="messages handled", axis=alt.Axis(tickMinStep=1)),
         color=model_color(models=_present(data)),
+        opacity=_visible(),
         tooltip=[alt.Tooltip("actor:N", title=noun),
                  alt.Tooltip("messages:Q", title="messages"),
-                 alt.Tooltip("share:Q", title="share", format=".1%")])
+                 alt.Tooltip("share:Q", title="share", format=".1%"),
+                 alt.Tooltip("model:N", title="model")]).add_params(_hide_models())
     even = alt.Chart(pd.DataFrame({"even": [_r(mean)]})).mark_rule(
         color=NEUTRAL, strokeDash=[4, 3]).encode(
         y=alt.Y("even:Q"), tooltip=[alt.Tooltip("even:Q", title="even share", format=".1f")])
@@ -1260,6 +1382,9 @@ def compare(runs: Mapping[str, Source],
         opts["width"] = min(600, max(240, 840 // len(frames)))
     panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
     share_palette(panels)
+    # One zoom, one legend and one message pick for all the panels: a parameter at the top
+    # listing every panel's view (the time scale is shared, so a zoom in one zooms all).
+    shared = share_params(panels, chart)
     heading = title if title is not None else \
         f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
     combined: alt.HConcatChart | alt.VConcatChart
@@ -1275,7 +1400,43 @@ def compare(runs: Mapping[str, Source],
         # queue names differ between runs: each panel's first queue gets a solid line
         strokeDash="independent",
     )
+    resolved.params = shared
     return resolved
+
+
+def share_params(panels: Sequence[Any], name: str = "panel") -> list[Any]:
+    """Before putting charts side by side, take their parameters (zoom, legend, message
+    pick) off ``panels`` and return them as one top-level parameter per name, listing every
+    panel's view: give them to the concatenation (``combined.params = ...``), and a zoom or a
+    pick in one panel acts in all. Views are named ``<name>_<panel>`` (a layer:
+    ``<name>_<layer>_<panel>``, which Altair's renaming of layers in a concatenation leaves
+    as it is). :func:`compare` does this for you."""
+    name = check_str("name", name)
+    shared: dict[str, tuple[dict[str, Any], list[str]]] = {}
+
+    def add(param: Any, view: str) -> None:
+        definition = {k: v for k, v in param.to_dict().items() if k != "views"}
+        shared.setdefault(definition["name"], (definition, []))[1].append(view)
+
+    for i, panel in enumerate(panels):
+        params = panel.params if panel.params is not alt.Undefined else []
+        if isinstance(panel, alt.LayerChart):
+            for param in params:  # already lifted to the layer chart, with their views
+                for j, layer in enumerate(panel.layer):
+                    if layer.name in (param.views or []):
+                        add(param, f"{name}_{j}_{i}")
+            for j, layer in enumerate(panel.layer):
+                if any(layer.name in (p.views or []) for p in params):
+                    layer.name = f"{name}_{j}_{i}"
+        else:
+            panel.name = f"{name}_{i}"
+            for param in params:
+                add(param, panel.name)
+        panel.params = alt.Undefined
+    # from the panels' own (valid) parameters: no schema validation, which costs ms
+    return [alt.TopLevelSelectionParameter.from_dict({**definition, "views": views},
+                                                     validate=False)
+            for definition, views in shared.values()]
 
 
 _TITLES = {
@@ -1328,7 +1489,24 @@ def to_svg(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
     Text is laid out with labkit's own font, so the SVG is the same on every machine."""
     vlc = _vlc()
     svg = vlc.vegalite_to_svg(_spec(chart), vl_version=_vl_version(), allowed_base_urls=[])
-    return str(svg)
+    return _renumber_clips(str(svg))
+
+
+_CLIP = re.compile(r'(?<=id=")clip(\d+)(?=")|(?<=url\(#)clip(\d+)(?=\))')
+
+
+def _renumber_clips(svg: str) -> str:
+    """Number the SVG's clip paths 1, 2, ... in document order. Vega counts clip paths
+    across every chart a process renders, and a zoomable (scale-bound) chart clips its marks,
+    so without this the same chart would get other ids on a second render, and nbval would
+    see a change."""
+    numbers: dict[str, str] = {}
+
+    def renumber(found: re.Match[str]) -> str:
+        number = found.group(1) or found.group(2)
+        return "clip" + numbers.setdefault(number, str(len(numbers) + 1))
+
+    return _CLIP.sub(renumber, svg)
 
 
 def to_png(chart: alt.TopLevelMixin | Mapping[str, Any], *, scale: float = 1.0) -> bytes:
@@ -1339,6 +1517,21 @@ def to_png(chart: alt.TopLevelMixin | Mapping[str, Any], *, scale: float = 1.0) 
     png = vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale,
                               allowed_base_urls=[])
     return bytes(png)
+
+
+def to_html(chart: alt.TopLevelMixin | Mapping[str, Any], *, title: str = "labkit chart") -> str:
+    """The chart as a self-contained, interactive web page: tooltips, zoom and pan, legend
+    and message picks (see the module docstring). Vega, Vega-Lite and vega-embed come
+    inlined from vl-convert's bundle, so the page loads nothing from the network; the
+    static SVG is inside ``<noscript>`` for a browser without JavaScript."""
+    title = check_str("title", title)
+    vlc = _vlc()
+    spec = _spec(chart)
+    page = str(vlc.vegalite_to_html(spec, vl_version=_vl_version(), bundle=True))
+    page = page.replace("<title>Chart</title>", f"<title>{html.escape(title)}</title>", 1)
+    fallback = f"<noscript>\n{to_svg(spec)}\n</noscript>\n</body>"
+    head, tail = page.rsplit("</body>", 1)
+    return head + fallback + tail
 
 
 def _svg_renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:

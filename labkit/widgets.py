@@ -27,16 +27,21 @@ at the scenario's default for that parameter when it is in range. A Play button 
 slider scrub through virtual time: the charts show the trace cut at the chosen instant
 (:func:`truncate`), from runs kept in a small LRU cache, so scrubbing never re-simulates.
 
-Why it looks like this (nbval, and viewing without a kernel):
+Why it looks like this (speed, nbval, and viewing without a kernel):
 
-- The charts are one SVG (rendered offline by :func:`labkit.viz.to_svg`) in an
-  ``ipywidgets.Image``; a change replaces the image's ``value`` through ``observe``. No
-  ``interact``, no printing into an ``Output``, no ``clear_output``, no display updates:
-  nbval cannot validate those, while widget views are not compared at all. An ``<img>``
-  also keeps each SVG's internals (ids, styles) apart from the page's.
+- With a kernel the charts are live: one ``alt.JupyterChart`` (an anywidget, in offline
+  mode: Vega comes from vl-convert's bundle, no CDN) drawn by Vega in the browser, with the
+  tooltips, zoom, legend and message picks of :mod:`labkit.viz`. A change sends only the new
+  spec; the kernel renders no picture. (Without ``anywidget`` installed, or with
+  ``live=False``, the charts are an SVG rendered by :func:`labkit.viz.to_svg` in an
+  ``ipywidgets.Image``, replaced on each change.) No ``interact``, no printing into an
+  ``Output``, no ``clear_output``, no display updates: nbval cannot validate those, while
+  widget views are not compared at all.
 - Displaying a dashboard emits the widget view **and** an ``image/svg+xml`` of the charts as
-  they are at display time, so GitHub and nbviewer show a picture, and nbval compares a
-  deterministic SVG (no random ids, no wall-clock values).
+  they are at display time (rendered then, once), so GitHub and nbviewer show a picture,
+  and nbval compares a deterministic SVG (no random ids, no wall-clock values). The widget
+  state, which holds Vega's 0.9 MB bundle per live chart, is not committed:
+  ``tools/strip_widget_state.py`` removes it.
 - Errors raised by the scenario (a bad parameter combination) are shown in the status line
   instead of escaping from a widget callback, where nobody would see them. Mistakes in the
   dashboard's own configuration (a control for a parameter the scenario does not have, a
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import importlib.util
 import inspect
 import math
 from collections import OrderedDict
@@ -142,6 +148,31 @@ def _is_number(x: object) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+#: Pixels per character of a control's label (JupyterLab's 13 px UI font, generously), a
+#: slider's track and its readout, and a dropdown's box: a control is as wide as its label
+#: plus these, so that a long label never squeezes the track to nothing.
+_LABEL_PX, _TRACK_PX, _READOUT_PX, _BOX_PX = 7.5, 200, 64, 180
+
+
+def _fit(widget: ipywidgets.ValueWidget) -> ipywidgets.ValueWidget:
+    """Give a slider or a dropdown room for its whole label and a usable track (unless the
+    caller set a width or a label width): ``description_width: initial`` shows the label
+    in full, and the width is the label's plus the track's, at most the window's."""
+    slider = isinstance(widget, ipywidgets.IntSlider | ipywidgets.FloatSlider
+                        | ipywidgets.SelectionSlider | ipywidgets.FloatLogSlider)
+    if not (slider or isinstance(widget, ipywidgets.Dropdown)):
+        return widget
+    style = getattr(widget, "style", None)
+    if style is not None and not getattr(style, "description_width", "x"):
+        style.description_width = "initial"
+    if widget.layout.width is None:
+        label = math.ceil(_LABEL_PX * len(getattr(widget, "description", "") or "")) + 8
+        room = _TRACK_PX + _READOUT_PX if slider else _BOX_PX
+        widget.layout.width = f"{label + room}px"
+        widget.layout.max_width = "100%"
+    return widget
+
+
 def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidgets.ValueWidget:
     """The widget for one scenario parameter ``name``.
 
@@ -149,8 +180,13 @@ def as_control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidge
     with a float a ``FloatSlider``, a ``list`` of options (or ``(label, value)`` pairs) a
     ``Dropdown``, a ``bool`` a ``Checkbox``; a widget is used as it is. The shorthand starts
     at ``default`` (the scenario's default) when that is a valid value, else at its first.
-    Sliders update on release, not while dragging, so each change simulates once.
+    Sliders update on release, not while dragging, so each change simulates once. A slider
+    or dropdown shows its whole label and keeps a usable track (unless given a width).
     """
+    return _fit(_control(spec, name=name, default=default))
+
+
+def _control(spec: ControlSpec, *, name: str, default: Any = None) -> ipywidgets.ValueWidget:
     name = check_str("name", name)
     style = {"description_width": "initial"}
     if isinstance(spec, ipywidgets.ValueWidget):
@@ -337,9 +373,14 @@ class Dashboard:
     Show it as the last expression of a cell (or ``dash.widget``). Attributes for code and
     tests: ``controls`` (name -> widget), ``models`` (the models widget, or ``None``),
     ``compare_models`` (the models compared now, or ``None``), ``play`` and ``time``
-    (virtual-time scrubbing), ``image`` (the charts), ``status`` (headline numbers or the
-    error), ``runs`` (label -> Run, as simulated), ``skipped`` (label -> error, models left
-    out), ``svg``, ``error``, ``simulations`` (scenario calls so far).
+    (virtual-time scrubbing), ``view`` (the live ``alt.JupyterChart``, or ``None``),
+    ``image`` (the charts as SVG when not live), ``spec`` (the Vega-Lite spec shown),
+    ``status`` (headline numbers or the error), ``runs`` (label -> Run, as simulated),
+    ``skipped`` (label -> error, models left out), ``svg`` (rendered on demand), ``error``,
+    ``simulations`` (scenario calls so far).
+
+    ``live``: ``None`` (default) draws the charts in the browser when anywidget is
+    installed, ``True`` requires it, ``False`` always renders SVG in the kernel.
     """
 
     def __init__(self, scenario: Callable[..., Run[Any]],
@@ -347,7 +388,8 @@ class Dashboard:
                  charts: ChartSpec | Sequence[ChartSpec],
                  *, compare_models: Sequence[str] | ipywidgets.ValueWidget | None = None,
                  fixed: Mapping[str, Any] | None = None,
-                 steps: int = 40, interval_ms: int = 250, cache_size: int = 16) -> None:
+                 steps: int = 40, interval_ms: int = 250, cache_size: int = 16,
+                 live: bool | None = None) -> None:
         self.scenario = check_callable("scenario", scenario)
         params = _scenario_params(scenario)
         controls = _check_names("controls", controls, scenario, params)
@@ -370,6 +412,10 @@ class Dashboard:
         self.steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
         interval_ms = check_int("interval_ms", interval_ms, minimum=1, maximum=60_000)
         self.cache_size = check_int("cache_size", cache_size, minimum=1, maximum=1_000)
+        if live is not None and not isinstance(live, bool):
+            raise TypeError(f"live must be True, False or None (live when anywidget is "
+                            f"installed), got {describe(live)}")
+        self._want_live = live
 
         defaults = {name: default for name, default in (params or {}).items()
                     if default is not inspect.Parameter.empty}
@@ -382,21 +428,28 @@ class Dashboard:
                                            description=_TIME_AXIS, readout_format=".3f",
                                            continuous_update=False,
                                            style={"description_width": "initial"},
-                                           layout=ipywidgets.Layout(width="420px"))
+                                           layout=ipywidgets.Layout(width="420px",
+                                                                    max_width="100%"))
         self.image = ipywidgets.Image(value=b"", format="svg+xml")
         self.status = ipywidgets.HTML(value="")
         shown = ([self.models] if self.models is not None else []) + list(self.controls.values())
+        # Controls wrap onto more rows as the window narrows; each keeps its width.
+        wrap = ipywidgets.Layout(flex_flow="row wrap", align_items="center",
+                                 grid_gap="2px 16px")
         self.widget = ipywidgets.VBox([
-            ipywidgets.HBox(shown,
-                            layout=ipywidgets.Layout(flex_flow="row wrap")),
-            ipywidgets.HBox([self.play, self.time]),
+            ipywidgets.HBox(shown, layout=wrap),
+            ipywidgets.HBox([self.play, self.time], layout=wrap),
             self.image,
             self.status,
         ])
 
         self.runs: dict[str, Run[Any]] = {}
         self.skipped: dict[str, str] = {}
-        self.svg = ""
+        #: The live chart (an ``alt.JupyterChart``) once drawn, or ``None`` (SVG image).
+        self.view: Any | None = None
+        self.spec: dict[str, Any] | None = None
+        self._svg: tuple[int, str] | None = None  # (version of the spec, its SVG)
+        self._version = 0
         self.error: str | None = None
         self.simulations = 0
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
@@ -509,7 +562,10 @@ class Dashboard:
             return viz.compare(runs, chart=name, **options)
         panels = [build(run).properties(title=label) for label, run in runs.items()]
         viz.share_palette(panels)
-        return alt.hconcat(*panels).resolve_scale(color="shared")
+        shared = viz.share_params(panels)
+        combined = alt.hconcat(*panels).resolve_scale(color="shared")
+        combined.params = shared
+        return combined
 
     def chart(self, at: float | None = None) -> Any:
         """The charts (one Altair chart, stacked when several) with traces cut at ``at``."""
@@ -524,23 +580,52 @@ class Dashboard:
         at = float(self.time.value)
         whole = at >= self._end
         try:
-            spec: dict[str, Any] = dict(self.chart(None if whole else at).to_dict())
+            # Altair's schema validation would take most of a redraw's time; labkit's
+            # builders are validated by the tests, and the spec is the same without it.
+            chart = self.chart(None if whole else at)
+            spec: dict[str, Any] = dict(chart.to_dict(validate=False))
             if whole:
                 self._full_domains = _time_domains(spec)
             elif self._full_domains:
                 _pin_time_axes(spec, self._full_domains)
-            svg = viz.to_svg(spec)
+            self._show(spec, chart)
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
             self._fail(_describe(exc))
             return
         self.error = None
-        self.svg = svg
-        self.image.value = svg.encode("utf-8")
         self.status.value = self._status_html(at)
+
+    def _show(self, spec: dict[str, Any], chart: Any) -> None:
+        """Send ``spec`` to the live chart (the browser redraws), or render it as SVG."""
+        self._version += 1
+        if self.view is None and self._want_live is not False and self.spec is None:
+            self.view = _live_view(chart)
+            if self.view is None and self._want_live:
+                raise RuntimeError("live=True needs anywidget: pip install anywidget")
+            if self.view is not None:
+                children = list(self.widget.children)
+                children[children.index(self.image)] = self.view
+                self.widget.children = tuple(children)
+        elif self.view is not None:
+            self.view.spec = spec
+        self.spec = spec
+        if self.view is None:
+            self._svg = (self._version, viz.to_svg(spec))
+            self.image.value = self._svg[1].encode("utf-8")
+
+    @property
+    def svg(self) -> str:
+        """The charts as SVG, as they are now ("" before any chart): rendered on demand
+        when the charts are live (for the notebook's static picture), once per change."""
+        if self.spec is None:
+            return ""
+        if self._svg is None or self._svg[0] != self._version:
+            self._svg = (self._version, viz.to_svg(self.spec))
+        return self._svg[1]
 
     def _fail(self, error: str) -> None:
         self.error = error
-        shown = "the charts show the last parameters that worked" if self.svg else \
+        shown = "the charts show the last parameters that worked" if self.spec else \
             "no chart yet"
         text = "<br>".join(html.escape(line) for line in error.split("\n"))
         self.status.value = (f'<span style="color:#CE422B"><b>{text}</b>'
@@ -596,6 +681,22 @@ class Dashboard:
         from IPython.display import display
 
         display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+
+
+_OFFLINE = False
+
+
+def _live_view(chart: Any) -> Any | None:
+    """An ``alt.JupyterChart`` of ``chart`` in offline mode, or ``None`` without anywidget."""
+    global _OFFLINE
+    if importlib.util.find_spec("anywidget") is None:  # JupyterChart is an anywidget
+        return None
+    if not _OFFLINE:  # Vega, Vega-Lite and vega-embed from vl-convert: no CDN
+        alt.JupyterChart.enable_offline()
+        _OFFLINE = True
+    # No action menu: its "open in the editor" links lead out of the notebook. SVG, not
+    # canvas: marks stay elements a browser test (or a screen reader) can find.
+    return alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
 
 
 def _describe(exc: BaseException) -> str:

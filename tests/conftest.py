@@ -19,3 +19,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # labkit.viz ignores this warning (side-by-side panels share their zoom and picks on
+    # purpose), but pytest resets warning filters around each test.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Automatically deduplicated selection parameter:UserWarning")

@@ -23,8 +23,9 @@ BENCHES = [(group.key, bench) for group in suite() for bench in group.benches]
 @pytest.mark.parametrize(("group", "bench"), BENCHES,
                          ids=[f"{key}:{bench.name}" for key, bench in BENCHES])
 def test_workload_counts_every_operation(group: str, bench: Bench) -> None:
-    sample = bench.workload(N)
-    assert sample.count == N
+    n = min(N, bench.quick_n)  # a dashboard's redraw is counted in ones
+    sample = bench.workload(n)
+    assert sample.count == n
     assert sample.seconds > 0
     assert RATE.of(sample) > 0
 

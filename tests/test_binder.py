@@ -33,7 +33,8 @@ POSTBUILD = BINDER / "postBuild"
 BINDER_PYTHON = (3, 12)
 
 # What the notebooks need; labkit itself comes from postBuild, not from requirements.txt.
-NOTEBOOK_PACKAGES = {"jupyterlab", "ipywidgets", "anyio", "pandas", "altair", "vl-convert-python"}
+NOTEBOOK_PACKAGES = {"jupyterlab", "ipywidgets", "anyio", "pandas", "altair", "vl-convert-python",
+                     "anywidget"}
 
 # Test tools installed next to binder/requirements.txt in the fresh environment (not on Binder).
 TEST_TOOLS = ("pytest==9.2.0", "nbval==0.11.0")

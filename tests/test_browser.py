@@ -1,5 +1,9 @@
 """In a real browser: `make lab`'s JupyterLab opens the start notebook, every notebook runs
-from the Run menu without an error, and a dashboard redraws when a slider moves.
+from the Run menu without an error, and a dashboard redraws when a slider moves; its live
+chart (Vega in the browser) shows tooltips, and a click on a message outlines its path.
+
+Each dashboard's redraw latency (slider key press -> new chart in the page) is printed and
+written to ``benchmarks/results/browser.json``; no test asserts a wall-clock time.
 
 nbval checks the kernel side (outputs); this checks what a learner sees: the ipywidgets
 front end is installed and wired, so a control really re-runs the scenario and the chart
@@ -46,6 +50,15 @@ def _chromium() -> str:
     return path
 
 
+def test_make_lab_and_binder_install_the_kits_jupyterlab_defaults() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json" in makefile
+    assert "lab: $(STAMP) $(OVERRIDES)" in makefile
+    assert "cp tools/jupyterlab_overrides.json" in (ROOT / "binder" / "postBuild").read_text()
+    overrides = json.loads((ROOT / "tools" / "jupyterlab_overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
 def _lab_recipe() -> tuple[bool, list[str]]:
     """The Makefile's `lab` target: whether it trusts the notebooks first, and the flags it
     starts JupyterLab with, so this test opens what `make lab` opens."""
@@ -69,13 +82,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A JupyterLab on a copy of the notebooks, started as `make lab` starts it."""
     home = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", home / "notebooks")
-    shutil.copytree(ROOT / "data", home / "data")  # notebook 05 reads ../data/
+    # notebook 05 reads its journals from ../data, as in the repository
+    shutil.copytree(ROOT / "data", home / "data")
     settings = home / "settings"
-    # Render every cell (no virtual scrolling) and ask nothing about news.
+    # The kit's own defaults (no news prompt), as `make lab` and Binder install them in the
+    # environment's settings directory; here in one of the test's own.
+    app_settings = home / "app-settings"
+    app_settings.mkdir()
+    shutil.copy(ROOT / "tools" / "jupyterlab_overrides.json", app_settings / "overrides.json")
+    # Render every cell (no virtual scrolling): the test's own user setting.
     for plugin, values in {
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                        "checkForUpdates": False},
     }.items():
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +111,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={home}", "--allow-root",
+         f"--LabApp.app_settings_dir={app_settings}",
          *lab_args],
         cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -169,11 +187,126 @@ def _errors(page: Any) -> list[str]:
     return [t for t in texts if "Traceback" in t or "Error" in t]
 
 
+RESULTS = ROOT / "benchmarks" / "results" / "browser.json"
+
+#: Resolves with ``{chart: performance.now()}`` when the dashboard's chart has been redrawn
+#: (a new SVG with marks: Vega draws each new spec afresh), or ``{status: ...}`` when only
+#: the status line changed (the new run gives the same picture, so no new spec is sent).
+#: Rejects after a minute, so that an update that never comes fails the test.
+_WATCH_REDRAW = """root => {
+    const chart = () => root.querySelector('.vega-embed svg');
+    const status = () => [...root.querySelectorAll('.widget-html-content')]
+        .map(s => s.innerHTML).join('|');
+    const before = chart(), beforeStatus = status();
+    window.__labkitRedrawn = new Promise((resolve, reject) => {
+        let statusAt = null;
+        const check = () => {
+            const svg = chart();
+            if (svg && svg !== before && svg.querySelector('.role-mark')) {
+                observer.disconnect();
+                resolve({chart: performance.now()});
+            } else if (statusAt === null && status() !== beforeStatus) {
+                statusAt = performance.now();
+                setTimeout(() => { observer.disconnect(); resolve({status: statusAt}); }, 2000);
+            }
+        };
+        const observer = new MutationObserver(check);
+        observer.observe(root, {subtree: true, childList: true, characterData: true});
+        setTimeout(() => reject(new Error('the chart was not redrawn in 60 s')), 60000);
+    });
+    return performance.now();
+}"""
+
+
+def _record(notebook: str, figures: dict[str, Any]) -> None:
+    print(f"{notebook}: {figures}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    found = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    found[notebook] = figures
+    RESULTS.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+
+
+def _dashboard(page: Any) -> Any:
+    """The first dashboard with a live chart, scrolled into view."""
+    dash = page.locator(PANEL).locator(".widget-vbox", has=page.locator(".vega-embed")).first
+    dash.locator(".vega-embed svg .role-mark").first.wait_for()
+    dash.scroll_into_view_if_needed()
+    return dash
+
+
+def _move_first_slider(page: Any, dash: Any) -> dict[str, float]:
+    """Press the right arrow on the dashboard's first slider; wait for the chart to be
+    redrawn; the milliseconds from the key press to the new chart in the page
+    (``redraw_ms``), or to the new status line when the picture stayed the same
+    (``status_ms``)."""
+    root = dash.element_handle()
+    slider = dash.locator(".widget-slider").first
+    before = slider.locator(".widget-readout").first.inner_text().strip()
+    slider.locator(".noUi-handle").first.focus()
+    start = page.evaluate(_WATCH_REDRAW, root)
+    page.keyboard.press("ArrowRight")
+    end = page.evaluate("() => window.__labkitRedrawn")
+    assert slider.locator(".widget-readout").first.inner_text().strip() != before
+    what, at = next(iter(end.items()))
+    return {"redraw_ms" if what == "chart" else "status_ms": round(float(at) - float(start), 1)}
+
+
+#: Where to hover a mark, in page coordinates: a bar's or a point's centre; a third of
+#: the way along a line or a rule (the centre of a line's box is rarely on the line).
+_HOVER_POINT = """el => {
+    el.scrollIntoView({block: 'center'});
+    const box = el.getBoundingClientRect();
+    const group = el.closest('g.role-mark');
+    const along = group && /mark-(line|rule)/.test(group.getAttribute('class'));
+    if (!along || !el.getTotalLength) return [box.x + box.width / 2, box.y + box.height / 2];
+    const p = el.getPointAtLength(el.getTotalLength() / 3);
+    const at = new DOMPoint(p.x, p.y).matrixTransform(el.getScreenCTM());
+    return [at.x, at.y];
+}"""
+
+
+def _tooltip(page: Any, dash: Any) -> str:
+    """Hover the chart's marks (not its legend) until one shows its tooltip; its text."""
+    marks = dash.locator(".vega-embed svg").locator(
+        "g.role-mark.mark-rect path, g.role-mark.mark-symbol path, "
+        "g.role-mark.mark-rule line, g.role-mark.mark-line path")
+    for i in range(min(marks.count(), 40)):
+        x, y = marks.nth(i).evaluate(_HOVER_POINT)
+        page.mouse.move(x, y)
+        try:
+            page.locator("#vg-tooltip-element.visible").wait_for(timeout=1_000)
+        except Exception:
+            continue
+        text: str = page.locator("#vg-tooltip-element").inner_text()
+        if text.strip():
+            return text
+    return ""
+
+
+def _outlined_after_click(page: Any, dash: Any, selector: str, attribute: str,
+                          normal: str) -> int:
+    """Click the first of ``selector`` and count the marks whose ``attribute`` changed
+    from ``normal`` (the message's path, outlined in every panel)."""
+    mark = dash.locator(".vega-embed svg").locator(selector).first
+    box = mark.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(500)
+    count: int = dash.locator(".vega-embed svg").evaluate(
+        "(svg, [sel, attr, normal]) => [...svg.querySelectorAll(sel)]"
+        ".filter(m => (m.getAttribute(attr) ?? normal) !== normal).length",
+        [selector, attribute, normal])
+    return count
+
+
 def test_make_lab_opens_the_start_notebook(lab: str, browser: Any) -> None:
     page = _open(browser, f"{lab}/?reset&token={TOKEN}")
     assert page.url.endswith(f"/lab/tree/notebooks/{START}")
     title = page.locator(PANEL).locator(".jp-RenderedMarkdown h1").first
     assert title.inner_text().strip() == "00 · Start here"
+    # No "get notified about Jupyter news?" toast over the notebook.
+    page.wait_for_timeout(2_000)
+    assert page.locator(".jp-Notification-Toast, .Toastify__toast").count() == 0
     # The committed outputs show without a kernel run: the first chart is already there.
     assert page.locator(PANEL).locator(".jp-RenderedSVG img, .jp-RenderedSVG svg").count() > 0
     page.close()
@@ -183,23 +316,26 @@ def test_a_dashboard_redraws_when_its_slider_moves(lab: str, browser: Any) -> No
     page = _open(browser, f"{lab}/lab/tree/notebooks/{START}?reset&token={TOKEN}")
     _run_all(page)
     assert _errors(page) == []
-    dash = page.locator(PANEL).locator(".widget-vbox", has=page.locator(".widget-slider")).first
-    dash.scroll_into_view_if_needed()
-    image = dash.locator("img").first
+    dash = _dashboard(page)
     status = dash.locator(".widget-html-content").last
-    before = image.get_attribute("src")
-    assert before and "rounds 3" in status.inner_text()
+    assert "rounds 3" in status.inner_text()
     slider = dash.locator(".widget-slider").first
     assert slider.locator(".widget-readout").first.inner_text().strip() == "3"
-    slider.locator(".noUi-handle").first.focus()
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), before])
+    latency = _move_first_slider(page, dash)
+    assert "redraw_ms" in latency  # four rounds: another picture
     assert slider.locator(".widget-readout").first.inner_text().strip() == "4"
     page.wait_for_function(
         "el => el.textContent.includes('rounds 4')", arg=status.element_handle())
     text = status.inner_text()
     assert "Go" in text and "Rust" in text and "ball 4" in text
+    # hover an arrow: its tooltip names the message
+    tip = _tooltip(page, dash)
+    assert "message id" in tip or "actor" in tip, tip
+    # click an arrow: its path is drawn thick, in the Go and the Rust panel
+    thick = _outlined_after_click(page, dash, "g.mark-rule line[stroke-dasharray='1,0']",
+                                  "stroke-width", "1.5")
+    assert thick >= 2
+    _record(START, {**latency, "tooltip": tip.strip().splitlines()[:2], "outlined": thick})
     page.close()
 
 
@@ -214,4 +350,15 @@ def test_every_notebook_runs_from_the_menu_with_live_widgets(lab: str, browser: 
     assert widgets.count() > 0, "the live experiment's controls did not render"
     # A widget that failed to render shows ipywidgets' error text instead of the controls.
     assert page.locator(PANEL).locator("text=Error displaying widget").count() == 0
+    # The first dashboard: a slider move redraws its live chart; its marks have tooltips.
+    dash = _dashboard(page)
+    latency = _move_first_slider(page, dash)
+    tip = _tooltip(page, dash)
+    assert tip.strip(), "no mark of the dashboard's chart showed a tooltip"
+    figures: dict[str, Any] = {**latency, "tooltip": tip.strip().splitlines()[:2]}
+    if notebook == "01_mailboxes.ipynb":  # a timeline: a click outlines the message's bars
+        figures["outlined"] = _outlined_after_click(page, dash, "g.mark-rect path", "stroke",
+                                                    "white")
+        assert figures["outlined"] >= 2
+    _record(notebook, figures)
     page.close()

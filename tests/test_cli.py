@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,7 +94,12 @@ def test_run_writes_trace_and_charts(tmp_path: Path, capsys: pytest.CaptureFixtu
     run_cli(capsys, "run", "ping_pong", "--chart", "sequence", "--format", "html",
             "--out", str(tmp_path))
     page = (tmp_path / "ping_pong-sequence.html").read_text()
-    assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
+    # interactive and offline: Vega inlined, nothing loaded from elsewhere; the static SVG
+    # for a browser without JavaScript
+    assert page.lower().startswith("<!doctype html>") and "<noscript>\n<svg" in page
+    assert "<title>ping_pong-sequence</title>" in page and '"time_zoom_y"' in page
+    assert "<script" in page and not re.search(r"<script[^>]*\bsrc=", page)
+    assert "<link" not in page
     run_cli(capsys, "run", "ping_pong", "--chart", "timeline", "--format", "png",
             "--out", str(tmp_path))
     assert (tmp_path / "ping_pong-timeline.png").read_bytes().startswith(b"\x89PNG")

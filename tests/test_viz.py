@@ -298,6 +298,11 @@ def test_sequence_diagram_draws_replies_timeouts_and_late_replies() -> None:
     assert lines["encoding"]["strokeDash"]["field"] == "arrow"
     # no arrowhead where a late reply ends: a cross (its dead letter) is drawn there
     assert heads["transform"] == [{"filter": "(datum.arrow !== 'late reply')"}]
+    # an ask and its reply (in time or late) share one path: a click on one picks both
+    paths = {(r["arrow"], r["receiver"]): r["path"] for r in arrows}
+    assert paths[("message", "quick")] == paths[("reply", "main")] != ""
+    assert paths[("message", "slow")] == paths[("late reply", "main")] != ""
+    assert paths[("message", "quick")] != paths[("message", "slow")]
     events = sorted((r["kind"], r["lane"], r["time"]) for r in dataset(spec, marks))
     assert events == [("dead_letter", "main", pytest.approx(0.51)),
                       ("timeout", "main", pytest.approx(0.11))]
@@ -660,3 +665,85 @@ def test_charts_are_laid_out_with_labkits_own_font() -> None:
     assert abs(grown - 20 * 20 * per_em) <= 2.0  # each width is rounded to a pixel
     # A spec that names its own font keeps it.
     assert _svg_width("M" * 20, font="Labkit Sans") == _svg_width("M" * 20)
+
+
+# -- exploring: tooltips, zoom, legend, message paths ----------------------------------------
+
+
+def units(node: Any) -> list[dict[str, Any]]:
+    """Every unit spec (a mark with an encoding) in a spec."""
+    if isinstance(node, dict):
+        found = [node] if "mark" in node and "encoding" in node else []
+        return found + [u for k, v in node.items() if k != "datasets" for u in units(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in units(v)]
+    return []
+
+
+#: Charts whose x axis is time (zoomed and panned together); the sequence diagram's is y.
+TIME_AXIS = {"timeline": "x", "depth": "x", "throughput": "x", "sequence": "y"}
+
+
+@pytest.mark.parametrize("chart", sorted(viz.CHARTS))
+def test_compared_panels_share_zoom_legend_and_message_picks(
+        chart: str, go_run: labkit.Run[int], rust_run: labkit.Run[int]) -> None:
+    spec = viz.compare({"Go": go_run, "Rust": rust_run}, chart=chart).to_dict()
+    panels = spec.get("hconcat") or spec["vconcat"]
+    names = [p["name"] if "name" in p else p["layer"][0]["name"]
+             if "name" in p["layer"][0] else p["layer"][1]["name"] for p in panels]
+    params = {p["name"]: p for p in spec["params"]}
+    # one parameter of each kind, in every panel (a zoom in one panel zooms the other)
+    for param in params.values():
+        assert param["views"] == names
+    hide = params.pop(viz.PARAMS["hide"])
+    assert hide["bind"] == "legend" and hide["select"]["fields"] == ["model"]
+    axis = TIME_AXIS.get(chart)
+    if axis is not None:
+        zoom = params.pop(viz.PARAMS["zoom"] if axis == "x" else viz.PARAMS["zoom_y"])
+        assert zoom["bind"] == "scales" and zoom["select"]["encodings"] == [axis]
+    if chart in ("timeline", "sequence"):
+        pick = params.pop(viz.PARAMS["path"])
+        assert pick["select"]["fields"] == ["path"] and pick["select"]["on"] == "click"
+    assert params == {}
+    # every mark with data about messages says what it is when hovered
+    for unit in units(spec):
+        if unit["encoding"].get("text"):
+            continue  # a label's text: its rule has the tooltip
+        assert unit["encoding"].get("tooltip"), unit["mark"]
+
+
+def test_a_hidden_model_fades_and_a_picked_message_is_outlined(go_run: labkit.Run[int]) -> None:
+    spec = viz.timeline(go_run).to_dict()
+    enc = spec["encoding"]
+    assert enc["opacity"]["condition"] == {"param": viz.PARAMS["hide"], "empty": False,
+                                           "value": pytest.approx(0.06)}
+    assert enc["opacity"]["field"] == "phase"  # otherwise the phase sets it, as before
+    assert enc["stroke"]["condition"]["param"] == viz.PARAMS["path"]
+    assert enc["stroke"]["condition"]["empty"] is False  # nothing outlined at first
+    titles = {t["title"] for t in enc["tooltip"]}
+    assert {"actor", "message id", "correlation id", "model", "from (s)", "to (s)"} <= titles
+    for row in dataset(spec):
+        corr, msg = row.get("corr_id"), row["msg_id"]
+        assert row["path"] == (f"c{corr}" if corr is not None else f"m{msg}")
+    depth = viz.depth_chart(go_run).to_dict()
+    tips = {t["title"] for t in depth["encoding"]["tooltip"]}
+    assert {"queue", "time (s)", "depth (messages)", "event", "by", "message id",
+            "model"} <= tips
+
+
+def test_a_zoomable_chart_renders_the_same_svg_twice(go_run: labkit.Run[int],
+                                                     rust_run: labkit.Run[int]) -> None:
+    # Vega numbers clip paths per process; to_svg numbers them per picture.
+    chart = viz.compare({"Go": go_run, "Rust": rust_run}, chart="timeline")
+    first = viz.to_svg(chart)
+    viz.to_svg(viz.depth_chart(go_run))
+    assert viz.to_svg(chart) == first
+    assert 'clip-path="url(#clip1)"' in first
+
+
+def test_to_html_is_interactive_and_offline(go_run: labkit.Run[int]) -> None:
+    page = viz.to_html(viz.depth_chart(go_run), title="depth <1>")
+    assert "<title>depth &lt;1&gt;</title>" in page
+    assert re.search(r"<script[^>]*\bsrc=", page) is None and "<link" not in page
+    assert f'"{viz.PARAMS["zoom"]}"' in page
+    assert page.count("<svg") >= 1 and "<noscript>" in page

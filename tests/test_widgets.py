@@ -66,7 +66,9 @@ class Fake:
 
 
 def fake_dashboard(fake: Fake, **kwargs: Any) -> Dashboard:
+    """A dashboard on the fake scenario; its charts an SVG image unless ``live=True``."""
     controls: dict[str, Any] = {"n": range(1, 9), "rate": (1.0, 4.0), "label": ["a", "b"]}
+    kwargs.setdefault("live", False)
     return Dashboard(fake, controls, kwargs.pop("charts", "depth"), **kwargs)
 
 
@@ -450,3 +452,51 @@ def test_cache_is_least_recently_used() -> None:
     dash.controls["n"].value = 3   # hit
     dash.controls["n"].value = 4   # miss
     assert [c["n"] for c in fake.calls] == [3, 4, 5, 4]
+
+
+def test_sliders_show_their_whole_label_and_keep_a_usable_track() -> None:
+    long = as_control(ipywidgets.FloatSlider(description="arrival rate (messages/s)"),
+                      name="arrival_rate")
+    assert long.style.description_width == "initial"  # the label in full
+    width = int(long.layout.width.removesuffix("px"))
+    short = as_control((1, 5), name="n")
+    # the track and readout keep the same room, whatever the label's length
+    assert width - int(short.layout.width.removesuffix("px")) >= 7 * (25 - 1)
+    assert long.layout.max_width == "100%"  # never wider than the window
+    fixed = as_control(ipywidgets.IntSlider(description="n",
+                                            layout=ipywidgets.Layout(width="100px")), name="n")
+    assert fixed.layout.width == "100px"  # the caller's width is kept
+    assert as_control(True, name="flag").layout.width is None  # a checkbox sizes itself
+    dash = fake_dashboard(Fake())
+    rows = dash.widget.children[:2]
+    assert all(row.layout.flex_flow == "row wrap" for row in rows)  # controls wrap
+
+
+
+# -- live charts (alt.JupyterChart, offline) ------------------------------------------------
+
+
+def test_live_charts_get_each_new_spec_and_no_kernel_svg() -> None:
+    pytest.importorskip("anywidget")
+    import altair as alt
+
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True)
+    view: Any = dash.view
+    assert view is not None
+    assert isinstance(view, alt.JupyterChart) and view in dash.widget.children
+    assert dash.image not in dash.widget.children
+    assert view.embed_options == {"actions": False, "renderer": "svg"}  # no links out
+    assert "cdn" not in view._esm[:2000].lower()  # Vega from vl-convert's bundle
+    dash.controls["n"].value = 6
+    assert view.spec == dash.spec and dash._svg is None  # no SVG rendered in the kernel
+    assert dash.view is view  # the same widget, a new spec
+    # the static picture for viewers without a kernel, rendered when displayed
+    bundle = dash._repr_mimebundle_()
+    assert bundle["image/svg+xml"] == dash.svg and dash.svg.startswith("<svg")
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_live_is_true_false_or_none() -> None:
+    with pytest.raises(TypeError, match="live must be True, False or None"):
+        fake_dashboard(Fake(), live="yes")
