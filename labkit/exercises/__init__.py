@@ -36,11 +36,13 @@ __all__ = (
     "Verdict",
     "attempt",
     "attempts",
+    "blocked_text",
     "catalogue",
     "check",
     "exercise",
     "get",
     "hint",
+    "innermost",
     "not_async_function",
 )
 
@@ -176,11 +178,17 @@ class Attempt:
     problem: str | None
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    """The one exception inside nested single-member exception groups."""
+def innermost(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (what a task group
+    wraps a learner's error in), else ``exc``."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
+
+def blocked_text(exc: Deadlock) -> str:
+    """What each task of a deadlock waits on, in words: ``main waits to send to chan-1``."""
+    return "; ".join(f"{task} waits to {what}" for task, what in exc.blocked.items())
 
 
 def attempt(main: Callable[..., Awaitable[Any]], *args: Any, seed: int,
@@ -190,11 +198,10 @@ def attempt(main: Callable[..., Awaitable[Any]], *args: Any, seed: int,
     try:
         run = labkit.simulate(main, *args, seed=seed, until=until)
     except Deadlock as exc:
-        waits = "; ".join(f"{task} waits to {what}" for task, what in exc.blocked.items())
         return Attempt(seed, exc.run, f"with seed {seed} every task blocked at "
-                                      f"t={exc.at:g} s (deadlock): {waits}")
+                                      f"t={exc.at:g} s (deadlock): {blocked_text(exc)}")
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-        leaf = _leaf(exc)
+        leaf = innermost(exc)
         if isinstance(leaf, Panic):
             return Attempt(seed, None, f"with seed {seed} a goroutine panicked: {leaf}")
         return Attempt(seed, None, f"with seed {seed} your code raised "

@@ -16,7 +16,7 @@ from typing import Any
 import labkit
 from labkit import Deadlock, go, rust
 from labkit._runtime.core import current_task
-from labkit.exercises import SEEDS, exercise, not_async_function
+from labkit.exercises import SEEDS, blocked_text, exercise, innermost, not_async_function
 from labkit.go import Panic
 
 __all__ = ("JOBS", "POISONED", "UNTIL", "WORKERS", "JobQueue", "rust_worker")
@@ -132,15 +132,11 @@ def _judge_go_worker(worker: object) -> Iterator[str]:
                        f"blocked sending the next job at t={exc.at:.2f} s (deadlock). A "
                        "worker that recovers must go back to its loop, not return (G32)")
             else:
-                waits = "; ".join(f"{task} waits to {what}" for task, what in
-                                  exc.blocked.items())
                 yield (f"with seed {seed} every goroutine blocked at t={exc.at:.2f} s "
-                       f"(deadlock): {waits}")
+                       f"(deadlock): {blocked_text(exc)}")
             return
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            inner: BaseException = exc
-            while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
-                inner = inner.exceptions[0]
+            inner = innermost(exc)
             run_ = getattr(inner, "run", None)
             fails = None if run_ is None else run_.trace.events("fail")
             if isinstance(inner, Panic) and fails is not None and len(fails):
@@ -253,13 +249,11 @@ def _judge_joinset(supervise: object) -> Iterator[str]:
         try:
             run = labkit.simulate(_rust_main, supervise, log, seed=seed, until=UNTIL)
         except Deadlock as exc:
-            waits = "; ".join(f"{task} waits to {what}" for task, what in exc.blocked.items())
-            yield f"with seed {seed} every task blocked at t={exc.at:.2f} s (deadlock): {waits}"
+            yield (f"with seed {seed} every task blocked at t={exc.at:.2f} s (deadlock): "
+                   f"{blocked_text(exc)}")
             return
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            inner: BaseException = exc
-            while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
-                inner = inner.exceptions[0]
+            inner = innermost(exc)
             if log.panics and str(inner) == f"poison job {log.panics[-1][2]}":
                 yield (f"with seed {seed} your supervisor itself panicked with "
                        f"'{inner}' at t={log.panics[-1][0]:.2f} s: it re-raised a "
