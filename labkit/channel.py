@@ -208,10 +208,9 @@ class Channel(Generic[T]):
                 rt.corr_ids[msg_id] = corr_id
         elif rt.corr_ids:
             corr_id = rt.corr_of(kind, msg_id)
-        rt.record(kind, actor=TASK.get().name, peer=self._name or self.name_in(rt),
-                  msg_id=msg_id, corr_id=corr_id,
-                  msg_type=None if value is None else type(value).__name__,
-                  depth=len(self.buffer), model=self.model, detail=detail)
+        rt.record(kind, TASK.get().name, self._name or self.name_in(rt), msg_id, corr_id,
+                  None if value is None else type(value).__name__, len(self.buffer),
+                  self.model, detail)
 
     # -- readiness (for select) ------------------------------------------------------------
 
@@ -332,10 +331,9 @@ class Channel(Generic[T]):
                 # Channel.record, inlined: the hottest row of all.
                 if corr_id is not None:
                     rt.corr_ids[msg_id] = corr_id
-                rt.record(_SEND, actor=TASK.get().name, peer=self._name or self.name_in(rt),
-                          msg_id=msg_id, corr_id=corr_id,
-                          msg_type=None if value is None else type(value).__name__,
-                          depth=len(buffer), model=self.model)
+                rt.record(_SEND, TASK.get().name, self._name or self.name_in(rt), msg_id,
+                          corr_id, None if value is None else type(value).__name__,
+                          len(buffer), self.model, None)
             return self.sent_result
         status = self.put(value, msg_id)
         if status is OK:
@@ -475,11 +473,10 @@ class Channel(Generic[T]):
             rt = RUNTIME.get() or current()
             if rt.trace_on:
                 # Channel.record, inlined: the hottest row of all.
-                rt.record(_RECEIVE, actor=TASK.get().name, peer=self._name or self.name_in(rt),
-                          msg_id=msg_id,
-                          corr_id=rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
-                          msg_type=None if value is None else type(value).__name__,
-                          depth=len(buffer), model=self.model)
+                rt.record(_RECEIVE, TASK.get().name, self._name or self.name_in(rt), msg_id,
+                          rt.corr_ids.pop(msg_id, None) if rt.corr_ids else None,
+                          None if value is None else type(value).__name__, len(buffer),
+                          self.model, None)
             return (value, True) if shape is _PAIR else value
         rt = RUNTIME.get() or current()
         status, value, msg_id = self.take()

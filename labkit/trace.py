@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit._check import check_choice
 from labkit._runtime.core import current, current_task
-from labkit._runtime.rows import COLUMNS, EventKind, TraceRow
+from labkit._runtime.rows import COLUMNS, RECORDED, EventKind, TraceRow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,19 +44,51 @@ __all__ = (
     "throughput",
 )
 
+_STRIDE = len(RECORDED)
+
 #: Event kinds that mark a message entering a queue, and leaving it for a consumer.
 SEND_KINDS = ("send", "tell")
 RECEIVE_KINDS = ("receive",)
 
 
 class Trace:
-    """The recorded events of a run. ``trace.df`` is a pandas DataFrame, one row per event."""
+    """The recorded events of a run. ``trace.df`` is a pandas DataFrame, one row per event.
+
+    ``Trace(rows)`` takes rows in :class:`TraceRow` field order (a cut of another trace, a
+    test's own); a run's trace is :meth:`recorded` straight from the runtime's event list,
+    and its ``rows`` are built only when something reads them.
+    """
 
     def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.rows = rows
+        self._rows: Sequence[tuple[Any, ...]] | None = rows
+        self._events: list[Any] = []
+        self._t0 = 0.0
+
+    @classmethod
+    def recorded(cls, events: list[Any], t0: float) -> Trace:
+        """The trace of a run from the runtime's flat event list (the fields of
+        :data:`RECORDED` per event, times as the clock read them, ``t0`` the start)."""
+        trace = cls(())
+        trace._rows = None
+        trace._events = events
+        trace._t0 = t0
+        return trace
+
+    @property
+    def rows(self) -> Sequence[tuple[Any, ...]]:
+        """The events as plain tuples in :class:`TraceRow` field order."""
+        if self._rows is None:
+            events, t0 = self._events, self._t0
+            times = [t - t0 for t in events[0::_STRIDE]]
+            self._rows = list(zip(times, range(len(times)),
+                                  *(events[i::_STRIDE] for i in range(1, _STRIDE)),
+                                  strict=True))
+        return self._rows
 
     def __len__(self) -> int:
-        return len(self.rows)
+        if self._rows is None:
+            return len(self._events) // _STRIDE
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[TraceRow]:
         make = TraceRow._make
@@ -64,19 +96,29 @@ class Trace:
             yield make(row)
 
     def __repr__(self) -> str:
-        return f"<Trace {len(self.rows)} events>"
+        return f"<Trace {len(self)} events>"
 
     @cached_property
     def df(self) -> pd.DataFrame:
         """The events as a DataFrame with the columns in :data:`COLUMNS`."""
+        import numpy as np
         import pandas as pd
 
-        frame = pd.DataFrame.from_records(list(self.rows), columns=list(COLUMNS))
+        if self._rows is None:  # column by column, straight from the event list
+            events = self._events
+            n = len(events) // _STRIDE
+            columns: dict[str, Any] = {
+                name: events[i::_STRIDE] for i, name in enumerate(RECORDED)}
+            columns["time"] = np.asarray(columns["time"], dtype="float64") - self._t0
+            columns["seq"] = np.arange(n, dtype="int64")
+            frame = pd.DataFrame(columns, columns=list(COLUMNS), index=pd.RangeIndex(n))
+        else:
+            frame = pd.DataFrame.from_records(list(self._rows), columns=list(COLUMNS))
+            frame["time"] = frame["time"].astype("float64")
+            frame["seq"] = frame["seq"].astype("int64")
         frame["kind"] = frame["kind"].astype(str)  # plain strings, not EventKind members
         for col in ("msg_id", "corr_id", "depth"):
             frame[col] = frame[col].astype("Int64")
-        frame["time"] = frame["time"].astype("float64")
-        frame["seq"] = frame["seq"].astype("int64")
         return frame
 
     def events(self, kind: str | None = None, *, actor: str | None = None,
@@ -95,9 +137,10 @@ class Trace:
     def kinds(self) -> dict[str, int]:
         """How many events of each kind, in order of first appearance."""
         counts: dict[str, int] = {}
-        for row in self.rows:
-            kind = str(row[2])
-            counts[kind] = counts.get(kind, 0) + 1
+        kinds = (row[2] for row in self.rows) if self._rows is not None else (
+            self._events[1::_STRIDE])
+        for kind in kinds:
+            counts[str(kind)] = counts.get(str(kind), 0) + 1
         return counts
 
 

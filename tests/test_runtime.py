@@ -19,7 +19,7 @@ import pytest
 import labkit
 from labkit._runtime import current
 from labkit.channel import Channel
-from labkit.trace import COLUMNS
+from labkit.trace import COLUMNS, EventKind, Trace, record
 from tests import _det_scenario
 
 HERE = Path(__file__).parent
@@ -129,6 +129,40 @@ def test_trace_dataframe_has_the_design_columns() -> None:
     assert df["msg_id"].iloc[0] == df["msg_id"].iloc[1]
     assert list(df["depth"]) == [1, 0]
     assert list(df["seq"]) == [0, 1]
+
+
+def test_a_runs_trace_reads_the_same_as_a_trace_of_its_rows() -> None:
+    """A run's trace is read from the runtime's flat event list; rows, length, kinds, the
+    DataFrame and iteration agree with a ``Trace`` built from the same rows by hand."""
+
+    async def main() -> None:
+        ch: Channel[str] = Channel(1, name="box")
+        await ch.send("a", corr_id=7)
+        await anyio.sleep(0.5)
+        await ch.recv()
+        record(EventKind.NOTE, detail="done")
+
+    trace = labkit.simulate(main).trace
+    assert len(trace) == 3
+    assert trace.rows == [(0.0, 0, "send", "main", "box", 1, 7, "str", 1, None, None),
+                          (0.5, 1, "receive", "main", "box", 1, 7, "str", 0, None, None),
+                          (0.5, 2, "note", "main", None, None, None, None, None, None, "done")]
+    by_hand = Trace(list(trace.rows))
+    assert len(by_hand) == len(trace)
+    assert list(by_hand) == list(trace)
+    assert by_hand.kinds() == trace.kinds() == {"send": 1, "receive": 1, "note": 1}
+    assert by_hand.df.equals(trace.df)
+    assert list(trace.df.dtypes) == list(by_hand.df.dtypes)
+
+
+def test_real_time_trace_starts_at_zero() -> None:
+    async def main() -> None:
+        ch: Channel[int] = Channel(1)
+        await ch.send(1)
+
+    run = labkit.run(main)
+    assert 0.0 <= run.trace.rows[0][0] < 1.0
+    assert run.trace.df["time"].iloc[0] == run.trace.rows[0][0]
 
 
 def test_trace_can_be_switched_off() -> None:

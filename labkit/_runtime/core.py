@@ -385,9 +385,10 @@ class Runtime:
         self._scheduler = _Scheduler(seed, schedule, choice_rows)
         self.virtual = virtual
         self.trace_on = trace
-        #: The trace: plain tuples in :class:`TraceRow` field order (a tuple costs less to
-        #: build than a NamedTuple; ``Trace`` reads them back as ``TraceRow``).
-        self.rows: list[tuple[Any, ...]] = []
+        #: The trace as recorded: the fields of :data:`~labkit._runtime.rows.RECORDED` for
+        #: each event, one event after another in this one list (``Trace`` reads them back
+        #: as :class:`TraceRow` s, numbered, with the run's start time subtracted).
+        self.events: list[Any] = []
         #: Correlation ids of channel messages sent with one (``send(v, corr_id=...)``),
         #: by message id, until received: the message's later rows (block, unblock,
         #: receive) carry it too, so one filter on ``corr_id`` follows the message.
@@ -461,19 +462,21 @@ class Runtime:
 
     # -- trace ---------------------------------------------------------------------------
 
-    def record(self, kind: EventKind, *, actor: str | None = None, peer: str | None = None,
+    def record(self, kind: EventKind, actor: str | None = None, peer: str | None = None,
                msg_id: int | None = None, corr_id: int | None = None,
                msg_type: str | None = None, depth: int | None = None,
                model: str | None = None, detail: str | None = None) -> None:
         """Append one :class:`TraceRow` to the run's trace (a no-op when tracing is off).
 
         The one way rows are written: time and sequence number come from the run, the
-        rest from the keywords. Hot paths check ``rt.trace_on`` first and skip the call.
+        rest from the arguments, given by keyword (the hottest paths, a channel's send and
+        receive, pass all nine in order: a call with keywords costs more). Hot paths check
+        ``rt.trace_on`` first and skip the call.
         """
         if self.trace_on:
-            rows = self.rows
-            rows.append((self._time() - self._t0, len(rows), KIND_TEXT[kind], actor, peer,
-                         msg_id, corr_id, msg_type, depth, model, detail))
+            events = self.events
+            events += (self._time(), KIND_TEXT[kind], actor, peer, msg_id, corr_id, msg_type,
+                       depth, model, detail)
 
     # -- scheduling ----------------------------------------------------------------------
 

@@ -83,7 +83,7 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...]) -> None:
 
 
 def _finish(rt: Runtime, elapsed: float) -> Run[Any]:
-    run: Run[Any] = Run(result=rt.result, trace=Trace(rt.rows), seed=rt.seed,
+    run: Run[Any] = Run(result=rt.result, trace=Trace.recorded(rt.events, rt._t0), seed=rt.seed,
                         elapsed=elapsed, leaked=rt.leaked, virtual=rt.virtual,
                         completed=rt.completed, schedule=rt.schedule)
     if rt.fatal is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ("COLUMNS", "KIND_TEXT", "EventKind", "TraceRow")
+__all__ = ("COLUMNS", "KIND_TEXT", "RECORDED", "EventKind", "TraceRow")
 
 
 class EventKind(StrEnum):
@@ -77,3 +77,10 @@ KIND_TEXT: dict[str, str] = {str(k.value): str(k.value) for k in EventKind}
 
 #: The trace's columns, in row order.
 COLUMNS: tuple[str, ...] = TraceRow._fields
+
+#: What the recorder stores per event, in this order, one after another in one flat list
+#: (``Runtime.events``): the columns but ``seq`` (an event's place in the list). ``time``
+#: is stored as the clock read it; the run's start is subtracted when the trace is read.
+#: Appending ten fields to one list costs less than keeping a tuple per event: the tuple
+#: is freed at once and its memory reused, so a long run's trace is one growing array.
+RECORDED: tuple[str, ...] = tuple(c for c in COLUMNS if c != "seq")
