@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from labkit._runtime.core import Parker, blocking, current, current_task, unblocked
+from labkit._runtime.core import RUNTIME, TASK, Parker, current, current_task, unblocked
 
 __all__ = ("ParkingLot", "ParkingLotStatistics", "Waiter")
 
@@ -182,9 +182,9 @@ class ParkingLot:
         its wake-up slot, for ``await parker.wait()``. :meth:`park` is ``join``, the wait
         and :meth:`leave`; a hot path that must not keep :meth:`park`'s frame parked (an
         idle receiver) writes those three steps itself."""
-        parker = current().parker()
+        parker = (RUNTIME.get() or current()).parker()
         self.waiters.append(Waiter(parker, 0, value, msg_id, weight))
-        blocking(what)
+        TASK.get().blocked_on = what  # blocking(what), inlined: every wait passes here
         return parker
 
     def leave(self, parker: Parker, *, refund: Callable[[Any], None] | None = None,
