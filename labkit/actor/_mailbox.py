@@ -185,9 +185,9 @@ class Mailbox:
     def _record(self, rt: Runtime, kind: EventKind, env: Envelope, msg_id: int,
                detail: str | None = None) -> None:
         """Append a trace row about ``env`` (callers check ``rt.trace_on``)."""
-        rt.record(kind, actor=env.sender_name, peer=self.name, msg_id=msg_id,
-                  corr_id=env.corr_id, msg_type=type(env.message).__name__,
-                  depth=len(self._chan.buffer), model=_MODEL, detail=detail)
+        # Runtime.record's arguments in order: every message passes here.
+        rt.record(kind, env.sender_name, self.name, msg_id, env.corr_id,
+                  type(env.message).__name__, len(self._chan.buffer), _MODEL, detail)
 
     def tell(self, rt: Runtime, env: Envelope, msg_id: int, kind: EventKind = _TELL) -> bool:
         """Enqueue without waiting, applying the overflow policy on a full mailbox. True if

@@ -142,11 +142,9 @@ class _Cell:
                     break
                 # Handle one user message, in this frame (no call per message).
                 message, _sender, sender_name, corr_id, reply, _key = env
-                if rt.trace_on:
-                    rt.record(_RECEIVE, actor=self.name, peer=sender_name,
-                              msg_id=msg_id, corr_id=corr_id,
-                              msg_type=type(message).__name__, depth=len(chan.buffer),
-                              model=_MODEL)
+                if rt.trace_on:  # Runtime.record's arguments in order (every message)
+                    rt.record(_RECEIVE, self.name, sender_name, msg_id, corr_id,
+                              type(message).__name__, len(chan.buffer), _MODEL, None)
                 ctx._env = env
                 ctx._msg_id = msg_id
                 ctx._replied = False
@@ -169,10 +167,8 @@ class _Cell:
                     else:
                         self.answer(env, msg_id, result)
                 if rt.trace_on:
-                    rt.record(_HANDLE_END, actor=self.name, peer=sender_name,
-                              msg_id=msg_id, corr_id=corr_id,
-                              msg_type=type(message).__name__, depth=len(chan.buffer),
-                              model=_MODEL)
+                    rt.record(_HANDLE_END, self.name, sender_name, msg_id, corr_id,
+                              type(message).__name__, len(chan.buffer), _MODEL, None)
             await self._finish()
         except BaseException:  # cancelled (also in on_stop: a shutdown time ran out)
             self._abandon()
