@@ -126,6 +126,7 @@ def _oneway() -> Group:
         (RATE,),
         (
             Bench("asyncio.Queue", peers.oneway_asyncio_queue, n, q, peer=True),
+            Bench("asyncio.Queue + 2 rows", peers.oneway_asyncio_queue_rows, n, q, peer=True),
             Bench("deque+Event", peers.oneway_deque_event, n, q, peer=True),
             Bench("anyio stream", peers.oneway_anyio_stream, 40_000, q, peer=True),
             Bench("Pykka tell", peers.oneway_pykka_tell, 50_000, q, peer=True),
