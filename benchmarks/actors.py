@@ -164,8 +164,8 @@ async def _sim_actors_main(n: int) -> int:
         return got
 
 
-def sim_actors(n: int) -> Sample:
-    return simulated(_sim_actors_main, n)
+def sim_actors(n: int, *, trace: bool = True) -> Sample:
+    return simulated(_sim_actors_main, n, trace)
 
 
 async def _idle_actors_main(n: int) -> Sample:

@@ -54,13 +54,12 @@ def real(main: Callable[[int], Awaitable[Sample]], n: int, trace: bool) -> Sampl
     return result
 
 
-def simulated(main: Callable[[int], Awaitable[int]], n: int) -> Sample:
-    """Run ``main(n)`` in virtual time with the trace on; time the whole ``simulate`` call.
-
-    ``main`` returns how many messages were delivered.
+def simulated(main: Callable[[int], Awaitable[int]], n: int, trace: bool = True) -> Sample:
+    """Run ``main(n)`` in virtual time (with the trace on unless told otherwise); time the
+    whole ``simulate`` call. ``main`` returns how many messages were delivered.
     """
     start = clock()
-    run = labkit.simulate(main, n, trace=True)
+    run = labkit.simulate(main, n, trace=trace)
     seconds = clock() - start
     return Sample(run.result, seconds)
 
@@ -144,8 +143,8 @@ async def _sim_channel_main(n: int) -> int:
     return await _count_channel(ch)
 
 
-def sim_channel(n: int) -> Sample:
-    return simulated(_sim_channel_main, n)
+def sim_channel(n: int, *, trace: bool = True) -> Sample:
+    return simulated(_sim_channel_main, n, trace)
 
 
 # -- Go Chan --------------------------------------------------------------------------------
