@@ -28,6 +28,7 @@ from labkit.trace import (
     RECEIVE_KINDS,
     SEND_KINDS,
     Trace,
+    _distinct,
     _factorize,
     _first_times,
     _message_keys,
@@ -483,7 +484,7 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     if peer is not None:
         found = np.flatnonzero(names == peer)
         queue = np.where(queue == (found[0] if len(found) else -2), queue, -1)
-    keys, _ids = _message_keys(table, queue >= 0, queue)
+    keys, ids = _message_keys(table, queue >= 0, queue)
     times = table.floats("time")
 
     def first(*kinds: str) -> tuple[Any, Any]:
@@ -502,7 +503,7 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
                                  return_indices=True)
     entered[i] = admitted[j]
     # it leaves at its receive, else at its eviction
-    left_keys = np.union1d(received_keys, evicted_keys)
+    left_keys = _distinct(np.sort(np.concatenate((received_keys, evicted_keys))))
     left = np.empty(len(left_keys))
     left[np.searchsorted(left_keys, evicted_keys)] = evicted
     left[np.searchsorted(left_keys, received_keys)] = received
@@ -523,8 +524,9 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     wait = float((t_out - t_in).mean())
     # the time-average depth of every queue a message entered, queue by queue in name order
     depth = table.floats("depth")
-    counted = np.unique(entered_keys // max(len(_ids), 1))
-    rows = np.flatnonzero(~np.isnan(depth) & np.isin(queue, counted))
+    counted = np.zeros(len(names) + 1, dtype=bool)  # the last one stands for "no queue"
+    counted[entered_keys // max(len(ids), 1)] = True
+    rows = np.flatnonzero(~np.isnan(depth) & counted[queue])
     rows = rows[np.argsort(queue[rows], kind="stable")]
     area = 0.0
     for q in np.split(rows, np.flatnonzero(np.diff(queue[rows])) + 1):

@@ -185,9 +185,16 @@ def _floats(values: Any) -> Any:
 
     if isinstance(values, pd.Series):
         return values.to_numpy(dtype="float64", na_value=np.nan)
-    if isinstance(values, list) and values.count(None) == len(values):
+    if isinstance(values, list) and _all_none(values):
         return np.full(len(values), np.nan)  # quicker than numpy's look at each None
     return np.asarray(values, dtype="float64")
+
+
+def _all_none(values: list[Any]) -> bool:
+    """Whether every value is ``None`` (a quick look at three first)."""
+    return (not values or (values[0] is None and values[-1] is None
+                           and values[len(values) // 2] is None
+                           and values.count(None) == len(values)))
 
 
 def _int_array(values: list[Any]) -> Any:
@@ -213,23 +220,29 @@ def _int_array(values: list[Any]) -> Any:
 
 def _str_array(values: list[Any]) -> Any:
     """``values`` (strings and ``None``) as the column pandas infers from the rows: a
-    ``str`` array with NaN for ``None`` (built without a second look at every value), an
+    ``str`` array with NaN for ``None`` (types checked on the distinct values only), an
     ``object`` one when no value is there, pandas' own choice for anything else."""
     import numpy as np
     import pandas as pd
 
     array = np.empty(len(values), dtype=object)
     array[:] = values
-    missing = array == None  # noqa: E711 (element by element)
-    if missing.all():  # nothing to infer from (an empty trace too): object
+    if _all_none(values):  # nothing to infer from (an empty trace too): object
         return array
     dtype = _str_dtype()
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "python"):
         return values
-    array[missing] = np.nan
+    try:
+        distinct = set(values)  # few: the check of every value's type is on these
+    except TypeError:
+        return values
+    if not all(isinstance(v, str) for v in distinct - {None}):
+        return values
+    if None in distinct:
+        array[array == None] = np.nan  # noqa: E711 (element by element)
     try:
         return pd.arrays.StringArray(array, dtype=dtype)  # type: ignore[call-arg]
-    except ValueError:  # not all strings: let pandas infer
+    except ValueError:  # not all strings after all: let pandas infer
         return values
 
 
@@ -348,6 +361,16 @@ def _message_keys(table: _Table, rows: Any, group: Any = None) -> tuple[Any, Any
         return np.where(valid, ranks, -1), ids
     valid &= group >= 0
     return np.where(valid, group * len(ids) + ranks, -1), ids
+
+
+def _distinct(ordered: Any) -> Any:
+    """The distinct values of a sorted array (``np.unique`` without sorting again)."""
+    import numpy as np
+
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _first_times(keys: Any, times: Any, rows: Any) -> tuple[Any, Any]:

@@ -49,7 +49,14 @@ from labkit.scenarios._common import (
     simulate,
     with_result,
 )
-from labkit.trace import Trace, _message_keys, _table, latency_percentiles, record
+from labkit.trace import (
+    Trace,
+    _distinct,
+    _message_keys,
+    _table,
+    latency_percentiles,
+    record,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -416,7 +423,7 @@ def _held(table: _Table) -> tuple[Any, Any, Any]:
     order = (np.arange(table.n) if (seq[1:] >= seq[:-1]).all()
              else np.argsort(seq, kind="stable"))  # the rows in seq order
     times = table.floats("time")[order]
-    instants = np.unique(times)
+    instants = _distinct(times) if (times[1:] >= times[:-1]).all() else np.unique(times)
     depth = table.floats("depth")[order]
     reported = ~np.isnan(depth)
     # the depth after the instant's last row that reports one (0 before the first)
