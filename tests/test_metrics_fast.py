@@ -21,6 +21,7 @@ from labkit import scenarios
 from labkit.channel import Channel
 from labkit.flow import LittlesLaw, littles_law
 from labkit.scenarios.backpressure import OFFERED, messages_held
+from labkit.scenarios.tour import Exchange
 from labkit.trace import (
     COLUMNS,
     RECEIVE_KINDS,
@@ -362,3 +363,52 @@ def test_littles_law_bad_input_still_names_the_parameter() -> None:
     run = scenarios.overload("go", "block", messages=20)
     with pytest.raises(TypeError, match="peer"):
         littles_law(run.trace, 3)  # type: ignore[arg-type]
+
+
+# -- the scenarios' own post-processing ---------------------------------------------------------
+
+
+def ref_exchanges(df: pd.DataFrame, parties: dict[str, str]) -> tuple[Exchange, ...]:
+    sends = df[(df["kind"] == "send") & df["msg_id"].notna()]
+    got = df[(df["kind"] == "receive") & df["msg_id"].notna()].drop_duplicates("msg_id")
+    when = dict(zip(got["msg_id"].tolist(), got["time"].tolist(), strict=True))
+    flights = [(int(seq), str(actor), float(t), float(when[mid]))
+               for seq, actor, t, mid in zip(sends["seq"], sends["actor"], sends["time"],
+                                             sends["msg_id"], strict=True)]
+    replies = df[df["kind"] == "reply"]
+    flights += [(int(seq), str(actor), float(t), float(t))
+                for seq, actor, t in zip(replies["seq"], replies["actor"], replies["time"],
+                                         strict=True)]
+    other = {"ping": "pong", "pong": "ping"}
+    return tuple(Exchange(k // 2, parties[actor], other[parties[actor]], (k + 1) // 2, sent, got)
+                 for k, (_seq, actor, sent, got) in enumerate(sorted(flights)))
+
+
+@pytest.mark.parametrize("model", ["go", "rust", "actor"])
+@pytest.mark.parametrize("rounds", [0, 1, 5])
+def test_ping_pong_exchanges_match_the_reference(model: str, rounds: int) -> None:
+    run = scenarios.ping_pong(model=model, rounds=rounds)
+    want = ref_exchanges(ref_df(run.trace), run.result.parties)
+    assert run.result.exchanges == want
+    assert repr(run.result.exchanges) == repr(want)  # the same types too (float, not numpy)
+
+
+def ref_count(df: pd.DataFrame, kind: str) -> int:
+    return int((df["kind"] == kind).sum()) if len(df) else 0
+
+
+@pytest.mark.parametrize("policy", ["storm", "intensity", "backoff", "breaker"])
+def test_dependency_storm_counts_match_the_reference(policy: str) -> None:
+    run = scenarios.dependency_storm(policy, "actor", requests=60, seed=0)
+    df = ref_df(run.trace)
+    assert run.result.restarts == ref_count(df, "restart")
+    opened = int(((df["kind"] == "breaker") & df["detail"].str.contains("-> open")).sum())
+    assert run.result.breaker_opened == opened
+    assert (opened > 0) == (policy == "breaker")
+
+
+def test_poison_and_crash_recovery_counts_match_the_reference() -> None:
+    run = scenarios.poison(model="actor", design="one_for_one", messages=30, seed=0)
+    assert run.result.restarts == ref_count(ref_df(run.trace), "restart") > 0
+    crash = scenarios.crash_recovery(16, commands=40, snapshot_every=5, seed=0)
+    assert crash.result.snapshots == ref_count(ref_df(crash.trace), "snapshot") > 0
