@@ -481,9 +481,8 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     table = _table(trace)
     queue, names = _queue_codes(table)
     where = f" on {peer!r}" if peer is not None else ""
-    if peer is not None:
-        found = np.flatnonzero(names == peer)
-        queue = np.where(queue == (found[0] if len(found) else -2), queue, -1)
+    if peer is not None:  # only that queue's rows count
+        queue = np.where(np.isin(queue, np.flatnonzero(names == peer)), queue, -1)
     keys, ids = _message_keys(table, queue >= 0, queue)
     times = table.floats("time")
 

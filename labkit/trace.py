@@ -265,7 +265,8 @@ class _Table:
     @classmethod
     def of_frame(cls, df: pd.DataFrame) -> _Table:
         """The table of a trace's DataFrame (or a cut of it)."""
-        return cls(len(df), lambda name: df[name], msg_dtype=df["msg_id"].dtype)
+        return cls(len(df), lambda name: df[name],
+                   msg_dtype=df["msg_id"].dtype if "msg_id" in df.columns else "Int64")
 
     def floats(self, name: str) -> Any:
         """A numeric column as ``float64``, NaN where it is empty."""

@@ -52,7 +52,6 @@ from labkit.scenarios._common import (
 from labkit.trace import (
     Trace,
     _distinct,
-    _message_keys,
     _table,
     latency_percentiles,
     record,
@@ -432,7 +431,7 @@ def _held(table: _Table) -> tuple[Any, Any, Any]:
     # a blocked message leaves the producer's hand at its next row: unblock (it went in),
     # receive (a receiver took it straight from the sender), drop or dead_letter (the send
     # was cancelled, or refused as the actor stopped)
-    keys = _message_keys(table, np.ones(table.n, dtype=bool))[0][order]
+    keys = table.messages()[0][order]
     ided = np.flatnonzero(keys >= 0)
     ided = ided[np.argsort(keys[ided], kind="stable")]  # by message, then seq
     key = keys[ided]
