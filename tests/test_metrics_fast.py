@@ -412,3 +412,14 @@ def test_poison_and_crash_recovery_counts_match_the_reference() -> None:
     assert run.result.restarts == ref_count(ref_df(run.trace), "restart") > 0
     crash = scenarios.crash_recovery(16, commands=40, snapshot_every=5, seed=0)
     assert crash.result.snapshots == ref_count(ref_df(crash.trace), "snapshot") > 0
+
+
+def test_a_frame_with_other_dtypes_or_fewer_columns() -> None:
+    """A DataFrame built elsewhere: ids as floats, or only the columns a metric reads."""
+    df = scenarios.overload("go", "block", messages=50).trace.df
+    floats = df.assign(msg_id=df["msg_id"].astype("float64"))
+    same_frame(latencies(floats), ref_latencies(floats))
+    same_outcome(littles_law, ref_littles_law, floats, floats)
+    slim = df[["time", "kind"]]
+    same_frame(throughput(slim, 0.5), ref_throughput(slim, 0.5))
+    same_frame(drops(slim), ref_drops(slim))
