@@ -24,12 +24,22 @@ from labkit._check import check_int, check_number, check_str, describe
 from labkit._runtime.core import Runtime, current, current_or_none, current_task, sleep
 from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
-from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
+from labkit.trace import (
+    RECEIVE_KINDS,
+    SEND_KINDS,
+    Trace,
+    _distinct,
+    _factorize,
+    _first_times,
+    _message_keys,
+    _table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from labkit.actor import ActorSystem
+    from labkit.trace import _Table
 
 __all__ = (
     "Credits",
@@ -434,10 +444,13 @@ class LittlesLaw(NamedTuple):
 _OWNER_SIDE_KINDS = ("receive", "handle_end", "dead_letter", "reply", "fail", "restart")
 
 
-def _queue_column(df: pd.DataFrame) -> pd.Series:
-    """The queue (channel or mailbox) each row is about."""
-    owner_side = (df["model"] == "actor") & df["kind"].isin(_OWNER_SIDE_KINDS)
-    return df["peer"].where(~owner_side, df["actor"])
+def _queue_codes(table: _Table) -> tuple[Any, Any]:
+    """The queue (channel or mailbox) each row is about, as codes into the sorted queue
+    names (-1 for none), and those names."""
+    import numpy as np
+
+    owner_side = table.equals("model", "actor") & table.isin("kind", _OWNER_SIDE_KINDS)
+    return _factorize(np.where(owner_side, table.objects("actor"), table.objects("peer")))
 
 
 def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> LittlesLaw:
@@ -460,37 +473,47 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     import numpy as np
     import pandas as pd
 
-    if isinstance(trace, Trace):
-        df = trace.df
-    elif isinstance(trace, pd.DataFrame):
-        df = trace
-    else:
+    if not isinstance(trace, Trace | pd.DataFrame):
         raise TypeError(f"trace must be a Trace (run.trace) or its DataFrame, "
                         f"got {describe(trace)}")
     if peer is not None:
         check_str("peer", peer)
-    df = df.assign(queue=_queue_column(df))
-    if peer is not None:
-        df = df[df["queue"] == peer]
+    table = _table(trace)
+    queue, names = _queue_codes(table)
     where = f" on {peer!r}" if peer is not None else ""
-    rows = df[df["msg_id"].notna()]
-    key = ["queue", "msg_id"]
-    sent = rows[rows["kind"].isin(SEND_KINDS)].groupby(key, sort=True)["time"].min()
-    blocked = rows[rows["kind"] == "block"].groupby(key, sort=True)["time"].min()
-    admitted = rows[rows["kind"] == "unblock"].groupby(key, sort=True)["time"].min()
-    entered = sent.drop(blocked.index.difference(admitted.index), errors="ignore")
-    late = admitted.index.intersection(entered.index)
-    entered.loc[late] = admitted.loc[late]
-    received = rows[rows["kind"].isin(RECEIVE_KINDS)].groupby(key, sort=True)["time"].min()
-    evicted = rows[rows["kind"] == "dead_letter"].groupby(key, sort=True)["time"].min()
-    left = received.combine_first(evicted)
-    both = entered.index.intersection(left.index)
-    if received.index.intersection(entered.index).empty:
+    if peer is not None:  # only that queue's rows count
+        queue = np.where(np.isin(queue, np.flatnonzero(names == peer)), queue, -1)
+    keys, ids = _message_keys(table, queue >= 0, queue)
+    times = table.floats("time")
+
+    def first(*kinds: str) -> tuple[Any, Any]:
+        return _first_times(keys, times, table.isin("kind", kinds))
+
+    sent_keys, sent = first(*SEND_KINDS)
+    blocked_keys, _blocked = first("block")
+    admitted_keys, admitted = first("unblock")
+    received_keys, received = first(*RECEIVE_KINDS)
+    evicted_keys, evicted = first("dead_letter")
+    # a message whose sender blocked enters at its unblock, and never if it had none
+    never = np.setdiff1d(blocked_keys, admitted_keys, assume_unique=True)
+    kept = ~np.isin(sent_keys, never, assume_unique=True)
+    entered_keys, entered = sent_keys[kept], sent[kept]
+    _late, i, j = np.intersect1d(entered_keys, admitted_keys, assume_unique=True,
+                                 return_indices=True)
+    entered[i] = admitted[j]
+    # it leaves at its receive, else at its eviction
+    left_keys = _distinct(np.sort(np.concatenate((received_keys, evicted_keys))))
+    left = np.empty(len(left_keys))
+    left[np.searchsorted(left_keys, evicted_keys)] = evicted
+    left[np.searchsorted(left_keys, received_keys)] = received
+    if not np.isin(received_keys, entered_keys, assume_unique=True).any():
         raise ValueError(f"no message was both sent and received in this trace{where}: "
                          "Little's law needs traffic")
-    t_in = entered.loc[both].to_numpy(dtype=float)
-    t_out = left.loc[both].to_numpy(dtype=float)
-    start = float(entered.min())
+    both, i, j = np.intersect1d(entered_keys, left_keys, assume_unique=True,
+                                return_indices=True)
+    t_in = entered[i]
+    t_out = left[j]
+    start = float(np.nanmin(entered))
     end = float(t_out.max())
     span = end - start
     if span <= 0:
@@ -498,14 +521,20 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
                          "run longer to measure rates")
     lam = len(both) / span
     wait = float((t_out - t_in).mean())
-    queues = set(entered.index.get_level_values("queue"))
-    depths = df[df["depth"].notna() & df["queue"].isin(queues)]
+    # the time-average depth of every queue a message entered, queue by queue in name order
+    depth = table.floats("depth")
+    counted = np.zeros(len(names) + 1, dtype=bool)  # the last one stands for "no queue"
+    counted[entered_keys // max(len(ids), 1)] = True
+    rows = np.flatnonzero(~np.isnan(depth) & counted[queue])
+    rows = rows[np.argsort(queue[rows], kind="stable")]
     area = 0.0
-    for _name, q in depths.groupby("queue", sort=True):
-        times = q["time"].to_numpy(dtype=float)
-        values = q["depth"].to_numpy(dtype=float)
-        ends = np.append(times[1:], end)
-        lo = np.maximum(times, start)
+    for q in np.split(rows, np.flatnonzero(np.diff(queue[rows])) + 1):
+        if not len(q):
+            continue
+        q_times = times[q]
+        values = depth[q]
+        ends = np.append(q_times[1:], end)
+        lo = np.maximum(q_times, start)
         hi = np.minimum(ends, end)
         area += float((values * np.clip(hi - lo, 0.0, None)).sum())
     mean_depth = area / span

@@ -15,8 +15,8 @@ waits on right now, as a :class:`labkit.Deadlock` report would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from functools import cached_property
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from labkit._check import check_choice
@@ -61,7 +61,7 @@ class Trace:
 
     def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._rows: Sequence[tuple[Any, ...]] | None = rows
-        self._events: list[Any] = []
+        self._events: list[Any] | None = None  # a run's flat event list, kept once read
         self._t0 = 0.0
 
     @classmethod
@@ -78,7 +78,7 @@ class Trace:
     def rows(self) -> Sequence[tuple[Any, ...]]:
         """The events as plain tuples in :class:`TraceRow` field order."""
         if self._rows is None:
-            events, t0 = self._events, self._t0
+            events, t0 = self._events or [], self._t0
             times = [t - t0 for t in events[0::_STRIDE]]
             self._rows = list(zip(times, range(len(times)),
                                   *(events[i::_STRIDE] for i in range(1, _STRIDE)),
@@ -87,7 +87,7 @@ class Trace:
 
     def __len__(self) -> int:
         if self._rows is None:
-            return len(self._events) // _STRIDE
+            return len(self._events or ()) // _STRIDE
         return len(self._rows)
 
     def __iter__(self) -> Iterator[TraceRow]:
@@ -98,28 +98,46 @@ class Trace:
     def __repr__(self) -> str:
         return f"<Trace {len(self)} events>"
 
+    def _column(self, name: str) -> Any:
+        """One column's values: ``time`` (start subtracted) and ``seq`` as new numpy arrays,
+        the others as a list of what was recorded."""
+        import numpy as np
+
+        events = self._events
+        if events is not None:
+            if name == "seq":
+                return np.arange(len(events) // _STRIDE, dtype="int64")
+            values = events[RECORDED.index(name)::_STRIDE]
+            if name == "time":
+                return np.asarray(values, dtype="float64") - self._t0
+            return values
+        i = COLUMNS.index(name)
+        values = [row[i] for row in self.rows]
+        if name in _NUMPY_COLUMNS:
+            return np.asarray(values, dtype=_NUMPY_COLUMNS[name])
+        return values
+
     @cached_property
     def df(self) -> pd.DataFrame:
         """The events as a DataFrame with the columns in :data:`COLUMNS`."""
-        import numpy as np
         import pandas as pd
 
-        if self._rows is None:  # column by column, straight from the event list
-            events = self._events
-            n = len(events) // _STRIDE
-            columns: dict[str, Any] = {
-                name: events[i::_STRIDE] for i, name in enumerate(RECORDED)}
-            columns["time"] = np.asarray(columns["time"], dtype="float64") - self._t0
-            columns["seq"] = np.arange(n, dtype="int64")
-            frame = pd.DataFrame(columns, columns=list(COLUMNS), index=pd.RangeIndex(n))
-        else:
-            frame = pd.DataFrame.from_records(list(self._rows), columns=list(COLUMNS))
-            frame["time"] = frame["time"].astype("float64")
-            frame["seq"] = frame["seq"].astype("int64")
-        frame["kind"] = frame["kind"].astype(str)  # plain strings, not EventKind members
-        for col in ("msg_id", "corr_id", "depth"):
-            frame[col] = frame[col].astype("Int64")
+        n = len(self)
+        columns: dict[str, Any] = {name: self._column(name) for name in _NUMPY_COLUMNS}
+        for name in COLUMNS[2:]:
+            values = self._column(name)
+            columns[name] = (_int_array(values) if name in _INT_COLUMNS
+                             else _str_array(values))
+        frame = pd.DataFrame(columns, columns=list(COLUMNS), index=pd.RangeIndex(n),
+                             copy=False)
+        if frame["kind"].dtype != _str_dtype():
+            frame["kind"] = frame["kind"].astype(str)  # plain strings, not EventKind members
         return frame
+
+    @cached_property
+    def _metric_table(self) -> _Table:
+        """The columns as numpy arrays, for the metrics (:func:`_table`)."""
+        return _Table(len(self), self._column)
 
     def events(self, kind: str | None = None, *, actor: str | None = None,
                peer: str | None = None) -> pd.DataFrame:
@@ -137,11 +155,247 @@ class Trace:
     def kinds(self) -> dict[str, int]:
         """How many events of each kind, in order of first appearance."""
         counts: dict[str, int] = {}
-        kinds = (row[2] for row in self.rows) if self._rows is not None else (
+        kinds = (row[2] for row in self.rows) if self._events is None else (
             self._events[1::_STRIDE])
         for kind in kinds:
             counts[str(kind)] = counts.get(str(kind), 0) + 1
         return counts
+
+
+#: The columns that are plain numpy arrays in the DataFrame, and their dtypes.
+_NUMPY_COLUMNS = {"time": "float64", "seq": "int64"}
+#: The columns that hold whole numbers or nothing: ``Int64`` in the DataFrame.
+_INT_COLUMNS = frozenset(("msg_id", "corr_id", "depth"))
+
+
+@cache
+def _str_dtype() -> Any:
+    """The dtype pandas gives a column of strings (``str`` in pandas 3)."""
+    import pandas as pd
+
+    return pd.Series(["a"]).dtype
+
+
+def _floats(values: Any) -> Any:
+    """Numbers and ``None`` (a list, an array or a Series) as ``float64``, NaN for none.
+
+    Raises ``TypeError`` or ``ValueError`` when a value is not a number."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(values, list) and _all_none(values):
+        return np.full(len(values), np.nan)  # quicker than numpy's look at each None
+    return np.asarray(values, dtype="float64")
+
+
+def _all_none(values: list[Any]) -> bool:
+    """Whether every value is ``None`` (a quick look at three first)."""
+    return (not values or (values[0] is None and values[-1] is None
+                           and values[len(values) // 2] is None
+                           and values.count(None) == len(values)))
+
+
+def _int_array(values: list[Any]) -> Any:
+    """``values`` (ints and ``None``) as an ``Int64`` array, as ``astype("Int64")`` makes it.
+
+    Built from one float conversion (exact below 2**53); anything else takes pandas' way.
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        floats = _floats(values)
+    except (TypeError, ValueError):
+        floats = None
+    if floats is not None and floats.ndim == 1:
+        missing = np.isnan(floats)
+        present = floats[~missing]
+        if (np.abs(present) < 2.0**53).all() and (present == np.trunc(present)).all():
+            return pd.arrays.IntegerArray(np.where(missing, 0.0, floats).astype("int64"),
+                                          missing)
+    return pd.Series(values).astype("Int64").array
+
+
+def _str_array(values: list[Any]) -> Any:
+    """``values`` (strings and ``None``) as the column pandas infers from the rows: a
+    ``str`` array with NaN for ``None`` (types checked on the distinct values only), an
+    ``object`` one when no value is there, pandas' own choice for anything else."""
+    import numpy as np
+    import pandas as pd
+
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    if _all_none(values):  # nothing to infer from (an empty trace too): object
+        return array
+    dtype = _str_dtype()
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "python"):
+        return values
+    try:
+        distinct = set(values)  # few: the check of every value's type is on these
+    except TypeError:
+        return values
+    if not all(isinstance(v, str) for v in distinct - {None}):
+        return values
+    if None in distinct:
+        array[array == None] = np.nan  # noqa: E711 (element by element)
+    try:
+        return pd.arrays.StringArray(array, dtype=dtype)  # type: ignore[call-arg]
+    except ValueError:  # not all strings after all: let pandas infer
+        return values
+
+
+class _Table:
+    """A trace's columns as numpy arrays, for the metrics; each is built on first use.
+
+    Times and ids are ``float64`` (NaN for none: ids are exact below 2**53), text columns
+    ``object`` arrays, and :meth:`codes` numbers a text column's values in sorted order.
+    A run's :class:`Trace` keeps its table; :func:`_table` makes one for a DataFrame too.
+    """
+
+    def __init__(self, n: int, column: Callable[[str], Any], *,
+                 msg_dtype: Any = "Int64") -> None:
+        self.n = n
+        self.msg_dtype = msg_dtype  # the dtype of the source's msg_id column
+        self._column = column
+        self._arrays: dict[str, Any] = {}
+        self._codes: dict[str, tuple[Any, Any]] = {}
+
+    @classmethod
+    def of_frame(cls, df: pd.DataFrame) -> _Table:
+        """The table of a trace's DataFrame (or a cut of it)."""
+        return cls(len(df), lambda name: df[name],
+                   msg_dtype=df["msg_id"].dtype if "msg_id" in df.columns else "Int64")
+
+    def floats(self, name: str) -> Any:
+        """A numeric column as ``float64``, NaN where it is empty."""
+        array = self._arrays.get(name)
+        if array is None:
+            array = self._arrays[name] = _floats(self._column(name))
+        return array
+
+    def seq(self) -> Any:
+        """The ``seq`` column as ``int64``."""
+        import numpy as np
+
+        array = self._arrays.get("seq")
+        if array is None:
+            array = self._arrays["seq"] = np.asarray(self._column("seq"), dtype="int64")
+        return array
+
+    def objects(self, name: str) -> Any:
+        """A text column as an ``object`` array (``None`` or NaN where it is empty)."""
+        import numpy as np
+        import pandas as pd
+
+        array = self._arrays.get(name)
+        if array is None:
+            values = self._column(name)
+            if isinstance(values, pd.Series):
+                array = values.to_numpy(dtype=object)
+            else:
+                array = np.empty(len(values), dtype=object)
+                array[:] = values
+            self._arrays[name] = array
+        return array
+
+    def codes(self, name: str) -> tuple[Any, Any]:
+        """A text column as codes into its distinct values, sorted (-1 where empty)."""
+        found = self._codes.get(name)
+        if found is None:
+            found = self._codes[name] = _factorize(self.objects(name))
+        return found
+
+    def isin(self, name: str, values: Sequence[Any]) -> Any:
+        """Which rows hold one of ``values`` in text column ``name``."""
+        import numpy as np
+
+        codes, uniques = self.codes(name)
+        wanted = [i for i, value in enumerate(uniques) if value in values]
+        if len(wanted) == 1:
+            return codes == wanted[0]
+        return np.isin(codes, wanted)
+
+    def equals(self, name: str, value: Any) -> Any:
+        """Which rows hold ``value`` in text column ``name``."""
+        return self.isin(name, (value,))
+
+    def messages(self) -> tuple[Any, Any]:
+        """Each row's message as its rank among the sorted distinct ``msg_id`` values (-1
+        where there is none), and those values."""
+        import numpy as np
+
+        found = self._codes.get("msg_id")
+        if found is None:
+            msg = self.floats("msg_id")
+            valid = ~np.isnan(msg)
+            ids, inverse = np.unique(msg[valid], return_inverse=True)
+            ranks = np.full(self.n, -1, dtype="int64")
+            ranks[valid] = inverse
+            found = self._codes["msg_id"] = (ranks, ids)
+        return found
+
+
+def _factorize(values: Any) -> tuple[Any, Any]:
+    """``values`` as codes into their distinct values in sorted order (-1 for none)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, uniques
+
+
+def _table(trace: Trace | pd.DataFrame) -> _Table:
+    """The columns of a :class:`Trace` (kept with it) or of its DataFrame, as arrays."""
+    return trace._metric_table if isinstance(trace, Trace) else _Table.of_frame(trace)
+
+
+def _message_keys(table: _Table, rows: Any, group: Any = None) -> tuple[Any, Any]:
+    """One ``int64`` key per row naming its message (``msg_id``), or the pair (``group``
+    code, ``msg_id``), numbered in sorted order; -1 outside ``rows`` and where either is
+    empty. Returns the keys and the sorted distinct ``msg_id`` values they number."""
+    import numpy as np
+
+    ranks, ids = table.messages()
+    valid = rows & (ranks >= 0)
+    if group is None:
+        return np.where(valid, ranks, -1), ids
+    valid &= group >= 0
+    return np.where(valid, group * len(ids) + ranks, -1), ids
+
+
+def _distinct(ordered: Any) -> Any:
+    """The distinct values of a sorted array (``np.unique`` without sorting again)."""
+    import numpy as np
+
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _first_times(keys: Any, times: Any, rows: Any) -> tuple[Any, Any]:
+    """Per key among ``rows`` (keys >= 0): the sorted distinct keys and each one's earliest
+    time (NaN-skipping, like ``groupby(key)["time"].min()``). The one per-message join of
+    the metrics: when a message was sent, received, blocked, evicted..."""
+    import numpy as np
+
+    chosen = rows & (keys >= 0)
+    k = keys[chosen]
+    t = times[chosen]
+    found = None
+    if len(k) and int(k.max()) >= 4 * len(k) + 64:  # sparse keys: number them densely
+        found, k = np.unique(k, return_inverse=True)
+    size = int(k.max()) + 1 if len(k) else 0
+    present = np.zeros(size, dtype=bool)
+    present[k] = True
+    earliest = np.full(size, np.inf)
+    np.fmin.at(earliest, k, t)
+    timed = np.zeros(size, dtype=bool)
+    timed[k[~np.isnan(t)]] = True
+    earliest[~timed] = np.nan  # a key seen only without a time
+    at = np.flatnonzero(present)
+    return (at if found is None else found[at]), earliest[at]
 
 
 _KINDS = tuple(k.value for k in EventKind)
@@ -187,6 +441,21 @@ def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     return trace.df if isinstance(trace, Trace) else trace
 
 
+def _latency_arrays(table: _Table, peer: str | None = None) -> tuple[Any, Any, Any]:
+    """The messages (``msg_id``, sorted) both sent and received (on ``peer``): their ids,
+    first send-like time and first receive time."""
+    import numpy as np
+
+    rows = np.ones(table.n, dtype=bool) if peer is None else table.equals("peer", peer)
+    keys, ids = _message_keys(table, rows)
+    times = table.floats("time")
+    sent_keys, sent = _first_times(keys, times, table.isin("kind", SEND_KINDS))
+    got_keys, got = _first_times(keys, times, table.isin("kind", RECEIVE_KINDS))
+    both, i, j = np.intersect1d(sent_keys, got_keys, assume_unique=True,
+                                return_indices=True)
+    return ids[both], sent[i], got[j]
+
+
 def latencies(trace: Trace | pd.DataFrame, *, peer: str | None = None) -> pd.DataFrame:
     """Per message: when it was sent, when it was received and the latency between.
 
@@ -194,46 +463,56 @@ def latencies(trace: Trace | pd.DataFrame, *, peer: str | None = None) -> pd.Dat
     """
     import pandas as pd
 
-    df = _frame(trace)
-    if peer is not None:
-        df = df[df["peer"] == peer]
-    sent = df[df["kind"].isin(SEND_KINDS)].groupby("msg_id", sort=True)["time"].min()
-    got = df[df["kind"].isin(RECEIVE_KINDS)].groupby("msg_id", sort=True)["time"].min()
-    out = pd.concat({"sent": sent, "received": got}, axis=1, join="inner").reset_index()
-    out["latency"] = out["received"] - out["sent"]
+    table = _table(trace)
+    ids, sent, got = _latency_arrays(table, peer)
+    msg_id = pd.array(ids.astype("int64"), dtype="Int64")
+    out = pd.DataFrame({"msg_id": msg_id if table.msg_dtype == "Int64"
+                        else pd.Series(msg_id).astype(table.msg_dtype),
+                        "sent": sent, "received": got, "latency": got - sent})
     return out
 
 
 def latency_percentiles(trace: Trace | pd.DataFrame,
                         qs: Sequence[float] = (0.5, 0.9, 0.99)) -> dict[str, float]:
     """Latency percentiles in seconds, e.g. ``{"p50": ..., "p90": ..., "p99": ...}``."""
-    lat = latencies(trace)["latency"]
-    if lat.empty:
+    import numpy as np
+
+    _ids, sent, got = _latency_arrays(_table(trace))
+    lat = got - sent
+    if not len(lat):
         return {f"p{round(q * 100):d}": float("nan") for q in qs}
-    return {f"p{round(q * 100):d}": float(lat.quantile(q)) for q in qs}
+    return {f"p{round(q * 100):d}": float(np.quantile(lat, q)) for q in qs}
 
 
 def depth_over_time(trace: Trace | pd.DataFrame, peer: str | None = None) -> pd.DataFrame:
     """Queue depth after each event that reports one: columns time, peer, depth."""
-    df = _frame(trace)
-    rows = df[df["depth"].notna()]
+    import numpy as np
+
+    table = _table(trace)
+    rows = ~np.isnan(table.floats("depth"))
     if peer is not None:
-        rows = rows[rows["peer"] == peer]
-    return rows[["time", "peer", "depth"]].reset_index(drop=True)
+        rows &= table.equals("peer", peer)
+    out: pd.DataFrame = _frame(trace)[["time", "peer", "depth"]][rows]
+    return out.reset_index(drop=True)
 
 
 def throughput(trace: Trace | pd.DataFrame, window: float = 1.0) -> pd.DataFrame:
     """Messages received per second, in windows of ``window`` seconds."""
-    df = _frame(trace)
-    got = df[df["kind"].isin(RECEIVE_KINDS)]
-    bins = (got["time"] // window) * window
-    counts = got.groupby(bins).size()
-    out = counts.rename("messages").reset_index().rename(columns={"time": "window_start"})
+    import numpy as np
+    import pandas as pd
+
+    table = _table(trace)
+    times = table.floats("time")[table.isin("kind", RECEIVE_KINDS)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bins = (times // window) * window
+    starts, counts = np.unique(bins[~np.isnan(bins)], return_counts=True)
+    out = pd.DataFrame({"window_start": starts, "messages": counts.astype("int64")})
     out["rate"] = out["messages"] / window
     return out
 
 
 def drops(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     """Every lost message (``drop`` and ``dead_letter`` events) with its reason."""
-    df = _frame(trace)
-    return df[df["kind"].isin(("drop", "dead_letter"))].reset_index(drop=True)
+    rows = _table(trace).isin("kind", ("drop", "dead_letter"))
+    out: pd.DataFrame = _frame(trace)[rows]
+    return out.reset_index(drop=True)

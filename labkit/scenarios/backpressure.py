@@ -49,10 +49,18 @@ from labkit.scenarios._common import (
     simulate,
     with_result,
 )
-from labkit.trace import Trace, drops, latency_percentiles, record
+from labkit.trace import (
+    Trace,
+    _distinct,
+    _table,
+    latency_percentiles,
+    record,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from labkit.trace import _Table
 
 __all__ = (
     "MODELS",
@@ -398,29 +406,50 @@ def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     handling; a producer blocked in ``reserve()`` holds none, since it builds the message
     only once it has a slot (R13).
     """
-    import numpy as np
     import pandas as pd
 
-    df = (trace.df if isinstance(trace, Trace) else trace).sort_values("seq")
-    instants = np.unique(df["time"].to_numpy(dtype=float))
-    depths = df[df["depth"].notna()]
+    instants, queued, in_hand = _held(_table(trace))
+    return pd.DataFrame({"time": instants, "queued": queued, "in_hand": in_hand,
+                         "held": queued + in_hand})
+
+
+def _held(table: _Table) -> tuple[Any, Any, Any]:
+    """The instants of :func:`messages_held` and, after each, the messages queued and in a
+    blocked producer's hand (``int64`` arrays)."""
+    import numpy as np
+
+    seq = table.seq()
+    order = (np.arange(table.n) if (seq[1:] >= seq[:-1]).all()
+             else np.argsort(seq, kind="stable"))  # the rows in seq order
+    times = table.floats("time")[order]
+    instants = _distinct(times) if (times[1:] >= times[:-1]).all() else np.unique(times)
+    depth = table.floats("depth")[order]
+    reported = ~np.isnan(depth)
     # the depth after the instant's last row that reports one (0 before the first)
-    values = np.concatenate(([0], depths["depth"].to_numpy(dtype=np.int64)))
-    queued = values[np.searchsorted(depths["time"].to_numpy(dtype=float), instants,
-                                    side="right")]
-    ided = df[df["msg_id"].notna()][["seq", "time", "msg_id", "kind"]]
-    blocks = ided[ided["kind"] == "block"]
+    values = np.concatenate(([0], depth[reported].astype(np.int64)))
+    queued = values[np.searchsorted(times[reported], instants, side="right")]
     # a blocked message leaves the producer's hand at its next row: unblock (it went in),
     # receive (a receiver took it straight from the sender), drop or dead_letter (the send
     # was cancelled, or refused as the actor stopped)
-    after = blocks.merge(ided[ided["kind"] != "block"], on="msg_id", suffixes=("", "_next"))
-    left = after[after["seq_next"] > after["seq"]].groupby("seq")["time_next"].min()
-    starts = np.sort(blocks["time"].to_numpy(dtype=float))
-    ends = np.sort(blocks["seq"].map(left).fillna(np.inf).to_numpy(dtype=float))
+    keys = table.messages()[0][order]
+    ided = np.flatnonzero(keys >= 0)
+    ided = ided[np.argsort(keys[ided], kind="stable")]  # by message, then seq
+    key = keys[ided]
+    block = table.isin("kind", ("block",))[order][ided]
+    at = np.flatnonzero(block)  # each block row's place among its message's rows
+    group_end = np.searchsorted(key, key[at], side="right")
+    # the earliest later row of the same message that is not a block: min over [at+1, end)
+    later = np.append(np.where(block, np.inf, times[ided]), np.inf)
+    bounds = np.empty(2 * len(at), dtype=np.intp)
+    bounds[0::2] = at + 1
+    bounds[1::2] = group_end
+    ends = np.minimum.reduceat(later, bounds)[0::2] if len(at) else later[:0]
+    ends[at + 1 >= group_end] = np.inf
+    starts = np.sort(times[ided][at])
+    ends = np.sort(ends)
     in_hand = (np.searchsorted(starts, instants, side="right")
                - np.searchsorted(ends, instants, side="right")).astype(np.int64)
-    return pd.DataFrame({"time": instants, "queued": queued, "in_hand": in_hand,
-                         "held": queued + in_hand})
+    return instants, queued, in_hand
 
 
 def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 20.0,
@@ -468,15 +497,13 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
 
     run = simulate(main, seed=seed)
     tally = run.result
-    df = run.trace.df
-    law = littles_law(df)
-    pct = latency_percentiles(df, (0.5, 0.9, 0.99))
-    depths = df["depth"].dropna()
-    peak = int(depths.max()) if len(depths) else 0
-    held = messages_held(df)["held"]
-    peak_held = int(held.max()) if len(held) else 0
-    lost = drops(df)
-    recorded = len(lost) + int((df["kind"] == "reject").sum())
+    trace = run.trace
+    law = littles_law(trace)
+    pct = latency_percentiles(trace, (0.5, 0.9, 0.99))
+    peak = _peak_depth(run)
+    _instants, queued, in_hand = _held(_table(trace))
+    peak_held = int((queued + in_hand).max()) if len(queued) else 0
+    recorded = int(_table(trace).isin("kind", ("drop", "dead_letter", "reject")).sum())
     dropped = tally.dropped_new + tally.dropped_oldest + tally.dropped_newest
     result = OverloadResult(
         model=model, policy=policy, spelled=_spelled(model, policy, capacity),
@@ -736,13 +763,16 @@ def nonblocking(model: str = "go", strategy: str | None = None, arrival_rate: fl
 
 
 def _latency_pcts(run: Run[Any]) -> tuple[float, float]:
-    pct = latency_percentiles(run.trace.df, (0.5, 0.99))
+    pct = latency_percentiles(run.trace, (0.5, 0.99))
     return pct["p50"], pct["p99"]
 
 
 def _peak_depth(run: Run[Any]) -> int:
-    depths = run.trace.df["depth"].dropna()
-    return int(depths.max()) if len(depths) else 0
+    """The deepest any queue got (0 when no row reports a depth)."""
+    import numpy as np
+
+    depths = _table(run.trace).floats("depth")
+    return int(np.nanmax(depths)) if (~np.isnan(depths)).any() else 0
 
 
 class Flow:

@@ -43,7 +43,7 @@ from labkit.scenarios._common import (
     with_result,
 )
 from labkit.supervision import Backoff, Child, CircuitBreaker, CircuitOpen, Escalation, Supervisor
-from labkit.trace import current_task_name, record
+from labkit.trace import _table, current_task_name, record
 
 __all__ = (
     "BACKOFF_MAX",
@@ -637,7 +637,7 @@ def poison(model: str = "go", design: str | None = None, *, workers: int = 3,
         w._step(run.elapsed)
     restarts = w.restarts
     if model == "actor":
-        restarts = int((run.trace.df["kind"] == "restart").sum()) if len(run.trace.df) else 0
+        restarts = run.trace.kinds().get("restart", 0)
     lost = len(w.taken) - len(w.finished)
     return with_result(run, PoisonResult(
         model=model, design=design, workers=workers, messages=messages,
@@ -994,12 +994,13 @@ def dependency_storm(policy: str = "storm", model: str = "actor", *, requests: i
     except Escalation as exc:  # the top supervisor gave up: the run ends with it
         run = exc.run
         escalated = True
-    df = run.trace.df
     restarts = log.restarts
     opened = 0
-    if model == "actor" and len(df):
-        restarts = int((df["kind"] == "restart").sum())
-        opened = int(((df["kind"] == "breaker") & df["detail"].str.contains("-> open")).sum())
+    if model == "actor":
+        restarts = run.trace.kinds().get("restart", 0)
+        table = _table(run.trace)
+        opened = sum(isinstance(detail, str) and "-> open" in detail
+                     for detail in table.objects("detail")[table.isin("kind", ("breaker",))])
     recovered = dep.first_ok_after_recovery
     return with_result(run, StormResult(
         model=model, policy=policy, failure=failure, requests=requests, calls=dep.calls,

@@ -372,7 +372,7 @@ def crash_recovery(crash_at: int = 16, *, commands: int = 40,
     expected, expected_events = expected_state(cmds)
     recovery = log.recoveries[-1]
     rejected = sum(a is None for a in answers)
-    snapshots = int((run.trace.df["kind"] == "snapshot").sum())
+    snapshots = run.trace.kinds().get("snapshot", 0)
     return with_result(run, CrashResult(
         backend=backend, persistent=persistent, dedup=dedup, snapshot_every=snapshot_every,
         commands=commands_, crash_at=crash_at, accepted=len(answers) - rejected,

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from labkit import Run, go, rust
 from labkit.actor import Actor, ActorSystem, Context
 from labkit.scenarios._common import (
@@ -22,6 +20,7 @@ from labkit.scenarios._common import (
     simulate,
     with_result,
 )
+from labkit.trace import Trace
 
 __all__ = (
     "MODELS",
@@ -150,20 +149,18 @@ _PARTIES = {"go": {"main": "ping", "go-1": "pong"}, "rust": {"main": "ping", "po
             "actor": {"main": "ping", "pong": "pong"}}
 
 
-def _exchanges(df: pd.DataFrame, parties: dict[str, str]) -> tuple[Exchange, ...]:
+def _exchanges(trace: Trace, parties: dict[str, str]) -> tuple[Exchange, ...]:
     """Every flight of the ball, from the trace: a message's ``send`` and ``receive`` rows
     (matched by ``msg_id``), or an actor's ``reply`` (which wakes the asker directly). The
     k-th flight carries ball ``(k + 1) // 2``: ping sends what came back, pong adds one."""
-    sends = df[(df["kind"] == "send") & df["msg_id"].notna()]
-    got = df[(df["kind"] == "receive") & df["msg_id"].notna()].drop_duplicates("msg_id")
-    when = dict(zip(got["msg_id"].tolist(), got["time"].tolist(), strict=True))
-    flights = [(int(seq), str(actor), float(t), float(when[mid]))
-               for seq, actor, t, mid in zip(sends["seq"], sends["actor"], sends["time"],
-                                             sends["msg_id"], strict=True)]
-    replies = df[df["kind"] == "reply"]
-    flights += [(int(seq), str(actor), float(t), float(t))
-                for seq, actor, t in zip(replies["seq"], replies["actor"], replies["time"],
-                                         strict=True)]
+    rows = [row for row in trace.rows if row[2] in ("send", "receive", "reply")]
+    when: dict[int, float] = {}
+    for t, _seq, kind, _actor, _peer, msg_id, *_rest in rows:
+        if kind == "receive" and msg_id is not None:
+            when.setdefault(msg_id, t)
+    flights = [(seq, actor, t, when[msg_id] if kind == "send" else t)
+               for t, seq, kind, actor, _peer, msg_id, *_rest in rows
+               if kind == "reply" or (kind == "send" and msg_id is not None)]
     other = {"ping": "pong", "pong": "ping"}
     return tuple(Exchange(k // 2, parties[actor], other[parties[actor]], (k + 1) // 2, sent, got)
                  for k, (_seq, actor, sent, got) in enumerate(sorted(flights)))
@@ -185,7 +182,7 @@ def ping_pong(model: str = "go", rounds: int = 3, hit_time: float = 0.010, *,
     run = simulate(_MAINS[model], rounds, hit_time, seed=seed)
     parties = _PARTIES[model]
     return with_result(run, PingPongResult(model, rounds, run.result,
-                                           _exchanges(run.trace.df, parties), parties))
+                                           _exchanges(run.trace, parties), parties))
 
 
 # -- a choice the schedule makes: select between two ready inputs (G21, R28) ---------------
