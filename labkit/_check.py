@@ -75,11 +75,10 @@ def _fail(name: str, accepted: str, value: object, error: type[Exception]) -> Ex
 def check_int(name: str, value: object, *, minimum: int | None = None,
               maximum: int | None = None) -> int:
     """An ``int`` (bools refused) within ``[minimum, maximum]``."""
-    accepted = accepted_range("an int", minimum, maximum)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(name, accepted, value, TypeError)
+        raise _fail(name, accepted_range("an int", minimum, maximum), value, TypeError)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise _fail(name, accepted, value, ValueError)
+        raise _fail(name, accepted_range("an int", minimum, maximum), value, ValueError)
     return value
 
 
@@ -90,22 +89,26 @@ def check_number(name: str, value: object, *, minimum: float | None = None,
     ``allow_inf``; at least ``minimum`` (more than it with ``above``), at most ``maximum``
     (less than it with ``below``). ``unit`` names what it counts in messages
     (``"seconds"``)."""
-    kind = "a number" if allow_inf else "a finite number"
-    if unit:
-        kind += f" of {unit}"
-    accepted = accepted_range(kind, minimum, maximum, above=above, below=below)
+
+    def refuse(error: type[Exception]) -> Exception:  # the message is built only to fail
+        kind = "a number" if allow_inf else "a finite number"
+        if unit:
+            kind += f" of {unit}"
+        accepted = accepted_range(kind, minimum, maximum, above=above, below=below)
+        return _fail(name, accepted, value, error)
+
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(name, accepted, value, TypeError)
+        raise refuse(TypeError)
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float (10**400): out of any range
-        raise _fail(name, accepted, value, ValueError) from None
+        raise refuse(ValueError) from None
     if math.isnan(number) or (math.isinf(number) and not allow_inf):
-        raise _fail(name, accepted, value, ValueError)
+        raise refuse(ValueError)
     if minimum is not None and (number <= minimum if above else number < minimum):
-        raise _fail(name, accepted, value, ValueError)
+        raise refuse(ValueError)
     if maximum is not None and (number >= maximum if below else number > maximum):
-        raise _fail(name, accepted, value, ValueError)
+        raise refuse(ValueError)
     return number
 
 
@@ -156,12 +159,10 @@ def check_str(name: str, value: object, *, allow_empty: bool = False) -> str:
 def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     """One of the strings in ``allowed``."""
     options = tuple(allowed)
+    if isinstance(value, str) and value in options:
+        return value
     accepted = "one of " + ", ".join(repr(a) for a in options)
-    if not isinstance(value, str):
-        raise _fail(name, accepted, value, TypeError)
-    if value not in options:
-        raise _fail(name, accepted, value, ValueError)
-    return value
+    raise _fail(name, accepted, value, TypeError if not isinstance(value, str) else ValueError)
 
 
 def check_sequence(name: str, value: object, check_item: Callable[[str, object], T], *,

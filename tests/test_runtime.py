@@ -83,6 +83,24 @@ def test_loop_call_at_ties_keep_scheduling_order() -> None:
     assert fired == expected
 
 
+def test_cancelled_timers_never_fire_nor_move_the_clock() -> None:
+    """500 timeouts that are cancelled before they fall due (more than the virtual loop
+    keeps before compacting its timer heap) leave the clock where the real work ends."""
+
+    async def main() -> tuple[int, float]:
+        finished = 0
+        for i in range(500):
+            with anyio.move_on_after(10 + i):
+                await anyio.sleep(0.001)
+            finished += 1
+        await anyio.sleep(1)
+        return finished, labkit.now()
+
+    run = labkit.simulate(main)
+    assert run.result == (500, pytest.approx(1.5))
+    assert run.elapsed == pytest.approx(1.5)
+
+
 def test_until_stops_the_run_at_that_virtual_time() -> None:
     async def forever() -> None:
         while True:

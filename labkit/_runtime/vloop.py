@@ -28,6 +28,7 @@ import heapq
 import itertools
 import math
 import selectors
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -41,67 +42,10 @@ class LoopStalled(LabkitError):
     nothing (a task blocked inside a shielded cancel scope cannot be cancelled)."""
 
 
-class _OrderedTimerHandle(asyncio.TimerHandle):
-    """A timer handle that breaks ties on due time by scheduling order."""
-
-    __slots__ = ("_order",)
-
-    def __init__(self, when: float, order: int, callback: Callable[..., object],
-                 args: tuple[Any, ...], loop: asyncio.AbstractEventLoop,
-                 context: Any = None) -> None:
-        super().__init__(when, callback, args, loop, context=context)
-        self._order = order
-
-    def _key(self) -> tuple[float, int]:
-        return (self.when(), self._order)
-
-    def __lt__(self, other: object) -> bool:
-        if isinstance(other, _OrderedTimerHandle):
-            return self._key() < other._key()
-        return NotImplemented
-
-    def __le__(self, other: object) -> bool:
-        if isinstance(other, _OrderedTimerHandle):
-            return self._key() <= other._key()
-        return NotImplemented
-
-    def __gt__(self, other: object) -> bool:
-        if isinstance(other, _OrderedTimerHandle):
-            return self._key() > other._key()
-        return NotImplemented
-
-    def __ge__(self, other: object) -> bool:
-        if isinstance(other, _OrderedTimerHandle):
-            return self._key() >= other._key()
-        return NotImplemented
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    """Polls without blocking and advances the owning loop's clock instead of waiting."""
-
-    loop: VirtualEventLoop
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout == 0:
-            # Callbacks are ready: run them first. A simulation has no I/O of its own; a
-            # wake-up from another thread is picked up before the clock next moves.
-            return []
-        events: list[tuple[selectors.SelectorKey, int]] = super().select(0)
-        if events:
-            return events
-        self.loop._advance_to_next_timer()
-        return events
-
-
-class _ChoosingSelector(_VirtualSelector):
-    """A virtual selector that also puts each step in the chooser's order. ``select`` is
-    called once per loop step, just before the step runs its ready callbacks. (A class of
-    its own, so that a loop without a chooser pays nothing per step.)"""
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        events = super().select(timeout)
-        self.loop._choose_order()
-        return events
+#: asyncio's own thresholds for compacting the timer heap: once more than this many timers
+#: are pending and more than this fraction of them are cancelled, drop them all at once.
+_COMPACT_AT = 100
+_COMPACT_FRACTION = 0.5
 
 
 class VirtualEventLoop(asyncio.SelectorEventLoop):
@@ -109,14 +53,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     ``chooser(n, what)``, if given, returns which of ``n`` ready callbacks
     (``what="ready"``) or timers due at one instant (``what="timer"``) goes next.
+
+    One step of the loop is :meth:`_run_once`, asyncio's own step rewritten for a clock
+    that never waits: timers live in a heap of ``(when, order, handle)`` tuples (ties
+    broken by scheduling order, compared in C), and when nothing is ready the selector is
+    polled without blocking (a wake-up from another thread) before the clock jumps.
     """
 
     def __init__(self, chooser: Callable[[int, str], int] | None = None) -> None:
-        selector = _VirtualSelector() if chooser is None else _ChoosingSelector()
-        super().__init__(selector)
-        selector.loop = self
+        super().__init__(selectors.DefaultSelector())
         self._virtual_now = 0.0
         self._timer_order = itertools.count()
+        #: The pending timers: a heap of ``(when, order, handle)``. (asyncio's own
+        #: ``_scheduled`` heap stays empty.)
+        self._timers: list[tuple[float, int, asyncio.TimerHandle]] = []
         self._clock_resolution = 1e-9
         self.chooser = chooser
         #: Called when no callback is ready and no finite timer is pending. It may schedule
@@ -134,21 +84,59 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def call_at(self, when: float, callback: Callable[..., object], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
         self._check_closed()  # type: ignore[attr-defined]
-        timer = _OrderedTimerHandle(when, next(self._timer_order), callback, args, self,
-                                    context=context)
+        timer = asyncio.TimerHandle(when, callback, args, self, context=context)
         source_traceback = getattr(timer, "_source_traceback", None)
         if source_traceback:
             del source_traceback[-1]
-        heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
+        heapq.heappush(self._timers, (when, next(self._timer_order), timer))
         timer._scheduled = True  # type: ignore[attr-defined]
         return timer
+
+    def _run_once(self) -> None:
+        """One step: drop cancelled timers, move the clock if nothing is ready, queue the
+        timers now due, run every callback ready at the start of the step."""
+        timers = self._timers
+        ready: deque[asyncio.Handle] = self._ready  # type: ignore[attr-defined]
+        cancelled = self._timer_cancelled_count  # type: ignore[has-type]
+        if len(timers) > _COMPACT_AT and cancelled / len(timers) > _COMPACT_FRACTION:
+            for _when, _order, handle in timers:
+                if handle._cancelled:
+                    handle._scheduled = False  # type: ignore[attr-defined]
+            timers[:] = [t for t in timers if not t[2]._cancelled]
+            heapq.heapify(timers)
+            self._timer_cancelled_count = 0
+        else:
+            while timers and timers[0][2]._cancelled:
+                self._timer_cancelled_count -= 1
+                heapq.heappop(timers)[2]._scheduled = False  # type: ignore[attr-defined]
+        if not ready and not self._stopping:  # type: ignore[attr-defined]
+            # Nothing to run: first any wake-up from another thread (the selector is
+            # polled, never waited on), else the clock jumps to the next timer.
+            events = self._selector.select(0)  # type: ignore[attr-defined]
+            if events:
+                self._process_events(events)  # type: ignore[attr-defined]
+            else:
+                self._advance_to_next_timer()
+        if self.chooser is not None:
+            self._choose_order()
+        else:
+            end_time = self._virtual_now + self._clock_resolution
+            while timers and timers[0][0] < end_time:
+                handle = heapq.heappop(timers)[2]
+                handle._scheduled = False  # type: ignore[attr-defined]
+                ready.append(handle)
+        # Only the callbacks ready now: those they schedule run in the next step.
+        for _ in range(len(ready)):
+            step = ready.popleft()
+            if not step._cancelled:
+                step._run()
 
     def _advance_to_next_timer(self) -> None:
         """Nothing is ready: jump the clock to the next finite timer, or stop at the
         deadline, or report that the program is idle."""
-        scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
+        timers = self._timers
         # _run_once has already removed cancelled timers from the head of the heap.
-        when = scheduled[0].when() if scheduled else math.inf
+        when = timers[0][0] if timers else math.inf
         if when != math.inf:
             if when >= self.deadline:
                 self._virtual_now = max(self._virtual_now, self.deadline)
@@ -188,16 +176,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             while len(pending) > 1:
                 ready.append(pending.pop(choose(len(pending), "ready")))
             ready.extend(pending)
-        # The timers _run_once would move to the ready queue after this call: move them
-        # here, in the chosen order (the same due test as _run_once's).
-        scheduled = self._scheduled  # type: ignore[attr-defined]
+        timers = self._timers
         end_time = self._virtual_now + self._clock_resolution
         due: list[asyncio.TimerHandle] = []
-        while scheduled and scheduled[0]._when < end_time:
-            handle = heapq.heappop(scheduled)
-            handle._scheduled = False
+        while timers and timers[0][0] < end_time:
+            handle = heapq.heappop(timers)[2]
+            handle._scheduled = False  # type: ignore[attr-defined]
             if handle._cancelled:
-                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+                self._timer_cancelled_count -= 1
             else:
                 due.append(handle)
         while len(due) > 1:
