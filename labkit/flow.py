@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from labkit._check import check_int, check_number, check_str, describe
-from labkit._runtime.core import Runtime, current, current_or_none, current_task, sleep
+from labkit._runtime.core import Runtime, current, current_or_none, current_task, sleep_for
 from labkit._runtime.parking import ParkingLot
 from labkit._runtime.rows import EventKind
 from labkit.trace import (
@@ -272,7 +272,7 @@ class TokenBucket:
                       detail=f"rate limit {wait:.6g}s")
             self.waiting += 1
             try:
-                await sleep(wait)
+                await sleep_for(wait)
             except BaseException:
                 if self._full_at == full_at:  # booked last: give the tokens back
                     self._full_at -= n * self._interval

@@ -60,7 +60,7 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit._runtime.core import Runtime, TaskRecord, current, current_task, sleep
+from labkit._runtime.core import Runtime, TaskRecord, current, current_task, sleep_for
 from labkit._runtime.rows import EventKind
 from labkit.actor import Actor, ActorError, ActorRef, Context, Mailbox, Signal
 from labkit.actor._errors import Escalation
@@ -448,7 +448,7 @@ class Supervisor(Actor):
         return delay
 
     async def _wake_after(self, delay: float, slots: tuple[_Slot, ...]) -> None:
-        await sleep(delay)
+        await sleep_for(delay)
         me = self._cell
         if me is not None and me.actor is self and not self._closing:
             me.mailbox.put_system(_RestartDue(self, slots))

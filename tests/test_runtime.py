@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ from labkit._runtime import current
 from labkit.channel import Channel
 from labkit.trace import COLUMNS, EventKind, Trace, record
 from tests import _det_scenario
+from tests.badinput import Param, bad_input_tests
 
 HERE = Path(__file__).parent
 
@@ -97,7 +99,9 @@ def test_cancelled_timers_never_fire_nor_move_the_clock() -> None:
         return finished, labkit.now()
 
     run = labkit.simulate(main)
-    assert run.result == (500, pytest.approx(1.5))
+    finished, clock = run.result
+    assert finished == 500
+    assert clock == pytest.approx(1.5)
     assert run.elapsed == pytest.approx(1.5)
 
 
@@ -275,6 +279,33 @@ def _plain() -> None:
 
 def _returns_a_coroutine() -> Coroutine[Any, Any, None]:
     return _nothing()  # a plain function, even if calling it gives a coroutine
+
+
+test_sleep_refuses_wrong_types, test_sleep_refuses_values_out_of_range = bad_input_tests([
+    Param("labkit.sleep", labkit.sleep, "seconds", "a number of seconds",
+          [None, "1s", True, 2j, [1.0]], [math.nan]),
+])
+
+
+def test_sleep_takes_any_duration_a_number_gives() -> None:
+    """Negative and zero durations only yield (asyncio's rule); inf sleeps for ever, so
+    a run whose main sleeps for ever is a deadlock, reported at once."""
+
+    async def main() -> float:
+        await labkit.sleep(-3)
+        await labkit.sleep(0)
+        await labkit.sleep(2)
+        await labkit.sleep(1e-9)
+        return labkit.now()
+
+    assert labkit.simulate(main).result == pytest.approx(2 + 1e-9)
+
+    async def forever() -> None:
+        await labkit.sleep(math.inf)
+
+    with pytest.raises(labkit.Deadlock) as err:
+        labkit.simulate(forever)
+    assert err.value.at == 0
 
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [

@@ -24,6 +24,7 @@ import anyio
 import sniffio
 from anyio.abc import TaskGroup
 
+from labkit._check import check_seconds
 from labkit._runtime.rows import KIND_TEXT, EventKind
 from labkit.errors import Deadlock, NotInRunError
 
@@ -40,6 +41,8 @@ __all__ = (
     "current",
     "current_or_none",
     "current_task",
+    "sleep",
+    "sleep_for",
     "unblocked",
 )
 
@@ -112,17 +115,30 @@ def current() -> Runtime:
     return rt
 
 
-async def sleep(seconds: float) -> None:
-    """Sleep ``seconds`` on the run's clock (virtual under ``simulate``).
+def sleep(seconds: float) -> Awaitable[None]:
+    """``await labkit.sleep(seconds)``: pause on the run's clock (virtual under
+    ``simulate``). Zero or a negative duration only yields once; ``math.inf`` sleeps for
+    ever. ``seconds`` must be a number: ``TypeError`` otherwise, ``ValueError`` for NaN."""
+    return sleep_for(check_seconds("seconds", seconds, allow_negative=True))
 
-    On asyncio this goes straight to ``asyncio.sleep``: anyio's backend lookup on every call
-    costs more than the sleep itself in a simulation made of short sleeps.
+
+def sleep_for(seconds: float) -> Awaitable[None]:
+    """:func:`sleep` for a duration its caller has already checked (a dialect's own sleep,
+    a timer): the one way labkit waits on the clock.
+
+    Under ``simulate`` a positive sleep is the virtual loop's own
+    (:meth:`~labkit._runtime.vloop.VirtualEventLoop.sleep`); elsewhere on asyncio it is
+    ``asyncio.sleep`` (anyio's backend lookup on every call would cost more than the sleep
+    itself in a simulation made of short sleeps), on trio ``anyio.sleep``.
     """
     rt = _RUNTIME.get()
-    if rt is not None and rt._loop is not None:
-        await asyncio.sleep(seconds)
-    else:
-        await anyio.sleep(seconds)
+    if rt is not None:
+        loop = rt._loop
+        if loop is not None:
+            if rt.virtual and seconds > 0:
+                return loop.sleep(seconds)  # type: ignore[no-any-return]
+            return asyncio.sleep(seconds)
+    return anyio.sleep(seconds)
 
 
 def current_task() -> TaskRecord:

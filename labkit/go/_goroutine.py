@@ -10,7 +10,7 @@ import anyio
 
 from labkit._check import check_callable, check_seconds
 from labkit._runtime.core import current
-from labkit._runtime.core import sleep as _sleep
+from labkit._runtime.core import sleep_for as _sleep
 
 __all__ = ("go", "gosched", "sleep")
 

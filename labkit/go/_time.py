@@ -25,7 +25,7 @@ import anyio
 
 from labkit._check import check_bool, check_seconds
 from labkit._runtime.core import Runtime, current
-from labkit._runtime.core import sleep as _sleep
+from labkit._runtime.core import sleep_for as _sleep
 from labkit._runtime.rows import EventKind
 from labkit.channel import OK
 from labkit.errors import NotInRunError

@@ -31,7 +31,7 @@ import anyio
 
 from labkit._check import check_choice, check_seconds
 from labkit._runtime.core import current
-from labkit._runtime.core import sleep as _sleep
+from labkit._runtime.core import sleep_for as _sleep
 from labkit.rust._errors import PlainError
 from labkit.rust.result import Err, Ok, Result
 
