@@ -15,7 +15,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
@@ -24,7 +24,7 @@ import anyio
 import sniffio
 from anyio.abc import TaskGroup
 
-from labkit._check import check_seconds
+from labkit._check import check_seconds, returns_coroutine
 from labkit._runtime.rows import KIND_TEXT, EventKind
 from labkit.errors import Deadlock, NotInRunError
 
@@ -115,14 +115,15 @@ def current() -> Runtime:
     return rt
 
 
-def sleep(seconds: float) -> Awaitable[None]:
+@returns_coroutine
+def sleep(seconds: float) -> Coroutine[Any, Any, None]:
     """``await labkit.sleep(seconds)``: pause on the run's clock (virtual under
     ``simulate``). Zero or a negative duration only yields once; ``math.inf`` sleeps for
     ever. ``seconds`` must be a number: ``TypeError`` otherwise, ``ValueError`` for NaN."""
     return sleep_for(check_seconds("seconds", seconds, allow_negative=True))
 
 
-def sleep_for(seconds: float) -> Awaitable[None]:
+def sleep_for(seconds: float) -> Coroutine[Any, Any, None]:
     """:func:`sleep` for a duration its caller has already checked (a dialect's own sleep,
     a timer): the one way labkit waits on the clock.
 

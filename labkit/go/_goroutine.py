@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
 
-from labkit._check import check_callable, check_seconds
+from labkit._check import check_callable, check_seconds, returns_coroutine
 from labkit._runtime.core import current
 from labkit._runtime.core import sleep_for as _sleep
 
@@ -45,7 +45,9 @@ async def gosched() -> None:
     await anyio.lowlevel.checkpoint()
 
 
-async def sleep(seconds: float) -> None:
-    """``time.Sleep``: pause this goroutine on the run's clock (virtual under simulate).
-    Zero or a negative duration returns at once, as in Go; ``inf`` sleeps for ever."""
-    await _sleep(max(0.0, check_seconds("seconds", seconds, allow_negative=True)))
+@returns_coroutine
+def sleep(seconds: float) -> Coroutine[Any, Any, None]:
+    """``await go.sleep(seconds)``, ``time.Sleep``: pause this goroutine on the run's clock
+    (virtual under simulate). Zero or a negative duration returns at once, as in Go;
+    ``inf`` sleeps for ever. (A plain function returning the sleep: no frame of its own.)"""
+    return _sleep(max(0.0, check_seconds("seconds", seconds, allow_negative=True)))

@@ -24,12 +24,12 @@ millisecond granularity, and ``pause``/``advance`` (``labkit.simulate`` is the t
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Final, TypeVar
 
 import anyio
 
-from labkit._check import check_choice, check_seconds
+from labkit._check import check_choice, check_seconds, returns_coroutine
 from labkit._runtime.core import current
 from labkit._runtime.core import sleep_for as _sleep
 from labkit.rust._errors import PlainError
@@ -51,9 +51,11 @@ class Elapsed(PlainError):
         return "deadline has elapsed"
 
 
-async def sleep(seconds: float) -> None:
-    """Wait ``seconds`` on the run's clock (``tokio::time::sleep``)."""
-    await _sleep(check_seconds("seconds", seconds))
+@returns_coroutine
+def sleep(seconds: float) -> Coroutine[Any, Any, None]:
+    """``await rust.sleep(seconds)``: wait ``seconds`` on the run's clock
+    (``tokio::time::sleep``). (A plain function returning the sleep: no frame of its own.)"""
+    return _sleep(check_seconds("seconds", seconds))
 
 
 async def sleep_until(deadline: float) -> None:
