@@ -454,6 +454,10 @@ class Dashboard:
         self.simulations = 0
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
         self._full_domains: list[float | None] = []
+        # the spec of the whole runs: ("parts", spec from viz.spec) or ("altair", {})
+        self._whole: tuple[str, dict[str, Any]] | None = None
+        self._sent: dict[str, Any] | None = None  # the spec the live chart has now
+        self._clock: Any | None = None
         self._end = 0.0
         self._quiet = False
 
@@ -546,9 +550,25 @@ class Dashboard:
         finally:
             self._quiet = False
         self._full_domains = []
+        self._whole = None
         self.draw()
 
     # -- drawing ----------------------------------------------------------------------------
+
+    def parts(self) -> viz.Parts | None:
+        """The charts of the current runs taken apart (:class:`labkit.viz.Parts`), or
+        ``None`` when one is a function of the notebook's (drawn through Altair)."""
+        found: list[viz.Parts] = []
+        for entry in self.charts:
+            chart, options = entry if isinstance(entry, tuple) else (entry, {})
+            name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
+            if name is None:
+                return None
+            if self.compare_models is None:
+                found.append(viz.parts(name, self.runs[""], **options))
+            else:
+                found.append(viz.compare_parts(self.runs, chart=name, **options))
+        return found[0] if len(found) == 1 else viz.stack_parts(found)
 
     def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
         options: Mapping[str, Any] = {}
@@ -574,40 +594,65 @@ class Dashboard:
         return charts[0] if len(charts) == 1 else alt.vconcat(*charts)
 
     def draw(self) -> None:
-        """Redraw the charts at the time slider's instant (no simulation)."""
+        """Redraw the charts at the time slider's instant (no simulation).
+
+        The labkit charts come from :func:`labkit.viz.spec`'s templates, with virtual time
+        a parameter of the spec: a new instant changes one value (in the browser, the
+        Play button and the time slider set it themselves, with no kernel round trip).
+        Charts made by a function of the notebook are built through Altair and cut with
+        :func:`truncate`."""
         if not self.runs:
             return
         at = float(self.time.value)
         whole = at >= self._end
         try:
-            # Altair's schema validation would take most of a redraw's time; labkit's
-            # builders are validated by the tests, and the spec is the same without it.
-            chart = self.chart(None if whole else at)
-            spec: dict[str, Any] = dict(chart.to_dict(validate=False))
-            if whole:
-                self._full_domains = _time_domains(spec)
-            elif self._full_domains:
-                _pin_time_axes(spec, self._full_domains)
-            self._show(spec, chart)
+            if self._whole is None:
+                found = self.parts()
+                self._whole = ("altair", {}) if found is None else ("parts", viz.spec(found))
+            kind, spec = self._whole
+            if kind == "parts":
+                if not whole:  # the same spec, another instant
+                    spec = _at(spec, at)
+            else:
+                # Altair's schema validation would take most of a redraw's time; labkit's
+                # builders are validated by the tests, and the spec is the same without it.
+                spec = dict(self.chart(None if whole else at).to_dict(validate=False))
+                if whole:
+                    self._full_domains = _time_domains(spec)
+                elif self._full_domains:
+                    _pin_time_axes(spec, self._full_domains)
+            self._show(spec, timed=kind == "parts")
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
             self._fail(_describe(exc))
             return
         self.error = None
         self.status.value = self._status_html(at)
 
-    def _show(self, spec: dict[str, Any], chart: Any) -> None:
-        """Send ``spec`` to the live chart (the browser redraws), or render it as SVG."""
+    def _show(self, spec: dict[str, Any], *, timed: bool = False) -> None:
+        """Send ``spec`` to the live chart (the browser redraws), or render it as SVG. A
+        live chart whose spec differs only in data gets only the new rows; one whose spec
+        has the time parameter gets nothing when only the instant changed (the browser
+        has set it from the Play button or the time slider)."""
         self._version += 1
         if self.view is None and self._want_live is not False and self.spec is None:
-            self.view = _live_view(chart)
+            self.view = _live_view(spec)
             if self.view is None and self._want_live:
                 raise RuntimeError("live=True needs anywidget: pip install anywidget")
             if self.view is not None:
                 children = list(self.widget.children)
                 children[children.index(self.image)] = self.view
                 self.widget.children = tuple(children)
+                self._clock = _clock(self.play, self.time, self.view)
+            self._sent = spec
         elif self.view is not None:
-            self.view.spec = spec
+            scrubbed = timed and self._sent is not None and _at(self._sent, _now(spec)) == spec
+            if not scrubbed:
+                updates = viz.data_updates(self._sent, spec) if timed and self._sent else None
+                if updates is None:
+                    self.view.spec = spec
+                elif updates:
+                    self.view._py_to_js_updates = updates
+                self._sent = spec
         self.spec = spec
         if self.view is None:
             self._svg = (self._version, viz.to_svg(spec))
@@ -683,11 +728,29 @@ class Dashboard:
         display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
 
 
+def _now(spec: Mapping[str, Any]) -> float | None:
+    """The instant a spec from :func:`labkit.viz.spec` shows (``None``: all of it)."""
+    for param in spec.get("params", ()):
+        if param.get("name") == viz.PARAMS["time"]:
+            return cast("float | None", param.get("value"))
+    return None
+
+
+def _at(spec: Mapping[str, Any], at: float | None) -> dict[str, Any]:
+    """``spec`` (from :func:`labkit.viz.spec`) showing instant ``at``: a shallow copy with
+    one parameter value changed."""
+    params = [{**p, "value": at} if p.get("name") == viz.PARAMS["time"] else p
+              for p in spec.get("params", ())]
+    return {**spec, "params": params}
+
+
 _OFFLINE = False
 
 
-def _live_view(chart: Any) -> Any | None:
-    """An ``alt.JupyterChart`` of ``chart`` in offline mode, or ``None`` without anywidget."""
+def _live_view(spec: dict[str, Any]) -> Any | None:
+    """An ``alt.JupyterChart`` showing ``spec`` in offline mode, or ``None`` without
+    anywidget. It is given the spec alone, not an Altair chart, so that it does not
+    report zooms and clicks to the kernel: they stay in the browser."""
     global _OFFLINE
     if importlib.util.find_spec("anywidget") is None:  # JupyterChart is an anywidget
         return None
@@ -696,7 +759,55 @@ def _live_view(chart: Any) -> Any | None:
         _OFFLINE = True
     # No action menu: its "open in the editor" links lead out of the notebook. SVG, not
     # canvas: marks stay elements a browser test (or a screen reader) can find.
-    return alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
+    view = alt.JupyterChart(cast(Any, None), embed_options={"actions": False,
+                                                            "renderer": "svg"})
+    view.spec = spec
+    return view
+
+
+#: The browser side of scrubbing: when the Play button or the time slider moves, set the
+#: live chart's time parameter (through the chart's ``_params``, which altair's widget
+#: passes to Vega) in the browser itself. Nothing is sent to the kernel for a frame.
+_CLOCK_JS = """
+async function linked(model, name) {
+  const ref = model.get(name);
+  const id = typeof ref === "string" ? ref.replace(/^IPY_MODEL_/, "") : ref.model_id;
+  return await model.widget_manager.get_model(id);
+}
+export default {
+  async initialize({ model }) {
+    const [play, time, chart] = await Promise.all(
+      ["play", "time", "chart"].map(name => linked(model, name)));
+    const param = model.get("param");
+    const show = t => {
+      const value = t >= time.get("max") ? null : t;
+      chart.set("_params", {...(chart.get("_params") ?? {}), [param]: value});
+    };
+    play.on("change:value", () =>
+      show(time.get("max") * play.get("value") / Math.max(1, play.get("max"))));
+    time.on("change:value", () => show(time.get("value")));
+  },
+};
+"""
+
+
+def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> Any:
+    """The (invisible) widget that links ``play`` and ``time`` to the live chart's time
+    parameter in the browser (see ``_CLOCK_JS``)."""
+    import anywidget
+    import traitlets
+
+    class Clock(anywidget.AnyWidget):
+        _esm = _CLOCK_JS
+        play = traitlets.Instance(ipywidgets.Play).tag(sync=True,
+                                                       **ipywidgets.widget_serialization)
+        time = traitlets.Instance(ipywidgets.FloatSlider).tag(
+            sync=True, **ipywidgets.widget_serialization)
+        chart = traitlets.Instance(ipywidgets.DOMWidget).tag(sync=True,
+                                                             **ipywidgets.widget_serialization)
+        param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
+
+    return Clock(play=play, time=time, chart=view)
 
 
 def _describe(exc: BaseException) -> str:
