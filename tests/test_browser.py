@@ -362,3 +362,60 @@ def test_every_notebook_runs_from_the_menu_with_live_widgets(lab: str, browser: 
         assert figures["outlined"] >= 2
     _record(notebook, figures)
     page.close()
+
+
+#: The chart's picture, as a fingerprint that changes when Vega redraws anything.
+_PICTURE = "root => { const s = root.querySelector('.vega-embed svg'); " \
+    "return s ? s.querySelectorAll('.role-mark > *').length + ':' + s.innerHTML.length : ''; }"
+
+
+def _busy_kernel(page: Any, seconds: int) -> None:
+    """Run a cell that keeps the kernel busy for ``seconds``: widget messages to the kernel
+    wait until it is done, so whatever the page changes meanwhile, it changed alone."""
+    page.locator(PANEL).locator(".jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below
+    page.keyboard.press("Enter")
+    page.keyboard.type(f"import time; time.sleep({seconds})")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => ({_SLEEPING})()", polling=100)
+
+
+#: True while the cell that sleeps is running (its prompt is ``[*]:``).
+_SLEEPING = """() => [...document.querySelectorAll(CELLS)]
+    .filter(c => c.textContent.includes('time.sleep('))
+    .some(c => c.querySelector('.jp-InputArea-prompt').textContent.trim() === '[*]:')
+""".replace("CELLS", repr(f"{PANEL} .jp-CodeCell"))
+
+
+def _sleeping(page: Any) -> bool:
+    return bool(page.evaluate(_SLEEPING))
+
+
+def test_play_scrubs_virtual_time_in_the_browser_alone(lab: str, browser: Any) -> None:
+    notebook = "01_mailboxes.ipynb"
+    page = _open(browser, f"{lab}/lab/tree/notebooks/{notebook}?reset&token={TOKEN}")
+    _run_all(page)
+    assert _errors(page) == []
+    dash = _dashboard(page)
+    root = dash.element_handle()
+    whole = page.evaluate(_PICTURE, root)
+    _busy_kernel(page, 40)
+    dash.scroll_into_view_if_needed()
+    # The time slider to its start: the chart shows the first instant, drawn by the browser.
+    time_slider = dash.locator(".widget-slider", has_text="time (s)").first
+    time_slider.locator(".noUi-handle").first.focus()
+    page.keyboard.press("Home")
+    page.wait_for_function(f"root => ({_PICTURE})(root) !== {json.dumps(whole)}", arg=root,
+                           timeout=10_000)
+    start = page.evaluate(_PICTURE, root)
+    # Play: each frame another picture, while the kernel is still busy.
+    dash.locator(".widget-play button").first.click()
+    seen = {start}
+    for _ in range(30):
+        page.wait_for_timeout(100)
+        seen.add(page.evaluate(_PICTURE, root))
+    assert _sleeping(page), "the kernel finished its cell before the frames were checked"
+    assert len(seen) >= 4, seen
+    _record("play", {"frames_seen_with_a_busy_kernel": len(seen)})
+    page.close()
