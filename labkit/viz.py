@@ -96,6 +96,7 @@ __all__ = (
     "Source",
     "breaker_chart",
     "build",
+    "charted_latency",
     "compare",
     "compare_parts",
     "data_updates",
@@ -313,9 +314,37 @@ def _frame(source: Source) -> pd.DataFrame:
         "pass run.trace or run.trace.df")
 
 
+#: Frames derived from a trace, kept for the last few traces drawn: a dashboard draws
+#: several charts (and a comparison reads latencies twice) from one run. Keyed by the
+#: object they come from, held here, and checked by identity (an id can be reused).
+_DERIVED: dict[tuple[int, str], tuple[object, Any]] = {}
+_MAX_DERIVED = 48
+
+
+def _memo(owner: object, what: str, make: Callable[[], Any]) -> Any:
+    """``make()``, computed once per ``owner`` (a trace or a frame) and ``what``. Callers
+    must not change what they get (every builder makes new frames from it)."""
+    key = (id(owner), what)
+    found = _DERIVED.get(key)
+    if found is not None and found[0] is owner:
+        return found[1]
+    value = make()
+    if len(_DERIVED) >= _MAX_DERIVED:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    _DERIVED[key] = (owner, value)
+    return value
+
+
 def _events(source: Source) -> pd.DataFrame:
     """The trace with a ``queue`` column (the channel or mailbox a row is about) and models
     outside the palette folded into ``other``."""
+    trace = source if isinstance(source, Trace) else getattr(source, "trace", None)
+    if isinstance(trace, Trace):
+        return cast(pd.DataFrame, _memo(trace, "events", lambda: _make_events(trace)))
+    return _make_events(source)
+
+
+def _make_events(source: Source) -> pd.DataFrame:
     df = _frame(source).sort_values("seq", kind="stable")
     out = df.copy()
     owner_side = (out["model"] == "actor") & out["kind"].isin(_OWNER_SIDE_KINDS)
@@ -340,6 +369,10 @@ def _text(value: object) -> str:
 
 def _messages(df: pd.DataFrame) -> pd.DataFrame:
     """One row per message that was sent and received: sender, receiver, times, queue."""
+    return cast(pd.DataFrame, _memo(df, "messages", lambda: _make_messages(df)))
+
+
+def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
     sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
     sent = sent.drop_duplicates("msg_id", keep="first")
@@ -629,6 +662,28 @@ def _depth_build(parts: Parts) -> alt.Chart:
 # -- latency ---------------------------------------------------------------------------------
 
 def _latency_ms(df: pd.DataFrame) -> pd.DataFrame:
+    return cast(pd.DataFrame, _memo(df, "latency", lambda: _make_latency_ms(df)))
+
+
+def charted_latency(source: Source) -> dict[str, float]:
+    """The latency percentiles :func:`latency_chart` marks (``p50``, ``p90``, ``p99``, in
+    seconds): :func:`labkit.trace.latency_percentiles`, worked out once per trace drawn."""
+    df = _events(source)
+    return dict(cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df))))
+
+
+def _percentiles(df: pd.DataFrame) -> dict[str, float]:
+    """:func:`labkit.trace.latency_percentiles` of an events frame, from its messages: the
+    same latencies (first send to first receive of each message id, in seconds) and the
+    same quantiles, without matching the messages a second time."""
+    msgs = _messages(df)
+    seconds = msgs["received"] - msgs["sent"]
+    if seconds.empty:
+        return latency_percentiles(df)
+    return {f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
+
+
+def _make_latency_ms(df: pd.DataFrame) -> pd.DataFrame:
     msgs = _messages(df)
     return pd.DataFrame({
         "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
@@ -681,7 +736,7 @@ def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "hist
                                        "fraction": [_r(q) for q in qs], "model": str(model)}))
         cols = ["latency_ms", "fraction", "model"]
     data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    pct = latency_percentiles(df)
+    pct = cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df)))
     marks = pd.DataFrame({
         "percentile": list(pct),
         "value_ms": [_r(v * 1000) for v in pct.values()],
@@ -1517,8 +1572,10 @@ def compare_parts(runs: Mapping[str, Source], chart: str = "depth",
     if direction == "horizontal" and chart in _WIDE and "width" not in opts:
         # side by side, the panels share about one notebook width
         opts["width"] = min(600, max(240, 840 // len(frames)))
-    panels = tuple(_PARTS[chart](frame, title=str(label), **opts)
-                   for label, frame in frames.items())
+    # each panel from its run (its frames are kept: _events), or from the frame made here
+    panels = tuple(_PARTS[chart](src if isinstance(getattr(src, "trace", src), Trace)
+                                 else frames[label], title=str(label), **opts)
+                   for label, src in runs.items())
     heading = title if title is not None else \
         f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
     return Parts("compare", _shape(chart=chart, direction=direction), {},
@@ -1793,11 +1850,40 @@ def _fill(node: Any, fills: Mapping[str, Any]) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as Altair embeds them (same sanitising: NaN and NA as null...)."""
-    from altair.utils.data import to_values
+    """A frame's rows as Altair embeds them (``alt.utils.data.to_values``: Python numbers,
+    NaN, infinities and NA as null), column by column, several times faster."""
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        column = _column(frame[name])
+        if column is None:  # dates, categories...: as Altair does it
+            from altair.utils.data import to_values
 
-    values = to_values(frame)["values"]
-    return cast("list[dict[str, Any]]", values)
+            return cast("list[dict[str, Any]]", to_values(frame)["values"])
+        columns.append(column)
+    names = [str(c) for c in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] \
+        if columns else [{} for _ in range(len(frame))]
+
+
+def _column(series: pd.Series) -> list[Any] | None:
+    kind = series.dtype.kind
+    if kind in "iub" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return series.tolist()
+    if kind == "f" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return [v if math.isfinite(v) else None for v in series.tolist()]
+    if kind in "iufO" or str(series.dtype) in ("string", "str"):
+        out: list[Any] = []
+        for v in series.astype(object).tolist():
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                out.append(None)
+            elif isinstance(v, np.generic):
+                out.append(v.item())
+            elif isinstance(v, np.ndarray):
+                out.append(v.tolist())
+            else:
+                out.append(v)
+        return out
+    return None
 
 
 def spec(chart: Parts, *, at: float | None = None) -> dict[str, Any]:

@@ -72,7 +72,7 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit.trace import Trace, latency_percentiles
+from labkit.trace import Trace
 
 __all__ = (
     "MAX_STEPS",
@@ -458,6 +458,7 @@ class Dashboard:
         self._whole: tuple[str, dict[str, Any]] | None = None
         self._sent: dict[str, Any] | None = None  # the spec the live chart has now
         self._clock: Any | None = None
+        self._headlines: dict[int, tuple[Run[Any], str]] = {}
         self._end = 0.0
         self._quiet = False
 
@@ -680,10 +681,7 @@ class Dashboard:
         lines = []
         for label, run in self.runs.items():
             head = f"<b>{html.escape(label)}</b>: " if label else ""
-            text = _headline(run.result)
-            if "latency" in self.charts:
-                text += " · " + _charted_latency(run)
-            lines.append(head + html.escape(text))
+            lines.append(head + html.escape(self._headline(run)))
         for label, error in self.skipped.items():
             lines.append(f"<b>{html.escape(label)}</b>: "
                          f'<span style="color:#CE422B">{html.escape(error)}</span> '
@@ -692,6 +690,19 @@ class Dashboard:
             lines.append(f"showing the trace up to t = {at:.4g} s of {self._end:.4g} s "
                          "(numbers above are for the whole run)")
         return "<br>".join(lines)
+
+    def _headline(self, run: Run[Any]) -> str:
+        """The run's numbers in words, worked out once per run (scrubbing redraws often)."""
+        found = self._headlines.get(id(run))
+        if found is not None and found[0] is run:
+            return found[1]
+        text = _headline(run.result)
+        if "latency" in self.charts:
+            text += " · " + _charted_latency(run)
+        if len(self._headlines) >= 2 * self.cache_size + 4:
+            self._headlines.pop(next(iter(self._headlines)))
+        self._headlines[id(run)] = (run, text)
+        return text
 
     # -- callbacks ----------------------------------------------------------------------------
 
@@ -846,7 +857,7 @@ def _headline(result: Any) -> str:
 def _charted_latency(run: Run[Any]) -> str:
     """The latency the latency chart draws (send to receive, per message), in the chart's
     words, so that the status line and the chart agree on what "latency" is."""
-    pct = latency_percentiles(run.trace, (0.5, 0.99))
+    pct = viz.charted_latency(run)
     if any(math.isnan(v) for v in pct.values()):
         return "charted latency (send to receive): no message received"
     return (f"charted latency (send to receive): p50 {pct['p50'] * 1000:.4g} ms · "
