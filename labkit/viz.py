@@ -27,7 +27,15 @@ tooltip; the time axis zooms (wheel) and pans (drag), and side-by-side panels zo
 clicking a message highlights every row of its path (same correlation id, or same message
 id when it has none) in every panel, double-click clears; clicking a model in the legend
 hides it, clicking again shows it. These are Vega-Lite parameters with fixed names
-(:data:`PARAMS`); their initial state draws exactly the static picture.
+(:data:`PARAMS`); their initial state draws exactly the static picture. A spec drawn from
+a template (:func:`spec`, what dashboards use) has one more: virtual time, so that the
+browser itself can show the run up to any instant.
+
+Redrawing fast: every builder of :data:`CHARTS` and :func:`compare` comes apart into its
+data and the few values that fix its shape (:func:`parts`, :func:`compare_parts`,
+:class:`Parts`); :func:`spec` builds each shape's spec once through Altair and then only
+fills copies of it with new rows, and :func:`data_updates` tells a live chart only the rows
+that changed.
 
 Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
 names by a hash of their content; parameters have fixed names and the views that share them

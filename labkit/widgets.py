@@ -24,17 +24,24 @@ Controls are ipywidgets (any ``ValueWidget``) or shorthands: ``range(a, b)`` and
 ``(min, max)`` / ``(min, max, step)`` of ints give an ``IntSlider``, floats a
 ``FloatSlider``, a ``list`` a ``Dropdown`` and a ``bool`` a ``Checkbox``; a shorthand starts
 at the scenario's default for that parameter when it is in range. A Play button and a time
-slider scrub through virtual time: the charts show the trace cut at the chosen instant
-(:func:`truncate`), from runs kept in a small LRU cache, so scrubbing never re-simulates.
+slider scrub through virtual time: the charts show the rows complete by the chosen instant,
+on the whole run's axes. Virtual time is a parameter of the charts' spec
+(:data:`labkit.viz.PARAMS` ``"time"``), so in the browser each frame is Vega filtering
+rows, with no kernel round trip; scrubbing never re-simulates. (A chart made by a function
+of the notebook is redrawn by the kernel from the trace cut at the instant, :func:`truncate`.)
 
 Why it looks like this (speed, nbval, and viewing without a kernel):
 
 - With a kernel the charts are live: one ``alt.JupyterChart`` (an anywidget, in offline
   mode: Vega comes from vl-convert's bundle, no CDN) drawn by Vega in the browser, with the
-  tooltips, zoom, legend and message picks of :mod:`labkit.viz`. A change sends only the new
-  spec; the kernel renders no picture. (Without ``anywidget`` installed, or with
-  ``live=False``, the charts are an SVG rendered by :func:`labkit.viz.to_svg` in an
-  ``ipywidgets.Image``, replaced on each change.) No ``interact``, no printing into an
+  tooltips, zoom, legend and message picks of :mod:`labkit.viz`. The kernel renders no
+  picture and builds no chart through Altair on a slider move: the spec comes from a
+  template (:func:`labkit.viz.spec`), and when only its data changed the chart gets only
+  the new rows (:func:`labkit.viz.data_updates`), which Vega redraws in place. A small
+  invisible widget links the Play button and the time slider to the chart's time
+  parameter in the browser. (Without ``anywidget`` installed, or with ``live=False``, the
+  charts are an SVG rendered by :func:`labkit.viz.to_svg` in an ``ipywidgets.Image``,
+  replaced on each change.) No ``interact``, no printing into an
   ``Output``, no ``clear_output``, no display updates: nbval cannot validate those, while
   widget views are not compared at all.
 - Displaying a dashboard emits the widget view **and** an ``image/svg+xml`` of the charts as
