@@ -239,7 +239,7 @@ def _dashboard(page: Any) -> Any:
     return dash
 
 
-def _move_first_slider(page: Any, dash: Any, moves: int = 5) -> dict[str, Any]:
+def _move_first_slider(page: Any, dash: Any, moves: int = 3) -> dict[str, Any]:
     """Press the right arrow on the dashboard's first slider ``moves`` times, each time
     waiting for the chart to be redrawn; the median milliseconds from a key press to the
     new chart in the page (``redraw_ms``, every figure in ``redraw_ms_each``), or to the new
