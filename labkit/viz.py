@@ -753,10 +753,65 @@ def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "hist
     marks = marks[marks["value_ms"].notna()]
     marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
                       zip(marks["percentile"], marks["value_ms"], strict=True)]
+    frames = {"bars": data, "marks": marks}
+    if kind == "histogram":  # for scrubbing: the same bars and rules at each instant
+        frames.update(_latency_by_time(df, lat, step, marks))
     return Parts("latency", _shape(kind=kind, models=tuple(_present(data)), width=width,
                                    height=height),
-                 {"bars": data, "marks": marks},
+                 frames,
                  {"title": title or "Latency from send to receive, with p50 / p90 / p99"})
+
+
+#: Time slots of the charts that count (latency bins, messages per worker): scrubbing
+#: shows the counts of the slots that ended by the instant shown.
+_SLOTS = 50
+
+
+def _slot_ends(times: np.ndarray, end: float) -> np.ndarray:
+    """For each time, the end of its slot: ``end`` cut into :data:`_SLOTS` equal slots."""
+    if end <= 0:
+        return np.zeros(len(times))
+    width = end / _SLOTS
+    index = np.clip(np.ceil(times / width - 1e-9), 0, _SLOTS)
+    return np.array([_r(i * width) for i in index.tolist()])
+
+
+def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
+                     marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The histogram's counts per (model, bin, time slot), and the percentile rules as they
+    stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
+    received = _messages(df)["received"].to_numpy(dtype="float64")
+    at = _slot_ends(received, _end_time(df))
+    ms = lat["latency_ms"].to_numpy(dtype="float64")
+    idx = np.floor(ms / step + 1e-9).astype(int)
+    counts = pd.DataFrame({"model": lat["model"].astype(str).to_numpy(), "bin": idx, "at": at})
+    counts = counts.groupby(["model", "bin", "at"], sort=True).size().reset_index(
+        name="messages")
+    bars = pd.DataFrame({
+        "bin_start": [_r(i * step) for i in counts["bin"].tolist()],
+        "bin_end": [_r((i + 1) * step) for i in counts["bin"].tolist()],
+        "messages": counts["messages"].astype(int), "model": counts["model"],
+        "at": counts["at"]})
+    order = np.argsort(received, kind="stable")
+    seconds = (received - _messages(df)["sent"].to_numpy(dtype="float64"))[order]
+    ends = sorted(set(at.tolist()))
+    rows: list[dict[str, Any]] = []
+    qs = [float(p[1:]) / 100 for p in marks["percentile"]]
+    for i, slot in enumerate(ends):
+        until = ends[i + 1] if i + 1 < len(ends) else None
+        if until is None:  # the whole run: exactly the chart's own rules
+            values = marks["value_ms"].tolist()
+        else:
+            shown = seconds[: int(np.searchsorted(received[order], slot, side="right"))]
+            if not len(shown):
+                continue
+            values = [_r(v * 1000) for v in np.quantile(shown, qs)]
+        for (p, y), v in zip(zip(marks["percentile"], marks["label_y"], strict=True), values,
+                             strict=True):
+            rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
+                         "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
+    cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
+    return {"bars_by_time": bars, "marks_by_time": pd.DataFrame(rows, columns=cols)}
 
 
 def _latency_build(parts: Parts) -> alt.LayerChart:
@@ -1125,11 +1180,31 @@ def _load_parts(source: Source | Mapping[str, int], *, actors: Sequence[str] | N
     peak = int(data["messages"].max()) if len(data) else 0
     subtitle = (f"{total} messages on {len(data)} {noun}s; max / mean = {peak / mean:.2f}"
                 if mean else "no messages")
+    frames = {"bars": data, "even": pd.DataFrame({"even": [_r(mean)]})}
+    if not isinstance(source, Mapping) and model is None:
+        frames["bars_by_time"] = _load_by_time(source, data)
     return Parts("load", _shape(models=tuple(_present(data)), noun=noun, height=height,
                                 width=width if width is not None else max(200, 56 * len(data))),
-                 {"bars": data, "even": pd.DataFrame({"even": [_r(mean)]})},
+                 frames,
                  {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
                   "order": data["actor"].tolist()})
+
+
+def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
+    """Receives per (worker, time slot), with a zero row at 0 s for every worker so that
+    each bar keeps its place while scrubbing."""
+    df = _events(source)
+    got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
+    counts = pd.DataFrame({"actor": got["actor"].astype(str).to_numpy(),
+                           "at": _slot_ends(got["time"].to_numpy(dtype="float64"),
+                                            _end_time(df))})
+    counts = counts.groupby(["actor", "at"], sort=True).size().reset_index(name="messages")
+    model = dict(zip(data["actor"], data["model"], strict=True))
+    zero = pd.DataFrame({"actor": data["actor"], "messages": 0, "model": data["model"],
+                         "at": 0.0})
+    found = pd.DataFrame({"actor": counts["actor"], "messages": counts["messages"].astype(int),
+                          "model": counts["actor"].map(model), "at": counts["at"]})
+    return pd.concat([zero, found], ignore_index=True)
 
 
 def _load_build(parts: Parts) -> alt.LayerChart:
@@ -1784,11 +1859,58 @@ def _template(chart: Parts) -> _Template:
     kinds = {path: name for path, name, _ in _flat(chart)}
     timed = {name: _TIMED[(kinds[path], role)] for name, (path, role) in datasets.items()
              if (kinds[path], role) in _TIMED}
+    _count_by_time(spec, datasets, kinds, {p: c for p, _, c in _flat(chart)})
     extents = _add_time_param(spec, timed)
     if len(_TEMPLATES) >= _MAX_TEMPLATES:
         _TEMPLATES.pop(next(iter(_TEMPLATES)))
     _TEMPLATES[key] = _Template(spec, datasets, extents)
     return _TEMPLATES[key]
+
+
+#: Charts that count things over the whole run (latency bins, messages per worker) are
+#: drawn, in a template, from their counts per time slot (the parts' ``<role>_by_time``
+#: frame): these transforms keep the slots that ended by the instant shown and add them
+#: up, which at ``null`` (all of it) gives the chart's own rows.
+_KEEP_SLOTS = {"filter": f"{PARAMS['time']} === null || datum.at <= {PARAMS['time']}"}
+_BY_TIME: Mapping[tuple[str, str], list[dict[str, Any]]] = MappingProxyType({
+    ("latency", "bars"): [_KEEP_SLOTS, {
+        "aggregate": [{"op": "sum", "field": "messages", "as": "messages"}],
+        "groupby": ["bin_start", "bin_end", "model"]}],
+    ("latency", "marks"): [{"filter": (
+        f"{PARAMS['time']} === null ? datum.until === null : datum.from <= {PARAMS['time']}"
+        f" && (datum.until === null || {PARAMS['time']} < datum.until)")}],
+    ("load", "bars"): [_KEEP_SLOTS, {
+        "aggregate": [{"op": "sum", "field": "messages", "as": "messages"}],
+        "groupby": ["actor", "model"]}, {
+        "joinaggregate": [{"op": "sum", "field": "messages", "as": "total"}]}, {
+        "calculate": "datum.total ? round(datum.messages / datum.total * 1e6) / 1e6 : 0",
+        "as": "share"}],
+})
+
+
+def _count_by_time(spec: dict[str, Any], datasets: dict[str, tuple[str, str]],
+                   kinds: Mapping[str, str], by_path: Mapping[str, Parts]) -> None:
+    """Draw the counting charts' units from their counts per time slot (see _BY_TIME)."""
+    switch: dict[str, str] = {}
+    for name, (path, role) in list(datasets.items()):
+        if (kinds[path], role) in _BY_TIME and f"{role}_by_time" in by_path[path].frames:
+            switch[name] = f"{name}_by_time"
+            datasets[f"{name}_by_time"] = (path, f"{role}_by_time")
+    used: set[str] = set()
+    for unit, data in _units(spec):
+        found = data.get("name") if isinstance(data, dict) else None
+        if not isinstance(found, str):
+            continue
+        if found in switch and unit.get("data") is data:
+            unit["data"] = {**unit["data"], "name": switch[found]}
+            path, role = datasets[found]
+            unit["transform"] = [dict(t) for t in _BY_TIME[(kinds[path], role)]] + \
+                list(unit.get("transform", []))
+            found = switch[found]
+        used.add(found)
+    for name in list(datasets):
+        if name not in used:
+            del datasets[name]
 
 
 def _rename_data(node: Any, names: Mapping[str, str]) -> None:
