@@ -68,6 +68,7 @@ import inspect
 import math
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -780,20 +781,19 @@ def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
                      marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The histogram's counts per (model, bin, time slot), and the percentile rules as they
     stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
-    received = _messages(df)["received"].to_numpy(dtype="float64")
+    msgs = _messages(df)
+    received = msgs["received"].to_numpy(dtype="float64")
     at = _slot_ends(received, _end_time(df))
-    ms = lat["latency_ms"].to_numpy(dtype="float64")
-    idx = np.floor(ms / step + 1e-9).astype(int)
-    counts = pd.DataFrame({"model": lat["model"].astype(str).to_numpy(), "bin": idx, "at": at})
-    counts = counts.groupby(["model", "bin", "at"], sort=True).size().reset_index(
-        name="messages")
+    idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
+    counts = sorted(Counter(zip(lat["model"].astype(str).tolist(), idx.tolist(), at.tolist(),
+                                strict=True)).items())
     bars = pd.DataFrame({
-        "bin_start": [_r(i * step) for i in counts["bin"].tolist()],
-        "bin_end": [_r((i + 1) * step) for i in counts["bin"].tolist()],
-        "messages": counts["messages"].astype(int), "model": counts["model"],
-        "at": counts["at"]})
+        "bin_start": [_r(b * step) for (_, b, _), _ in counts],
+        "bin_end": [_r((b + 1) * step) for (_, b, _), _ in counts],
+        "messages": pd.array([n for _, n in counts], dtype="int64"),
+        "model": [m for (m, _, _), _ in counts], "at": [a for (_, _, a), _ in counts]})
     order = np.argsort(received, kind="stable")
-    seconds = (received - _messages(df)["sent"].to_numpy(dtype="float64"))[order]
+    seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
     ends = sorted(set(at.tolist()))
     rows: list[dict[str, Any]] = []
     qs = [float(p[1:]) / 100 for p in marks["percentile"]]
@@ -1195,16 +1195,16 @@ def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
     each bar keeps its place while scrubbing."""
     df = _events(source)
     got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
-    counts = pd.DataFrame({"actor": got["actor"].astype(str).to_numpy(),
-                           "at": _slot_ends(got["time"].to_numpy(dtype="float64"),
-                                            _end_time(df))})
-    counts = counts.groupby(["actor", "at"], sort=True).size().reset_index(name="messages")
+    at = _slot_ends(got["time"].to_numpy(dtype="float64"), _end_time(df))
+    counts = sorted(Counter(zip(got["actor"].astype(str).tolist(), at.tolist(),
+                                strict=True)).items())
     model = dict(zip(data["actor"], data["model"], strict=True))
-    zero = pd.DataFrame({"actor": data["actor"], "messages": 0, "model": data["model"],
-                         "at": 0.0})
-    found = pd.DataFrame({"actor": counts["actor"], "messages": counts["messages"].astype(int),
-                          "model": counts["actor"].map(model), "at": counts["at"]})
-    return pd.concat([zero, found], ignore_index=True)
+    actors = data["actor"].tolist() + [a for (a, _), _ in counts]
+    return pd.DataFrame({
+        "actor": actors,
+        "messages": pd.array([0] * len(data) + [n for _, n in counts], dtype="int64"),
+        "model": [model[a] for a in actors],
+        "at": [0.0] * len(data) + [t for (_, t), _ in counts]})
 
 
 def _load_build(parts: Parts) -> alt.LayerChart:
