@@ -382,6 +382,31 @@ def _messages(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
+    # The rows of each message's first send and first receive, found in one pass over two
+    # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
+    # merge would give (_slow_messages), column for column, in a fraction of the time.
+    first_sent: dict[Any, int] = {}
+    first_got: dict[Any, int] = {}
+    for i, (kind, msg) in enumerate(zip(df["kind"].tolist(), df["msg_id"].tolist(),
+                                        strict=True)):
+        if msg is None or msg is pd.NA or msg != msg:  # noqa: PLR0124 - NaN
+            continue
+        if kind in SEND_KINDS:
+            first_sent.setdefault(msg, i)
+        elif kind in RECEIVE_KINDS:
+            first_got.setdefault(msg, i)
+    pairs = [(i, first_got[msg]) for msg, i in first_sent.items() if msg in first_got]
+    sent = df.iloc[[i for i, _ in pairs]]
+    got = df.iloc[[j for _, j in pairs]]
+    columns = {"msg_id": sent["msg_id"], "sent": sent["time"], "send_seq": sent["seq"],
+               "sender": sent["actor"], "queue": sent["queue"], "model": sent["model"],
+               "msg_type": sent["msg_type"], "corr_id": sent["corr_id"],
+               "received": got["time"], "receive_seq": got["seq"], "receiver": got["actor"]}
+    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in columns.items()})
+
+
+def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_messages` written with pandas' own operations (the tests compare them)."""
     cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
     sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
     sent = sent.drop_duplicates("msg_id", keep="first")

@@ -139,3 +139,12 @@ def test_parts_refuse_bad_input() -> None:
         viz.stack_parts([])
     with pytest.raises(TypeError, match="at"):
         viz.spec(viz.parts("depth", _runs()["Go"]), at="now")  # type: ignore[arg-type]
+
+
+def test_messages_are_matched_as_pandas_would() -> None:
+    import pandas as pd
+
+    for run in [*_runs(messages=80).values(), scenarios.ping_pong(model="rust"),
+                scenarios.route(model="actor", messages=60, seed=2)]:
+        events = viz._events(run)
+        pd.testing.assert_frame_equal(viz._make_messages(events), viz._slow_messages(events))
