@@ -65,6 +65,7 @@ from __future__ import annotations
 import base64
 import html
 import inspect
+import json
 import math
 import re
 import warnings
@@ -129,6 +130,7 @@ __all__ = (
     "to_html",
     "to_png",
     "to_svg",
+    "with_time",
 )
 
 #: What every builder draws: a trace, a run (its ``.trace``) or a trace DataFrame.
@@ -1885,7 +1887,8 @@ def _template(chart: Parts) -> _Template:
     timed = {name: _TIMED[(kinds[path], role)] for name, (path, role) in datasets.items()
              if (kinds[path], role) in _TIMED}
     _count_by_time(spec, datasets, kinds, {p: c for p, _, c in _flat(chart)})
-    extents = _add_time_param(spec, timed)
+    extents = _add_time_param(spec, lambda _unit, dataset: timed.get(dataset or ""))
+    assert extents is not None  # always
     if len(_TEMPLATES) >= _MAX_TEMPLATES:
         _TEMPLATES.pop(next(iter(_TEMPLATES)))
     _TEMPLATES[key] = _Template(spec, datasets, extents)
@@ -1960,35 +1963,77 @@ def _units(spec: Mapping[str, Any], data: Any = None) -> Iterator[tuple[dict[str
             yield from _units(child, data)
 
 
-def _add_time_param(spec: dict[str, Any], timed: Mapping[str, str]
-                    ) -> list[tuple[int, str, list[str]]]:
+def _time_x(unit: Mapping[str, Any], *, loose: bool = False) -> list[str]:
+    """The fields of ``unit``'s x axis when it is quantitative virtual time: titled
+    "time (s)" (labkit's charts) or, ``loose``, any title with "time (s" in it (a
+    notebook's own "virtual time (s)"); x2's field last. Empty for anything else."""
+    x = unit["encoding"].get("x")
+    if not isinstance(x, dict) or x.get("type") != "quantitative" or x.get("aggregate"):
+        return []
+    title = x.get("title", (x.get("axis") or {}).get("title"))
+    if not isinstance(title, str) or not (title == "time (s)" or (loose and "time (s" in title)):
+        return []
+    x2 = unit["encoding"].get("x2")
+    return [f for f in (x.get("field"), x2.get("field") if isinstance(x2, dict) else None)
+            if isinstance(f, str)]
+
+
+def _add_time_param(spec: dict[str, Any], field_of: Callable[[dict[str, Any], str | None],
+                                                             str | None], *,
+                    always: bool = True) -> list[tuple[int, str, list[str]]] | None:
     """Make virtual time a parameter of ``spec`` (:data:`PARAMS` ``"time"``, seconds;
-    ``null`` shows everything): every unit drawing a timed dataset keeps only the rows
-    complete by then, and its time axis keeps the whole run's extent (a parameter per
-    axis, set from the data), so the picture grows into still axes."""
+    ``null`` shows everything): every unit for which ``field_of(unit, dataset)`` names a
+    field keeps only the rows with that field at or before the instant, and its time axis
+    keeps the whole run's extent (a parameter per axis, set from the data), so the picture
+    grows into still axes. The extents, or ``None`` when no unit is timed and not
+    ``always``."""
     name = PARAMS["time"]
-    params: list[Any] = spec.setdefault("params", [])
+    params: list[Any] = list(spec.get("params", []))
     params.append({"name": name, "value": None})
     extents: list[tuple[int, str, list[str]]] = []
+    timed = False
     for unit, data in _units(spec):
         dataset = data.get("name") if isinstance(data, dict) else None
-        field = timed.get(dataset) if isinstance(dataset, str) else None
-        if field is None or dataset is None:
+        field = field_of(unit, dataset if isinstance(dataset, str) else None)
+        if field is None:
             continue
-        unit.setdefault("transform", []).insert(
-            0, {"filter": f"{name} === null || datum[{field!r}] <= {name}"})
-        x = unit["encoding"].get("x")
-        if not isinstance(x, dict) or x.get("type") != "quantitative" \
-                or x.get("title", (x.get("axis") or {}).get("title")) != "time (s)":
+        timed = True
+        unit["transform"] = [{"filter": f"{name} === null || datum[{json.dumps(field)}] <= "
+                                        f"{name}"}, *unit.get("transform", [])]
+        x = unit["encoding"]["x"]
+        fields = _time_x(unit, loose=True)
+        if not fields or not isinstance(dataset, str) or "bin" in x:
             continue
-        fields = [f for f in (x.get("field"), (unit["encoding"].get("x2") or {}).get("field"))
-                  if isinstance(f, str)]
         extent = f"{name}_extent_{len(extents)}"
         params.append({"name": extent, "value": 0})
         x["scale"] = {**(x.get("scale") or {}), "domain": {"expr": f"[0, {extent}]"},
                       "nice": True}
         extents.append((len(params) - 1, dataset, fields))
+    if not (timed or always):
+        return None
+    spec["params"] = params
     return extents
+
+
+def with_time(chart: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A copy of a chart's Vega-Lite spec (``chart.to_dict()``, e.g. a notebook's own chart)
+    with virtual time as a parameter, as :func:`spec` gives labkit's charts: every view
+    whose x axis is quantitative virtual time (its title has "time (s" in it, as in
+    "virtual time (s)") keeps the rows at or before the instant (x2's field if it has one,
+    else x's). ``None`` when no view has such an axis."""
+    if not isinstance(chart, Mapping):
+        raise TypeError(f"chart must be a Vega-Lite spec (a dict), got {describe(chart)}")
+    out: dict[str, Any] = json.loads(json.dumps(chart))
+
+    def field_of(unit: dict[str, Any], _dataset: str | None) -> str | None:
+        fields = _time_x(unit, loose=True)
+        return fields[-1] if fields else None
+
+    extents = _add_time_param(out, field_of, always=False)
+    if extents is None:
+        return None
+    _set_time(out, extents, None)
+    return out
 
 
 def _fill(node: Any, fills: Mapping[str, Any]) -> Any:
@@ -2058,18 +2103,19 @@ def spec(chart: Parts, *, at: float | None = None) -> dict[str, Any]:
     out: dict[str, Any] = _fill(template.spec, fills)
     out["datasets"] = {name: _records(by_path[path].frames[role])
                        for name, (path, role) in template.datasets.items()}
-    _set_time(out, template, at)
+    _set_time(out, template.extents, at)
     return out
 
 
-def _set_time(out: dict[str, Any], template: _Template, at: float | None) -> None:
+def _set_time(out: dict[str, Any], extents: Sequence[tuple[int, str, list[str]]],
+              at: float | None) -> None:
     params = out["params"]
     for param in params:
         if param.get("name") == PARAMS["time"]:
             param["value"] = at
-    for index, dataset, fields in template.extents:
-        values = [row[f] for row in out["datasets"][dataset] for f in fields
-                  if isinstance(row.get(f), int | float)]
+    for index, dataset, fields in extents:
+        values = [row[f] for row in out.get("datasets", {}).get(dataset, ())
+                  for f in fields if isinstance(row.get(f), int | float)]
         params[index]["value"] = max(values, default=0)
 
 

@@ -461,7 +461,9 @@ class Dashboard:
         self.simulations = 0
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
         self._full_domains: list[float | None] = []
-        # the spec of the whole runs: ("parts", spec from viz.spec) or ("altair", {})
+        # the spec of the whole runs with the time parameter ("timed": viz.spec's, or a
+        # notebook's own chart with a time axis, viz.with_time), or ("altair", {}): then
+        # drawn through Altair from the runs cut at the instant
         self._whole: tuple[str, dict[str, Any]] | None = None
         self._sent: dict[str, Any] | None = None  # the spec the live chart has now
         self._clock: Any | None = None
@@ -607,8 +609,9 @@ class Dashboard:
         The labkit charts come from :func:`labkit.viz.spec`'s templates, with virtual time
         a parameter of the spec: a new instant changes one value (in the browser, the
         Play button and the time slider set it themselves, with no kernel round trip).
-        Charts made by a function of the notebook are built through Altair and cut with
-        :func:`truncate`."""
+        A chart made by a function of the notebook is built through Altair, once per run
+        when its x axis is virtual time (:func:`labkit.viz.with_time`), else at every
+        instant from the runs cut there (:func:`truncate`)."""
         if not self.runs:
             return
         at = float(self.time.value)
@@ -616,9 +619,11 @@ class Dashboard:
         try:
             if self._whole is None:
                 found = self.parts()
-                self._whole = ("altair", {}) if found is None else ("parts", viz.spec(found))
+                timed = viz.spec(found) if found is not None else viz.with_time(
+                    self.chart().to_dict(validate=False))
+                self._whole = ("altair", {}) if timed is None else ("timed", timed)
             kind, spec = self._whole
-            if kind == "parts":
+            if kind == "timed":
                 if not whole:  # the same spec, another instant
                     spec = _at(spec, at)
             else:
@@ -629,7 +634,7 @@ class Dashboard:
                     self._full_domains = _time_domains(spec)
                 elif self._full_domains:
                     _pin_time_axes(spec, self._full_domains)
-            self._show(spec, timed=kind == "parts")
+            self._show(spec, timed=kind == "timed")
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
             self._fail(_describe(exc))
             return

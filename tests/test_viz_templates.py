@@ -148,3 +148,24 @@ def test_messages_are_matched_as_pandas_would() -> None:
                 scenarios.route(model="actor", messages=60, seed=2)]:
         events = viz._events(run)
         pd.testing.assert_frame_equal(viz._make_messages(events), viz._slow_messages(events))
+
+
+def test_with_time_gives_a_notebooks_own_time_chart_the_time_parameter() -> None:
+    import altair as alt
+    import pandas as pd
+
+    frame = pd.DataFrame({"time (s)": [0.0, 1.0, 2.0, 3.0], "alive": [3, 2, 2, 1]})
+    chart = alt.Chart(frame).mark_line().encode(
+        x=alt.X("time (s):Q", title="virtual time (s)"), y="alive:Q")
+    spec = chart.to_dict(validate=False)
+    timed = viz.with_time(spec)
+    assert timed is not None and timed is not spec
+    assert viz.to_svg(timed) == viz.to_svg(spec)  # null: the whole run, the same picture
+    cut = {**timed, "params": [{**p, "value": 1.5} if p["name"] == viz.PARAMS["time"] else p
+                               for p in timed["params"]]}
+    assert viz.to_svg(cut) != viz.to_svg(spec)
+    # no time axis: nothing to scrub
+    assert viz.with_time(alt.Chart(frame).mark_bar().encode(x="alive:Q", y="count()")
+                         .to_dict(validate=False)) is None
+    with pytest.raises(TypeError, match="chart must be a Vega-Lite spec"):
+        viz.with_time(chart)

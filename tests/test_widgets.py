@@ -566,3 +566,26 @@ def _now_shown(spec: dict[str, Any] | None) -> Any:
 def test_live_is_true_false_or_none() -> None:
     with pytest.raises(TypeError, match="live must be True, False or None"):
         fake_dashboard(Fake(), live="yes")
+
+
+def test_a_notebooks_own_time_chart_scrubs_in_the_browser_too() -> None:
+    pytest.importorskip("anywidget")
+    import altair as alt
+    import pandas as pd
+
+    def sent_chart(run: Run[Any]) -> Any:  # a notebook's own chart, time on x
+        frame = pd.DataFrame({"sent at": [r[0] for r in run.trace.rows if r[2] == "send"]})
+        return alt.Chart(frame).mark_tick().encode(
+            x=alt.X("sent at:Q", title="virtual time (s)"))
+
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True, charts=[sent_chart], steps=10)
+    view: Any = dash.view
+    spec = view.spec
+    dash.play.value = 5
+    assert view.spec is spec  # the browser sets the instant itself
+    assert _now_shown(dash.spec) == pytest.approx(dash.time.value)
+    plain = fake_dashboard(Fake(), charts=[sent_chart], steps=10)
+    whole = plain.svg
+    plain.play.value = 2
+    assert plain.svg != whole  # without a kernel-side cut: the rows after the instant go
