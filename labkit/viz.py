@@ -2066,14 +2066,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _column(series: pd.Series) -> list[Any] | None:
-    kind = series.dtype.kind
-    if kind in "iub" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-        return series.tolist()
-    if kind == "f" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-        return [v if math.isfinite(v) else None for v in series.tolist()]
-    if kind in "iufO" or str(series.dtype) in ("string", "str"):
+    """One column as JSON values, as Altair's sanitising gives them; ``None`` for a dtype
+    left to Altair."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iub":
+            return series.tolist()
+        if dtype.kind == "f":
+            values = series.tolist()
+            if np.isfinite(series.to_numpy()).all():
+                return values
+            return [v if math.isfinite(v) else None for v in values]
+        if dtype.kind != "O":
+            return None
         out: list[Any] = []
-        for v in series.astype(object).tolist():
+        for v in series.tolist():
             if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
                 out.append(None)
             elif isinstance(v, np.generic):
@@ -2083,7 +2090,14 @@ def _column(series: pd.Series) -> list[Any] | None:
             else:
                 out.append(v)
         return out
-    return None
+    if str(dtype) not in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+                          "UInt64", "Float32", "Float64", "string", "str", "boolean"):
+        return None
+    values = series.tolist()  # Python numbers and str; pd.NA or NaN where missing
+    missing = series.isna().to_numpy()
+    if not missing.any():
+        return values
+    return [None if gone else v for v, gone in zip(values, missing.tolist(), strict=True)]
 
 
 def spec(chart: Parts, *, at: float | None = None) -> dict[str, Any]:

@@ -169,3 +169,19 @@ def test_with_time_gives_a_notebooks_own_time_chart_the_time_parameter() -> None
                          .to_dict(validate=False)) is None
     with pytest.raises(TypeError, match="chart must be a Vega-Lite spec"):
         viz.with_time(chart)
+
+
+def test_rows_become_the_json_values_altair_embeds() -> None:
+    import numpy as np
+    import pandas as pd
+    from altair.utils.data import to_values
+
+    frame = pd.DataFrame({
+        "int": [1, 2, 3], "float": [1.5, np.nan, np.inf], "bool": [True, False, True],
+        "Int64": pd.array([1, None, 3], dtype="Int64"),
+        "string": pd.array(["x", None, "z"], dtype="string"), "object": ["p", None, np.nan],
+        "Float64": pd.array([1.5, None, 2.0], dtype="Float64")})
+    ours, altairs = viz._records(frame), to_values(frame)["values"]
+    assert json.dumps(ours) == json.dumps(altairs)
+    assert ours[1] == {"int": 2, "float": None, "bool": False, "Int64": None, "string": None,
+                       "object": None, "Float64": None}
