@@ -1,19 +1,26 @@
 """What a dashboard costs in the kernel when a slider moves (issue 13).
 
 A slider change makes :class:`labkit.widgets.Dashboard` re-run its scenario (once per model
-compared) and redraw: build the Vega-Lite spec with :mod:`labkit.viz`, then render it to
-SVG with vl-convert (a dashboard without anywidget, ``live=False``) or send the spec to
-the browser (a live dashboard). These workloads move a real dashboard's ``capacity``
-slider ``n`` times (its run cache holds one run per model, so every move re-simulates) and
-time the whole callback, as a learner's kernel runs it. ``spec only`` rows stop at the
-spec: a live dashboard's kernel work, less sending the spec over the comm. ``simulate``
-times the scenario call alone (one model, no chart).
+compared) and redraw. These workloads move a real dashboard's ``capacity`` slider ``n``
+times (its run cache holds one run per model, so every move re-simulates) and time the
+whole callback, as a learner's kernel runs it, three ways:
+
+- ``live`` (after): what a dashboard does with anywidget installed (``make``, Binder): the
+  charts' data from :func:`labkit.viz.compare_parts`, the spec from a template
+  (:func:`labkit.viz.spec`), and only the new rows sent to the live chart
+  (:func:`labkit.viz.data_updates`; without a kernel the send itself is not timed).
+- ``altair`` (before): the same moves with the spec built through Altair's object model
+  each time (``chart.to_dict()``), as dashboards did before the templates.
+- ``svg``: a dashboard without anywidget (``live=False``): the template's spec rendered to
+  SVG in the kernel by vl-convert.
+
+``simulate`` times the scenario call alone (one model, no chart).
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks.harness import BenchmarkError, Sample, clock
 
@@ -22,8 +29,10 @@ __all__ = ("redraw", "simulate_only")
 #: The dashboard of notebook 01: producer and consumer over a bounded channel.
 CHARTS = ("depth", "latency")
 
+How = Literal["live", "altair", "svg"]
 
-def _dashboard(messages: int, models: tuple[str, ...], svg: bool) -> Any:
+
+def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
     from labkit import scenarios
     from labkit.widgets import Dashboard
 
@@ -31,15 +40,17 @@ def _dashboard(messages: int, models: tuple[str, ...], svg: bool) -> Any:
                      charts=list(CHARTS), compare_models=list(models) if len(models) > 1
                      else None, fixed={"messages": messages, "seed": 1,
                                        **({"model": models[0]} if len(models) == 1 else {})},
-                     cache_size=len(models), live=False)
-    if not svg:  # the spec is built, the kernel-side SVG skipped
+                     cache_size=len(models), live=how == "live")
+    if how == "live" and dash.view is None:
+        raise BenchmarkError("the live dashboard needs anywidget: pip install anywidget")
+    if how == "altair":  # the spec built through Altair on every move, no SVG
         dash.draw = lambda: dash.chart().to_dict(validate=False)  # type: ignore[method-assign]
     return dash
 
 
-def redraw(n: int, *, messages: int, models: tuple[str, ...], svg: bool = True) -> Sample:
+def redraw(n: int, *, messages: int, models: tuple[str, ...], how: How = "live") -> Sample:
     """Move the capacity slider ``n`` times; every move re-simulates and redraws."""
-    dash = _dashboard(messages, models, svg)
+    dash = _dashboard(messages, models, how)
     capacity = dash.controls["capacity"]
     values = itertools.cycle([v for v in range(1, 11) if v != capacity.value])
     before = dash.simulations

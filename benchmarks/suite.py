@@ -216,12 +216,14 @@ def _dashboard() -> Group:
     for messages, moves in DASHBOARD_SIZES:
         for models in (("go",), ("go", "rust")):
             label = f"{messages} messages, {' + '.join(m.capitalize() for m in models)}"
-            rows.append(Bench(f"{label}: re-simulate + SVG",
-                              partial(dashboard.redraw, messages=messages, models=models),
-                              moves, 1))
-            rows.append(Bench(f"{label}: re-simulate + spec only",
-                              partial(dashboard.redraw, messages=messages, models=models,
-                                      svg=False), moves, 1))
+            hows: tuple[tuple[dashboard.How, str], ...] = (
+                ("altair", "before: spec through Altair"),
+                ("live", "after: template, new rows to the live chart"),
+                ("svg", "after, no anywidget: template + SVG"))
+            for how, what in hows:
+                rows.append(Bench(f"{label}: {what}",
+                                  partial(dashboard.redraw, messages=messages, models=models,
+                                          how=how), moves, 1))
     return Group(
         "dashboard", "A dashboard's slider move, kernel side: re-simulate and redraw",
         (MILLIS_PER_OP,), tuple(rows),

@@ -27,7 +27,15 @@ tooltip; the time axis zooms (wheel) and pans (drag), and side-by-side panels zo
 clicking a message highlights every row of its path (same correlation id, or same message
 id when it has none) in every panel, double-click clears; clicking a model in the legend
 hides it, clicking again shows it. These are Vega-Lite parameters with fixed names
-(:data:`PARAMS`); their initial state draws exactly the static picture.
+(:data:`PARAMS`); their initial state draws exactly the static picture. A spec drawn from
+a template (:func:`spec`, what dashboards use) has one more: virtual time, so that the
+browser itself can show the run up to any instant.
+
+Redrawing fast: every builder of :data:`CHARTS` and :func:`compare` comes apart into its
+data and the few values that fix its shape (:func:`parts`, :func:`compare_parts`,
+:class:`Parts`); :func:`spec` builds each shape's spec once through Altair and then only
+fills copies of it with new rows, and :func:`data_updates` tells a live chart only the rows
+that changed.
 
 Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
 names by a hash of their content; parameters have fixed names and the views that share them
@@ -57,13 +65,15 @@ from __future__ import annotations
 import base64
 import html
 import inspect
+import json
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias, cast
 
 import altair as alt
 import numpy as np
@@ -92,9 +102,14 @@ __all__ = (
     "NEUTRAL",
     "PALETTE",
     "PARAMS",
+    "Parts",
     "Source",
     "breaker_chart",
+    "build",
+    "charted_latency",
     "compare",
+    "compare_parts",
+    "data_updates",
     "delivery_chart",
     "depth_chart",
     "enable_offline",
@@ -102,16 +117,20 @@ __all__ = (
     "lifecycle_chart",
     "load_chart",
     "model_color",
+    "parts",
     "recovery_chart",
     "sequence_diagram",
     "share_palette",
     "share_params",
+    "spec",
+    "stack_parts",
     "sweep_chart",
     "throughput_chart",
     "timeline",
     "to_html",
     "to_png",
     "to_svg",
+    "with_time",
 )
 
 #: What every builder draws: a trace, a run (its ``.trace``) or a trace DataFrame.
@@ -234,6 +253,7 @@ PARAMS: Mapping[str, str] = MappingProxyType({
     "zoom_y": "time_zoom_y",      # the same for a sequence diagram, whose time runs down
     "hide": "hidden_models",      # legend clicks: the models hidden
     "path": "message_path",       # a clicked message: its path (correlation or message id)
+    "time": "virtual_time",       # scrubbing: the instant shown, seconds (null: all of it)
 })
 # Side-by-side panels share these parameters on purpose (one zoom, one legend, one pick):
 # Altair merges parameters of the same name and configuration into one, and warns each time.
@@ -305,9 +325,37 @@ def _frame(source: Source) -> pd.DataFrame:
         "pass run.trace or run.trace.df")
 
 
+#: Frames derived from a trace, kept for the last few traces drawn: a dashboard draws
+#: several charts (and a comparison reads latencies twice) from one run. Keyed by the
+#: object they come from, held here, and checked by identity (an id can be reused).
+_DERIVED: dict[tuple[int, str], tuple[object, Any]] = {}
+_MAX_DERIVED = 48
+
+
+def _memo(owner: object, what: str, make: Callable[[], Any]) -> Any:
+    """``make()``, computed once per ``owner`` (a trace or a frame) and ``what``. Callers
+    must not change what they get (every builder makes new frames from it)."""
+    key = (id(owner), what)
+    found = _DERIVED.get(key)
+    if found is not None and found[0] is owner:
+        return found[1]
+    value = make()
+    if len(_DERIVED) >= _MAX_DERIVED:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    _DERIVED[key] = (owner, value)
+    return value
+
+
 def _events(source: Source) -> pd.DataFrame:
     """The trace with a ``queue`` column (the channel or mailbox a row is about) and models
     outside the palette folded into ``other``."""
+    trace = source if isinstance(source, Trace) else getattr(source, "trace", None)
+    if isinstance(trace, Trace):
+        return cast(pd.DataFrame, _memo(trace, "events", lambda: _make_events(trace)))
+    return _make_events(source)
+
+
+def _make_events(source: Source) -> pd.DataFrame:
     df = _frame(source).sort_values("seq", kind="stable")
     out = df.copy()
     owner_side = (out["model"] == "actor") & out["kind"].isin(_OWNER_SIDE_KINDS)
@@ -332,6 +380,35 @@ def _text(value: object) -> str:
 
 def _messages(df: pd.DataFrame) -> pd.DataFrame:
     """One row per message that was sent and received: sender, receiver, times, queue."""
+    return cast(pd.DataFrame, _memo(df, "messages", lambda: _make_messages(df)))
+
+
+def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
+    # The rows of each message's first send and first receive, found in one pass over two
+    # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
+    # merge would give (_slow_messages), column for column, in a fraction of the time.
+    first_sent: dict[Any, int] = {}
+    first_got: dict[Any, int] = {}
+    for i, (kind, msg) in enumerate(zip(df["kind"].tolist(), df["msg_id"].tolist(),
+                                        strict=True)):
+        if msg is None or msg is pd.NA or msg != msg:  # noqa: PLR0124 - NaN
+            continue
+        if kind in SEND_KINDS:
+            first_sent.setdefault(msg, i)
+        elif kind in RECEIVE_KINDS:
+            first_got.setdefault(msg, i)
+    pairs = [(i, first_got[msg]) for msg, i in first_sent.items() if msg in first_got]
+    sent = df.iloc[[i for i, _ in pairs]]
+    got = df.iloc[[j for _, j in pairs]]
+    columns = {"msg_id": sent["msg_id"], "sent": sent["time"], "send_seq": sent["seq"],
+               "sender": sent["actor"], "queue": sent["queue"], "model": sent["model"],
+               "msg_type": sent["msg_type"], "corr_id": sent["corr_id"],
+               "received": got["time"], "receive_seq": got["seq"], "receiver": got["actor"]}
+    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in columns.items()})
+
+
+def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_messages` written with pandas' own operations (the tests compare them)."""
     cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
     sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
     sent = sent.drop_duplicates("msg_id", keep="first")
@@ -381,6 +458,36 @@ def _seconds_label(seconds: float) -> str:
     return f"{ms:g} ms" if ms < 1000 else f"{seconds:g} s"
 
 
+# -- charts taken apart: data, text and shape ------------------------------------------------
+# Every builder of CHARTS is two steps: ``_<chart>_parts`` computes the data (DataFrames), the
+# text that depends on it (titles, lanes) and the few values that fix the chart's shape (the
+# models shown, options), and ``_<chart>_build`` makes the Altair chart from those. The public
+# builders do both. A dashboard redraws many runs of one shape: :func:`spec` builds the
+# Vega-Lite spec of a shape once with Altair (a template) and, for each new run, only puts the
+# new rows and text into a copy of it (see "Redrawing fast" below).
+
+class Parts(NamedTuple):
+    """A chart taken apart for redrawing: ``name`` (a key of :data:`CHARTS`, ``"compare"``
+    or ``"stack"``), ``shape`` (hashable values that fix the spec's structure: models shown,
+    options), ``frames`` (role -> its data), ``fills`` (name -> text or list of names that
+    depends on the data: titles, lanes), ``children`` (the panels of a comparison, the
+    charts of a stack). Made by :func:`parts`, :func:`compare_parts`, :func:`stack_parts`."""
+
+    name: str
+    shape: tuple[tuple[str, Hashable], ...]
+    frames: Mapping[str, pd.DataFrame]
+    fills: Mapping[str, str | list[Any]]
+    children: tuple[Parts, ...] = ()
+
+    def get(self, key: str) -> Any:
+        """A shape value by name."""
+        return dict(self.shape)[key]
+
+
+def _shape(**values: Hashable) -> tuple[tuple[str, Hashable], ...]:
+    return tuple(values.items())
+
+
 # -- timeline --------------------------------------------------------------------------------
 
 def timeline(source: Source, *, limit: int = 150, title: str | None = None,
@@ -389,6 +496,12 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
     it **waited** in its queue (send -> receive, on the receiver's lane), when it was
     **handled** (receive -> ``handle_end``, or the receiver's next event), and when a sender
     was **blocked** on a full queue (block -> unblock, on the sender's lane)."""
+    return cast(alt.Chart, build(_timeline_parts(source, limit=limit, title=title,
+                                                 width=width)))
+
+
+def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = None,
+                    width: int = 600) -> Parts:
     limit = _how_many("limit", limit)
     title = _optional_str("title", title)
     width = _pixels("width", width)
@@ -441,6 +554,14 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
     data["corr_id"] = data["corr_id"].astype("Int64")
     data["path"] = _path_keys(data)
     lanes = _lanes(df, data["lane"].unique().tolist())
+    return Parts("timeline", _shape(models=tuple(_present(data)), width=width),
+                 {"bars": data},
+                 {"title": title or f"When each message waited and was handled "
+                                    f"(first {limit} messages)", "lanes": lanes})
+
+
+def _timeline_build(parts: Parts) -> alt.Chart:
+    data, lanes = parts.frames["bars"], parts.fills["lanes"]
     pick = _pick_path()
     bars = alt.Chart(data).mark_bar(height={"band": 0.28}, stroke="white", strokeWidth=0.5)
     chart: alt.Chart = bars.encode(
@@ -449,7 +570,7 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
         y=alt.Y("lane:N", title="actor", sort=lanes),
         yOffset=alt.YOffset("phase:N", sort=list(_PHASES),
                             scale=alt.Scale(domain=list(_PHASES))),
-        color=model_color(models=_present(data)),
+        color=model_color(models=parts.get("models")),
         opacity=_visible(alt.Opacity(
             "phase:N", title="phase",
             # monotonic, so Vega-Lite uses it as given: the work solid, a blocked
@@ -472,9 +593,7 @@ def timeline(source: Source, *, limit: int = 150, title: str | None = None,
             alt.Tooltip("duration_ms:Q", title="duration (ms)", format=".3~f"),
         ],
     ).add_params(_zoom(), _hide_models(), pick).properties(
-        title=title or f"When each message waited and was handled (first {limit} messages)",
-        width=width,
-    )
+        title=parts.fills["title"], width=parts.get("width"))
     return chart
 
 
@@ -486,6 +605,14 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
     """Queue depth (messages waiting) over time as a step line, one line per channel or
     mailbox (``peer``: only that one). A queue with more than ``max_points`` changes is
     shown as its peak depth per time bin; at most ``max_queues`` queues (the busiest)."""
+    return cast(alt.Chart, build(_depth_parts(
+        source, peer, max_points=max_points, max_queues=max_queues, title=title, width=width,
+        height=height)))
+
+
+def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = MAX_POINTS,
+                 max_queues: int = 8, title: str | None = None, width: int = 600,
+                 height: int = 220) -> Parts:
     peer = _optional_str("peer", peer)
     max_points = _how_many("max_points", max_points)
     max_queues = _how_many("max_queues", max_queues)
@@ -536,14 +663,21 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
     data["time"] = data["time"].map(_r)
     label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
     subtitle = f"peak per {_seconds_label((end - start) / max_points)} bin" if binned else ""
+    return Parts("depth", _shape(models=tuple(_present(data)), queues=len(keep) > 1,
+                                 subtitled=bool(subtitle), width=width, height=height),
+                 {"lines": data}, {"title": label, "subtitle": subtitle})
+
+
+def _depth_build(parts: Parts) -> alt.Chart:
+    data, label, subtitle = parts.frames["lines"], parts.fills["title"], parts.fills["subtitle"]
     chart: alt.Chart = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
         x=alt.X("time:Q", title="time (s)"),
         y=alt.Y("depth:Q", title="depth (messages)",
                 axis=alt.Axis(tickMinStep=1, format="d")),
-        color=model_color(models=_present(data)),
+        color=model_color(models=parts.get("models")),
         # one queue needs no legend (its name is in the tooltip); several are told apart
         strokeDash=alt.StrokeDash("queue:N", title="queue",
-                                  legend=alt.Undefined if len(keep) > 1 else None),
+                                  legend=alt.Undefined if parts.get("queues") else None),
         detail="queue:N",
         opacity=_visible(),
         tooltip=[
@@ -556,14 +690,36 @@ def depth_chart(source: Source, peer: str | None = None, *, max_points: int = MA
             alt.Tooltip("model:N", title="model"),
         ],
     ).add_params(_zoom(), _hide_models()).properties(
-        title=alt.TitleParams(label, subtitle=subtitle) if subtitle else label,
-        width=width, height=height)
+        title=alt.TitleParams(label, subtitle=subtitle) if parts.get("subtitled") else label,
+        width=parts.get("width"), height=parts.get("height"))
     return chart
 
 
 # -- latency ---------------------------------------------------------------------------------
 
 def _latency_ms(df: pd.DataFrame) -> pd.DataFrame:
+    return cast(pd.DataFrame, _memo(df, "latency", lambda: _make_latency_ms(df)))
+
+
+def charted_latency(source: Source) -> dict[str, float]:
+    """The latency percentiles :func:`latency_chart` marks (``p50``, ``p90``, ``p99``, in
+    seconds): :func:`labkit.trace.latency_percentiles`, worked out once per trace drawn."""
+    df = _events(source)
+    return dict(cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df))))
+
+
+def _percentiles(df: pd.DataFrame) -> dict[str, float]:
+    """:func:`labkit.trace.latency_percentiles` of an events frame, from its messages: the
+    same latencies (first send to first receive of each message id, in seconds) and the
+    same quantiles, without matching the messages a second time."""
+    msgs = _messages(df)
+    seconds = msgs["received"] - msgs["sent"]
+    if seconds.empty:
+        return latency_percentiles(df)
+    return {f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
+
+
+def _make_latency_ms(df: pd.DataFrame) -> pd.DataFrame:
     msgs = _messages(df)
     return pd.DataFrame({
         "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
@@ -579,6 +735,14 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
     p50, p90 and p99 marked as labelled rules (the values of
     :func:`labkit.trace.latency_percentiles`, in ms). Data is binned here, so the spec
     holds at most ``bins`` bars (or 101 ECDF points) per model, however long the trace."""
+    return cast(alt.LayerChart, build(_latency_parts(
+        source, kind=kind, bins=bins, bin_width_ms=bin_width_ms, title=title, width=width,
+        height=height)))
+
+
+def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "histogram",
+                   bins: int = 30, bin_width_ms: float | None = None,
+                   title: str | None = None, width: int = 500, height: int = 220) -> Parts:
     kind = cast("Literal['histogram', 'ecdf']", check_choice("kind", kind, ("histogram", "ecdf")))
     bins = _how_many("bins", bins)
     if bin_width_ms is not None:
@@ -589,8 +753,8 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
     lat = _latency_ms(df)
     top = float(lat["latency_ms"].max()) if len(lat) else 0.0
     step = bin_width_ms if bin_width_ms else _nice(top / bins) if top > 0 else 1.0
+    parts = []
     if kind == "histogram":
-        parts = []
         for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
             idx = np.floor(group["latency_ms"].to_numpy() / step + 1e-9).astype(int)
             counts = pd.Series(idx).value_counts().sort_index()
@@ -600,41 +764,15 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
                 "messages": counts.to_numpy().astype(int),
                 "model": str(model)}))
         cols = ["bin_start", "bin_end", "messages", "model"]
-        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-        base = alt.Chart(data).mark_bar(opacity=0.85, binSpacing=1).encode(
-            x=alt.X("bin_start:Q", title="latency (ms)"),
-            x2="bin_end:Q",
-            y=alt.Y("messages:Q", title="messages", stack=None,
-                    axis=alt.Axis(tickMinStep=1, format="d")),
-            y2=alt.datum(0),
-            color=model_color(models=_present(data)),
-            opacity=_visible(0.85),
-            tooltip=[
-                alt.Tooltip("bin_start:Q", title="from (ms)", format=".3~f"),
-                alt.Tooltip("bin_end:Q", title="to (ms)", format=".3~f"),
-                alt.Tooltip("messages:Q", title="messages"),
-                alt.Tooltip("model:N", title="model"),
-            ])
     else:
         qs = np.linspace(0.0, 1.0, 101)
-        parts = []
         for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
             values = np.quantile(group["latency_ms"].to_numpy(), qs)
             parts.append(pd.DataFrame({"latency_ms": [_r(v) for v in values],
                                        "fraction": [_r(q) for q in qs], "model": str(model)}))
         cols = ["latency_ms", "fraction", "model"]
-        data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-        base = alt.Chart(data).mark_line(interpolate="step-after").encode(
-            x=alt.X("latency_ms:Q", title="latency (ms)"),
-            y=alt.Y("fraction:Q", title="fraction of messages", axis=alt.Axis(format="%")),
-            color=model_color(models=_present(data)),
-            opacity=_visible(),
-            tooltip=[
-                alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
-                alt.Tooltip("fraction:Q", title="fraction", format=".0%"),
-                alt.Tooltip("model:N", title="model"),
-            ])
-    pct = latency_percentiles(df)
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    pct = cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df)))
     marks = pd.DataFrame({
         "percentile": list(pct),
         "value_ms": [_r(v * 1000) for v in pct.values()],
@@ -643,6 +781,95 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
     marks = marks[marks["value_ms"].notna()]
     marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
                       zip(marks["percentile"], marks["value_ms"], strict=True)]
+    frames = {"bars": data, "marks": marks}
+    if kind == "histogram":  # for scrubbing: the same bars and rules at each instant
+        frames.update(_latency_by_time(df, lat, step, marks))
+    return Parts("latency", _shape(kind=kind, models=tuple(_present(data)), width=width,
+                                   height=height),
+                 frames,
+                 {"title": title or "Latency from send to receive, with p50 / p90 / p99"})
+
+
+#: Time slots of the charts that count (latency bins, messages per worker): scrubbing
+#: shows the counts of the slots that ended by the instant shown.
+_SLOTS = 50
+
+
+def _slot_ends(times: np.ndarray, end: float) -> np.ndarray:
+    """For each time, the end of its slot: ``end`` cut into :data:`_SLOTS` equal slots."""
+    if end <= 0:
+        return np.zeros(len(times))
+    width = end / _SLOTS
+    index = np.clip(np.ceil(times / width - 1e-9), 0, _SLOTS)
+    return np.array([_r(i * width) for i in index.tolist()])
+
+
+def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
+                     marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The histogram's counts per (model, bin, time slot), and the percentile rules as they
+    stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
+    msgs = _messages(df)
+    received = msgs["received"].to_numpy(dtype="float64")
+    at = _slot_ends(received, _end_time(df))
+    idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
+    counts = sorted(Counter(zip(lat["model"].astype(str).tolist(), idx.tolist(), at.tolist(),
+                                strict=True)).items())
+    bars = pd.DataFrame({
+        "bin_start": [_r(b * step) for (_, b, _), _ in counts],
+        "bin_end": [_r((b + 1) * step) for (_, b, _), _ in counts],
+        "messages": pd.array([n for _, n in counts], dtype="int64"),
+        "model": [m for (m, _, _), _ in counts], "at": [a for (_, _, a), _ in counts]})
+    order = np.argsort(received, kind="stable")
+    seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
+    ends = sorted(set(at.tolist()))
+    rows: list[dict[str, Any]] = []
+    qs = [float(p[1:]) / 100 for p in marks["percentile"]]
+    for i, slot in enumerate(ends):
+        until = ends[i + 1] if i + 1 < len(ends) else None
+        if until is None:  # the whole run: exactly the chart's own rules
+            values = marks["value_ms"].tolist()
+        else:
+            shown = seconds[: int(np.searchsorted(received[order], slot, side="right"))]
+            if not len(shown):
+                continue
+            values = [_r(v * 1000) for v in np.quantile(shown, qs)]
+        for (p, y), v in zip(zip(marks["percentile"], marks["label_y"], strict=True), values,
+                             strict=True):
+            rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
+                         "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
+    cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
+    return {"bars_by_time": bars, "marks_by_time": pd.DataFrame(rows, columns=cols)}
+
+
+def _latency_build(parts: Parts) -> alt.LayerChart:
+    data, marks = parts.frames["bars"], parts.frames["marks"]
+    color = model_color(models=parts.get("models"))
+    if parts.get("kind") == "histogram":
+        base = alt.Chart(data).mark_bar(opacity=0.85, binSpacing=1).encode(
+            x=alt.X("bin_start:Q", title="latency (ms)"),
+            x2="bin_end:Q",
+            y=alt.Y("messages:Q", title="messages", stack=None,
+                    axis=alt.Axis(tickMinStep=1, format="d")),
+            y2=alt.datum(0),
+            color=color,
+            opacity=_visible(0.85),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="from (ms)", format=".3~f"),
+                alt.Tooltip("bin_end:Q", title="to (ms)", format=".3~f"),
+                alt.Tooltip("messages:Q", title="messages"),
+                alt.Tooltip("model:N", title="model"),
+            ])
+    else:
+        base = alt.Chart(data).mark_line(interpolate="step-after").encode(
+            x=alt.X("latency_ms:Q", title="latency (ms)"),
+            y=alt.Y("fraction:Q", title="fraction of messages", axis=alt.Axis(format="%")),
+            color=color,
+            opacity=_visible(),
+            tooltip=[
+                alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".3~f"),
+                alt.Tooltip("fraction:Q", title="fraction", format=".0%"),
+                alt.Tooltip("model:N", title="model"),
+            ])
     rules = alt.Chart(marks).mark_rule(color=NEUTRAL, strokeDash=[4, 3]).encode(
         x=alt.X("value_ms:Q", title="latency (ms)"),
         tooltip=[alt.Tooltip("percentile:N", title="percentile"),
@@ -653,8 +880,7 @@ def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histo
         y=alt.Y("label_y:Q", scale=None),
         text="label:N")
     return alt.LayerChart(layer=[base.add_params(_hide_models()), rules, labels]).properties(
-        title=title or "Latency from send to receive, with p50 / p90 / p99",
-        width=width, height=height)
+        title=parts.fills["title"], width=parts.get("width"), height=parts.get("height"))
 
 
 # -- throughput ------------------------------------------------------------------------------
@@ -670,6 +896,13 @@ def throughput_chart(source: Source, window: float | None = None, *,
     (default: a round number giving about 50 windows). Empty windows count as zero. A window
     so small that it would give more than ``max_points`` points is widened, and the title
     says so."""
+    return cast(alt.Chart, build(_throughput_parts(
+        source, window, max_points=max_points, title=title, width=width, height=height)))
+
+
+def _throughput_parts(source: Source, window: float | None = None, *,
+                      max_points: int = MAX_POINTS, title: str | None = None,
+                      width: int = 600, height: int = 200) -> Parts:
     if window is not None:
         window = check_number("window", window, minimum=0, above=True, unit="seconds")
     max_points = _how_many("max_points", max_points)
@@ -703,10 +936,16 @@ def throughput_chart(source: Source, window: float | None = None, *,
     label = title or f"Throughput: messages received per second ({_seconds_label(window)} windows)"
     if widened:
         label += " (window widened to keep the chart small)"
-    chart: alt.Chart = alt.Chart(data).mark_line(interpolate="step-after", point=False).encode(
+    return Parts("throughput", _shape(models=tuple(_present(data)), width=width, height=height),
+                 {"lines": data}, {"title": label})
+
+
+def _throughput_build(parts: Parts) -> alt.Chart:
+    chart: alt.Chart = alt.Chart(parts.frames["lines"]).mark_line(
+        interpolate="step-after", point=False).encode(
         x=alt.X("window_start:Q", title="time (s)"),
         y=alt.Y("rate:Q", title="throughput (messages/s)"),
-        color=model_color(models=_present(data)),
+        color=model_color(models=parts.get("models")),
         opacity=_visible(),
         tooltip=[
             alt.Tooltip("window_start:Q", title="from (s)", format=".6~f"),
@@ -715,7 +954,8 @@ def throughput_chart(source: Source, window: float | None = None, *,
             alt.Tooltip("rate:Q", title="rate (messages/s)", format=".4~g"),
             alt.Tooltip("model:N", title="model"),
         ],
-    ).add_params(_zoom(), _hide_models()).properties(title=label, width=width, height=height)
+    ).add_params(_zoom(), _hide_models()).properties(
+        title=parts.fills["title"], width=parts.get("width"), height=parts.get("height"))
     return chart
 
 
@@ -754,6 +994,12 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
     messages' asks are dashed arrows back to the asker; a reply that came after the asker
     stopped waiting ends in a cross (a dead letter), and the asker's timeout is a diamond.
     Lost messages (``drop``, ``dead_letter``) in that span are crosses."""
+    return cast(alt.LayerChart, build(_sequence_parts(
+        source, limit=limit, title=title, lane_width=lane_width, height=height)))
+
+
+def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None,
+                    lane_width: int = 140, height: int = 420) -> Parts:
     limit = _how_many("limit", limit)
     title = _optional_str("title", title)
     lane_width, height = _pixels("lane_width", lane_width), _pixels("height", height)
@@ -816,11 +1062,22 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         "msg_id": marks["msg_id"].astype("Int64"), "corr_id": marks["corr_id"].astype("Int64"),
         "model": marks["model"].astype(str)})
     drops["path"] = _path_keys(drops)
+    # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
+    instant = bool(last - top == 0 and bottom > top)
+    return Parts("sequence", _shape(models=tuple(_present(arrows)), instant=instant,
+                                    width=max(240, lane_width * len(lanes)), height=height),
+                 {"life": life, "arrows": arrows, "drops": drops},
+                 {"title": title or f"Message sequence (first {limit} messages)",
+                  "lanes": lanes, "instant": [top]})
+
+
+def _sequence_build(parts: Parts) -> alt.LayerChart:
+    life, arrows, drops = (parts.frames[k] for k in ("life", "arrows", "drops"))
+    lanes, models = parts.fills["lanes"], parts.get("models")
     pick = _pick_path()
     x_lane = alt.Scale(domain=lanes)
     y_time = alt.Scale(reverse=True)
-    # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
-    y_axis = alt.Axis(values=[top]) if last - top == 0 and bottom > top else alt.Undefined
+    y_axis = alt.Axis(values=parts.fills["instant"]) if parts.get("instant") else alt.Undefined
     tips = [
         alt.Tooltip("msg_id:Q", title="message id"),
         alt.Tooltip("corr_id:Q", title="correlation id"),
@@ -844,7 +1101,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         x2="receiver:N",
         y=alt.Y("sent:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="received:Q",
-        color=model_color(models=_present(arrows)),
+        color=model_color(models=models),
         strokeDash=alt.StrokeDash("arrow:N", legend=None, scale=alt.Scale(
             domain=["message", "reply", "late reply"], range=[[1, 0], [5, 3], [5, 3]])),
         # the clicked message's path (an ask, its forwards and its reply) drawn thick
@@ -859,7 +1116,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
             domain=["right", "left", "self"],
             range=["triangle-right", "triangle-left", "circle"])),
-        color=model_color(models=_present(arrows)),
+        color=model_color(models=models),
         opacity=_visible(),
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
@@ -876,8 +1133,7 @@ def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = Non
                  alt.Tooltip("detail:N", title="why"),
                  alt.Tooltip("time:Q", title="time (s)", format=".6~f")])
     layered = alt.LayerChart(layer=[lifelines, lines, heads, crosses]).properties(
-        title=title or f"Message sequence (first {limit} messages)",
-        width=max(240, lane_width * len(lanes)), height=height)
+        title=parts.fills["title"], width=parts.get("width"), height=parts.get("height"))
     # arrowheads and loss marks use different shapes: one shape scale each
     return cast(alt.LayerChart, layered.resolve_scale(shape="independent"))
 
@@ -928,6 +1184,14 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
     ``model`` colours them (default: the trace's model); ``noun`` names a bar ("shard").
     The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread.
     """
+    return cast(alt.LayerChart, build(_load_parts(
+        source, actors=actors, model=model, title=title, noun=noun, width=width,
+        height=height)))
+
+
+def _load_parts(source: Source | Mapping[str, int], *, actors: Sequence[str] | None = None,
+                model: str | None = None, title: str | None = None, noun: str = "worker",
+                width: int | None = None, height: int = 200) -> Parts:
     if actors is not None:
         actors = _names("actors", actors)
     model = _optional_str("model", model)
@@ -943,22 +1207,51 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
     peak = int(data["messages"].max()) if len(data) else 0
     subtitle = (f"{total} messages on {len(data)} {noun}s; max / mean = {peak / mean:.2f}"
                 if mean else "no messages")
-    order = data["actor"].tolist()
+    frames = {"bars": data, "even": pd.DataFrame({"even": [_r(mean)]})}
+    if not isinstance(source, Mapping) and model is None:
+        frames["bars_by_time"] = _load_by_time(source, data)
+    return Parts("load", _shape(models=tuple(_present(data)), noun=noun, height=height,
+                                width=width if width is not None else max(200, 56 * len(data))),
+                 frames,
+                 {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
+                  "order": data["actor"].tolist()})
+
+
+def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
+    """Receives per (worker, time slot), with a zero row at 0 s for every worker so that
+    each bar keeps its place while scrubbing."""
+    df = _events(source)
+    got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
+    at = _slot_ends(got["time"].to_numpy(dtype="float64"), _end_time(df))
+    counts = sorted(Counter(zip(got["actor"].astype(str).tolist(), at.tolist(),
+                                strict=True)).items())
+    model = dict(zip(data["actor"], data["model"], strict=True))
+    actors = data["actor"].tolist() + [a for (a, _), _ in counts]
+    return pd.DataFrame({
+        "actor": actors,
+        "messages": pd.array([0] * len(data) + [n for _, n in counts], dtype="int64"),
+        "model": [model[a] for a in actors],
+        "at": [0.0] * len(data) + [t for (_, t), _ in counts]})
+
+
+def _load_build(parts: Parts) -> alt.LayerChart:
+    data, noun = parts.frames["bars"], parts.get("noun")
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("actor:N", title=noun, sort=order, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("actor:N", title=noun, sort=parts.fills["order"],
+                axis=alt.Axis(labelAngle=0)),
         y=alt.Y("messages:Q", title="messages handled", axis=alt.Axis(tickMinStep=1)),
-        color=model_color(models=_present(data)),
+        color=model_color(models=parts.get("models")),
         opacity=_visible(),
         tooltip=[alt.Tooltip("actor:N", title=noun),
                  alt.Tooltip("messages:Q", title="messages"),
                  alt.Tooltip("share:Q", title="share", format=".1%"),
                  alt.Tooltip("model:N", title="model")]).add_params(_hide_models())
-    even = alt.Chart(pd.DataFrame({"even": [_r(mean)]})).mark_rule(
+    even = alt.Chart(parts.frames["even"]).mark_rule(
         color=NEUTRAL, strokeDash=[4, 3]).encode(
         y=alt.Y("even:Q"), tooltip=[alt.Tooltip("even:Q", title="even share", format=".1f")])
     return alt.LayerChart(layer=[bars, even]).properties(
-        title=alt.TitleParams(title or f"Messages handled per {noun}", subtitle=subtitle),
-        width=width if width is not None else max(200, 56 * len(data)), height=height)
+        title=alt.TitleParams(parts.fills["title"], subtitle=parts.fills["subtitle"]),
+        width=parts.get("width"), height=parts.get("height"))
 
 
 # -- parameter sweeps ------------------------------------------------------------------------
@@ -1347,6 +1640,15 @@ def compare(runs: Mapping[str, Source],
     line up. ``chart`` is a key of :data:`CHARTS`; ``options`` go to its builder
     (``limit=``, ``window=``, ...).
     """
+    return cast("alt.HConcatChart | alt.VConcatChart", build(compare_parts(
+        runs, chart, direction=direction, title=title, **options)))
+
+
+def compare_parts(runs: Mapping[str, Source], chart: str = "depth",
+                  *, direction: Literal["horizontal", "vertical"] | None = None,
+                  title: str | None = None, **options: Any) -> Parts:
+    """:func:`compare` taken apart (see :class:`Parts`): ``build(compare_parts(...))`` is
+    ``compare(...)``, and :func:`spec` draws it from a template."""
     chart = check_choice("chart", chart, CHARTS)
     if not isinstance(runs, Mapping):
         raise TypeError(f"runs must be a dict of label -> run, e.g. {{'Go': go_run, 'Rust': "
@@ -1357,8 +1659,8 @@ def compare(runs: Mapping[str, Source],
         direction = cast("Literal['horizontal', 'vertical']",
                          check_choice("direction", direction, ("horizontal", "vertical")))
     title = _optional_str("title", title)
-    build = CHARTS[chart]
-    known = [name for name in inspect.signature(build).parameters if name != "source"]
+    builder = CHARTS[chart]
+    known = [name for name in inspect.signature(builder).parameters if name != "source"]
     for name in options:
         if name not in known or name == "title":
             raise TypeError(f"the {chart} chart has no option {name!r} (compare sets the "
@@ -1380,13 +1682,23 @@ def compare(runs: Mapping[str, Source],
     if direction == "horizontal" and chart in _WIDE and "width" not in opts:
         # side by side, the panels share about one notebook width
         opts["width"] = min(600, max(240, 840 // len(frames)))
-    panels = [build(frame, title=str(label), **opts) for label, frame in frames.items()]
+    # each panel from its run (its frames are kept: _events), or from the frame made here
+    panels = tuple(_PARTS[chart](src if isinstance(getattr(src, "trace", src), Trace)
+                                 else frames[label], title=str(label), **opts)
+                   for label, src in runs.items())
+    heading = title if title is not None else \
+        f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
+    return Parts("compare", _shape(chart=chart, direction=direction), {},
+                 {"title": heading}, panels)
+
+
+def _compare_build(parts: Parts) -> alt.HConcatChart | alt.VConcatChart:
+    chart, direction, heading = parts.get("chart"), parts.get("direction"), parts.fills["title"]
+    panels = [build(panel) for panel in parts.children]
     share_palette(panels)
     # One zoom, one legend and one message pick for all the panels: a parameter at the top
     # listing every panel's view (the time scale is shared, so a zoom in one zooms all).
     shared = share_params(panels, chart)
-    heading = title if title is not None else \
-        f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
     combined: alt.HConcatChart | alt.VConcatChart
     if direction == "vertical":
         combined = alt.vconcat(*panels, title=heading)
@@ -1447,6 +1759,405 @@ _TITLES = {
     "sequence": "message sequence",
     "load": "messages handled per worker",
 }
+
+
+# -- redrawing fast: templates ----------------------------------------------------------------
+# Building a spec through Altair's object model costs far more than computing its data (it
+# validates channels, deep-copies sub-charts, hashes every dataset): about 60 % of a two-panel
+# dashboard's redraw. A dashboard redraws runs of one shape over and over, so :func:`spec`
+# builds each shape once, with marker rows for data and marker strings for text (the
+# template), and then only copies the template with the new rows and text put in. Datasets
+# get names by their role (``labkit_<path>``), the same for every run, so a live chart can be
+# sent only the new rows (:func:`data_updates`). The result equals ``build(parts).to_dict()``
+# but for those dataset names (tests/test_viz.py checks it, chart by chart).
+
+#: Parts makers and builders by name (``CHARTS`` keys, ``compare``, ``stack``).
+_PARTS: Mapping[str, Callable[..., Parts]] = MappingProxyType({
+    "timeline": _timeline_parts,
+    "depth": _depth_parts,
+    "latency": _latency_parts,
+    "throughput": _throughput_parts,
+    "sequence": _sequence_parts,
+    "load": _load_parts,
+})
+
+
+def _stack_build(parts: Parts) -> alt.VConcatChart:
+    return alt.vconcat(*(build(child) for child in parts.children))
+
+
+_BUILDS: Mapping[str, Callable[[Parts], Any]] = MappingProxyType({
+    "timeline": _timeline_build,
+    "depth": _depth_build,
+    "latency": _latency_build,
+    "throughput": _throughput_build,
+    "sequence": _sequence_build,
+    "load": _load_build,
+    "compare": _compare_build,
+    "stack": _stack_build,
+})
+
+#: Where a chart's rows sit in virtual time, for scrubbing (:data:`PARAMS` ``"time"``):
+#: (chart, data role) -> the field that says when a row is complete. Rows of other roles
+#: (lifelines, latency bins, load bars) are the same at every instant.
+_TIMED: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("timeline", "bars"): "end",
+    ("depth", "lines"): "time",
+    ("throughput", "lines"): "window_end",
+    ("sequence", "arrows"): "received",
+    ("sequence", "drops"): "time",
+})
+
+
+def parts(chart: str, source: Source, **options: Any) -> Parts:
+    """The chart ``CHARTS[chart](source, **options)`` taken apart (see :class:`Parts`):
+    ``build(parts(...))`` is that chart, and :func:`spec` draws it from a template."""
+    chart = check_choice("chart", chart, _PARTS)
+    return _PARTS[chart](source, **options)
+
+
+def stack_parts(charts: Sequence[Parts]) -> Parts:
+    """Several charts' parts, one above the other (``alt.vconcat``)."""
+    children = tuple(check_sequence("charts", charts, _check_parts))
+    return Parts("stack", (), {}, {}, children)
+
+
+def _check_parts(name: str, value: object) -> Parts:
+    if not isinstance(value, Parts):
+        raise TypeError(f"{name} must be viz.Parts (from viz.parts or viz.compare_parts), "
+                        f"got {describe(value)}")
+    return value
+
+
+def build(chart: Parts) -> Any:
+    """The Altair chart of ``chart``'s parts."""
+    return _BUILDS[_check_parts("chart", chart).name](chart)
+
+
+def _key(chart: Parts) -> Hashable:
+    return (chart.name, chart.shape, tuple(_key(c) for c in chart.children))
+
+
+_MARK = "__labkit_role__"
+_HOLE = "\x00labkit:"
+
+
+def _flat(chart: Parts, path: str = "") -> Iterator[tuple[str, str, Parts]]:
+    """Every (path, chart name, parts) in ``chart``, children after their parent."""
+    yield path, chart.name, chart
+    for i, child in enumerate(chart.children):
+        yield from _flat(child, f"{path}{i}_")
+
+
+def _placeholder(chart: Parts, path: str = "") -> Parts:
+    """``chart`` with marker rows for its data and marker strings for its text."""
+    frames = {role: pd.DataFrame({_MARK: [f"{path}{role}"]}) for role in chart.frames}
+    fills = {name: [f"{_HOLE}{path}{name}"] if isinstance(value, list)
+             else f"{_HOLE}{path}{name}" for name, value in chart.fills.items()}
+    children = tuple(_placeholder(c, f"{path}{i}_") for i, c in enumerate(chart.children))
+    return chart._replace(frames=frames, fills=fills, children=children)
+
+
+class _Template(NamedTuple):
+    spec: dict[str, Any]                    # the spec, datasets empty, text as markers
+    datasets: dict[str, tuple[str, str]]    # dataset name -> (path, role)
+    extents: list[tuple[int, str, list[str]]]  # time axes: (param index, dataset, fields)
+
+
+_TEMPLATES: dict[Hashable, _Template] = {}
+_MAX_TEMPLATES = 64
+
+
+def _template(chart: Parts) -> _Template:
+    key = _key(chart)
+    found = _TEMPLATES.get(key)
+    if found is not None:
+        return found
+    spec: dict[str, Any] = build(_placeholder(chart)).to_dict(validate=False)
+    names: dict[str, str] = {}
+    datasets: dict[str, tuple[str, str]] = {}
+    roles = {f"{path}{role}": (path, role) for path, _, c in _flat(chart) for role in c.frames}
+    for old, rows in spec.pop("datasets", {}).items():
+        if len(rows) == 1 and set(rows[0]) == {_MARK} and rows[0][_MARK] in roles:
+            name = "labkit_" + rows[0][_MARK]
+            names[old] = name
+            datasets[name] = roles[rows[0][_MARK]]
+    _rename_data(spec, names)
+    kinds = {path: name for path, name, _ in _flat(chart)}
+    timed = {name: _TIMED[(kinds[path], role)] for name, (path, role) in datasets.items()
+             if (kinds[path], role) in _TIMED}
+    _count_by_time(spec, datasets, kinds, {p: c for p, _, c in _flat(chart)})
+    extents = _add_time_param(spec, lambda _unit, dataset: timed.get(dataset or ""))
+    assert extents is not None  # always
+    if len(_TEMPLATES) >= _MAX_TEMPLATES:
+        _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    _TEMPLATES[key] = _Template(spec, datasets, extents)
+    return _TEMPLATES[key]
+
+
+#: Charts that count things over the whole run (latency bins, messages per worker) are
+#: drawn, in a template, from their counts per time slot (the parts' ``<role>_by_time``
+#: frame): these transforms keep the slots that ended by the instant shown and add them
+#: up, which at ``null`` (all of it) gives the chart's own rows.
+_KEEP_SLOTS = {"filter": f"{PARAMS['time']} === null || datum.at <= {PARAMS['time']}"}
+_BY_TIME: Mapping[tuple[str, str], list[dict[str, Any]]] = MappingProxyType({
+    ("latency", "bars"): [_KEEP_SLOTS, {
+        "aggregate": [{"op": "sum", "field": "messages", "as": "messages"}],
+        "groupby": ["bin_start", "bin_end", "model"]}],
+    ("latency", "marks"): [{"filter": (
+        f"{PARAMS['time']} === null ? datum.until === null : datum.from <= {PARAMS['time']}"
+        f" && (datum.until === null || {PARAMS['time']} < datum.until)")}],
+    ("load", "bars"): [_KEEP_SLOTS, {
+        "aggregate": [{"op": "sum", "field": "messages", "as": "messages"}],
+        "groupby": ["actor", "model"]}, {
+        "joinaggregate": [{"op": "sum", "field": "messages", "as": "total"}]}, {
+        "calculate": "datum.total ? round(datum.messages / datum.total * 1e6) / 1e6 : 0",
+        "as": "share"}],
+})
+
+
+def _count_by_time(spec: dict[str, Any], datasets: dict[str, tuple[str, str]],
+                   kinds: Mapping[str, str], by_path: Mapping[str, Parts]) -> None:
+    """Draw the counting charts' units from their counts per time slot (see _BY_TIME)."""
+    switch: dict[str, str] = {}
+    for name, (path, role) in list(datasets.items()):
+        if (kinds[path], role) in _BY_TIME and f"{role}_by_time" in by_path[path].frames:
+            switch[name] = f"{name}_by_time"
+            datasets[f"{name}_by_time"] = (path, f"{role}_by_time")
+    used: set[str] = set()
+    for unit, data in _units(spec):
+        found = data.get("name") if isinstance(data, dict) else None
+        if not isinstance(found, str):
+            continue
+        if found in switch and unit.get("data") is data:
+            unit["data"] = {**unit["data"], "name": switch[found]}
+            path, role = datasets[found]
+            unit["transform"] = [dict(t) for t in _BY_TIME[(kinds[path], role)]] + \
+                list(unit.get("transform", []))
+            found = switch[found]
+        used.add(found)
+    for name in list(datasets):
+        if name not in used:
+            del datasets[name]
+
+
+def _rename_data(node: Any, names: Mapping[str, str]) -> None:
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and data.get("name") in names:
+            node["data"] = {**data, "name": names[data["name"]]}
+        for value in node.values():
+            _rename_data(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_data(value, names)
+
+
+def _units(spec: Mapping[str, Any], data: Any = None) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Every unit spec with an encoding, in document order, with the data it draws."""
+    data = spec.get("data", data)
+    if isinstance(spec.get("encoding"), dict):
+        yield cast("dict[str, Any]", spec), data
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for child in spec.get(key, ()):
+            yield from _units(child, data)
+
+
+def _time_x(unit: Mapping[str, Any], *, loose: bool = False) -> list[str]:
+    """The fields of ``unit``'s x axis when it is quantitative virtual time: titled
+    "time (s)" (labkit's charts) or, ``loose``, any title with "time (s" in it (a
+    notebook's own "virtual time (s)"); x2's field last. Empty for anything else."""
+    x = unit["encoding"].get("x")
+    if not isinstance(x, dict) or x.get("type") != "quantitative" or x.get("aggregate"):
+        return []
+    title = x.get("title", (x.get("axis") or {}).get("title"))
+    if not isinstance(title, str) or not (title == "time (s)" or (loose and "time (s" in title)):
+        return []
+    x2 = unit["encoding"].get("x2")
+    return [f for f in (x.get("field"), x2.get("field") if isinstance(x2, dict) else None)
+            if isinstance(f, str)]
+
+
+def _add_time_param(spec: dict[str, Any], field_of: Callable[[dict[str, Any], str | None],
+                                                             str | None], *,
+                    always: bool = True) -> list[tuple[int, str, list[str]]] | None:
+    """Make virtual time a parameter of ``spec`` (:data:`PARAMS` ``"time"``, seconds;
+    ``null`` shows everything): every unit for which ``field_of(unit, dataset)`` names a
+    field keeps only the rows with that field at or before the instant, and its time axis
+    keeps the whole run's extent (a parameter per axis, set from the data), so the picture
+    grows into still axes. The extents, or ``None`` when no unit is timed and not
+    ``always``."""
+    name = PARAMS["time"]
+    params: list[Any] = list(spec.get("params", []))
+    params.append({"name": name, "value": None})
+    extents: list[tuple[int, str, list[str]]] = []
+    timed = False
+    for unit, data in _units(spec):
+        dataset = data.get("name") if isinstance(data, dict) else None
+        field = field_of(unit, dataset if isinstance(dataset, str) else None)
+        if field is None:
+            continue
+        timed = True
+        unit["transform"] = [{"filter": f"{name} === null || datum[{json.dumps(field)}] <= "
+                                        f"{name}"}, *unit.get("transform", [])]
+        x = unit["encoding"]["x"]
+        fields = _time_x(unit, loose=True)
+        if not fields or not isinstance(dataset, str) or "bin" in x:
+            continue
+        extent = f"{name}_extent_{len(extents)}"
+        params.append({"name": extent, "value": 0})
+        x["scale"] = {**(x.get("scale") or {}), "domain": {"expr": f"[0, {extent}]"},
+                      "nice": True}
+        extents.append((len(params) - 1, dataset, fields))
+    if not (timed or always):
+        return None
+    spec["params"] = params
+    return extents
+
+
+def with_time(chart: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A copy of a chart's Vega-Lite spec (``chart.to_dict()``, e.g. a notebook's own chart)
+    with virtual time as a parameter, as :func:`spec` gives labkit's charts: every view
+    whose x axis is quantitative virtual time (its title has "time (s" in it, as in
+    "virtual time (s)") keeps the rows at or before the instant (x2's field if it has one,
+    else x's). ``None`` when no view has such an axis."""
+    if not isinstance(chart, Mapping):
+        raise TypeError(f"chart must be a Vega-Lite spec (a dict), got {describe(chart)}")
+    out: dict[str, Any] = json.loads(json.dumps(chart))
+
+    def field_of(unit: dict[str, Any], _dataset: str | None) -> str | None:
+        fields = _time_x(unit, loose=True)
+        return fields[-1] if fields else None
+
+    extents = _add_time_param(out, field_of, always=False)
+    if extents is None:
+        return None
+    _set_time(out, extents, None)
+    return out
+
+
+def _fill(node: Any, fills: Mapping[str, Any]) -> Any:
+    """A copy of a template node with its marker strings replaced by their values."""
+    if isinstance(node, dict):
+        return {k: _fill(v, fills) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], str) and node[0].startswith(_HOLE):
+            return list(fills[node[0]])
+        return [_fill(v, fills) for v in node]
+    if isinstance(node, str) and node.startswith(_HOLE):
+        return fills[node]
+    return node
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as Altair embeds them (``alt.utils.data.to_values``: Python numbers,
+    NaN, infinities and NA as null), column by column, several times faster."""
+    columns: list[list[Any]] = []
+    for name in frame.columns:
+        column = _column(frame[name])
+        if column is None:  # dates, categories...: as Altair does it
+            from altair.utils.data import to_values
+
+            return cast("list[dict[str, Any]]", to_values(frame)["values"])
+        columns.append(column)
+    names = [str(c) for c in frame.columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] \
+        if columns else [{} for _ in range(len(frame))]
+
+
+def _column(series: pd.Series) -> list[Any] | None:
+    """One column as JSON values, as Altair's sanitising gives them; ``None`` for a dtype
+    left to Altair."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "iub":
+            return series.tolist()
+        if dtype.kind == "f":
+            values = series.tolist()
+            if np.isfinite(series.to_numpy()).all():
+                return values
+            return [v if math.isfinite(v) else None for v in values]
+        if dtype.kind != "O":
+            return None
+        out: list[Any] = []
+        for v in series.tolist():
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                out.append(None)
+            elif isinstance(v, np.generic):
+                out.append(v.item())
+            elif isinstance(v, np.ndarray):
+                out.append(v.tolist())
+            else:
+                out.append(v)
+        return out
+    if str(dtype) not in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+                          "UInt64", "Float32", "Float64", "string", "str", "boolean"):
+        return None
+    values = series.tolist()  # Python numbers and str; pd.NA or NaN where missing
+    missing = series.isna().to_numpy()
+    if not missing.any():
+        return values
+    return [None if gone else v for v, gone in zip(values, missing.tolist(), strict=True)]
+
+
+def spec(chart: Parts, *, at: float | None = None) -> dict[str, Any]:
+    """The Vega-Lite spec of ``chart``'s parts, from a template built once per shape.
+
+    Equal to ``build(chart).to_dict()`` except that datasets are named by role
+    (``labkit_<path>``) and virtual time is a parameter, :data:`PARAMS` ``"time"``: ``at``
+    (seconds) shows the rows complete by then, on the whole run's axes; ``None`` shows
+    everything, the same picture as the built chart."""
+    chart = _check_parts("chart", chart)
+    if at is not None:
+        at = check_number("at", at, unit="seconds")
+    template = _template(chart)
+    by_path = {path: c for path, _, c in _flat(chart)}
+    fills = {f"{_HOLE}{path}{name}": value for path, c in by_path.items()
+             for name, value in c.fills.items()}
+    out: dict[str, Any] = _fill(template.spec, fills)
+    out["datasets"] = {name: _records(by_path[path].frames[role])
+                       for name, (path, role) in template.datasets.items()}
+    _set_time(out, template.extents, at)
+    return out
+
+
+def _set_time(out: dict[str, Any], extents: Sequence[tuple[int, str, list[str]]],
+              at: float | None) -> None:
+    params = out["params"]
+    for param in params:
+        if param.get("name") == PARAMS["time"]:
+            param["value"] = at
+    for index, dataset, fields in extents:
+        values = [row[f] for row in out.get("datasets", {}).get(dataset, ())
+                  for f in fields if isinstance(row.get(f), int | float)]
+        params[index]["value"] = max(values, default=0)
+
+
+def data_updates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """What turns the live chart of spec ``old`` into ``new``, both from :func:`spec`: the
+    datasets and parameter values that changed, as ``alt.JupyterChart`` takes them
+    (``_py_to_js_updates``); ``None`` when anything else differs (send the whole spec)."""
+    rest = [k for k in set(old) | set(new) if k not in ("datasets", "params")]
+    if any(old.get(k) != new.get(k) for k in rest):
+        return None
+    old_params, new_params = old.get("params", []), new.get("params", [])
+    if len(old_params) != len(new_params) or old.get("datasets", {}).keys() != \
+            new.get("datasets", {}).keys():
+        return None
+    updates: list[dict[str, Any]] = []
+    for before, after in zip(old_params, new_params, strict=True):
+        if {k: v for k, v in before.items() if k != "value"} != \
+                {k: v for k, v in after.items() if k != "value"}:
+            return None
+        if before.get("value") != after.get("value") and "select" not in after:
+            updates.append({"namespace": "signal", "name": after["name"], "scope": [],
+                            "value": after.get("value")})
+    for name, rows in new["datasets"].items():
+        if rows != old["datasets"][name]:
+            updates.append({"namespace": "data", "name": name, "scope": [], "value": rows})
+    # data first, then the parameters that read it (extents, time)
+    return [u for u in updates if u["namespace"] == "data"] + \
+        [u for u in updates if u["namespace"] == "signal"]
 
 
 # -- offline rendering -----------------------------------------------------------------------

@@ -24,17 +24,24 @@ Controls are ipywidgets (any ``ValueWidget``) or shorthands: ``range(a, b)`` and
 ``(min, max)`` / ``(min, max, step)`` of ints give an ``IntSlider``, floats a
 ``FloatSlider``, a ``list`` a ``Dropdown`` and a ``bool`` a ``Checkbox``; a shorthand starts
 at the scenario's default for that parameter when it is in range. A Play button and a time
-slider scrub through virtual time: the charts show the trace cut at the chosen instant
-(:func:`truncate`), from runs kept in a small LRU cache, so scrubbing never re-simulates.
+slider scrub through virtual time: the charts show the rows complete by the chosen instant,
+on the whole run's axes. Virtual time is a parameter of the charts' spec
+(:data:`labkit.viz.PARAMS` ``"time"``), so in the browser each frame is Vega filtering
+rows, with no kernel round trip; scrubbing never re-simulates. (A chart made by a function
+of the notebook is redrawn by the kernel from the trace cut at the instant, :func:`truncate`.)
 
 Why it looks like this (speed, nbval, and viewing without a kernel):
 
 - With a kernel the charts are live: one ``alt.JupyterChart`` (an anywidget, in offline
   mode: Vega comes from vl-convert's bundle, no CDN) drawn by Vega in the browser, with the
-  tooltips, zoom, legend and message picks of :mod:`labkit.viz`. A change sends only the new
-  spec; the kernel renders no picture. (Without ``anywidget`` installed, or with
-  ``live=False``, the charts are an SVG rendered by :func:`labkit.viz.to_svg` in an
-  ``ipywidgets.Image``, replaced on each change.) No ``interact``, no printing into an
+  tooltips, zoom, legend and message picks of :mod:`labkit.viz`. The kernel renders no
+  picture and builds no chart through Altair on a slider move: the spec comes from a
+  template (:func:`labkit.viz.spec`), and when only its data changed the chart gets only
+  the new rows (:func:`labkit.viz.data_updates`), which Vega redraws in place. A small
+  invisible widget links the Play button and the time slider to the chart's time
+  parameter in the browser. (Without ``anywidget`` installed, or with ``live=False``, the
+  charts are an SVG rendered by :func:`labkit.viz.to_svg` in an ``ipywidgets.Image``,
+  replaced on each change.) No ``interact``, no printing into an
   ``Output``, no ``clear_output``, no display updates: nbval cannot validate those, while
   widget views are not compared at all.
 - Displaying a dashboard emits the widget view **and** an ``image/svg+xml`` of the charts as
@@ -72,7 +79,7 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit.trace import Trace, latency_percentiles
+from labkit.trace import Trace
 
 __all__ = (
     "MAX_STEPS",
@@ -454,6 +461,13 @@ class Dashboard:
         self.simulations = 0
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
         self._full_domains: list[float | None] = []
+        # the spec of the whole runs with the time parameter ("timed": viz.spec's, or a
+        # notebook's own chart with a time axis, viz.with_time), or ("altair", {}): then
+        # drawn through Altair from the runs cut at the instant
+        self._whole: tuple[str, dict[str, Any]] | None = None
+        self._sent: dict[str, Any] | None = None  # the spec the live chart has now
+        self._clock: Any | None = None
+        self._headlines: dict[int, tuple[Run[Any], str]] = {}
         self._end = 0.0
         self._quiet = False
 
@@ -546,9 +560,25 @@ class Dashboard:
         finally:
             self._quiet = False
         self._full_domains = []
+        self._whole = None
         self.draw()
 
     # -- drawing ----------------------------------------------------------------------------
+
+    def parts(self) -> viz.Parts | None:
+        """The charts of the current runs taken apart (:class:`labkit.viz.Parts`), or
+        ``None`` when one is a function of the notebook's (drawn through Altair)."""
+        found: list[viz.Parts] = []
+        for entry in self.charts:
+            chart, options = entry if isinstance(entry, tuple) else (entry, {})
+            name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
+            if name is None:
+                return None
+            if self.compare_models is None:
+                found.append(viz.parts(name, self.runs[""], **options))
+            else:
+                found.append(viz.compare_parts(self.runs, chart=name, **options))
+        return found[0] if len(found) == 1 else viz.stack_parts(found)
 
     def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
         options: Mapping[str, Any] = {}
@@ -574,40 +604,68 @@ class Dashboard:
         return charts[0] if len(charts) == 1 else alt.vconcat(*charts)
 
     def draw(self) -> None:
-        """Redraw the charts at the time slider's instant (no simulation)."""
+        """Redraw the charts at the time slider's instant (no simulation).
+
+        The labkit charts come from :func:`labkit.viz.spec`'s templates, with virtual time
+        a parameter of the spec: a new instant changes one value (in the browser, the
+        Play button and the time slider set it themselves, with no kernel round trip).
+        A chart made by a function of the notebook is built through Altair, once per run
+        when its x axis is virtual time (:func:`labkit.viz.with_time`), else at every
+        instant from the runs cut there (:func:`truncate`)."""
         if not self.runs:
             return
         at = float(self.time.value)
         whole = at >= self._end
         try:
-            # Altair's schema validation would take most of a redraw's time; labkit's
-            # builders are validated by the tests, and the spec is the same without it.
-            chart = self.chart(None if whole else at)
-            spec: dict[str, Any] = dict(chart.to_dict(validate=False))
-            if whole:
-                self._full_domains = _time_domains(spec)
-            elif self._full_domains:
-                _pin_time_axes(spec, self._full_domains)
-            self._show(spec, chart)
+            if self._whole is None:
+                found = self.parts()
+                timed = viz.spec(found) if found is not None else viz.with_time(
+                    self.chart().to_dict(validate=False))
+                self._whole = ("altair", {}) if timed is None else ("timed", timed)
+            kind, spec = self._whole
+            if kind == "timed":
+                if not whole:  # the same spec, another instant
+                    spec = _at(spec, at)
+            else:
+                # Altair's schema validation would take most of a redraw's time; labkit's
+                # builders are validated by the tests, and the spec is the same without it.
+                spec = dict(self.chart(None if whole else at).to_dict(validate=False))
+                if whole:
+                    self._full_domains = _time_domains(spec)
+                elif self._full_domains:
+                    _pin_time_axes(spec, self._full_domains)
+            self._show(spec, timed=kind == "timed")
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
             self._fail(_describe(exc))
             return
         self.error = None
         self.status.value = self._status_html(at)
 
-    def _show(self, spec: dict[str, Any], chart: Any) -> None:
-        """Send ``spec`` to the live chart (the browser redraws), or render it as SVG."""
+    def _show(self, spec: dict[str, Any], *, timed: bool = False) -> None:
+        """Send ``spec`` to the live chart (the browser redraws), or render it as SVG. A
+        live chart whose spec differs only in data gets only the new rows; one whose spec
+        has the time parameter gets nothing when only the instant changed (the browser
+        has set it from the Play button or the time slider)."""
         self._version += 1
         if self.view is None and self._want_live is not False and self.spec is None:
-            self.view = _live_view(chart)
+            self.view = _live_view(spec)
             if self.view is None and self._want_live:
                 raise RuntimeError("live=True needs anywidget: pip install anywidget")
             if self.view is not None:
                 children = list(self.widget.children)
                 children[children.index(self.image)] = self.view
                 self.widget.children = tuple(children)
+                self._clock = _clock(self.play, self.time, self.view)
+            self._sent = spec
         elif self.view is not None:
-            self.view.spec = spec
+            scrubbed = timed and self._sent is not None and _at(self._sent, _now(spec)) == spec
+            if not scrubbed:
+                updates = viz.data_updates(self._sent, spec) if timed and self._sent else None
+                if updates is None:
+                    self.view.spec = spec
+                elif updates:
+                    self.view._py_to_js_updates = updates
+                self._sent = spec
         self.spec = spec
         if self.view is None:
             self._svg = (self._version, viz.to_svg(spec))
@@ -635,10 +693,7 @@ class Dashboard:
         lines = []
         for label, run in self.runs.items():
             head = f"<b>{html.escape(label)}</b>: " if label else ""
-            text = _headline(run.result)
-            if "latency" in self.charts:
-                text += " · " + _charted_latency(run)
-            lines.append(head + html.escape(text))
+            lines.append(head + html.escape(self._headline(run)))
         for label, error in self.skipped.items():
             lines.append(f"<b>{html.escape(label)}</b>: "
                          f'<span style="color:#CE422B">{html.escape(error)}</span> '
@@ -647,6 +702,19 @@ class Dashboard:
             lines.append(f"showing the trace up to t = {at:.4g} s of {self._end:.4g} s "
                          "(numbers above are for the whole run)")
         return "<br>".join(lines)
+
+    def _headline(self, run: Run[Any]) -> str:
+        """The run's numbers in words, worked out once per run (scrubbing redraws often)."""
+        found = self._headlines.get(id(run))
+        if found is not None and found[0] is run:
+            return found[1]
+        text = _headline(run.result)
+        if "latency" in self.charts:
+            text += " · " + _charted_latency(run)
+        if len(self._headlines) >= 2 * self.cache_size + 4:
+            self._headlines.pop(next(iter(self._headlines)))
+        self._headlines[id(run)] = (run, text)
+        return text
 
     # -- callbacks ----------------------------------------------------------------------------
 
@@ -683,11 +751,29 @@ class Dashboard:
         display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
 
 
+def _now(spec: Mapping[str, Any]) -> float | None:
+    """The instant a spec from :func:`labkit.viz.spec` shows (``None``: all of it)."""
+    for param in spec.get("params", ()):
+        if param.get("name") == viz.PARAMS["time"]:
+            return cast("float | None", param.get("value"))
+    return None
+
+
+def _at(spec: Mapping[str, Any], at: float | None) -> dict[str, Any]:
+    """``spec`` (from :func:`labkit.viz.spec`) showing instant ``at``: a shallow copy with
+    one parameter value changed."""
+    params = [{**p, "value": at} if p.get("name") == viz.PARAMS["time"] else p
+              for p in spec.get("params", ())]
+    return {**spec, "params": params}
+
+
 _OFFLINE = False
 
 
-def _live_view(chart: Any) -> Any | None:
-    """An ``alt.JupyterChart`` of ``chart`` in offline mode, or ``None`` without anywidget."""
+def _live_view(spec: dict[str, Any]) -> Any | None:
+    """An ``alt.JupyterChart`` showing ``spec`` in offline mode, or ``None`` without
+    anywidget. It is given the spec alone, not an Altair chart, so that it does not
+    report zooms and clicks to the kernel: they stay in the browser."""
     global _OFFLINE
     if importlib.util.find_spec("anywidget") is None:  # JupyterChart is an anywidget
         return None
@@ -696,7 +782,55 @@ def _live_view(chart: Any) -> Any | None:
         _OFFLINE = True
     # No action menu: its "open in the editor" links lead out of the notebook. SVG, not
     # canvas: marks stay elements a browser test (or a screen reader) can find.
-    return alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
+    view = alt.JupyterChart(cast(Any, None), embed_options={"actions": False,
+                                                            "renderer": "svg"})
+    view.spec = spec
+    return view
+
+
+#: The browser side of scrubbing: when the Play button or the time slider moves, set the
+#: live chart's time parameter (through the chart's ``_params``, which altair's widget
+#: passes to Vega) in the browser itself. Nothing is sent to the kernel for a frame.
+_CLOCK_JS = """
+async function linked(model, name) {
+  const ref = model.get(name);
+  const id = typeof ref === "string" ? ref.replace(/^IPY_MODEL_/, "") : ref.model_id;
+  return await model.widget_manager.get_model(id);
+}
+export default {
+  async initialize({ model }) {
+    const [play, time, chart] = await Promise.all(
+      ["play", "time", "chart"].map(name => linked(model, name)));
+    const param = model.get("param");
+    const show = t => {
+      const value = t >= time.get("max") ? null : t;
+      chart.set("_params", {...(chart.get("_params") ?? {}), [param]: value});
+    };
+    play.on("change:value", () =>
+      show(time.get("max") * play.get("value") / Math.max(1, play.get("max"))));
+    time.on("change:value", () => show(time.get("value")));
+  },
+};
+"""
+
+
+def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> Any:
+    """The (invisible) widget that links ``play`` and ``time`` to the live chart's time
+    parameter in the browser (see ``_CLOCK_JS``)."""
+    import anywidget
+    import traitlets
+
+    class Clock(anywidget.AnyWidget):
+        _esm = _CLOCK_JS
+        play = traitlets.Instance(ipywidgets.Play).tag(sync=True,
+                                                       **ipywidgets.widget_serialization)
+        time = traitlets.Instance(ipywidgets.FloatSlider).tag(
+            sync=True, **ipywidgets.widget_serialization)
+        chart = traitlets.Instance(ipywidgets.DOMWidget).tag(sync=True,
+                                                             **ipywidgets.widget_serialization)
+        param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
+
+    return Clock(play=play, time=time, chart=view)
 
 
 def _describe(exc: BaseException) -> str:
@@ -735,7 +869,7 @@ def _headline(result: Any) -> str:
 def _charted_latency(run: Run[Any]) -> str:
     """The latency the latency chart draws (send to receive, per message), in the chart's
     words, so that the status line and the chart agree on what "latency" is."""
-    pct = latency_percentiles(run.trace, (0.5, 0.99))
+    pct = viz.charted_latency(run)
     if any(math.isnan(v) for v in pct.values()):
         return "charted latency (send to receive): no message received"
     return (f"charted latency (send to receive): p50 {pct['p50'] * 1000:.4g} ms · "

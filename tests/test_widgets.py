@@ -488,15 +488,104 @@ def test_live_charts_get_each_new_spec_and_no_kernel_svg() -> None:
     assert dash.image not in dash.widget.children
     assert view.embed_options == {"actions": False, "renderer": "svg"}  # no links out
     assert "cdn" not in view._esm[:2000].lower()  # Vega from vl-convert's bundle
+    first = view.spec
+    assert first == dash.spec
     dash.controls["n"].value = 6
-    assert view.spec == dash.spec and dash._svg is None  # no SVG rendered in the kernel
-    assert dash.view is view  # the same widget, a new spec
+    assert dash._svg is None  # no SVG rendered in the kernel
+    # the same shape of chart: the browser gets only the new rows and axis extents
+    assert view.spec is first
+    updates = view._py_to_js_updates
+    assert {u["namespace"] for u in updates} == {"data", "signal"}
+    assert _applied(first, updates) == dash.spec
+    assert dash.view is view  # the same widget
     # the static picture for viewers without a kernel, rendered when displayed
     bundle = dash._repr_mimebundle_()
     assert bundle["image/svg+xml"] == dash.svg and dash.svg.startswith("<svg")
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
+def _applied(spec: dict[str, Any], updates: list[dict[str, Any]]) -> dict[str, Any]:
+    """``spec`` after a live chart applies ``updates`` (new rows, new parameter values)."""
+    out = {**spec, "datasets": dict(spec["datasets"]), "params": [dict(p) for p in
+                                                                   spec["params"]]}
+    for update in updates:
+        assert update["scope"] == []
+        if update["namespace"] == "data":
+            assert update["name"] in out["datasets"]
+            out["datasets"][update["name"]] = update["value"]
+        else:
+            (param,) = [p for p in out["params"] if p["name"] == update["name"]]
+            param["value"] = update["value"]
+    return out
+
+
+def test_a_live_chart_gets_a_whole_spec_when_its_shape_changes() -> None:
+    pytest.importorskip("anywidget")
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True, charts=["depth", "latency"],
+                          compare_models=ipywidgets.SelectMultiple(
+                              options=["go", "rust"], value=["go", "rust"]))
+    view: Any = dash.view
+    dash.controls["n"].value = 5  # new rows
+    assert dash.spec is not None and view.spec is not dash.spec
+    assert _applied(view.spec, view._py_to_js_updates) == dash.spec
+    assert dash.models is not None
+    dash.models.value = ("rust",)  # one panel: another shape
+    assert view.spec == dash.spec and len(dash.spec["vconcat"][0]["hconcat"]) == 1
+
+
+def test_scrubbing_a_live_chart_sends_nothing_from_the_kernel() -> None:
+    pytest.importorskip("anywidget")
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True, charts=["depth", "timeline"], steps=10)
+    view: Any = dash.view
+    dash.controls["n"].value = 8  # sends at 0 .. 3.5 s, last receive at 4.0 s
+    spec, updates, calls = view.spec, view._py_to_js_updates, len(fake.calls)
+    dash.play.value = 5
+    # the browser sets the time parameter itself (the clock widget links the Play button
+    # and the time slider to the chart); the kernel's spec says the same instant
+    assert view.spec is spec and view._py_to_js_updates is updates
+    assert len(fake.calls) == calls
+    assert dash.spec is not None
+    (time,) = [p for p in dash.spec["params"] if p["name"] == viz.PARAMS["time"]]
+    assert time["value"] == pytest.approx(2.0)
+    assert "up to t = 2 s of 4 s" in dash.status.value
+    clock: Any = dash._clock
+    assert (clock.play, clock.time, clock.chart) == (dash.play, dash.time, view)
+    assert clock.param == viz.PARAMS["time"] and "initialize" in clock._esm
+    dash.play.value = 10
+    assert time["value"] is not None and _now_shown(dash.spec) is None
+
+
+def _now_shown(spec: dict[str, Any] | None) -> Any:
+    assert spec is not None
+    (time,) = [p for p in spec["params"] if p["name"] == viz.PARAMS["time"]]
+    return time["value"]
+
+
 def test_live_is_true_false_or_none() -> None:
     with pytest.raises(TypeError, match="live must be True, False or None"):
         fake_dashboard(Fake(), live="yes")
+
+
+def test_a_notebooks_own_time_chart_scrubs_in_the_browser_too() -> None:
+    pytest.importorskip("anywidget")
+    import altair as alt
+    import pandas as pd
+
+    def sent_chart(run: Run[Any]) -> Any:  # a notebook's own chart, time on x
+        frame = pd.DataFrame({"sent at": [r[0] for r in run.trace.rows if r[2] == "send"]})
+        return alt.Chart(frame).mark_tick().encode(
+            x=alt.X("sent at:Q", title="virtual time (s)"))
+
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True, charts=[sent_chart], steps=10)
+    view: Any = dash.view
+    spec = view.spec
+    dash.play.value = 5
+    assert view.spec is spec  # the browser sets the instant itself
+    assert _now_shown(dash.spec) == pytest.approx(dash.time.value)
+    plain = fake_dashboard(Fake(), charts=[sent_chart], steps=10)
+    whole = plain.svg
+    plain.play.value = 2
+    assert plain.svg != whole  # without a kernel-side cut: the rows after the instant go
