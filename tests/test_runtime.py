@@ -7,8 +7,10 @@ import functools
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -103,6 +105,41 @@ def test_cancelled_timers_never_fire_nor_move_the_clock() -> None:
     assert finished == 500
     assert clock == pytest.approx(1.5)
     assert run.elapsed == pytest.approx(1.5)
+
+
+def test_a_simulation_hears_other_threads_and_signals() -> None:
+    """The virtual loop skips polling its wake-up pipe when nothing else is registered;
+    a call from another thread and a signal handler on the loop still get through."""
+
+    async def main() -> tuple[list[int], list[int]]:
+        got: list[int] = []
+
+        async def ticker() -> None:
+            for _ in range(3):
+                await anyio.sleep(1)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            token = anyio.lowlevel.current_token()
+
+            def work() -> None:
+                time.sleep(0.01)
+                anyio.from_thread.run_sync(got.append, 1, token=token)
+
+            thread = threading.Thread(target=work)
+            thread.start()
+            while not got:
+                await anyio.sleep(0.001)
+            thread.join()
+        seen: list[int] = []
+        with anyio.open_signal_receiver(signal.SIGUSR1) as signals:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            async for number in signals:
+                seen.append(int(number))
+                break
+        return got, seen
+
+    assert labkit.simulate(main).result == ([1], [int(signal.SIGUSR1)])
 
 
 def test_until_stops_the_run_at_that_virtual_time() -> None:

@@ -127,9 +127,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 self._timer_cancelled_count -= 1
                 heapq.heappop(timers)[2]._scheduled = False  # type: ignore[attr-defined]
         if not ready and not self._stopping:  # type: ignore[attr-defined]
-            # Nothing to run: first any wake-up from another thread (the selector is
-            # polled, never waited on), else the clock jumps to the next timer.
-            events = self._selector.select(0)  # type: ignore[attr-defined]
+            # Nothing to run: first any I/O that is ready (the selector is polled, never
+            # waited on), else the clock jumps to the next timer. With no file but the
+            # loop's own wake-up pipe registered, and no signal handler reading it, the
+            # poll is skipped: another thread's call_soon_threadsafe puts its callback in
+            # the ready queue before it writes to that pipe, so the check above saw it.
+            selector = self._selector  # type: ignore[attr-defined]
+            polled = len(selector.get_map()) > 1 or getattr(self, "_signal_handlers", None)
+            events = selector.select(0) if polled else None
             if events:
                 self._process_events(events)  # type: ignore[attr-defined]
             else:
