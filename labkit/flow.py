@@ -27,19 +27,18 @@ from labkit._runtime.rows import EventKind
 from labkit.trace import (
     RECEIVE_KINDS,
     SEND_KINDS,
+    Columns,
     Trace,
     _distinct,
     _factorize,
     _first_times,
     _message_keys,
-    _table,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from labkit.actor import ActorSystem
-    from labkit.trace import _Table
 
 __all__ = (
     "Credits",
@@ -444,7 +443,7 @@ class LittlesLaw(NamedTuple):
 _OWNER_SIDE_KINDS = ("receive", "handle_end", "dead_letter", "reply", "fail", "restart")
 
 
-def _queue_codes(table: _Table) -> tuple[Any, Any]:
+def _queue_codes(table: Columns) -> tuple[Any, Any]:
     """The queue (channel or mailbox) each row is about, as codes into the sorted queue
     names (-1 for none), and those names."""
     import numpy as np
@@ -478,7 +477,7 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
                         f"got {describe(trace)}")
     if peer is not None:
         check_str("peer", peer)
-    table = _table(trace)
+    table = Columns.of(trace)
     queue, names = _queue_codes(table)
     where = f" on {peer!r}" if peer is not None else ""
     if peer is not None:  # only that queue's rows count

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "COLUMNS",
+    "Columns",
     "RECEIVE_KINDS",
     "SEND_KINDS",
     "EventKind",
@@ -135,9 +136,9 @@ class Trace:
         return frame
 
     @cached_property
-    def _metric_table(self) -> _Table:
-        """The columns as numpy arrays, for the metrics (:func:`_table`)."""
-        return _Table(len(self), self._column)
+    def _metric_table(self) -> Columns:
+        """The columns as numpy arrays, for the metrics (:meth:`Columns.of`)."""
+        return Columns(len(self), self._column)
 
     def events(self, kind: str | None = None, *, actor: str | None = None,
                peer: str | None = None) -> pd.DataFrame:
@@ -246,12 +247,13 @@ def _str_array(values: list[Any]) -> Any:
         return values
 
 
-class _Table:
-    """A trace's columns as numpy arrays, for the metrics; each is built on first use.
+class Columns:
+    """A trace's columns as numpy arrays, for metrics (labkit's own and a scenario's);
+    each is built on first use. ``Columns.of(trace)`` gives them.
 
     Times and ids are ``float64`` (NaN for none: ids are exact below 2**53), text columns
     ``object`` arrays, and :meth:`codes` numbers a text column's values in sorted order.
-    A run's :class:`Trace` keeps its table; :func:`_table` makes one for a DataFrame too.
+    A run's :class:`Trace` keeps its columns; a DataFrame's are made on each call.
     """
 
     def __init__(self, n: int, column: Callable[[str], Any], *,
@@ -263,7 +265,12 @@ class _Table:
         self._codes: dict[str, tuple[Any, Any]] = {}
 
     @classmethod
-    def of_frame(cls, df: pd.DataFrame) -> _Table:
+    def of(cls, trace: Trace | pd.DataFrame) -> Columns:
+        """The columns of a :class:`Trace` (kept with it) or of its DataFrame."""
+        return trace._metric_table if isinstance(trace, Trace) else cls.of_frame(trace)
+
+    @classmethod
+    def of_frame(cls, df: pd.DataFrame) -> Columns:
         """The table of a trace's DataFrame (or a cut of it)."""
         return cls(len(df), lambda name: df[name],
                    msg_dtype=df["msg_id"].dtype if "msg_id" in df.columns else "Int64")
@@ -345,12 +352,7 @@ def _factorize(values: Any) -> tuple[Any, Any]:
     return codes, uniques
 
 
-def _table(trace: Trace | pd.DataFrame) -> _Table:
-    """The columns of a :class:`Trace` (kept with it) or of its DataFrame, as arrays."""
-    return trace._metric_table if isinstance(trace, Trace) else _Table.of_frame(trace)
-
-
-def _message_keys(table: _Table, rows: Any, group: Any = None) -> tuple[Any, Any]:
+def _message_keys(table: Columns, rows: Any, group: Any = None) -> tuple[Any, Any]:
     """One ``int64`` key per row naming its message (``msg_id``), or the pair (``group``
     code, ``msg_id``), numbered in sorted order; -1 outside ``rows`` and where either is
     empty. Returns the keys and the sorted distinct ``msg_id`` values they number."""
@@ -441,7 +443,7 @@ def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     return trace.df if isinstance(trace, Trace) else trace
 
 
-def _latency_arrays(table: _Table, peer: str | None = None) -> tuple[Any, Any, Any]:
+def _latency_arrays(table: Columns, peer: str | None = None) -> tuple[Any, Any, Any]:
     """The messages (``msg_id``, sorted) both sent and received (on ``peer``): their ids,
     first send-like time and first receive time."""
     import numpy as np
@@ -463,7 +465,7 @@ def latencies(trace: Trace | pd.DataFrame, *, peer: str | None = None) -> pd.Dat
     """
     import pandas as pd
 
-    table = _table(trace)
+    table = Columns.of(trace)
     ids, sent, got = _latency_arrays(table, peer)
     msg_id = pd.array(ids.astype("int64"), dtype="Int64")
     out = pd.DataFrame({"msg_id": msg_id if table.msg_dtype == "Int64"
@@ -477,7 +479,7 @@ def latency_percentiles(trace: Trace | pd.DataFrame,
     """Latency percentiles in seconds, e.g. ``{"p50": ..., "p90": ..., "p99": ...}``."""
     import numpy as np
 
-    _ids, sent, got = _latency_arrays(_table(trace))
+    _ids, sent, got = _latency_arrays(Columns.of(trace))
     lat = got - sent
     if not len(lat):
         return {f"p{round(q * 100):d}": float("nan") for q in qs}
@@ -488,7 +490,7 @@ def depth_over_time(trace: Trace | pd.DataFrame, peer: str | None = None) -> pd.
     """Queue depth after each event that reports one: columns time, peer, depth."""
     import numpy as np
 
-    table = _table(trace)
+    table = Columns.of(trace)
     rows = ~np.isnan(table.floats("depth"))
     if peer is not None:
         rows &= table.equals("peer", peer)
@@ -501,7 +503,7 @@ def throughput(trace: Trace | pd.DataFrame, window: float = 1.0) -> pd.DataFrame
     import numpy as np
     import pandas as pd
 
-    table = _table(trace)
+    table = Columns.of(trace)
     times = table.floats("time")[table.isin("kind", RECEIVE_KINDS)]
     with np.errstate(divide="ignore", invalid="ignore"):
         bins = (times // window) * window
@@ -513,6 +515,6 @@ def throughput(trace: Trace | pd.DataFrame, window: float = 1.0) -> pd.DataFrame
 
 def drops(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     """Every lost message (``drop`` and ``dead_letter`` events) with its reason."""
-    rows = _table(trace).isin("kind", ("drop", "dead_letter"))
+    rows = Columns.of(trace).isin("kind", ("drop", "dead_letter"))
     out: pd.DataFrame = _frame(trace)[rows]
     return out.reset_index(drop=True)

@@ -211,8 +211,10 @@ def _private_imports(path: Path) -> list[str]:
 
 
 def _private_imports_in(path: Path, root: Path) -> list[str]:
-    """The private labkit modules ``path`` imports, but for ``labkit._check`` (how every
-    layer validates) and the private helpers of its own package (``scenarios._common``)."""
+    """The private labkit modules ``path`` imports, and the private names it imports from
+    labkit's public modules (``labkit.trace._helper``), but for ``labkit._check`` (how
+    every layer validates) and the private helpers of its own package
+    (``scenarios._common``)."""
     own = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -221,7 +223,12 @@ def _private_imports_in(path: Path, root: Path) -> list[str]:
         for name in modules:
             parts = name.split(".")
             private = [k for k, part in enumerate(parts) if part.startswith("_")]
-            if parts[0] != "labkit" or not private or name == "labkit._check":
+            if parts[0] != "labkit" or name == "labkit._check":
+                continue
+            if not private:  # a public module: no private name from it
+                if isinstance(node, ast.ImportFrom):
+                    found += [f"{name}.{a.name}" for a in node.names
+                              if a.name.startswith("_")]
                 continue
             if ".".join(parts[:private[0]]) == own:
                 continue
@@ -245,6 +252,8 @@ def test_the_public_names_check_would_catch_a_private_import(tmp_path: Path) -> 
     sneaky.write_text("from labkit._runtime.core import current\n"
                       "import labkit._runtime.rows\n"
                       "from labkit._check import check_int\n"
-                      "from labkit.scenarios._common import simulate\n")
+                      "from labkit.scenarios._common import simulate\n"
+                      "from labkit.trace import Columns, _first_times\n")
     assert _private_imports_in(sneaky, tmp_path) == ["labkit._runtime.core",
-                                                    "labkit._runtime.rows"]
+                                                    "labkit._runtime.rows",
+                                                    "labkit.trace._first_times"]

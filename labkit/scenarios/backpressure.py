@@ -50,17 +50,14 @@ from labkit.scenarios._common import (
     with_result,
 )
 from labkit.trace import (
+    Columns,
     Trace,
-    _distinct,
-    _table,
     latency_percentiles,
     record,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from labkit.trace import _Table
 
 __all__ = (
     "MODELS",
@@ -408,12 +405,12 @@ def messages_held(trace: Trace | pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
-    instants, queued, in_hand = _held(_table(trace))
+    instants, queued, in_hand = _held(Columns.of(trace))
     return pd.DataFrame({"time": instants, "queued": queued, "in_hand": in_hand,
                          "held": queued + in_hand})
 
 
-def _held(table: _Table) -> tuple[Any, Any, Any]:
+def _held(table: Columns) -> tuple[Any, Any, Any]:
     """The instants of :func:`messages_held` and, after each, the messages queued and in a
     blocked producer's hand (``int64`` arrays)."""
     import numpy as np
@@ -422,7 +419,7 @@ def _held(table: _Table) -> tuple[Any, Any, Any]:
     order = (np.arange(table.n) if (seq[1:] >= seq[:-1]).all()
              else np.argsort(seq, kind="stable"))  # the rows in seq order
     times = table.floats("time")[order]
-    instants = _distinct(times) if (times[1:] >= times[:-1]).all() else np.unique(times)
+    instants = np.unique(times)
     depth = table.floats("depth")[order]
     reported = ~np.isnan(depth)
     # the depth after the instant's last row that reports one (0 before the first)
@@ -501,9 +498,9 @@ def overload(model: str = "actor", policy: str = "block", arrival_rate: float = 
     law = littles_law(trace)
     pct = latency_percentiles(trace, (0.5, 0.9, 0.99))
     peak = _peak_depth(run)
-    _instants, queued, in_hand = _held(_table(trace))
+    _instants, queued, in_hand = _held(Columns.of(trace))
     peak_held = int((queued + in_hand).max()) if len(queued) else 0
-    recorded = int(_table(trace).isin("kind", ("drop", "dead_letter", "reject")).sum())
+    recorded = int(Columns.of(trace).isin("kind", ("drop", "dead_letter", "reject")).sum())
     dropped = tally.dropped_new + tally.dropped_oldest + tally.dropped_newest
     result = OverloadResult(
         model=model, policy=policy, spelled=_spelled(model, policy, capacity),
@@ -771,7 +768,7 @@ def _peak_depth(run: Run[Any]) -> int:
     """The deepest any queue got (0 when no row reports a depth)."""
     import numpy as np
 
-    depths = _table(run.trace).floats("depth")
+    depths = Columns.of(run.trace).floats("depth")
     return int(np.nanmax(depths)) if (~np.isnan(depths)).any() else 0
 
 

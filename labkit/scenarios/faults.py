@@ -43,7 +43,7 @@ from labkit.scenarios._common import (
     with_result,
 )
 from labkit.supervision import Backoff, Child, CircuitBreaker, CircuitOpen, Escalation, Supervisor
-from labkit.trace import _table, current_task_name, record
+from labkit.trace import Columns, current_task_name, record
 
 __all__ = (
     "BACKOFF_MAX",
@@ -998,7 +998,7 @@ def dependency_storm(policy: str = "storm", model: str = "actor", *, requests: i
     opened = 0
     if model == "actor":
         restarts = run.trace.kinds().get("restart", 0)
-        table = _table(run.trace)
+        table = Columns.of(run.trace)
         opened = sum(isinstance(detail, str) and "-> open" in detail
                      for detail in table.objects("detail")[table.isin("kind", ("breaker",))])
     recovered = dep.first_ok_after_recovery
