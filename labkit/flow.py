@@ -470,14 +470,10 @@ def littles_law(trace: Trace | pd.DataFrame, peer: str | None = None) -> Littles
     at the end show up as error.
     """
     import numpy as np
-    import pandas as pd
 
-    if not isinstance(trace, Trace | pd.DataFrame):
-        raise TypeError(f"trace must be a Trace (run.trace) or its DataFrame, "
-                        f"got {describe(trace)}")
+    table = Columns.of(trace)  # a TypeError for anything but a Trace or its DataFrame
     if peer is not None:
         check_str("peer", peer)
-    table = Columns.of(trace)
     queue, names = _queue_codes(table)
     where = f" on {peer!r}" if peer is not None else ""
     if peer is not None:  # only that queue's rows count

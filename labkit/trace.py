@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
-from labkit._check import check_choice
+from labkit._check import check_choice, describe
 from labkit._runtime.core import current, current_task
 from labkit._runtime.rows import COLUMNS, RECORDED, EventKind, TraceRow
 
@@ -267,7 +267,8 @@ class Columns:
     @classmethod
     def of(cls, trace: Trace | pd.DataFrame) -> Columns:
         """The columns of a :class:`Trace` (kept with it) or of its DataFrame."""
-        return trace._metric_table if isinstance(trace, Trace) else cls.of_frame(trace)
+        return trace._metric_table if isinstance(trace, Trace) else cls.of_frame(
+            _frame(trace))
 
     @classmethod
     def of_frame(cls, df: pd.DataFrame) -> Columns:
@@ -440,7 +441,16 @@ def blocked_tasks() -> dict[str, str]:
 
 
 def _frame(trace: Trace | pd.DataFrame) -> pd.DataFrame:
-    return trace.df if isinstance(trace, Trace) else trace
+    """The DataFrame of ``trace`` (a :class:`Trace`, or already its DataFrame): what every
+    metric reads. Anything else is a ``TypeError`` naming what is accepted."""
+    if isinstance(trace, Trace):
+        return trace.df
+    import pandas as pd
+
+    if not isinstance(trace, pd.DataFrame):
+        raise TypeError(f"trace must be a labkit Trace or its DataFrame (run.trace or "
+                        f"run.trace.df), got {describe(trace)}")
+    return trace
 
 
 def _latency_arrays(table: Columns, peer: str | None = None) -> tuple[Any, Any, Any]:

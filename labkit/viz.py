@@ -2137,6 +2137,10 @@ def data_updates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[st
     """What turns the live chart of spec ``old`` into ``new``, both from :func:`spec`: the
     datasets and parameter values that changed, as ``alt.JupyterChart`` takes them
     (``_py_to_js_updates``); ``None`` when anything else differs (send the whole spec)."""
+    for name, value in (("old", old), ("new", new)):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a Vega-Lite spec (a dict, from viz.spec), got "
+                            f"{describe(value)}")
     rest = [k for k in set(old) | set(new) if k not in ("datasets", "params")]
     if any(old.get(k) != new.get(k) for k in rest):
         return None
@@ -2152,8 +2156,9 @@ def data_updates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[st
         if before.get("value") != after.get("value") and "select" not in after:
             updates.append({"namespace": "signal", "name": after["name"], "scope": [],
                             "value": after.get("value")})
-    for name, rows in new["datasets"].items():
-        if rows != old["datasets"][name]:
+    old_data = old.get("datasets", {})
+    for name, rows in new.get("datasets", {}).items():
+        if rows != old_data[name]:
             updates.append({"namespace": "data", "name": name, "scope": [], "value": rows})
     # data first, then the parameters that read it (extents, time)
     return [u for u in updates if u["namespace"] == "data"] + \

@@ -80,8 +80,8 @@ def test_load_shedder_needs_an_actor_system_or_none() -> None:
 
 
 def test_littles_law_needs_a_trace_and_a_peer_name() -> None:
-    with pytest.raises(TypeError, match=r"^trace must be a Trace \(run.trace\) or its "
-                                        r"DataFrame, got list \[\]$"):
+    with pytest.raises(TypeError, match=r"^trace must be a labkit Trace or its DataFrame "
+                                        r"\(run.trace or run.trace.df\), got list \[\]$"):
         littles_law([])  # type: ignore[arg-type]
 
     async def main() -> None:

@@ -8,6 +8,7 @@ the reference: every number, column, dtype and value must be the same.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,9 @@ import pandas as pd
 import pytest
 
 import labkit
+import labkit.trace as trace_module
 from labkit import scenarios
+from labkit._check import describe
 from labkit.channel import Channel
 from labkit.flow import LittlesLaw, littles_law
 from labkit.scenarios.backpressure import OFFERED, messages_held
@@ -357,8 +360,22 @@ def test_df_of_a_recorded_trace_after_its_rows_were_read() -> None:
     same_frame(run.trace.df, ref_df(run.trace))
 
 
+@pytest.mark.parametrize("metric", [
+    trace_module.latencies, trace_module.latency_percentiles, trace_module.throughput,
+    trace_module.drops, trace_module.depth_over_time, trace_module.Columns.of, littles_law,
+    messages_held,
+], ids=lambda f: f.__qualname__)
+@pytest.mark.parametrize("bad", [None, 42, "trace", [1, 2, 3]], ids=repr)
+def test_every_metric_refuses_what_is_not_a_trace(metric: Callable[[Any], Any],
+                                                  bad: object) -> None:
+    message = ("trace must be a labkit Trace or its DataFrame (run.trace or run.trace.df), "
+               f"got {describe(bad)}")
+    with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+        metric(bad)
+
+
 def test_littles_law_bad_input_still_names_the_parameter() -> None:
-    with pytest.raises(TypeError, match="trace must be a Trace"):
+    with pytest.raises(TypeError, match="trace must be a labkit Trace"):
         littles_law([1, 2, 3])  # type: ignore[arg-type]
     run = scenarios.overload("go", "block", messages=20)
     with pytest.raises(TypeError, match="peer"):

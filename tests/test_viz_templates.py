@@ -128,6 +128,10 @@ def test_data_updates_send_rows_and_values_or_ask_for_the_whole_spec() -> None:
     assert viz.data_updates(first, first) == []
     one_panel = viz.spec(viz.compare_parts({"Go": _runs()["Go"]}, "depth"))
     assert viz.data_updates(first, one_panel) is None
+    no_data = {"mark": "point"}
+    assert viz.data_updates(no_data, dict(no_data)) == []
+    with pytest.raises(TypeError, match=r"^new must be a Vega-Lite spec .*, got int 2$"):
+        viz.data_updates(first, 2)  # type: ignore[arg-type]
 
 
 def test_parts_refuse_bad_input() -> None:
