@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
-from labkit._check import check_choice, describe
+from labkit._check import check_choice, check_number, describe
 from labkit._runtime.core import current, current_task
 from labkit._runtime.rows import COLUMNS, RECORDED, EventKind, TraceRow
 
@@ -61,6 +61,14 @@ class Trace:
     """
 
     def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not isinstance(rows, list | tuple):
+            raise TypeError(f"rows must be a list of rows in TraceRow field order, got "
+                            f"{describe(rows)}")
+        width = len(COLUMNS)
+        for k, row in enumerate(rows):
+            if not isinstance(row, tuple) or len(row) != width:
+                raise ValueError(f"rows[{k}] must be a tuple of {width} fields in TraceRow "
+                                 f"order ({', '.join(COLUMNS)}), got {describe(row)}")
         self._rows: Sequence[tuple[Any, ...]] | None = rows
         self._events: list[Any] | None = None  # a run's flat event list, kept once read
         self._t0 = 0.0
@@ -69,6 +77,12 @@ class Trace:
     def recorded(cls, events: list[Any], t0: float) -> Trace:
         """The trace of a run from the runtime's flat event list (the fields of
         :data:`RECORDED` per event, times as the clock read them, ``t0`` the start)."""
+        if not isinstance(events, list):
+            raise TypeError(f"events must be a list, got {describe(events)}")
+        if len(events) % _STRIDE:
+            raise ValueError(f"events must hold {_STRIDE} fields per event "
+                             f"({', '.join(RECORDED)}), got {len(events)} values")
+        t0 = check_number("t0", t0, unit="seconds")
         trace = cls(())
         trace._rows = None
         trace._events = events

@@ -214,6 +214,27 @@ def test_a_runs_trace_reads_the_same_as_a_trace_of_its_rows() -> None:
     assert list(trace.df.dtypes) == list(by_hand.df.dtypes)
 
 
+#: Values of the wrong kind for Trace and Trace.recorded (typed Any: the point is to pass them).
+_BAD: dict[str, Any] = {"int": 42, "lists": [[0.0] * 11], "tuple": (), "text": "0"}
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda: Trace(_BAD["int"]), TypeError,
+     "rows must be a list of rows in TraceRow field order"),
+    (lambda: Trace([(0.0, 0, "send")]), ValueError, r"rows\[0\] must be a tuple of 11 fields"),
+    (lambda: Trace(_BAD["lists"]), ValueError, r"rows\[0\] must be a tuple of 11 fields"),
+    (lambda: Trace.recorded(_BAD["tuple"], 0.0), TypeError, "events must be a list, got tuple"),
+    (lambda: Trace.recorded([0.0, "send"], 0.0), ValueError,
+     "events must hold 10 fields per event"),
+    (lambda: Trace.recorded([], _BAD["text"]), TypeError,
+     "t0 must be a finite number of seconds"),
+])
+def test_a_trace_refuses_rows_it_cannot_read(make: Any, error: type[Exception],
+                                             message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()
+
+
 def test_real_time_trace_starts_at_zero() -> None:
     async def main() -> None:
         ch: Channel[int] = Channel(1)
