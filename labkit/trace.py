@@ -170,9 +170,7 @@ class Trace:
     def kinds(self) -> dict[str, int]:
         """How many events of each kind, in order of first appearance."""
         counts: dict[str, int] = {}
-        kinds = (row[2] for row in self.rows) if self._events is None else (
-            self._events[1::_STRIDE])
-        for kind in kinds:
+        for kind in self._column("kind"):
             counts[str(kind)] = counts.get(str(kind), 0) + 1
         return counts
 

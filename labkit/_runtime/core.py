@@ -197,16 +197,13 @@ class Parker(Protocol):
     def wait(self) -> Awaitable[Any]: ...
 
 
-_Future = asyncio.Future
-
-
 class _AsyncioParker:
     __slots__ = ("_fut",)
 
     def __init__(self, loop: Any) -> None:
         # asyncio.Future itself, not loop.create_future(): one Python frame fewer per wait
         # (labkit's loops are asyncio's own, which create plain futures).
-        self._fut: asyncio.Future[Any] = _Future(loop=loop)
+        self._fut: asyncio.Future[Any] = asyncio.Future(loop=loop)
 
     def wake(self, value: Any) -> bool:
         fut = self._fut

@@ -1,7 +1,8 @@
 """A virtual-time asyncio event loop.
 
 The loop's clock only moves when every task is idle: instead of sleeping until the next
-timer, the selector polls with timeout 0 and jumps the clock straight to that timer. Fifty
+timer, the loop jumps the clock straight to that timer (polling the selector first, never
+waiting on it, when there is I/O or a signal handler to hear). Fifty
 virtual seconds take as long as the callbacks they contain, and the same program gives the
 same sequence of events every time.
 
@@ -62,8 +63,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     One step of the loop is :meth:`_run_once`, asyncio's own step rewritten for a clock
     that never waits: timers live in a heap of ``(when, order, handle)`` tuples (ties
-    broken by scheduling order, compared in C), and when nothing is ready the selector is
-    polled without blocking (a wake-up from another thread) before the clock jumps.
+    broken by scheduling order, compared in C), and when nothing is ready the clock jumps
+    to the next one (after a poll of the selector that never waits, if any file or signal
+    handler is registered besides the loop's own wake-up pipe).
     """
 
     def __init__(self, chooser: Callable[[int, str], int] | None = None) -> None:
