@@ -63,14 +63,17 @@ import html
 import importlib.util
 import inspect
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeAlias, TypeVar, cast, overload
 
 import altair as alt
 import ipywidgets
 
 from labkit import Run, viz
+from labkit import workers as pool
 from labkit._check import (
     check_callable,
     check_int,
@@ -79,11 +82,12 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit.trace import Trace
+from labkit.trace import Columns, Trace
 
 __all__ = (
     "MAX_STEPS",
     "MODEL_LABELS",
+    "WORKERS_AFTER",
     "ChartSpec",
     "ControlSpec",
     "Dashboard",
@@ -103,6 +107,10 @@ ChartSpec: TypeAlias = "str | tuple[str, Mapping[str, Any]] | Callable[[Run[Any]
 
 #: The most frames of the Play button (``steps``): one per redraw.
 MAX_STEPS = 1_000
+#: A dashboard comparing models (``workers=None``) simulates them side by side in worker
+#: processes, one core each, once a refresh's runs took this many seconds of wall time
+#: (and here again once the workers' took less).
+WORKERS_AFTER = 0.05
 #: Panel titles for ``compare_models`` (the colours come from the trace's ``model`` column).
 MODEL_LABELS: Mapping[str, str] = {"go": "Go", "rust": "Rust", "actor": "Actor"}
 
@@ -141,7 +149,8 @@ def truncate(source: Trace | Run[T], at: float) -> Trace | Run[T]:
 
 def _last(trace: Trace) -> float:
     """The time of the trace's last event (0 for none)."""
-    return max((row.time for row in trace), default=0.0)
+    times = Columns.of(trace).floats("time")
+    return float(times.max()) if len(times) else 0.0
 
 
 def _end(run: Run[Any]) -> float:
@@ -384,10 +393,18 @@ class Dashboard:
     ``image`` (the charts as SVG when not live), ``spec`` (the Vega-Lite spec shown),
     ``status`` (headline numbers or the error), ``runs`` (label -> Run, as simulated),
     ``skipped`` (label -> error, models left out), ``svg`` (rendered on demand), ``error``,
-    ``simulations`` (scenario calls so far).
+    ``simulations`` (scenario calls so far), ``in_workers`` (how many of them ran in worker
+    processes).
 
     ``live``: ``None`` (default) draws the charts in the browser when anywidget is
     installed, ``True`` requires it, ``False`` always renders SVG in the kernel.
+
+    ``workers``: with several models compared, their runs can be simulated side by side in
+    worker processes, one core each (a run depends only on its parameters and seed, so it
+    is the same run). ``None`` (default) does so once a refresh's runs took
+    :data:`WORKERS_AFTER` seconds or more (thousands of messages), on a machine with two
+    cores or more, for a scenario another process can import (a function of a module);
+    ``True`` always, ``False`` never.
     """
 
     def __init__(self, scenario: Callable[..., Run[Any]],
@@ -396,7 +413,7 @@ class Dashboard:
                  *, compare_models: Sequence[str] | ipywidgets.ValueWidget | None = None,
                  fixed: Mapping[str, Any] | None = None,
                  steps: int = 40, interval_ms: int = 250, cache_size: int = 16,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, workers: bool | None = None) -> None:
         self.scenario = check_callable("scenario", scenario)
         params = _scenario_params(scenario)
         controls = _check_names("controls", controls, scenario, params)
@@ -423,6 +440,15 @@ class Dashboard:
             raise TypeError(f"live must be True, False or None (live when anywidget is "
                             f"installed), got {describe(live)}")
         self._want_live = live
+        if workers is not None and not isinstance(workers, bool):
+            raise TypeError(f"workers must be True, False or None (in workers when the runs "
+                            f"are slow), got {describe(workers)}")
+        self._portable = pool.portable(self.scenario)
+        if workers and not self._portable:
+            raise ValueError("workers=True needs a scenario that another process can import "
+                             "by name (a function of a module, not one defined in the "
+                             "notebook); use workers=None to run it here")
+        self.workers = workers
 
         defaults = {name: default for name, default in (params or {}).items()
                     if default is not inspect.Parameter.empty}
@@ -459,6 +485,13 @@ class Dashboard:
         self._version = 0
         self.error: str | None = None
         self.simulations = 0
+        self.in_workers = 0
+        # wall seconds of the slowest run of this refresh (so far), and of the last one
+        # that simulated anything: whether the next one's runs go to workers
+        self._seconds = 0.0
+        self._last_seconds = 0.0
+        if workers and comparing:
+            pool.warm_up()
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
         self._full_domains: list[float | None] = []
         # the spec of the whole runs with the time parameter ("timed": viz.spec's, or a
@@ -497,21 +530,25 @@ class Dashboard:
         params.update((name, w.value) for name, w in self.controls.items())
         return params
 
-    def _simulate(self, model: str | None) -> Run[Any]:
-        values = tuple((name, w.value) for name, w in self.controls.items())
-        key: Hashable = (model, values)
+    def _key(self, model: str | None) -> Hashable:
+        """The run cache's key for ``model`` at the controls' values (``None``: a value
+        that cannot be hashed, so the run is not cached)."""
+        key: Hashable = (model, tuple((name, w.value) for name, w in self.controls.items()))
         try:
             hash(key)
         except TypeError:  # an unhashable option value: run it, do not cache it
-            key = None
-        if key is not None and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+            return None
+        return key
+
+    def _call(self, model: str | None) -> dict[str, Any]:
+        """The scenario's keyword arguments for ``model`` (``None``: as the controls say)."""
         params = self.params
         if model is not None:
             params["model"] = model
-        self.simulations += 1
-        run = self.scenario(**params)
+        return params
+
+    def _store(self, key: Hashable, run: object) -> Run[Any]:
+        """Check what the scenario returned and keep it in the run cache."""
         if not isinstance(run, Run):
             raise TypeError(f"{getattr(self.scenario, '__name__', 'scenario')} returned "
                             f"{type(run).__name__}, not a labkit Run")
@@ -520,6 +557,48 @@ class Dashboard:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return run
+
+    def _simulate(self, model: str | None) -> Run[Any]:
+        key = self._key(model)
+        if key is not None and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        self.simulations += 1
+        start = time.perf_counter()
+        try:
+            run = self.scenario(**self._call(model))
+        finally:
+            self._seconds = max(self._seconds, time.perf_counter() - start)
+        return self._store(key, run)
+
+    def _simulate_all(self, models: Sequence[str]) -> dict[str, Callable[[], Run[Any]]]:
+        """For each model, a function that gives its run. Models not in the run cache are
+        simulated side by side in worker processes when that pays (:attr:`workers`), else
+        one after another here, each when its function is called."""
+        missing = [m for m in models if (k := self._key(m)) is None or k not in self._cache]
+        if len(missing) < 2 or not self._in_workers():
+            return {m: partial(self._simulate, m) for m in models}
+        results = dict(zip(missing, pool.run(self.scenario,
+                                                 [self._call(m) for m in missing]),
+                           strict=True))
+        self.simulations += len(missing)
+        self.in_workers += len(missing)
+        return {m: partial(self._collect, self._key(m), results[m]) if m in results
+                else partial(self._simulate, m) for m in models}
+
+    def _collect(self, key: Hashable, result: Callable[[], Any]) -> Run[Any]:
+        start = time.perf_counter()
+        try:
+            run = result()
+        finally:  # the wait for the slowest worker (the first waited for included)
+            self._seconds = max(self._seconds, time.perf_counter() - start)
+        return self._store(key, run)
+
+    def _in_workers(self) -> bool:
+        """Whether to simulate several models side by side in worker processes now."""
+        if self.workers is False or not self._portable:
+            return False
+        return self.workers is True or self._last_seconds >= WORKERS_AFTER
 
     def refresh(self) -> None:
         """Run the scenario for the current control values (from the cache when it can)
@@ -537,12 +616,17 @@ class Dashboard:
             self._fail("no model chosen: choose at least one model to compare")
             return
         else:
-            for model in models:
+            self._seconds = 0.0
+            for model, simulated in self._simulate_all(models).items():
                 label = MODEL_LABELS.get(model, model)
                 try:
-                    runs[label] = self._simulate(model)
+                    runs[label] = simulated()
                 except Exception as exc:  # noqa: BLE001 - shown in the status line
                     skipped[label] = _describe(exc)
+            if self._seconds > 0:  # something was simulated, not all from the cache
+                self._last_seconds = self._seconds
+                if self.workers is None and self._in_workers():
+                    pool.warm_up()  # the next move's runs go to the workers
             if not runs:
                 only = len(skipped) == 1
                 self._fail("\n".join(text if only else f"{label}: {text}"
