@@ -364,8 +364,10 @@ def _events(source: Source) -> pd.DataFrame:
 
 
 def _make_events(source: Source) -> pd.DataFrame:
-    df = _frame(source).sort_values("seq", kind="stable")
-    out = df.copy()
+    df = _frame(source)
+    # a new frame (pandas copies a column on write); sorted by seq if it is not yet
+    out = df.copy(deep=False) if df["seq"].is_monotonic_increasing else \
+        df.sort_values("seq", kind="stable")
     owner_side = (out["model"] == "actor") & out["kind"].isin(_OWNER_SIDE_KINDS)
     out["queue"] = out["peer"].where(~owner_side, out["actor"])
     out["model"] = out["model"].where(out["model"].isin(list(PALETTE)), "other")
@@ -399,8 +401,8 @@ def _messages(df: pd.DataFrame) -> pd.DataFrame:
 
 def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
     # The rows of each message's first send and first receive are the trace metrics' join
-    # (labkit.trace._first_times) over row positions instead of times, then taken with two
-    # ``iloc``s: the frame pandas' filter, drop_duplicates and merge would give
+    # (labkit.trace._first_times) over row positions instead of times, then taken column by
+    # column: the frame pandas' filter, drop_duplicates and merge would give
     # (_slow_messages), column for column, in a fraction of the time.
     table = _table(df)
     keys, _ids = _message_keys(table, np.ones(table.n, dtype=bool))
@@ -410,13 +412,18 @@ def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
     _both, i, j = np.intersect1d(sent_keys, got_keys, assume_unique=True,
                                  return_indices=True)
     order = np.argsort(sent_at[i], kind="stable")  # in order of sending
-    sent = df.iloc[sent_at[i][order].astype(np.intp)]
-    got = df.iloc[got_at[j][order].astype(np.intp)]
-    columns = {"msg_id": sent["msg_id"], "sent": sent["time"], "send_seq": sent["seq"],
-               "sender": sent["actor"], "queue": sent["queue"], "model": sent["model"],
-               "msg_type": sent["msg_type"], "corr_id": sent["corr_id"],
-               "received": got["time"], "receive_seq": got["seq"], "receiver": got["actor"]}
-    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in columns.items()})
+    sent, got = sent_at[i][order].astype(np.intp), got_at[j][order].astype(np.intp)
+
+    def take(column: str, rows: np.ndarray) -> Any:
+        return df[column].array.take(rows)
+
+    return pd.DataFrame({
+        "msg_id": take("msg_id", sent), "sent": take("time", sent),
+        "send_seq": take("seq", sent), "sender": take("actor", sent),
+        "queue": take("queue", sent), "model": take("model", sent),
+        "msg_type": take("msg_type", sent), "corr_id": take("corr_id", sent),
+        "received": take("time", got), "receive_seq": take("seq", got),
+        "receiver": take("actor", got)})
 
 
 def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
@@ -437,10 +444,7 @@ def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
 def _lanes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
     """``names`` in order of each actor's first appearance in the trace."""
     wanted = set(names)
-    order: list[str] = []
-    for name in df["actor"].tolist():
-        if name in wanted and name not in order:
-            order.append(name)
+    order = [name for name in df["actor"].unique().tolist() if name in wanted]
     order.extend(sorted(wanted - set(order)))
     return order
 
@@ -523,19 +527,19 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
 
     # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
     # that received a value is busy with it until it does something else).
-    next_time = df.groupby("actor", sort=False)["time"].shift(-1)
-    after = dict(zip(df["seq"].tolist(), next_time.tolist(), strict=True))
+    next_time = df.groupby("actor", sort=False)["time"].shift(-1).to_numpy(dtype="float64")
+    # the row of each shown receive: the last with its seq (rows are in seq order)
+    received_at = np.searchsorted(_table(df).seq(), msgs["receive_seq"].to_numpy(
+        dtype="int64"), side="right") - 1
     ends_at = df[df["kind"] == "handle_end"].drop_duplicates("msg_id")
     ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
 
-    def handled_at(msg_id: int, receive_seq: int) -> float:
-        done = ended.get(msg_id)
-        if done is None:
-            done = after.get(receive_seq)
+    def handled_at(msg_id: int, after: float) -> float:
+        done = ended.get(msg_id, after)
         return end if done is None or math.isnan(done) else float(done)
 
-    handled = [handled_at(i, s) for i, s in
-               zip(msgs["msg_id"].tolist(), msgs["receive_seq"].tolist(), strict=True)]
+    handled = [handled_at(i, after) for i, after in
+               zip(msgs["msg_id"].tolist(), next_time[received_at].tolist(), strict=True)]
 
     shown = set(msgs["msg_id"].tolist())
     blocks = df[(df["kind"] == "block") & df["msg_id"].isin(shown)]
