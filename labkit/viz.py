@@ -529,9 +529,10 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     # that received a value is busy with it until it does something else).
     next_time = df.groupby("actor", sort=False)["time"].shift(-1).to_numpy(dtype="float64")
     # the row of each shown receive: the last with its seq (rows are in seq order)
-    received_at = np.searchsorted(_table(df).seq(), msgs["receive_seq"].to_numpy(
+    table = _table(df)
+    received_at = np.searchsorted(table.seq(), msgs["receive_seq"].to_numpy(
         dtype="int64"), side="right") - 1
-    ends_at = df[df["kind"] == "handle_end"].drop_duplicates("msg_id")
+    ends_at = df[table.equals("kind", "handle_end")].drop_duplicates("msg_id")
     ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
 
     def handled_at(msg_id: int, after: float) -> float:
@@ -541,10 +542,10 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     handled = [handled_at(i, after) for i, after in
                zip(msgs["msg_id"].tolist(), next_time[received_at].tolist(), strict=True)]
 
-    shown = set(msgs["msg_id"].tolist())
-    blocks = df[(df["kind"] == "block") & df["msg_id"].isin(shown)]
+    shown = np.isin(table.floats("msg_id"), msgs["msg_id"].to_numpy(dtype="float64"))
+    blocks = df[table.equals("kind", "block") & shown]
     blocks = blocks.drop_duplicates(["actor", "msg_id"])
-    unblocks = df[(df["kind"] == "unblock") & df["msg_id"].isin(shown)]
+    unblocks = df[table.equals("kind", "unblock") & shown]
     unblocks = unblocks.drop_duplicates(["actor", "msg_id"])[["actor", "msg_id", "time"]]
     blocked = blocks.merge(unblocks, on=["actor", "msg_id"], how="left",
                            suffixes=("", "_end"))
