@@ -362,6 +362,17 @@ class Columns:
         return found
 
 
+    def first_times(self, kinds: Sequence[str], times: Any = None) -> tuple[Any, Any]:
+        """Per message among the rows of ``kinds``: the sorted ranks :meth:`messages` gives
+        the messages and each one's earliest ``times`` (default the ``time`` column; row
+        positions give each message's first row). The metrics' one per-message join."""
+        import numpy as np
+
+        keys, _ids = _message_keys(self, np.ones(self.n, dtype=bool))
+        return _first_times(keys, self.floats("time") if times is None else times,
+                            self.isin("kind", kinds))
+
+
 def _factorize(values: Any) -> tuple[Any, Any]:
     """``values`` as codes into their distinct values in sorted order (-1 for none)."""
     import pandas as pd

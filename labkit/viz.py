@@ -93,9 +93,6 @@ from labkit.trace import (
     SEND_KINDS,
     Columns,
     Trace,
-    _factorize,
-    _first_times,
-    _message_keys,
     latency_percentiles,
 )
 
@@ -401,14 +398,13 @@ def _messages(df: pd.DataFrame) -> pd.DataFrame:
 
 def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
     # The rows of each message's first send and first receive are the trace metrics' join
-    # (labkit.trace._first_times) over row positions instead of times, then taken column by
+    # (Columns.first_times) over row positions instead of times, then taken column by
     # column: the frame pandas' filter, drop_duplicates and merge would give
     # (_slow_messages), column for column, in a fraction of the time.
     table = _table(df)
-    keys, _ids = _message_keys(table, np.ones(table.n, dtype=bool))
     at = np.arange(table.n, dtype="float64")
-    sent_keys, sent_at = _first_times(keys, at, table.isin("kind", SEND_KINDS))
-    got_keys, got_at = _first_times(keys, at, table.isin("kind", RECEIVE_KINDS))
+    sent_keys, sent_at = table.first_times(SEND_KINDS, at)
+    got_keys, got_at = table.first_times(RECEIVE_KINDS, at)
     _both, i, j = np.intersect1d(sent_keys, got_keys, assume_unique=True,
                                  return_indices=True)
     order = np.argsort(sent_at[i], kind="stable")  # in order of sending
@@ -881,7 +877,7 @@ def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
     received = msgs["received"].to_numpy(dtype="float64")
     at = _slot_ends(received, _end_time(df))
     idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
-    model, models = _factorize(lat["model"].astype(str).to_numpy(dtype=object))
+    model, models = pd.factorize(lat["model"].astype(str).to_numpy(dtype=object), sort=True)
     first, counts = _count_rows(model, idx, at)
     bins = idx[first].tolist()
     edges = {i: (_r(i * step), _r((i + 1) * step)) for i in set(bins)}  # once per bin
@@ -1299,7 +1295,7 @@ def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
     df = _events(source)
     got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
     at = _slot_ends(got["time"].to_numpy(dtype="float64"), _end_time(df))
-    actor, names = _factorize(got["actor"].astype(str).to_numpy(dtype=object))
+    actor, names = pd.factorize(got["actor"].astype(str).to_numpy(dtype=object), sort=True)
     first, counts = _count_rows(actor, at)
     model = dict(zip(data["actor"], data["model"], strict=True))
     actors = data["actor"].tolist() + names[actor[first]].tolist()
