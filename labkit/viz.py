@@ -69,7 +69,6 @@ import json
 import math
 import re
 import warnings
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -89,7 +88,13 @@ from labkit._check import (
     check_str,
     describe,
 )
-from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
+from labkit.trace import (
+    RECEIVE_KINDS,
+    SEND_KINDS,
+    Columns,
+    Trace,
+    latency_percentiles,
+)
 
 if TYPE_CHECKING:
     from labkit import Run
@@ -356,8 +361,10 @@ def _events(source: Source) -> pd.DataFrame:
 
 
 def _make_events(source: Source) -> pd.DataFrame:
-    df = _frame(source).sort_values("seq", kind="stable")
-    out = df.copy()
+    df = _frame(source)
+    # a new frame (pandas copies a column on write); sorted by seq if it is not yet
+    out = df.copy(deep=False) if df["seq"].is_monotonic_increasing else \
+        df.sort_values("seq", kind="stable")
     owner_side = (out["model"] == "actor") & out["kind"].isin(_OWNER_SIDE_KINDS)
     out["queue"] = out["peer"].where(~owner_side, out["actor"])
     out["model"] = out["model"].where(out["model"].isin(list(PALETTE)), "other")
@@ -378,33 +385,41 @@ def _text(value: object) -> str:
         or value is pd.NA else str(value)
 
 
+def _table(df: pd.DataFrame) -> Columns:
+    """An events frame's columns as numpy arrays (:class:`labkit.trace.Columns`), kept with
+    it: what the charts filter, group and match rows on."""
+    return cast(Columns, _memo(df, "table", lambda: Columns.of_frame(df)))
+
+
 def _messages(df: pd.DataFrame) -> pd.DataFrame:
     """One row per message that was sent and received: sender, receiver, times, queue."""
     return cast(pd.DataFrame, _memo(df, "messages", lambda: _make_messages(df)))
 
 
 def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
-    # The rows of each message's first send and first receive, found in one pass over two
-    # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
-    # merge would give (_slow_messages), column for column, in a fraction of the time.
-    first_sent: dict[Any, int] = {}
-    first_got: dict[Any, int] = {}
-    for i, (kind, msg) in enumerate(zip(df["kind"].tolist(), df["msg_id"].tolist(),
-                                        strict=True)):
-        if msg is None or msg is pd.NA or msg != msg:  # noqa: PLR0124 - NaN
-            continue
-        if kind in SEND_KINDS:
-            first_sent.setdefault(msg, i)
-        elif kind in RECEIVE_KINDS:
-            first_got.setdefault(msg, i)
-    pairs = [(i, first_got[msg]) for msg, i in first_sent.items() if msg in first_got]
-    sent = df.iloc[[i for i, _ in pairs]]
-    got = df.iloc[[j for _, j in pairs]]
-    columns = {"msg_id": sent["msg_id"], "sent": sent["time"], "send_seq": sent["seq"],
-               "sender": sent["actor"], "queue": sent["queue"], "model": sent["model"],
-               "msg_type": sent["msg_type"], "corr_id": sent["corr_id"],
-               "received": got["time"], "receive_seq": got["seq"], "receiver": got["actor"]}
-    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in columns.items()})
+    # The rows of each message's first send and first receive are the trace metrics' join
+    # (Columns.first_times) over row positions instead of times, then taken column by
+    # column: the frame pandas' filter, drop_duplicates and merge would give
+    # (_slow_messages), column for column, in a fraction of the time.
+    table = _table(df)
+    at = np.arange(table.n, dtype="float64")
+    sent_keys, sent_at = table.first_times(SEND_KINDS, at)
+    got_keys, got_at = table.first_times(RECEIVE_KINDS, at)
+    _both, i, j = np.intersect1d(sent_keys, got_keys, assume_unique=True,
+                                 return_indices=True)
+    order = np.argsort(sent_at[i], kind="stable")  # in order of sending
+    sent, got = sent_at[i][order].astype(np.intp), got_at[j][order].astype(np.intp)
+
+    def take(column: str, rows: np.ndarray) -> Any:
+        return df[column].array.take(rows)
+
+    return pd.DataFrame({
+        "msg_id": take("msg_id", sent), "sent": take("time", sent),
+        "send_seq": take("seq", sent), "sender": take("actor", sent),
+        "queue": take("queue", sent), "model": take("model", sent),
+        "msg_type": take("msg_type", sent), "corr_id": take("corr_id", sent),
+        "received": take("time", got), "receive_seq": take("seq", got),
+        "receiver": take("actor", got)})
 
 
 def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
@@ -425,10 +440,7 @@ def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
 def _lanes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
     """``names`` in order of each actor's first appearance in the trace."""
     wanted = set(names)
-    order: list[str] = []
-    for name in df["actor"].tolist():
-        if name in wanted and name not in order:
-            order.append(name)
+    order = [name for name in df["actor"].unique().tolist() if name in wanted]
     order.extend(sorted(wanted - set(order)))
     return order
 
@@ -511,24 +523,25 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
 
     # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
     # that received a value is busy with it until it does something else).
-    next_time = df.groupby("actor", sort=False)["time"].shift(-1)
-    after = dict(zip(df["seq"].tolist(), next_time.tolist(), strict=True))
-    ends_at = df[df["kind"] == "handle_end"].drop_duplicates("msg_id")
+    next_time = df.groupby("actor", sort=False)["time"].shift(-1).to_numpy(dtype="float64")
+    # the row of each shown receive: the last with its seq (rows are in seq order)
+    table = _table(df)
+    received_at = np.searchsorted(table.seq(), msgs["receive_seq"].to_numpy(
+        dtype="int64"), side="right") - 1
+    ends_at = df[table.equals("kind", "handle_end")].drop_duplicates("msg_id")
     ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
 
-    def handled_at(msg_id: int, receive_seq: int) -> float:
-        done = ended.get(msg_id)
-        if done is None:
-            done = after.get(receive_seq)
+    def handled_at(msg_id: int, after: float) -> float:
+        done = ended.get(msg_id, after)
         return end if done is None or math.isnan(done) else float(done)
 
-    handled = [handled_at(i, s) for i, s in
-               zip(msgs["msg_id"].tolist(), msgs["receive_seq"].tolist(), strict=True)]
+    handled = [handled_at(i, after) for i, after in
+               zip(msgs["msg_id"].tolist(), next_time[received_at].tolist(), strict=True)]
 
-    shown = set(msgs["msg_id"].tolist())
-    blocks = df[(df["kind"] == "block") & df["msg_id"].isin(shown)]
+    shown = np.isin(table.floats("msg_id"), msgs["msg_id"].to_numpy(dtype="float64"))
+    blocks = df[table.equals("kind", "block") & shown]
     blocks = blocks.drop_duplicates(["actor", "msg_id"])
-    unblocks = df[(df["kind"] == "unblock") & df["msg_id"].isin(shown)]
+    unblocks = df[table.equals("kind", "unblock") & shown]
     unblocks = unblocks.drop_duplicates(["actor", "msg_id"])[["actor", "msg_id", "time"]]
     blocked = blocks.merge(unblocks, on=["actor", "msg_id"], how="left",
                            suffixes=("", "_end"))
@@ -619,43 +632,48 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     title = _optional_str("title", title)
     width, height = _pixels("width", width), _pixels("height", height)
     df = _events(source)
-    rows = df[df["depth"].notna() & df["queue"].notna()]
+    table = _table(df)
+    queue, names = table.codes("queue")
+    depth = table.floats("depth")
     # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
     # close, a watermark's pause) are not queues to draw.
-    queues = set(df.loc[df["kind"].isin(SEND_KINDS), "queue"].dropna())
-    rows = rows[rows["queue"].isin(queues)]
+    is_queue = np.zeros(len(names) + 1, dtype=bool)  # the last one stands for "no queue"
+    is_queue[queue[table.isin("kind", SEND_KINDS) & (queue >= 0)]] = True
+    rows = ~np.isnan(depth) & is_queue[queue]
     if peer is not None:
-        rows = rows[rows["queue"] == peer]
-        if rows.empty and not (df["queue"] == peer).any():
+        rows &= np.isin(queue, np.flatnonzero(names == peer))
+        if not rows.any() and not (df["queue"] == peer).any():
             known = sorted(df.loc[df["depth"].notna(), "queue"].dropna().unique().tolist())
             raise ValueError(f"no queue named {peer!r} in this trace; queues: {known}")
-    busiest = rows.groupby("queue").size().reset_index(name="n")
-    busiest = busiest.sort_values(["n", "queue"], ascending=[False, True],
-                                  kind="stable").head(max_queues)
-    keep = set(busiest["queue"].tolist())
-    rows = rows[rows["queue"].isin(keep)]
+    # the busiest queues first (names in sorted order: codes), at most max_queues of them
+    counts = np.bincount(queue[rows], minlength=len(names))
+    seen = np.flatnonzero(counts)
+    keep = np.sort(seen[np.lexsort((seen, -counts[seen]))][:max_queues])
     # Several events at one instant: the depth after the last one is what the queue held.
-    rows = rows.drop_duplicates(["queue", "time"], keep="last")
+    times = table.floats("time")
+    at = _last_at_each_instant(queue, times, rows & np.isin(queue, keep))
     end = _end_time(df)
     start = float(df["time"].min()) if len(df) else 0.0
     parts: list[pd.DataFrame] = []
     binned = False
-    for queue in sorted(keep):
-        q = rows[rows["queue"] == queue]
-        model = q["model"].iloc[0]
-        series = pd.DataFrame({"time": q["time"].astype("float64"),
-                               "depth": q["depth"].astype("int64"),
-                               "kind": q["kind"].astype(str), "actor": q["actor"].map(_text),
-                               "msg_id": q["msg_id"].astype("Int64")})
-        if len(series) > max_points and end > start:
+    for code in keep.tolist():
+        q = at[queue[at] == code]
+        model = df["model"].iloc[q[0]]
+        if len(q) > max_points and end > start:
             binned = True
             width_s = (end - start) / max_points
-            idx = ((series["time"] - start) // width_s).clip(upper=max_points - 1)
-            series = series.groupby(idx).agg(depth=("depth", "max")).reset_index()
+            series = _peak_per_bin(times[q] - start, depth[q], width_s, max_points)
             series["time"] = start + series["time"] * width_s
             series["kind"], series["actor"] = "peak of bin", ""
             series["msg_id"] = pd.array([None] * len(series), dtype="Int64")
-        series["queue"] = str(queue)
+        else:
+            rows_q = df.iloc[q]
+            series = pd.DataFrame({"time": rows_q["time"].astype("float64"),
+                                   "depth": rows_q["depth"].astype("int64"),
+                                   "kind": rows_q["kind"].astype(str),
+                                   "actor": rows_q["actor"].map(_text),
+                                   "msg_id": rows_q["msg_id"].astype("Int64")})
+        series["queue"] = str(names[code])
         series["model"] = str(model)
         parts.append(series)
     cols = ["time", "depth", "queue", "model", "kind", "actor", "msg_id"]
@@ -666,6 +684,34 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     return Parts("depth", _shape(models=tuple(_present(data)), queues=len(keep) > 1,
                                  subtitled=bool(subtitle), width=width, height=height),
                  {"lines": data}, {"title": label, "subtitle": subtitle})
+
+
+def _last_at_each_instant(group: np.ndarray, times: np.ndarray,
+                          rows: np.ndarray) -> np.ndarray:
+    """The positions among ``rows`` that are the last of their ``group`` at their time, in
+    order: the rows ``drop_duplicates([group, time], keep="last")`` keeps."""
+    at = np.flatnonzero(rows)
+    g, t = group[at], times[at]
+    order = np.lexsort((t, g))  # stable: by group, then time, then position
+    g, t = g[order], t[order]
+    last = np.ones(len(at), dtype=bool)
+    same_time = (t[1:] == t[:-1]) | (np.isnan(t[1:]) & np.isnan(t[:-1]))
+    last[:-1] = (g[1:] != g[:-1]) | ~same_time
+    return np.sort(at[order[last]])
+
+
+def _peak_per_bin(offsets: np.ndarray, depth: np.ndarray, width: float,
+                  bins: int) -> pd.DataFrame:
+    """The peak depth per time bin (``width`` seconds, at most ``bins``): columns ``time``
+    (the bin's number, float) and ``depth``, as ``groupby(offsets // width).max()`` gives
+    them (bins in order; rows without a time left out)."""
+    index = np.floor_divide(offsets, width)
+    index = np.where(index > bins - 1, float(bins - 1), index)
+    index, depth = index[~np.isnan(index)], depth[~np.isnan(index)].astype("int64")
+    found, inverse = np.unique(index, return_inverse=True)
+    peak = np.full(len(found), np.iinfo("int64").min)
+    np.maximum.at(peak, inverse, depth)
+    return pd.DataFrame({"time": found, "depth": peak})
 
 
 def _depth_build(parts: Parts) -> alt.Chart:
@@ -801,7 +847,26 @@ def _slot_ends(times: np.ndarray, end: float) -> np.ndarray:
         return np.zeros(len(times))
     width = end / _SLOTS
     index = np.clip(np.ceil(times / width - 1e-9), 0, _SLOTS)
-    return np.array([_r(i * width) for i in index.tolist()])
+    ends = np.array([_r(i * width) for i in range(_SLOTS + 1)])  # rounded once per slot
+    out = np.full(len(times), np.nan)  # no time, no slot
+    timed = ~np.isnan(index)
+    # copysign: a time of 0 is in slot -0.0 (ceil of a tiny negative), and stays so
+    out[timed] = np.copysign(ends[index[timed].astype(np.intp)], index[timed])
+    return out
+
+
+def _count_rows(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by equal values of ``keys`` (arrays, the first one most significant),
+    groups in sorted order: one row of each group and how many rows it has. What
+    ``sorted(Counter(zip(*keys)).items())`` counts, without a tuple per row."""
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for key in keys:
+        ordered = key[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    first = np.flatnonzero(new)
+    return order[first], np.diff(np.append(first, len(order)))
 
 
 def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
@@ -812,29 +877,36 @@ def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
     received = msgs["received"].to_numpy(dtype="float64")
     at = _slot_ends(received, _end_time(df))
     idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
-    counts = sorted(Counter(zip(lat["model"].astype(str).tolist(), idx.tolist(), at.tolist(),
-                                strict=True)).items())
+    model, models = pd.factorize(lat["model"].astype(str).to_numpy(dtype=object), sort=True)
+    first, counts = _count_rows(model, idx, at)
+    bins = idx[first].tolist()
+    edges = {i: (_r(i * step), _r((i + 1) * step)) for i in set(bins)}  # once per bin
     bars = pd.DataFrame({
-        "bin_start": [_r(b * step) for (_, b, _), _ in counts],
-        "bin_end": [_r((b + 1) * step) for (_, b, _), _ in counts],
-        "messages": pd.array([n for _, n in counts], dtype="int64"),
-        "model": [m for (m, _, _), _ in counts], "at": [a for (_, _, a), _ in counts]})
+        "bin_start": [edges[i][0] for i in bins],
+        "bin_end": [edges[i][1] for i in bins],
+        "messages": counts.astype("int64"),
+        "model": models[model[first]].tolist(), "at": at[first].tolist()})
     order = np.argsort(received, kind="stable")
     seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
-    ends = sorted(set(at.tolist()))
+    arrived = received[order]
+    by_latency = np.argsort(seconds, kind="stable")
+    ends = np.unique(at).tolist()
     rows: list[dict[str, Any]] = []
-    qs = [float(p[1:]) / 100 for p in marks["percentile"]]
+    names, heights = marks["percentile"].tolist(), marks["label_y"].tolist()
+    qs = [float(p[1:]) / 100 for p in names]
     for i, slot in enumerate(ends):
         until = ends[i + 1] if i + 1 < len(ends) else None
         if until is None:  # the whole run: exactly the chart's own rules
             values = marks["value_ms"].tolist()
         else:
-            shown = seconds[: int(np.searchsorted(received[order], slot, side="right"))]
-            if not len(shown):
+            shown = int(np.searchsorted(arrived, slot, side="right"))
+            if not shown:
                 continue
-            values = [_r(v * 1000) for v in np.quantile(shown, qs)]
-        for (p, y), v in zip(zip(marks["percentile"], marks["label_y"], strict=True), values,
-                             strict=True):
+            # the first ``shown`` latencies, taken in sorted order: the same quantiles,
+            # quicker to find
+            first_ones = seconds[by_latency[by_latency < shown]]
+            values = [_r(v * 1000) for v in np.quantile(first_ones, qs)]
+        for p, y, v in zip(names, heights, values, strict=True):
             rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
                          "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
     cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
@@ -1223,15 +1295,16 @@ def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
     df = _events(source)
     got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
     at = _slot_ends(got["time"].to_numpy(dtype="float64"), _end_time(df))
-    counts = sorted(Counter(zip(got["actor"].astype(str).tolist(), at.tolist(),
-                                strict=True)).items())
+    actor, names = pd.factorize(got["actor"].astype(str).to_numpy(dtype=object), sort=True)
+    first, counts = _count_rows(actor, at)
     model = dict(zip(data["actor"], data["model"], strict=True))
-    actors = data["actor"].tolist() + [a for (a, _), _ in counts]
+    actors = data["actor"].tolist() + names[actor[first]].tolist()
     return pd.DataFrame({
         "actor": actors,
-        "messages": pd.array([0] * len(data) + [n for _, n in counts], dtype="int64"),
+        "messages": np.concatenate((np.zeros(len(data), dtype="int64"),
+                                    counts.astype("int64"))),
         "model": [model[a] for a in actors],
-        "at": [0.0] * len(data) + [t for (_, t), _ in counts]})
+        "at": [0.0] * len(data) + at[first].tolist()})
 
 
 def _load_build(parts: Parts) -> alt.LayerChart:

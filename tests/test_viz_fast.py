@@ -1,0 +1,579 @@
+"""labkit.viz's chart data against the pandas code it replaced, on real runs.
+
+The chart parts are computed on numpy columns (labkit.trace.Columns) so that a dashboard
+redraws a 10 000-message run quickly; the functions below are the row-by-row and pandas
+versions they replaced, kept here only as the reference. Every Parts frame (values, dtypes,
+row and column order, index), every text fill and every final spec must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("altair")
+
+from labkit import scenarios, viz
+from labkit._check import check_int
+from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
+
+# -- the reference: what viz computed before, row by row and with pandas ----------------------
+# Verbatim but for ``viz.`` before the module's own names; ``reference()`` puts them in place.
+
+def ref_make_events(source: viz.Source) -> pd.DataFrame:
+    df = viz._frame(source).sort_values("seq", kind="stable")
+    out = df.copy()
+    owner_side = (out["model"] == "actor") & out["kind"].isin(viz._OWNER_SIDE_KINDS)
+    out["queue"] = out["peer"].where(~owner_side, out["actor"])
+    out["model"] = out["model"].where(out["model"].isin(list(viz.PALETTE)), "other")
+    return out
+
+
+def ref_make_messages(df: pd.DataFrame) -> pd.DataFrame:
+    # The rows of each message's first send and first receive, found in one pass over two
+    # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
+    # merge would give (_slow_messages), column for column, in a fraction of the time.
+    first_sent: dict[Any, int] = {}
+    first_got: dict[Any, int] = {}
+    for i, (kind, msg) in enumerate(zip(df["kind"].tolist(), df["msg_id"].tolist(),
+                                        strict=True)):
+        if msg is None or msg is pd.NA or msg != msg:
+            continue
+        if kind in SEND_KINDS:
+            first_sent.setdefault(msg, i)
+        elif kind in RECEIVE_KINDS:
+            first_got.setdefault(msg, i)
+    pairs = [(i, first_got[msg]) for msg, i in first_sent.items() if msg in first_got]
+    sent = df.iloc[[i for i, _ in pairs]]
+    got = df.iloc[[j for _, j in pairs]]
+    columns = {"msg_id": sent["msg_id"], "sent": sent["time"], "send_seq": sent["seq"],
+               "sender": sent["actor"], "queue": sent["queue"], "model": sent["model"],
+               "msg_type": sent["msg_type"], "corr_id": sent["corr_id"],
+               "received": got["time"], "receive_seq": got["seq"], "receiver": got["actor"]}
+    return pd.DataFrame({k: v.reset_index(drop=True) for k, v in columns.items()})
+
+
+def ref_lanes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """``names`` in order of each actor's first appearance in the trace."""
+    wanted = set(names)
+    order: list[str] = []
+    for name in df["actor"].tolist():
+        if name in wanted and name not in order:
+            order.append(name)
+    order.extend(sorted(wanted - set(order)))
+    return order
+
+
+def ref_timeline_parts(source: viz.Source, *, limit: int = 150, title: str | None = None,
+                    width: int = 600) -> viz.Parts:
+    limit = viz._how_many("limit", limit)
+    title = viz._optional_str("title", title)
+    width = viz._pixels("width", width)
+    df = viz._events(source)
+    end = viz._end_time(df)
+    msgs = viz._messages(df).sort_values("receive_seq", kind="stable").head(limit)
+
+    # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
+    # that received a value is busy with it until it does something else).
+    next_time = df.groupby("actor", sort=False)["time"].shift(-1)
+    after = dict(zip(df["seq"].tolist(), next_time.tolist(), strict=True))
+    ends_at = df[df["kind"] == "handle_end"].drop_duplicates("msg_id")
+    ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
+
+    def handled_at(msg_id: int, receive_seq: int) -> float:
+        done = ended.get(msg_id)
+        if done is None:
+            done = after.get(receive_seq)
+        return end if done is None or math.isnan(done) else float(done)
+
+    handled = [handled_at(i, s) for i, s in
+               zip(msgs["msg_id"].tolist(), msgs["receive_seq"].tolist(), strict=True)]
+
+    shown = set(msgs["msg_id"].tolist())
+    blocks = df[(df["kind"] == "block") & df["msg_id"].isin(shown)]
+    blocks = blocks.drop_duplicates(["actor", "msg_id"])
+    unblocks = df[(df["kind"] == "unblock") & df["msg_id"].isin(shown)]
+    unblocks = unblocks.drop_duplicates(["actor", "msg_id"])[["actor", "msg_id", "time"]]
+    blocked = blocks.merge(unblocks, on=["actor", "msg_id"], how="left",
+                           suffixes=("", "_end"))
+
+    rows: list[dict[str, Any]] = []
+
+    def add(lane: Any, phase: str, start: Any, stop: Any, msg: Any) -> None:
+        start, stop = float(start), float(stop)
+        rows.append({
+            "lane": str(lane), "phase": phase, "start": viz._r(start), "end": viz._r(stop),
+            "duration_ms": viz._r((stop - start) * 1000), "msg_id": int(msg["msg_id"]),
+            "corr_id": viz._id(msg["corr_id"]), "msg_type": viz._text(msg["msg_type"]),
+            "queue": viz._text(msg["queue"]), "model": str(msg["model"])})
+
+    for block in blocked.to_dict("records"):
+        stop = end if pd.isna(block["time_end"]) else block["time_end"]
+        add(block["actor"], "blocked", block["time"], stop, block)
+    for msg, done in zip(msgs.to_dict("records"), handled, strict=True):
+        add(msg["receiver"], "waiting", msg["sent"], msg["received"], msg)
+        add(msg["receiver"], "handling", msg["received"], done, msg)
+    data = pd.DataFrame(rows, columns=["lane", "phase", "start", "end", "duration_ms",
+                                       "msg_id", "corr_id", "msg_type", "queue", "model"])
+    data["corr_id"] = data["corr_id"].astype("Int64")
+    data["path"] = viz._path_keys(data)
+    lanes = viz._lanes(df, data["lane"].unique().tolist())
+    return viz.Parts("timeline", viz._shape(models=tuple(viz._present(data)), width=width),
+                 {"bars": data},
+                 {"title": title or f"When each message waited and was handled "
+                                    f"(first {limit} messages)", "lanes": lanes})
+
+
+def ref_depth_parts(source: viz.Source, peer: str | None = None, *,
+                    max_points: int = viz.MAX_POINTS, max_queues: int = 8,
+                    title: str | None = None, width: int = 600,
+                    height: int = 220) -> viz.Parts:
+    peer = viz._optional_str("peer", peer)
+    max_points = viz._how_many("max_points", max_points)
+    max_queues = viz._how_many("max_queues", max_queues)
+    title = viz._optional_str("title", title)
+    width, height = viz._pixels("width", width), viz._pixels("height", height)
+    df = viz._events(source)
+    rows = df[df["depth"].notna() & df["queue"].notna()]
+    # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
+    # close, a watermark's pause) are not queues to draw.
+    queues = set(df.loc[df["kind"].isin(SEND_KINDS), "queue"].dropna())
+    rows = rows[rows["queue"].isin(queues)]
+    if peer is not None:
+        rows = rows[rows["queue"] == peer]
+        if rows.empty and not (df["queue"] == peer).any():
+            known = sorted(df.loc[df["depth"].notna(), "queue"].dropna().unique().tolist())
+            raise ValueError(f"no queue named {peer!r} in this trace; queues: {known}")
+    busiest = rows.groupby("queue").size().reset_index(name="n")
+    busiest = busiest.sort_values(["n", "queue"], ascending=[False, True],
+                                  kind="stable").head(max_queues)
+    keep = set(busiest["queue"].tolist())
+    rows = rows[rows["queue"].isin(keep)]
+    # Several events at one instant: the depth after the last one is what the queue held.
+    rows = rows.drop_duplicates(["queue", "time"], keep="last")
+    end = viz._end_time(df)
+    start = float(df["time"].min()) if len(df) else 0.0
+    parts: list[pd.DataFrame] = []
+    binned = False
+    for queue in sorted(keep):
+        q = rows[rows["queue"] == queue]
+        model = q["model"].iloc[0]
+        series = pd.DataFrame({"time": q["time"].astype("float64"),
+                               "depth": q["depth"].astype("int64"),
+                               "kind": q["kind"].astype(str), "actor": q["actor"].map(viz._text),
+                               "msg_id": q["msg_id"].astype("Int64")})
+        if len(series) > max_points and end > start:
+            binned = True
+            width_s = (end - start) / max_points
+            idx = ((series["time"] - start) // width_s).clip(upper=max_points - 1)
+            series = series.groupby(idx).agg(depth=("depth", "max")).reset_index()
+            series["time"] = start + series["time"] * width_s
+            series["kind"], series["actor"] = "peak of bin", ""
+            series["msg_id"] = pd.array([None] * len(series), dtype="Int64")
+        series["queue"] = str(queue)
+        series["model"] = str(model)
+        parts.append(series)
+    cols = ["time", "depth", "queue", "model", "kind", "actor", "msg_id"]
+    data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    data["time"] = data["time"].map(viz._r)
+    label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
+    subtitle = f"peak per {viz._seconds_label((end - start) / max_points)} bin" if binned else ""
+    return viz.Parts("depth", viz._shape(models=tuple(viz._present(data)), queues=len(keep) > 1,
+                                 subtitled=bool(subtitle), width=width, height=height),
+                 {"lines": data}, {"title": label, "subtitle": subtitle})
+
+
+def ref_slot_ends(times: np.ndarray, end: float) -> np.ndarray:
+    """For each time, the end of its slot: ``end`` cut into :data:`viz._SLOTS` equal slots."""
+    if end <= 0:
+        return np.zeros(len(times))
+    width = end / viz._SLOTS
+    index = np.clip(np.ceil(times / width - 1e-9), 0, viz._SLOTS)
+    return np.array([viz._r(i * width) for i in index.tolist()])
+
+
+def ref_latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
+                     marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The histogram's counts per (model, bin, time slot), and the percentile rules as they
+    stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
+    msgs = viz._messages(df)
+    received = msgs["received"].to_numpy(dtype="float64")
+    at = viz._slot_ends(received, viz._end_time(df))
+    idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
+    counts = sorted(Counter(zip(lat["model"].astype(str).tolist(), idx.tolist(), at.tolist(),
+                                strict=True)).items())
+    bars = pd.DataFrame({
+        "bin_start": [viz._r(b * step) for (_, b, _), _ in counts],
+        "bin_end": [viz._r((b + 1) * step) for (_, b, _), _ in counts],
+        "messages": pd.array([n for _, n in counts], dtype="int64"),
+        "model": [m for (m, _, _), _ in counts], "at": [a for (_, _, a), _ in counts]})
+    order = np.argsort(received, kind="stable")
+    seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
+    ends = sorted(set(at.tolist()))
+    rows: list[dict[str, Any]] = []
+    qs = [float(p[1:]) / 100 for p in marks["percentile"]]
+    for i, slot in enumerate(ends):
+        until = ends[i + 1] if i + 1 < len(ends) else None
+        if until is None:  # the whole run: exactly the chart's own rules
+            values = marks["value_ms"].tolist()
+        else:
+            shown = seconds[: int(np.searchsorted(received[order], slot, side="right"))]
+            if not len(shown):
+                continue
+            values = [viz._r(v * 1000) for v in np.quantile(shown, qs)]
+        for (p, y), v in zip(zip(marks["percentile"], marks["label_y"], strict=True), values,
+                             strict=True):
+            rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
+                         "label": f"{p} = {viz._ms_text(v)} ms", "from": slot, "until": until})
+    cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
+    return {"bars_by_time": bars, "marks_by_time": pd.DataFrame(rows, columns=cols)}
+
+
+def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None = None,
+                    lane_width: int = 140, height: int = 420) -> viz.Parts:
+    limit = viz._how_many("limit", limit)
+    title = viz._optional_str("title", title)
+    lane_width, height = viz._pixels("lane_width", lane_width), viz._pixels("height", height)
+    df = viz._events(source)
+    msgs = viz._messages(df).sort_values("send_seq", kind="stable").head(limit)
+    asks = set(msgs["corr_id"].dropna().tolist())
+    of_asks = df["corr_id"].isin(asks)
+    replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
+    # A reply has no message id: a dead letter without one is a reply nobody waited for.
+    late = df[(df["kind"] == "dead_letter") & df["msg_id"].isna() & of_asks
+              & df["peer"].notna()]
+    timeouts = df[(df["kind"] == "timeout") & of_asks]
+    last = max([float(msgs["received"].max()) if len(msgs) else viz._end_time(df),
+                *replies["time"].tolist(), *late["time"].tolist(),
+                *timeouts["time"].tolist()])
+    lost = df[df["kind"].isin(viz._LOST_KINDS) & (df["time"] <= last)].head(limit)
+    lanes = viz._lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
+                   + replies["actor"].tolist() + replies["peer"].tolist()
+                   + late["peer"].tolist() + lost["actor"].tolist()
+                   + timeouts["actor"].tolist())
+    pos = {name: i for i, name in enumerate(lanes)}
+    back = pd.concat([replies.assign(arrow="reply"), late.assign(arrow="late reply")])
+    # A late reply's row is the asker's (actor) about the replier (peer); a reply's the
+    # replier's about the asker.
+    is_late = back["arrow"] == "late reply"
+    arrows = pd.concat([pd.DataFrame({
+        "sender": msgs["sender"].astype(str), "receiver": msgs["receiver"].astype(str),
+        "sent": msgs["sent"].map(viz._r), "received": msgs["received"].map(viz._r),
+        "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(viz._r),
+        "msg_id": msgs["msg_id"].astype(int), "corr_id": msgs["corr_id"].astype("Int64"),
+        "msg_type": msgs["msg_type"].map(viz._text),
+        "queue": msgs["queue"].map(viz._text), "model": msgs["model"].astype(str),
+        "arrow": "message", "order": msgs["send_seq"].astype(int),
+    }), pd.DataFrame({
+        "sender": back["peer"].where(is_late, back["actor"]).astype(str),
+        "receiver": back["actor"].where(is_late, back["peer"]).astype(str),
+        "sent": back["time"].map(viz._r), "received": back["time"].map(viz._r),
+        "latency_ms": 0.0, "msg_id": None, "corr_id": back["corr_id"].astype("Int64"),
+        "msg_type": back["msg_type"].map(viz._text),
+        "queue": "", "model": back["model"].astype(str), "arrow": back["arrow"],
+        "order": back["seq"].astype(int),
+    })], ignore_index=True)
+    arrows["direction"] = [
+        "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
+        for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
+    top = viz._r(float(df["time"].min())) if len(df) else 0.0
+    viz._stack_flat_arrows(arrows, unit=viz._STACK_PX / height * ((last - top) or 1e-3))
+    arrows = arrows.drop(columns="order")
+    arrows["corr_id"] = arrows["corr_id"].astype("Int64")
+    arrows["msg_id"] = arrows["msg_id"].astype("Int64")
+    arrows["path"] = viz._path_keys(arrows)
+    bottom = max([viz._r(last), *arrows["received"].tolist()])
+    life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
+                         "to": [bottom] * len(lanes)})
+    marks = pd.concat([lost, timeouts])
+    drops = pd.DataFrame({
+        "lane": marks["actor"].astype(str), "time": marks["time"].map(viz._r),
+        "kind": marks["kind"].astype(str), "msg_type": marks["msg_type"].map(viz._text),
+        "detail": marks["detail"].map(viz._text), "peer": marks["peer"].map(viz._text),
+        "msg_id": marks["msg_id"].astype("Int64"), "corr_id": marks["corr_id"].astype("Int64"),
+        "model": marks["model"].astype(str)})
+    drops["path"] = viz._path_keys(drops)
+    # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
+    instant = bool(last - top == 0 and bottom > top)
+    return viz.Parts("sequence", viz._shape(models=tuple(viz._present(arrows)), instant=instant,
+                                    width=max(240, lane_width * len(lanes)), height=height),
+                 {"life": life, "arrows": arrows, "drops": drops},
+                 {"title": title or f"Message sequence (first {limit} messages)",
+                  "lanes": lanes, "instant": [top]})
+
+
+def ref_load_counts(source: viz.Source | Mapping[str, int], actors: Sequence[str] | None,
+                 model: str | None) -> pd.DataFrame:
+    """``actor, messages, model`` rows: receives per actor (or the given counts), in lane
+    order (``actors``, else first appearance)."""
+    if isinstance(source, Mapping):
+        for key, value in source.items():
+            check_int(f"the count of {key!r}", value, minimum=0)
+        names = list(actors) if actors is not None else [str(k) for k in source]
+        colour = model if model in viz.PALETTE else "other"
+        return pd.DataFrame({"actor": names,
+                             "messages": [int(source.get(n, 0)) for n in names],
+                             "model": [colour] * len(names)})
+    df = viz._events(source)
+    got = df[df["kind"].isin(RECEIVE_KINDS)]
+    counts = got.groupby("actor", sort=False).size()
+    models = got.groupby("actor", sort=False)["model"].first()
+    if actors is None:
+        names = viz._lanes(got, [str(a) for a in counts.index])
+    else:
+        names = list(actors)
+        unknown = sorted(set(names) - set(df["actor"].dropna().astype(str)))
+        if unknown:
+            known = sorted(str(a) for a in counts.index)
+            raise ValueError(f"no actor named {unknown} in this trace; actors that "
+                             f"received messages: {known}")
+    fallback = model if model in viz.PALETTE else "other"
+    return pd.DataFrame({
+        "actor": names,
+        "messages": [int(counts.get(n, 0)) for n in names],
+        "model": [str(models.get(n, fallback)) if model is None else fallback
+                  for n in names]})
+
+
+def ref_load_by_time(source: viz.Source, data: pd.DataFrame) -> pd.DataFrame:
+    """Receives per (worker, time slot), with a zero row at 0 s for every worker so that
+    each bar keeps its place while scrubbing."""
+    df = viz._events(source)
+    got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
+    at = viz._slot_ends(got["time"].to_numpy(dtype="float64"), viz._end_time(df))
+    counts = sorted(Counter(zip(got["actor"].astype(str).tolist(), at.tolist(),
+                                strict=True)).items())
+    model = dict(zip(data["actor"], data["model"], strict=True))
+    actors = data["actor"].tolist() + [a for (a, _), _ in counts]
+    return pd.DataFrame({
+        "actor": actors,
+        "messages": pd.array([0] * len(data) + [n for _, n in counts], dtype="int64"),
+        "model": [model[a] for a in actors],
+        "at": [0.0] * len(data) + [t for (_, t), _ in counts]})
+
+
+
+_REFERENCE: dict[str, Callable[..., Any]] = {
+    "_make_events": ref_make_events,
+    "_make_messages": ref_make_messages,
+    "_lanes": ref_lanes,
+    "_slot_ends": ref_slot_ends,
+    "_latency_by_time": ref_latency_by_time,
+    "_load_counts": ref_load_counts,
+    "_load_by_time": ref_load_by_time,
+}
+_REFERENCE_PARTS: dict[str, Callable[..., viz.Parts]] = {
+    "timeline": ref_timeline_parts, "depth": ref_depth_parts, "sequence": ref_sequence_parts}
+
+
+@contextmanager
+def reference() -> Iterator[None]:
+    """viz with the reference functions in place of the fast ones (and nothing memoised)."""
+    saved = {name: getattr(viz, name) for name in [*_REFERENCE, "_PARTS"]}
+    viz._DERIVED.clear()
+    try:
+        for name, function in _REFERENCE.items():
+            setattr(viz, name, function)
+        viz._PARTS = MappingProxyType({**saved["_PARTS"], **_REFERENCE_PARTS})
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(viz, name, value)
+        viz._DERIVED.clear()
+
+
+# -- comparing -----------------------------------------------------------------------------------
+
+def assert_same_frame(new: pd.DataFrame, old: pd.DataFrame, where: str) -> None:
+    assert type(new.index) is type(old.index), where
+    assert list(new.columns) == list(old.columns), where
+    assert [str(d) for d in new.dtypes] == [str(d) for d in old.dtypes], where
+    pd.testing.assert_frame_equal(new, old, check_exact=True, check_index_type=True,
+                                  check_column_type=True, obj=where)
+
+
+def assert_same_parts(new: viz.Parts, old: viz.Parts, where: str = "parts") -> None:
+    assert (new.name, new.shape) == (old.name, old.shape), where
+    assert json.dumps(new.fills, sort_keys=True) == json.dumps(old.fills, sort_keys=True), where
+    assert list(new.frames) == list(old.frames), where
+    for role in old.frames:
+        assert_same_frame(new.frames[role], old.frames[role], f"{where}.{role}")
+    assert len(new.children) == len(old.children), where
+    for i, (a, b) in enumerate(zip(new.children, old.children, strict=True)):
+        assert_same_parts(a, b, f"{where}[{i}]")
+
+
+def assert_same_spec(new: viz.Parts, old: viz.Parts) -> None:
+    assert json.dumps(viz.spec(new), sort_keys=True) == json.dumps(viz.spec(old),
+                                                                  sort_keys=True)
+
+
+def fresh(make: Callable[[], Any]) -> tuple[Any, Any]:
+    """Two equal runs from ``make``: one for the fast code, one for the reference."""
+    return make(), make()
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+#: Scenario runs of every kind the charts meet: channels and mailboxes, blocking, drops and
+#: dead letters, routing, asks and replies, timeouts, several queues, the actor layer.
+SCENARIOS: dict[str, Callable[[], Any]] = {
+    "producer_consumer-go": lambda: scenarios.producer_consumer(
+        model="go", capacity=3, messages=150, seed=1),
+    "producer_consumer-rust": lambda: scenarios.producer_consumer(
+        model="rust", capacity=3, messages=150, seed=1),
+    "producer_consumer-go-unbuffered": lambda: scenarios.producer_consumer(
+        model="go", capacity=0, messages=40, seed=2),
+    "overload-actor-drop_head": lambda: scenarios.overload(policy="drop_head", messages=150),
+    "overload-go": lambda: scenarios.overload(model="go", messages=150),
+    "route-actor": lambda: scenarios.route(model="actor", messages=120, seed=2),
+    "route-rust": lambda: scenarios.route(model="rust", messages=120, seed=2),
+    "ping_pong-go": lambda: scenarios.ping_pong(model="go"),
+    "ping_pong-rust": lambda: scenarios.ping_pong(model="rust"),
+    "ping_pong-actor": lambda: scenarios.ping_pong(model="actor"),
+    "ask_reply-go": lambda: scenarios.ask_reply(model="go"),
+    "scatter_gather-actor": lambda: scenarios.scatter_gather(model="actor"),
+    "scatter_gather-go": lambda: scenarios.scatter_gather(model="go"),
+    "poison-actor": lambda: scenarios.poison(model="actor"),
+    "pubsub-rust": lambda: scenarios.pubsub(model="rust", messages=100),
+    "pubsub-go": lambda: scenarios.pubsub(model="go", messages=100),
+    "delivery-rust": lambda: scenarios.delivery(model="rust", messages=60),
+    "work_queue-go": lambda: scenarios.work_queue(model="go", messages=300),
+}
+
+#: Options that take other paths: binned depth, a named queue, an ECDF, short limits.
+OPTIONS: dict[str, list[dict[str, Any]]] = {
+    "timeline": [{}, {"limit": 7}],
+    "depth": [{}, {"max_points": 5}, {"max_queues": 1}],
+    "latency": [{}, {"kind": "ecdf"}, {"bins": 3}],
+    "throughput": [{}],
+    "sequence": [{}, {"limit": 4}],
+    "load": [{}],
+}
+
+
+def _same_chart(chart: str, options: dict[str, Any], new_source: Any, old_source: Any,
+                *, spec: bool = True) -> None:
+    new = viz.parts(chart, new_source, **options)
+    with reference():
+        old = viz.parts(chart, old_source, **options)
+    assert_same_parts(new, old, f"{chart}{options}")
+    if spec:
+        assert_same_spec(new, old)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_chart_is_what_the_reference_gives(name: str) -> None:
+    for chart, variants in OPTIONS.items():
+        for options in variants:
+            new_run, old_run = fresh(SCENARIOS[name])
+            _same_chart(chart, options, new_run, old_run)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_events_and_messages_are_what_the_reference_gives(name: str) -> None:
+    run = SCENARIOS[name]()
+    events = viz._events(run)
+    assert_same_frame(events, ref_make_events(run), "events")
+    assert_same_frame(viz._make_messages(events), ref_make_messages(events), "messages")
+    assert_same_frame(viz._make_messages(events), viz._slow_messages(events), "messages")
+
+
+@pytest.mark.parametrize("model", ["go", "rust"])
+@pytest.mark.parametrize("messages", [150, 10_000])
+def test_compared_charts_at_dashboard_sizes(model: str, messages: int) -> None:
+    """The dashboards' comparisons, Go and Rust side by side, small and big."""
+    def runs() -> dict[str, Any]:
+        return {m: scenarios.producer_consumer(model=m, capacity=3, messages=messages, seed=1)
+                for m in (model, "rust" if model == "go" else "go")}
+
+    for chart in OPTIONS:
+        new_runs, old_runs = fresh(runs)
+        new = viz.compare_parts(new_runs, chart=chart)
+        with reference():
+            old = viz.compare_parts(old_runs, chart=chart)
+        assert_same_parts(new, old, chart)
+        assert_same_spec(new, old)
+
+
+# -- edge cases ----------------------------------------------------------------------------------
+
+def _rows(*events: tuple[Any, ...]) -> Trace:
+    """A trace of hand-written rows: (time, kind, actor, peer, msg_id, depth, model)."""
+    return Trace([(t, i, kind, actor, peer, msg, None, None, depth, model, None)
+                  for i, (t, kind, actor, peer, msg, depth, model) in enumerate(events)])
+
+
+EDGE_CASES: dict[str, Callable[[], Any]] = {
+    "empty": lambda: Trace([]),
+    "never-received": lambda: _rows(
+        (0.0, "spawn", "main", None, None, None, "go"),
+        (0.1, "send", "main", "chan-1", 1, 1, "go"),
+        (0.2, "send", "main", "chan-1", 2, 2, "go"),
+        (0.3, "close", "main", "chan-1", None, None, "go")),
+    "sent-twice-received-once": lambda: _rows(
+        (0.0, "send", "p", "chan-1", 1, 1, "rust"),
+        (0.0, "send", "p", "chan-1", 2, 2, "rust"),
+        (0.1, "send", "p", "chan-1", 1, 3, "rust"),
+        (0.1, "receive", "c", "chan-1", 2, 2, "rust"),
+        (0.1, "receive", "c", "chan-1", 1, 1, "rust"),
+        (0.4, "receive", "c", "chan-1", 1, 0, "rust"),
+        (0.5, "receive", "c", "chan-1", 9, 0, "rust")),
+    "unknown-model": lambda: _rows(
+        (0.0, "send", "p", "q", 1, 1, "erlang"),
+        (0.0, "send", "p", "q", 2, 2, None),
+        (0.2, "receive", "c", "q", 1, 1, "erlang"),
+        (0.3, "receive", "c", "q", 2, 0, None)),
+}
+
+
+def _frame_with_nan_ids() -> pd.DataFrame:
+    """A trace frame with float message ids, some NaN, its rows out of ``seq`` order."""
+    df = scenarios.producer_consumer(model="go", capacity=2, messages=30, seed=3).trace.df
+    df = df.copy()
+    msg = df["msg_id"].astype("float64")
+    msg[msg % 7 == 3] = np.nan
+    df["msg_id"] = msg
+    return cast(pd.DataFrame, df.iloc[::-1].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_edge_cases_are_what_the_reference_gives(name: str) -> None:
+    for chart, variants in OPTIONS.items():
+        for options in variants:
+            new_source, old_source = fresh(EDGE_CASES[name])
+            try:
+                with reference():
+                    viz.parts(chart, old_source, **options)
+            except (ValueError, KeyError, TypeError) as error:  # the reference refused
+                with pytest.raises(type(error)):
+                    viz.parts(chart, new_source, **options)
+                continue
+            _same_chart(chart, options, new_source, old_source, spec=False)
+
+
+def test_a_frame_with_nan_message_ids_out_of_order() -> None:
+    frame = _frame_with_nan_ids()
+    events = viz._events(frame)
+    assert_same_frame(events, ref_make_events(frame), "events")
+    assert_same_frame(viz._make_messages(events), ref_make_messages(events), "messages")
+    for chart, variants in OPTIONS.items():
+        for options in variants:
+            _same_chart(chart, options, frame, frame.copy())
+
+
+def test_a_named_queue_and_one_that_is_not_there() -> None:
+    new_run, old_run = fresh(SCENARIOS["route-rust"])
+    queue = str(viz._events(new_run).query("kind == 'send'")["queue"].iloc[0])
+    _same_chart("depth", {"peer": queue}, new_run, old_run)
+    with pytest.raises(ValueError, match="no queue named 'nowhere'"):
+        viz.parts("depth", new_run, peer="nowhere")
