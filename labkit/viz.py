@@ -680,7 +680,9 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     data["time"] = data["time"].map(_r)
     label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
-    subtitle = f"peak per {_seconds_label((end - start) / max_points)} bin" if binned else ""
+    # the same words for every run of this size: a new run changes only the data, which a
+    # live chart takes without being rebuilt (data_updates)
+    subtitle = f"peak of each of {max_points} equal time bins" if binned else ""
     return Parts("depth", _shape(models=tuple(_present(data)), queues=len(keep) > 1,
                                  subtitled=bool(subtitle), width=width, height=height),
                  {"lines": data}, {"title": label, "subtitle": subtitle})

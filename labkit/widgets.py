@@ -636,11 +636,16 @@ class Dashboard:
         self.skipped = skipped
         self._end = max(_end(run) for run in runs.values())
         self._quiet = True
-        try:  # move both scrubbers to the end without a redraw per trait change
-            self.time.max = self._end
-            self.time.step = self._end / self.steps if self._end > 0 else None
-            self.time.value = self._end
-            self.play.value = self.steps
+        # Move both scrubbers to the end without a redraw per trait change, each in one
+        # message: the browser never sees the new maximum and step with the old value, a
+        # value it would clamp or round, which the clock would show as an instant
+        # before the end (a flash of the old run, cut there).
+        try:
+            with self.time.hold_sync(), self.play.hold_sync():
+                self.time.max = self._end
+                self.time.step = self._end / self.steps if self._end > 0 else None
+                self.time.value = self._end
+                self.play.value = self.steps
         finally:
             self._quiet = False
         self._full_domains = []

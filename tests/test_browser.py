@@ -234,7 +234,8 @@ def _record(notebook: str, figures: dict[str, Any]) -> None:
 def _dashboard(page: Any) -> Any:
     """The first dashboard with a live chart, scrolled into view."""
     dash = page.locator(PANEL).locator(".widget-vbox", has=page.locator(".vega-embed")).first
-    dash.locator(".vega-embed svg .role-mark").first.wait_for()
+    # attached, not visible: a flat line (a queue that never changes its peak) has no height
+    dash.locator(".vega-embed svg .role-mark").first.wait_for(state="attached")
     dash.scroll_into_view_if_needed()
     return dash
 
@@ -443,4 +444,52 @@ def test_play_scrubs_virtual_time_in_the_browser_alone(lab: str, browser: Any) -
     assert _sleeping(page), "the kernel finished its cell before the frames were checked"
     assert len(seen) >= 4, seen
     _record("play", {"frames_seen_with_a_busy_kernel": len(seen)})
+    page.close()
+
+
+#: A dashboard at 10 000 messages, Go and Rust side by side: the depth and latency charts of
+#: notebook 01's producer and consumer (the ``dashboard`` group of ``make bench``, kernel
+#: side), here end to end. The two runs go to worker processes (labkit.workers) after the
+#: first refresh, which took longer than ``widgets.WORKERS_AFTER``.
+_BIG = """from labkit import scenarios, widgets
+big = widgets.Dashboard(
+    scenarios.producer_consumer,
+    controls={"capacity": range(1, 11)},
+    charts=["depth", "latency"],
+    compare_models=["go", "rust"],
+    fixed={"messages": 10_000, "seed": 1},
+)
+big"""
+
+
+def _put_notebook(lab: str, name: str, source: str) -> None:
+    """Save a one-cell notebook into the lab's notebooks folder (Jupyter's contents API)."""
+    content = {"cells": [{"cell_type": "code", "execution_count": None, "id": "big",
+                          "metadata": {}, "outputs": [], "source": source}],
+               "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                           "language": "python"}},
+               "nbformat": 4, "nbformat_minor": 5}
+    request = urllib.request.Request(
+        f"{lab}/api/contents/notebooks/{name}?token={TOKEN}", method="PUT",
+        data=json.dumps({"type": "notebook", "format": "json", "content": content}).encode(),
+        headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).close()
+
+
+def test_a_10000_message_dashboard_redraws_when_its_slider_moves(lab: str,
+                                                                 browser: Any) -> None:
+    name = "big_dashboard.ipynb"
+    _put_notebook(lab, name, _BIG)
+    page = _open(browser, f"{lab}/lab/tree/notebooks/{name}?reset&token={TOKEN}")
+    _run_all(page)
+    assert _errors(page) == []
+    dash = _dashboard(page)
+    page.wait_for_timeout(3_000)  # the workers start in the background, as a learner reads
+    status = dash.locator(".widget-html-content").last
+    assert "messages 10000" in status.inner_text()
+    figures = _move_first_slider(page, dash)
+    assert "redraw_ms" in figures  # every capacity gives another picture
+    tip = _tooltip(page, dash)
+    assert tip.strip(), "no mark of the 10 000-message chart showed a tooltip"
+    _record("10000 messages, Go + Rust", {**figures, "tooltip": tip.strip().splitlines()[:2]})
     page.close()

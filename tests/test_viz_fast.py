@@ -186,7 +186,7 @@ def ref_depth_parts(source: viz.Source, peer: str | None = None, *,
     data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     data["time"] = data["time"].map(viz._r)
     label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
-    subtitle = f"peak per {viz._seconds_label((end - start) / max_points)} bin" if binned else ""
+    subtitle = f"peak of each of {max_points} equal time bins" if binned else ""
     return viz.Parts("depth", viz._shape(models=tuple(viz._present(data)), queues=len(keep) > 1,
                                  subtitled=bool(subtitle), width=width, height=height),
                  {"lines": data}, {"title": label, "subtitle": subtitle})
