@@ -99,7 +99,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
-        self._check_closed()  # type: ignore[attr-defined]
+        if self._closed:  # type: ignore[attr-defined]
+            self._check_closed()  # type: ignore[attr-defined]  # raises
         timer = asyncio.TimerHandle(when, callback, args, self, context=context)
         if self._debug and timer._source_traceback:  # type: ignore[attr-defined]
             del timer._source_traceback[-1]  # type: ignore[attr-defined]  # debug mode only
@@ -160,41 +161,33 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if self.chooser is not None:
             self._choose_order()
         else:
+            # The timers due now, after the callbacks already ready. When nothing else is
+            # ready and each of them ends a sleep (``_SLEEP_ENDS``), the sleepers are woken
+            # here rather than in a step of their own: running those timers would only
+            # queue the sleepers' wake-ups for the next step, in the same order, with
+            # nothing in between. Merging the two steps saves a step per sleep and changes
+            # no order. (Not in the last step before the loop stops, which must leave the
+            # wake-ups queued; nor with a chooser, which orders each step's callbacks.)
             end_time = self._virtual_now + self._clock_resolution
-            if timers and timers[0][0] < end_time:
-                self._queue_due_timers(end_time)
+            only_sleeps = not ready and not self._stopping  # type: ignore[attr-defined]
+            while timers and timers[0][0] < end_time:
+                handle = heapq.heappop(timers)[2]
+                handle._scheduled = False  # type: ignore[attr-defined]
+                ready.append(handle)
+                if handle._callback not in _SLEEP_ENDS:  # type: ignore[attr-defined]
+                    only_sleeps = False
+            if only_sleeps:
+                # Each sets its sleep's future, no more (no context to enter, nothing to
+                # raise): the wake-up it queues runs in this step.
+                for _ in range(len(ready)):
+                    timer = ready.popleft()
+                    if not timer._cancelled:
+                        timer._callback(*timer._args)  # type: ignore[attr-defined]
         # Only the callbacks ready now: those they schedule run in the next step.
         for _ in range(len(ready)):
             step = ready.popleft()
             if not step._cancelled:
                 step._run()
-
-    def _queue_due_timers(self, end_time: float) -> None:
-        """Queue the timers due before ``end_time`` after the callbacks already ready.
-
-        When nothing else is ready and every timer due ends a sleep (``_SLEEP_ENDS``), the
-        sleepers are woken here rather than in a step of their own: running those timers
-        would only queue the sleepers' wake-ups for the next step, in the same order, with
-        nothing else in between. Merging the two steps saves a step per sleep and changes
-        no order. (Not in the last step before the loop stops, which must leave the
-        wake-ups queued; nor with a chooser, which orders each step's callbacks.)
-        """
-        timers = self._timers
-        ready: deque[asyncio.Handle] = self._ready  # type: ignore[attr-defined]
-        only_sleeps = not ready and not self._stopping  # type: ignore[attr-defined]
-        while timers and timers[0][0] < end_time:
-            handle = heapq.heappop(timers)[2]
-            handle._scheduled = False  # type: ignore[attr-defined]
-            ready.append(handle)
-            if handle._callback not in _SLEEP_ENDS:  # type: ignore[attr-defined]
-                only_sleeps = False
-        if only_sleeps:
-            # Each only sets its sleep's future (no context to enter, nothing to raise):
-            # call it now, and the wake-up it queues runs in this step.
-            for _ in range(len(ready)):
-                timer = ready.popleft()
-                if not timer._cancelled:
-                    timer._callback(*timer._args)  # type: ignore[attr-defined]
 
     def _advance_to_next_timer(self) -> None:
         """Nothing is ready: jump the clock to the next finite timer, or stop at the
