@@ -37,10 +37,10 @@ __version__ = "0.1.0"
 
 def now() -> float:
     """Seconds since the current run started, on its clock (virtual under ``simulate``)."""
-    rt = _RUNTIME.get()  # _current().now() in one call: programs read the clock often
+    rt = _RUNTIME.get()  # _current() without its call: programs read the clock often
     if rt is None:
         return _current().now()  # raises NotInRunError
-    return rt._time() - rt._t0
+    return rt.now()
 
 
 def rng() -> random.Random:
