@@ -11,6 +11,7 @@ import random
 
 from labkit._runtime import Choice, Run, Schedule, run, run_async, simulate
 from labkit._runtime import current as _current
+from labkit._runtime.core import RUNTIME as _RUNTIME
 from labkit._runtime.core import sleep
 from labkit.errors import Deadlock, LabkitError, NotInRunError
 from labkit.trace import Trace
@@ -36,7 +37,10 @@ __version__ = "0.1.0"
 
 def now() -> float:
     """Seconds since the current run started, on its clock (virtual under ``simulate``)."""
-    return _current().now()
+    rt = _RUNTIME.get()  # _current() without its call: programs read the clock often
+    if rt is None:
+        return _current().now()  # raises NotInRunError
+    return rt.now()
 
 
 def rng() -> random.Random:

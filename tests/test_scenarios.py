@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 import labkit
 from labkit import scenarios
-from labkit.scenarios import SCENARIOS
+from labkit.scenarios import SCENARIOS, _common
 from labkit.scenarios.reliability import GUARANTEES
 from labkit.scenarios.reliability import MODELS as DELIVERY_MODELS
 
@@ -197,6 +198,14 @@ def test_ten_thousand_messages_all_delivered_in_order(model: str) -> None:
     assert run.completed
     received = run.trace.events("receive")
     assert len(received) == 10_000
+
+
+@pytest.mark.parametrize("kind", ["exponential", "fixed"])
+def test_a_workload_drawn_at_once_is_the_one_drawn_gap_by_gap(kind: str) -> None:
+    at_once, one_by_one = random.Random(4), random.Random(4)
+    for mean in (0.1, 1 / 3, 7.0):
+        assert (_common.intervals(at_once, 50, mean, kind)
+                == [_common.interval(one_by_one, mean, kind) for _ in range(50)])
 
 
 def test_fixed_pacing_is_exact() -> None:

@@ -6,6 +6,7 @@ callback runs next and the order of timers due at one instant."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ import pytest
 import labkit
 from labkit import go, rust
 from labkit._runtime import current
+from labkit.scenarios import mailboxes
 from tests import _det_scenario
 
 
@@ -251,6 +253,56 @@ def test_choice_zero_everywhere_is_the_default_order(main: Callable[[], Awaitabl
     everything = labkit.simulate(main, seed=5, choices="all", schedule=[])
     assert everything.result == select_only.result
     assert rows(everything, choices=False) == rows(select_only)
+
+
+async def mixed_sleepers() -> list[str]:
+    """Sleeps of every kind (labkit's, anyio's, a timeout) falling due at the same instants
+    as one another and as plain loop timers (which set timers of their own), with channel
+    hand-offs in between. The virtual loop wakes sleepers in the step their timers fire
+    only where that changes no order."""
+    order: list[str] = []
+    loop = asyncio.get_running_loop()
+    ch: go.Chan[str] = go.Chan(1)
+
+    async def sleeper(name: str, how: str, delays: list[float]) -> None:
+        for d in delays:
+            if how == "labkit":
+                await labkit.sleep(d)
+            elif how == "anyio":
+                await anyio.sleep(d)
+            else:
+                with anyio.move_on_after(d):
+                    await anyio.sleep_forever()
+            order.append(f"{name}@{labkit.now():g}")
+            await ch.send(name)
+
+    for i, how in enumerate(["labkit", "anyio", "timeout", "labkit", "anyio", "timeout"]):
+        go.go(sleeper, f"{how}{i}", how, [0.25, 0.5, 0.25, 0.25, 1.0][i % 3:])
+    def tick(k: int) -> None:  # a plain timer that sets another, due at once
+        order.append(f"timer{k}")
+        loop.call_later(0, order.append, f"after timer{k}")
+
+    for k in range(8):
+        loop.call_at(loop.time() + 0.25 * k, tick, k)
+    for _ in range(6 * 3 + 5):
+        order.append("got " + (await ch.recv())[0])
+        await go.sleep(0.125 * (len(order) % 3))
+    return order
+
+
+@pytest.mark.parametrize("main", [
+    mixed_sleepers,
+    functools.partial(mailboxes.go_consumer_main, 0, 60, 10.0, 8.0, "exponential"),
+    functools.partial(mailboxes.rust_consumer_main, 3, 60, 10.0, 12.0, "fixed")])
+def test_waking_sleepers_with_their_timers_keeps_the_default_order(
+        main: Callable[[], Awaitable[Any]]) -> None:
+    """With a chooser the loop runs each timer in a step of its own and the sleeper it
+    wakes in the next; without one it merges those steps. Pick 0 everywhere is the default
+    order, so both must give the same trace, row for row."""
+    merged = labkit.simulate(main, seed=3)
+    stepwise = labkit.simulate(main, seed=3, choices="all", schedule=[])
+    assert stepwise.result == merged.result
+    assert rows(stepwise, choices=False) == rows(merged)
 
 
 # -- (e) workload draws are apart from the schedule ------------------------------------------
