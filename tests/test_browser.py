@@ -191,27 +191,36 @@ def _errors(page: Any) -> list[str]:
 RESULTS = ROOT / "benchmarks" / "results" / "browser.json"
 
 #: Resolves with ``{chart: performance.now()}`` when the dashboard's chart has been redrawn
-#: (a new SVG with marks, for a new spec; or the same SVG with its marks changed, for new
-#: rows: Vega redraws the changed marks in place), or ``{status: ...}`` when only the status
-#: line changed (the new run gives the same picture, so nothing is sent to the chart).
+#: for the new run, or ``{status: ...}`` when only the status line changed (the new run
+#: gives the same picture, so nothing is sent to the chart). The kernel's last word on a
+#: move is the status line, after the chart's update; Vega draws that update on its own
+#: schedule, just before or after. So the redraw is the chart's last change once the status
+#: line has changed and the chart has been still for ``SETTLE`` ms: an earlier change
+#: alone (the time slider's new end reaching the chart first) is not the new picture.
 #: Rejects after a minute, so that an update that never comes fails the test.
 _WATCH_REDRAW = """root => {
+    const SETTLE = 400;
     const chart = () => root.querySelector('.vega-embed svg');
     const status = () => [...root.querySelectorAll('.widget-html-content')]
         .map(s => s.innerHTML).join('|');
     const before = chart(), beforeStatus = status();
-    let changed = false;
+    let drawnAt = null, statusAt = null, timer = null;
     window.__labkitRedrawn = new Promise((resolve, reject) => {
-        let statusAt = null;
+        const done = () => {
+            observer.disconnect();
+            resolve(drawnAt === null ? {status: statusAt} : {chart: drawnAt});
+        };
         const check = records => {
+            const now = performance.now();
             const svg = chart();
-            changed = changed || records.some(r => before && before.contains(r.target));
-            if (svg && svg.querySelector('.role-mark') && (svg !== before || changed)) {
-                observer.disconnect();
-                resolve({chart: performance.now()});
-            } else if (statusAt === null && status() !== beforeStatus) {
-                statusAt = performance.now();
-                setTimeout(() => { observer.disconnect(); resolve({status: statusAt}); }, 2000);
+            if (svg && svg.querySelector('.role-mark') && (svg !== before
+                    || records.some(r => before && before.contains(r.target)))) {
+                drawnAt = now;
+            }
+            if (statusAt === null && status() !== beforeStatus) statusAt = now;
+            if (statusAt !== null) {
+                clearTimeout(timer);
+                timer = setTimeout(done, SETTLE);
             }
         };
         const observer = new MutationObserver(check);
