@@ -13,6 +13,9 @@ whole callback, as a learner's kernel runs it, three ways:
   each time (``chart.to_dict()``), as dashboards did before the templates.
 - ``svg``: a dashboard without anywidget (``live=False``): the template's spec rendered to
   SVG in the kernel by vl-convert.
+- ``workers``: ``live``, with the models compared simulated side by side in worker
+  processes (:mod:`labkit.workers`, ``workers=True``), as a dashboard does once its runs
+  are slow; the others run them one after another in the kernel (``workers=False``).
 
 ``simulate`` times the scenario call alone (one model, no chart).
 """
@@ -29,7 +32,7 @@ __all__ = ("redraw", "simulate_only")
 #: The dashboard of notebook 01: producer and consumer over a bounded channel.
 CHARTS = ("depth", "latency")
 
-How = Literal["live", "altair", "svg"]
+How = Literal["live", "altair", "svg", "workers"]
 
 
 def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
@@ -40,8 +43,9 @@ def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
                      charts=list(CHARTS), compare_models=list(models) if len(models) > 1
                      else None, fixed={"messages": messages, "seed": 1,
                                        **({"model": models[0]} if len(models) == 1 else {})},
-                     cache_size=len(models), live=how == "live")
-    if how == "live" and dash.view is None:
+                     cache_size=len(models), live=how in ("live", "workers"),
+                     workers=how == "workers")
+    if how in ("live", "workers") and dash.view is None:
         raise BenchmarkError("the live dashboard needs anywidget: pip install anywidget")
     if how == "altair":  # the spec built through Altair on every move, no SVG
         dash.draw = lambda: dash.chart().to_dict(validate=False)  # type: ignore[method-assign]

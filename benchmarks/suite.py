@@ -220,6 +220,8 @@ def _dashboard() -> Group:
                 ("altair", "before: spec through Altair"),
                 ("live", "after: template, new rows to the live chart"),
                 ("svg", "after, no anywidget: template + SVG"))
+            if len(models) > 1:
+                hows += (("workers", "after: live, the models in worker processes"),)
             for how, what in hows:
                 rows.append(Bench(f"{label}: {what}",
                                   partial(dashboard.redraw, messages=messages, models=models,
