@@ -34,8 +34,11 @@ from typing import IO, Any
 
 __all__ = ("cpus", "portable", "run", "warm_up")
 
-#: Where Linux's cgroup v2 says how much CPU time the process's group may use.
+#: Where Linux's cgroup v2 says how much CPU time the process's group may use
+#: ("quota period", or "max period"), and where cgroup v1 says it (-1: no quota).
 _CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+_CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+_CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 #: Each message on a worker's pipes: its length (8 bytes, big-endian), then a pickle.
 _LENGTH = struct.Struct("!Q")
 
@@ -47,13 +50,25 @@ def cpus() -> int:
         count = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        count = min(count, max(1, math.floor(quota)))
+    return count
+
+
+def _cgroup_quota() -> float | None:
+    """The cgroup's CPU quota in cores (cgroup v2, else v1), or ``None`` for none."""
     try:
         quota, period = _CPU_MAX.read_text().split()[:2]
-        if quota != "max":
-            count = min(count, max(1, math.floor(int(quota) / int(period))))
+        return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
-    return count
+    try:
+        cfs_quota = int(_CFS_QUOTA.read_text())
+        cfs_period = int(_CFS_PERIOD.read_text())
+    except (OSError, ValueError):
+        return None
+    return None if cfs_quota <= 0 or cfs_period <= 0 else cfs_quota / cfs_period
 
 
 def portable(fn: Callable[..., Any]) -> bool:

@@ -109,17 +109,25 @@ def test_cores_follow_affinity_and_a_cgroup_quota(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()  # the real cpus()
     affinity = len(os.sched_getaffinity(0))
-    quota = tmp_path / "cpu.max"
-    monkeypatch.setattr(workers, "_CPU_MAX", quota)
+    v2, v1_quota, v1_period = tmp_path / "cpu.max", tmp_path / "quota", tmp_path / "period"
+    monkeypatch.setattr(workers, "_CPU_MAX", v2)
+    monkeypatch.setattr(workers, "_CFS_QUOTA", v1_quota)
+    monkeypatch.setattr(workers, "_CFS_PERIOD", v1_period)
     assert workers.cpus() == affinity  # no cgroup file
-    quota.write_text("max 100000\n")
+    v2.write_text("max 100000\n")
     assert workers.cpus() == affinity
-    quota.write_text("150000 100000\n")  # one and a half cores' time: one
+    v2.write_text("150000 100000\n")  # one and a half cores' time: one
     assert workers.cpus() == 1
-    quota.write_text("50000 100000\n")
+    v2.write_text("50000 100000\n")
     assert workers.cpus() == 1
-    quota.write_text("not a quota\n")
+    v2.write_text("not a quota\n")
     assert workers.cpus() == affinity
+    v2.unlink()  # cgroup v1
+    v1_quota.write_text("-1\n")
+    v1_period.write_text("100000\n")
+    assert workers.cpus() == affinity
+    v1_quota.write_text("100000\n")
+    assert workers.cpus() == 1
 
 
 # -- the dashboard --------------------------------------------------------------------------
