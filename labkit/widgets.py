@@ -63,6 +63,7 @@ import html
 import importlib.util
 import inspect
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -493,11 +494,10 @@ class Dashboard:
         if workers and comparing:
             pool.warm_up()
         self._cache: OrderedDict[Hashable, Run[Any]] = OrderedDict()
-        self._full_domains: list[float | None] = []
-        # the spec of the whole runs with the time parameter ("timed": viz.spec's, or a
-        # notebook's own chart with a time axis, viz.with_time), or ("altair", {}): then
-        # drawn through Altair from the runs cut at the instant
-        self._whole: tuple[str, dict[str, Any]] | None = None
+        # per piece drawn through Altair: its time axes' extent over the whole runs
+        self._full_domains: dict[int, list[float | None]] = {}
+        # how to draw the charts of these runs (see _pieces)
+        self._whole: list[tuple[str, Any]] | None = None
         self._sent: dict[str, Any] | None = None  # the spec the live chart has now
         self._clock: Any | None = None
         self._headlines: dict[int, tuple[Run[Any], str]] = {}
@@ -648,7 +648,7 @@ class Dashboard:
                 self.play.value = self.steps
         finally:
             self._quiet = False
-        self._full_domains = []
+        self._full_domains = {}
         self._whole = None
         self.draw()
 
@@ -657,17 +657,42 @@ class Dashboard:
     def parts(self) -> viz.Parts | None:
         """The charts of the current runs taken apart (:class:`labkit.viz.Parts`), or
         ``None`` when one is a function of the notebook's (drawn through Altair)."""
-        found: list[viz.Parts] = []
-        for entry in self.charts:
-            chart, options = entry if isinstance(entry, tuple) else (entry, {})
-            name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
-            if name is None:
-                return None
-            if self.compare_models is None:
-                found.append(viz.parts(name, self.runs[""], **options))
-            else:
-                found.append(viz.compare_parts(self.runs, chart=name, **options))
-        return found[0] if len(found) == 1 else viz.stack_parts(found)
+        found = [self._parts(entry) for entry in self.charts]
+        if any(p is None for p in found):
+            return None
+        whole = cast("list[viz.Parts]", found)
+        return whole[0] if len(whole) == 1 else viz.stack_parts(whole)
+
+    def _parts(self, entry: ChartSpec) -> viz.Parts | None:
+        """One chart of the current runs taken apart, or ``None`` for a notebook's own."""
+        chart, options = entry if isinstance(entry, tuple) else (entry, {})
+        name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
+        if name is None:
+            return None
+        if self.compare_models is None:
+            return viz.parts(name, self.runs[""], **options)
+        return viz.compare_parts(self.runs, chart=name, **options)
+
+    def _pieces(self) -> list[tuple[str, Any]]:
+        """How to draw the charts, worked out once per set of runs: one ``("timed",
+        spec)`` with virtual time a parameter (labkit's charts from their templates, a
+        notebook's own chart whose x axis is virtual time through Altair), or
+        ``("altair", entry)`` for a notebook's chart to build from the runs cut at each
+        instant; one piece per chart when the charts mix the two kinds (they are put side
+        by side in one spec, ``_concat``), else one for all."""
+        found = self.parts()
+        if found is not None:
+            return [("timed", viz.spec(found))]
+        if len(self.charts) == 1:
+            return [self._piece(self.charts[0])]
+        return [self._piece(entry) for entry in self.charts]
+
+    def _piece(self, entry: ChartSpec) -> tuple[str, Any]:
+        found = self._parts(entry)
+        if found is not None:
+            return ("timed", viz.spec(found))
+        timed = viz.with_time(self._chart(entry, self.runs).to_dict(validate=False))
+        return ("timed", timed) if timed is not None else ("altair", entry)
 
     def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
         options: Mapping[str, Any] = {}
@@ -700,35 +725,43 @@ class Dashboard:
         Play button and the time slider set it themselves, with no kernel round trip).
         A chart made by a function of the notebook is built through Altair, once per run
         when its x axis is virtual time (:func:`labkit.viz.with_time`), else at every
-        instant from the runs cut there (:func:`truncate`)."""
+        instant from the runs cut there (:func:`truncate`). Beside labkit's charts, each
+        keeps its own piece of one spec (``_concat``), so a new run is new rows for both."""
         if not self.runs:
             return
         at = float(self.time.value)
         whole = at >= self._end
         try:
             if self._whole is None:
-                found = self.parts()
-                timed = viz.spec(found) if found is not None else viz.with_time(
-                    self.chart().to_dict(validate=False))
-                self._whole = ("altair", {}) if timed is None else ("timed", timed)
-            kind, spec = self._whole
-            if kind == "timed":
-                if not whole:  # the same spec, another instant
-                    spec = _at(spec, at)
-            else:
-                # Altair's schema validation would take most of a redraw's time; labkit's
-                # builders are validated by the tests, and the spec is the same without it.
+                self._whole = self._pieces()
+            timed = all(kind == "timed" for kind, _ in self._whole)
+            specs = [piece if kind == "timed" else self._drawn(i, piece, None if whole else at)
+                     for i, (kind, piece) in enumerate(self._whole)]
+            spec = specs[0] if len(specs) == 1 else _concat(specs)
+            if spec is None:  # pieces that do not fit in one spec: all through Altair
+                timed = False
                 spec = dict(self.chart(None if whole else at).to_dict(validate=False))
-                if whole:
-                    self._full_domains = _time_domains(spec)
-                elif self._full_domains:
-                    _pin_time_axes(spec, self._full_domains)
-            self._show(spec, timed=kind == "timed")
+            if not whole and any(kind == "timed" for kind, _ in self._whole):
+                spec = _at(spec, at)  # the same spec, another instant
+            self._show(spec, timed=timed)
         except Exception as exc:  # noqa: BLE001 - shown in the status line instead
             self._fail(_describe(exc))
             return
         self.error = None
         self.status.value = self._status_html(at)
+
+    def _drawn(self, index: int, entry: ChartSpec, at: float | None) -> dict[str, Any]:
+        """A notebook's chart without a time axis, built through Altair from the runs cut
+        at ``at`` (``None``: whole), its time axes kept at the whole runs' extent."""
+        runs = self.runs if at is None else {k: truncate(r, at) for k, r in self.runs.items()}
+        # Altair's schema validation would take most of a redraw's time; labkit's builders
+        # are validated by the tests, and the spec is the same without it.
+        spec = dict(self._chart(entry, runs).to_dict(validate=False))
+        if at is None:
+            self._full_domains[index] = _time_domains(spec)
+        elif self._full_domains.get(index):
+            _pin_time_axes(spec, self._full_domains[index])
+        return spec
 
     def _show(self, spec: dict[str, Any], *, timed: bool = False) -> None:
         """Send ``spec`` to the live chart (the browser redraws), or render it as SVG. A
@@ -749,7 +782,7 @@ class Dashboard:
         elif self.view is not None:
             scrubbed = timed and self._sent is not None and _at(self._sent, _now(spec)) == spec
             if not scrubbed:
-                updates = viz.data_updates(self._sent, spec) if timed and self._sent else None
+                updates = viz.data_updates(self._sent, spec) if self._sent else None
                 if updates is None:
                     self.view.spec = spec
                 elif updates:
@@ -854,6 +887,83 @@ def _at(spec: Mapping[str, Any], at: float | None) -> dict[str, Any]:
     params = [{**p, "value": at} if p.get("name") == viz.PARAMS["time"] else p
               for p in spec.get("params", ())]
     return {**spec, "params": params}
+
+
+#: The top-level keys of a Vega-Lite spec that belong to the whole document, not a view.
+_DOCUMENT_KEYS = ("$schema", "config", "datasets", "params")
+#: Names a piece's spec gives its datasets and views: Altair's (``data-<hash>``,
+#: ``view_<n>``, new at every build) and labkit's templates' (``labkit_<role>``).
+_GIVEN_NAME = re.compile(r"^(data-[0-9a-f]+|view_\w+|labkit_\w+)$")
+
+
+def _concat(specs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The pieces' Vega-Lite specs one under the other in one spec, or ``None`` when they
+    do not fit together (a parameter of one name defined two ways). Each piece's datasets
+    and views are renamed by their place (``c<i>_...``), so that the next run's spec has
+    the same names and a live chart takes only its new rows (:func:`labkit.viz.
+    data_updates`); a parameter defined alike in several pieces (the time, the zoom, the
+    legend, the message pick) becomes one, over all their views."""
+    out: dict[str, Any] = {"$schema": specs[0].get("$schema"), "datasets": {},
+                           "vconcat": [], "params": []}
+    config: dict[str, Any] = {}
+    params: dict[str, dict[str, Any]] = {}
+    for i, piece in enumerate(specs):
+        names = {name: f"c{i}_{k}" for k, name in enumerate(_given_names(piece))}
+        renamed = _rename(piece, names)
+        for key, value in renamed.get("config", {}).items():
+            config.setdefault(key, value)
+        for name, rows in renamed.get("datasets", {}).items():
+            out["datasets"][name] = rows
+        for param in renamed.get("params", ()):
+            found = params.get(param["name"])
+            if found is None:
+                params[param["name"]] = dict(param)
+                out["params"].append(params[param["name"]])
+            elif {k: v for k, v in found.items() if k != "views"} != \
+                    {k: v for k, v in param.items() if k != "views"}:
+                return None
+            elif "views" in param:
+                found["views"] = [*found.get("views", []), *param["views"]]
+        out["vconcat"].append({k: v for k, v in renamed.items() if k not in _DOCUMENT_KEYS})
+    if config:
+        out["config"] = config
+    if not out["params"]:
+        del out["params"]
+    return out
+
+
+def _given_names(spec: Mapping[str, Any]) -> list[str]:
+    """The dataset and view names in ``spec``, in the order they first appear."""
+    found: dict[str, None] = dict.fromkeys(spec.get("datasets", {}))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "datasets":
+                    continue
+                if key == "name" and isinstance(value, str) and _GIVEN_NAME.match(value):
+                    found.setdefault(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return list(found)
+
+
+def _rename(node: Any, names: Mapping[str, str]) -> Any:
+    """A copy of ``node`` with every string in ``names`` replaced (datasets' rows are
+    copied as they are)."""
+    if isinstance(node, dict):
+        return {k: ({names.get(n, n): rows for n, rows in v.items()}
+                    if k == "datasets" and isinstance(v, dict) else _rename(v, names))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rename(v, names) for v in node]
+    if isinstance(node, str):
+        return names.get(node, node)
+    return node
 
 
 _OFFLINE = False

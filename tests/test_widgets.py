@@ -589,3 +589,50 @@ def test_a_notebooks_own_time_chart_scrubs_in_the_browser_too() -> None:
     whole = plain.svg
     plain.play.value = 2
     assert plain.svg != whole  # without a kernel-side cut: the rows after the instant go
+
+
+def _counts_chart(run: Run[Any]) -> Any:  # a notebook's own chart, no time axis
+    import altair as alt
+    import pandas as pd
+
+    kinds = pd.Series([r[2] for r in run.trace.rows]).value_counts().sort_index()
+    return alt.Chart(pd.DataFrame({"kind": kinds.index, "rows": kinds.to_numpy()})).mark_bar(
+    ).encode(x="kind:N", y="rows:Q").properties(title="rows per kind")
+
+
+def test_a_notebooks_chart_beside_labkits_gets_only_new_rows_too() -> None:
+    pytest.importorskip("anywidget")
+    fake = Fake()
+    dash = fake_dashboard(fake, live=True, charts=[_counts_chart, "timeline"], steps=10)
+    view: Any = dash.view
+    spec = dash.spec
+    assert spec is not None and len(spec["vconcat"]) == 2
+    assert spec["vconcat"][0]["title"] == "rows per kind"
+    # every dataset and view named by its place: the next run's spec has the same names
+    assert all(name.startswith(("c0_", "c1_")) for name in spec["datasets"])
+    dash.controls["n"].value = 6
+    assert view.spec is spec  # not rebuilt: the new rows of both charts only
+    updates = view._py_to_js_updates
+    assert {u["name"] for u in updates if u["namespace"] == "data"} >= {
+        next(n for n in spec["datasets"] if n.startswith("c0_"))}
+    assert _applied(spec, updates) == dash.spec
+    # scrubbing: labkit's chart by the time parameter, the notebook's rebuilt from the cut
+    dash.play.value = 2
+    assert _now_shown(dash.spec) == pytest.approx(dash.time.value)
+    assert dash.error is None and dash.svg.startswith("<svg")
+    # the static picture is both charts, as one drawn through Altair shows them
+    plain = fake_dashboard(Fake(), charts=[_counts_chart, "timeline"])
+    assert "rows per kind" in plain.svg and "When each message waited" in plain.svg
+
+
+def test_charts_that_do_not_fit_in_one_spec_are_drawn_through_altair() -> None:
+    from labkit.widgets import _concat
+
+    a = {"$schema": "s", "params": [{"name": "p", "value": 1}], "mark": "bar",
+         "datasets": {"data-00aa": [{"x": 1}]}, "data": {"name": "data-00aa"}}
+    b = {"$schema": "s", "params": [{"name": "p", "value": 2}], "mark": "line"}
+    assert _concat([a, b]) is None  # one name, two meanings
+    same = _concat([a, {**b, "params": [{"name": "p", "value": 1}]}])
+    assert same is not None and same["params"] == [{"name": "p", "value": 1}]
+    assert same["datasets"] == {"c0_0": [{"x": 1}]}
+    assert same["vconcat"][0] == {"mark": "bar", "data": {"name": "c0_0"}}
