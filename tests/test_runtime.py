@@ -107,6 +107,32 @@ def test_cancelled_timers_never_fire_nor_move_the_clock() -> None:
     assert run.elapsed == pytest.approx(1.5)
 
 
+def test_cancelled_sleeps_never_wake_nor_move_the_clock() -> None:
+    """500 of labkit's own sleeps (the loop keeps their futures as its timers) cancelled
+    before they fall due, more than the loop keeps before compacting its timer heap: none
+    moves the clock, and a timer due at the same instant as a cancelled sleep still fires."""
+
+    async def main() -> tuple[int, float, list[float]]:
+        finished = 0
+        fired: list[float] = []
+        for i in range(500):
+            with anyio.move_on_after(0.001):
+                await labkit.sleep(10 + i)
+            finished += 1
+        loop = asyncio.get_running_loop()
+        loop.call_later(9.5, lambda: fired.append(labkit.now()))
+        with anyio.move_on_after(1):
+            await labkit.sleep(9.5)
+        await labkit.sleep(9)
+        return finished, labkit.now(), fired
+
+    run = labkit.simulate(main)
+    finished, clock, fired = run.result
+    assert finished == 500
+    assert clock == pytest.approx(10.5)
+    assert fired == [pytest.approx(10.0)]
+
+
 def test_a_simulation_hears_other_threads_and_signals() -> None:
     """The virtual loop skips polling its wake-up pipe when nothing else is registered;
     a call from another thread and a signal handler on the loop still get through."""
