@@ -30,6 +30,7 @@ import heapq
 import itertools
 import math
 import selectors
+from asyncio import format_helpers
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -113,8 +114,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._timers: list[tuple[float, int, _Timer]] = []
         self._clock_resolution = 1e-9
         self.chooser = chooser
-        #: The selector's registered files and the wake-up pipe (a live view).
-        self._selector_map = self._selector.get_map()  # type: ignore[attr-defined]
+        #: The selector's registered files and the wake-up pipe: its own dict where it has
+        #: one (every selector of the standard library), whose len() is no Python call.
+        selector = self._selector  # type: ignore[attr-defined]
+        self._selector_map = getattr(selector, "_fd_to_key", None) or selector.get_map()
         #: Called when no callback is ready and no finite timer is pending. It may schedule
         #: work (for example cancel the program); if it schedules none, the loop raises
         #: :class:`LoopStalled`.
@@ -175,11 +178,17 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             heapq.heapify(timers)
             self._timer_cancelled_count = 0
         else:
-            while timers and _gone(timers[0][2]):
-                self._timer_cancelled_count -= 1
-                timer = heapq.heappop(timers)[2]
-                if timer.__class__ is not _Future:
+            while timers:
+                timer = timers[0][2]
+                if timer.__class__ is _Future:  # _gone(timer), inline: once per step
+                    if not timer.done():
+                        break
+                elif timer._cancelled:  # type: ignore[union-attr]
                     timer._scheduled = False  # type: ignore[union-attr]
+                else:
+                    break
+                self._timer_cancelled_count -= 1
+                heapq.heappop(timers)
         if not ready and not self._stopping:  # type: ignore[attr-defined]
             # Nothing to run: first any I/O that is ready (the selector is polled, never
             # waited on), else the clock jumps to the next timer. With no file but the
@@ -234,11 +243,28 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 else:
                     for timer in due:
                         ready.append(self._handle_of(timer))
-        # Only the callbacks ready now: those they schedule run in the next step.
+        # Only the callbacks ready now: those they schedule run in the next step. Each is
+        # ``step._run()``, whose try is here: one frame fewer for every step of a task.
         for _ in range(len(ready)):
             step = ready.popleft()
-            if not step._cancelled:
-                step._run()
+            if step._cancelled:
+                continue
+            try:
+                step._context.run(step._callback, *step._args)  # type: ignore[attr-defined]
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - reported as Handle._run does
+                self._callback_failed(step, exc)
+
+    def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
+        """Report a callback's exception to the loop's handler (``Handle._run``'s words)."""
+        callback = format_helpers._format_callback_source(
+            handle._callback, handle._args)  # type: ignore[attr-defined]
+        context: dict[str, Any] = {"message": f"Exception in callback {callback}",
+                                   "exception": exc, "handle": handle}
+        if handle._source_traceback:  # type: ignore[attr-defined]
+            context["source_traceback"] = handle._source_traceback  # type: ignore[attr-defined]
+        self.call_exception_handler(context)
 
     def _handle_of(self, timer: _Timer) -> asyncio.Handle:
         """A due timer as a callback for the ready queue (a sleep's: one that ends it)."""
