@@ -165,96 +165,105 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 self._timer_cancelled_count += 1
 
     def _run_once(self) -> None:
-        """One step: drop cancelled timers, move the clock if nothing is ready, queue the
-        timers now due, run every callback ready at the start of the step."""
+        """Steps until the loop is told to stop. One step: drop cancelled timers, move the
+        clock if nothing is ready, queue the timers now due, run every callback ready at
+        the start of the step.
+
+        (asyncio's ``run_forever`` calls this once per step and checks ``_stopping`` in
+        between; here the steps loop in this frame, with the same check, so a simulation
+        of many short steps does not pay a call and this setup for each.)"""
         timers = self._timers
         ready: deque[asyncio.Handle] = self._ready  # type: ignore[attr-defined]
-        cancelled = self._timer_cancelled_count  # type: ignore[has-type]
-        if len(timers) > _COMPACT_AT and cancelled / len(timers) > _COMPACT_FRACTION:
-            for _when, _order, timer in timers:
-                if timer.__class__ is not _Future and timer._cancelled:  # type: ignore[union-attr]
-                    timer._scheduled = False  # type: ignore[union-attr]
-            timers[:] = [t for t in timers if not _gone(t[2])]
-            heapq.heapify(timers)
-            self._timer_cancelled_count = 0
-        else:
-            while timers:
-                timer = timers[0][2]
-                if timer.__class__ is _Future:  # _gone(timer), inline: once per step
-                    if not timer.done():
-                        break
-                elif timer._cancelled:  # type: ignore[union-attr]
-                    timer._scheduled = False  # type: ignore[union-attr]
-                else:
-                    break
-                self._timer_cancelled_count -= 1
-                heapq.heappop(timers)
-        if not ready and not self._stopping:  # type: ignore[attr-defined]
-            # Nothing to run: first any I/O that is ready (the selector is polled, never
-            # waited on), else the clock jumps to the next timer. With no file but the
-            # loop's own wake-up pipe registered, and no signal handler reading it, the
-            # poll is skipped: another thread's call_soon_threadsafe puts its callback in
-            # the ready queue before it writes to that pipe, so the check above saw it.
-            polled = len(self._selector_map) > 1 or getattr(self, "_signal_handlers", None)
-            events = self._selector.select(0) if polled else None  # type: ignore[attr-defined]
-            if events:
-                self._process_events(events)  # type: ignore[attr-defined]
-            elif timers and timers[0][0] < self.deadline:
-                # _advance_to_next_timer's commonest case, here: a finite timer before
-                # the deadline, at a time well above the clock's resolution.
-                when = timers[0][0]
-                if when + self._clock_resolution <= when:
-                    self._advance_to_next_timer()
-                elif when > self._virtual_now:
-                    self._virtual_now = when
-            else:
-                self._advance_to_next_timer()
-        if self.chooser is not None:
-            self._choose_order()
-        else:
-            # The timers due now, after the callbacks already ready. When nothing else is
-            # ready and each of them ends a sleep (a sleep's future, or ``_SLEEP_ENDS``),
-            # the sleepers are woken here rather than in a step of their own: running
-            # those timers would only queue the sleepers' wake-ups for the next step, in
-            # the same order, with nothing in between. Merging the two steps saves a step
-            # per sleep and changes no order. (Not in the last step before the loop stops,
-            # which must leave the wake-ups queued; nor with a chooser, which orders each
-            # step's callbacks.)
-            end_time = self._virtual_now + self._clock_resolution
-            if timers and timers[0][0] < end_time:
-                due: list[_Timer] = []
-                only_sleeps = not ready and not self._stopping  # type: ignore[attr-defined]
-                while timers and timers[0][0] < end_time:
-                    timer = heapq.heappop(timers)[2]
-                    if timer.__class__ is not _Future:
+        while True:
+            cancelled = self._timer_cancelled_count  # type: ignore[has-type]
+            if len(timers) > _COMPACT_AT and cancelled / len(timers) > _COMPACT_FRACTION:
+                for _when, _order, timer in timers:
+                    if timer.__class__ is not _Future and _gone(timer):
                         timer._scheduled = False  # type: ignore[union-attr]
-                        if timer._callback not in _SLEEP_ENDS:  # type: ignore[union-attr]
-                            only_sleeps = False
-                    due.append(timer)
-                if only_sleeps:
-                    # Each sets its sleep's future, no more (no context to enter, nothing
-                    # to raise): the wake-up it queues runs in this step.
-                    for timer in due:
-                        if timer.__class__ is _Future:
-                            if not timer.done():
-                                timer.set_result(None)
-                        elif not timer._cancelled:  # type: ignore[union-attr]
-                            timer._callback(*timer._args)  # type: ignore[union-attr]
+                timers[:] = [t for t in timers if not _gone(t[2])]
+                heapq.heapify(timers)
+                self._timer_cancelled_count = 0
+            else:
+                while timers:
+                    timer = timers[0][2]
+                    if timer.__class__ is _Future:  # _gone(timer), inline: once per step
+                        if not timer.done():
+                            break
+                    elif timer._cancelled:  # type: ignore[union-attr]
+                        timer._scheduled = False  # type: ignore[union-attr]
+                    else:
+                        break
+                    self._timer_cancelled_count -= 1
+                    heapq.heappop(timers)
+            if not ready and not self._stopping:  # type: ignore[attr-defined]
+                # Nothing to run: first any I/O that is ready (the selector is polled, never
+                # waited on), else the clock jumps to the next timer. With no file but the
+                # loop's own wake-up pipe registered, and no signal handler reading it, the
+                # poll is skipped: another thread's call_soon_threadsafe puts its callback in
+                # the ready queue before it writes to that pipe, so the check above saw it.
+                polled = len(self._selector_map) > 1 or getattr(self, "_signal_handlers", None)
+                selector = self._selector  # type: ignore[attr-defined]
+                events = selector.select(0) if polled else None
+                if events:
+                    self._process_events(events)  # type: ignore[attr-defined]
+                elif timers and timers[0][0] < self.deadline:
+                    # _advance_to_next_timer's commonest case, here: a finite timer before
+                    # the deadline, at a time well above the clock's resolution.
+                    when = timers[0][0]
+                    if when + self._clock_resolution <= when:
+                        self._advance_to_next_timer()
+                    elif when > self._virtual_now:
+                        self._virtual_now = when
                 else:
-                    for timer in due:
-                        ready.append(self._handle_of(timer))
-        # Only the callbacks ready now: those they schedule run in the next step. Each is
-        # ``step._run()``, whose try is here: one frame fewer for every step of a task.
-        for _ in range(len(ready)):
-            step = ready.popleft()
-            if step._cancelled:
-                continue
-            try:
-                step._context.run(step._callback, *step._args)  # type: ignore[attr-defined]
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:  # noqa: BLE001 - reported as Handle._run does
-                self._callback_failed(step, exc)
+                    self._advance_to_next_timer()
+            if self.chooser is not None:
+                self._choose_order()
+            else:
+                # The timers due now, after the callbacks already ready. When nothing else is
+                # ready and each of them ends a sleep (a sleep's future, or ``_SLEEP_ENDS``),
+                # the sleepers are woken here rather than in a step of their own: running
+                # those timers would only queue the sleepers' wake-ups for the next step, in
+                # the same order, with nothing in between. Merging the two steps saves a step
+                # per sleep and changes no order. (Not in the last step before the loop stops,
+                # which must leave the wake-ups queued; nor with a chooser, which orders each
+                # step's callbacks.)
+                end_time = self._virtual_now + self._clock_resolution
+                if timers and timers[0][0] < end_time:
+                    due: list[_Timer] = []
+                    only_sleeps = not ready and not self._stopping  # type: ignore[attr-defined]
+                    while timers and timers[0][0] < end_time:
+                        timer = heapq.heappop(timers)[2]
+                        if timer.__class__ is not _Future:
+                            timer._scheduled = False  # type: ignore[union-attr]
+                            if timer._callback not in _SLEEP_ENDS:  # type: ignore[union-attr]
+                                only_sleeps = False
+                        due.append(timer)
+                    if only_sleeps:
+                        # Each sets its sleep's future, no more (no context to enter, nothing
+                        # to raise): the wake-up it queues runs in this step.
+                        for timer in due:
+                            if timer.__class__ is _Future:
+                                if not timer.done():
+                                    timer.set_result(None)
+                            elif not timer._cancelled:  # type: ignore[union-attr]
+                                timer._callback(*timer._args)  # type: ignore[union-attr]
+                    else:
+                        for timer in due:
+                            ready.append(self._handle_of(timer))
+            # Only the callbacks ready now: those they schedule run in the next step. Each is
+            # ``step._run()``, whose try is here: one frame fewer for every step of a task.
+            for _ in range(len(ready)):
+                step = ready.popleft()
+                if step._cancelled:
+                    continue
+                try:
+                    step._context.run(step._callback, *step._args)  # type: ignore[attr-defined]
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - reported as Handle._run does
+                    self._callback_failed(step, exc)
+            if self._stopping:  # type: ignore[attr-defined]
+                return
 
     def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
         """Report a callback's exception to the loop's handler (``Handle._run``'s words)."""
