@@ -126,6 +126,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: one (every selector of the standard library), whose len() is no Python call.
         selector = self._selector  # type: ignore[attr-defined]
         self._selector_map = getattr(selector, "_fd_to_key", None) or selector.get_map()
+        #: The signal handlers set on the loop (Unix only; asyncio fills this dict in place).
+        self._signals: dict[int, Any] = getattr(self, "_signal_handlers", {})
         #: Called when no callback is ready and no finite timer is pending. It may schedule
         #: work (for example cancel the program); if it schedules none, the loop raises
         #: :class:`LoopStalled`.
@@ -210,7 +212,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 # loop's own wake-up pipe registered, and no signal handler reading it, the
                 # poll is skipped: another thread's call_soon_threadsafe puts its callback in
                 # the ready queue before it writes to that pipe, so the check above saw it.
-                polled = len(self._selector_map) > 1 or getattr(self, "_signal_handlers", None)
+                polled = len(self._selector_map) > 1 or self._signals
                 selector = self._selector  # type: ignore[attr-defined]
                 events = selector.select(0) if polled else None
                 if events:
@@ -238,27 +240,34 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 # step's callbacks.)
                 end_time = self._virtual_now + self._clock_resolution
                 if timers and timers[0][0] < end_time:
-                    due: list[_Timer] = []
                     only_sleeps = not ready and not self._stopping  # type: ignore[attr-defined]
-                    while timers and timers[0][0] < end_time:
-                        timer = heapq.heappop(timers)[2]
-                        if timer.__class__ is not _Future:
-                            timer._scheduled = False  # type: ignore[union-attr]
-                            if timer._callback not in _SLEEP_ENDS:  # type: ignore[union-attr]
-                                only_sleeps = False
-                        due.append(timer)
-                    if only_sleeps:
-                        # Each sets its sleep's future, no more (no context to enter, nothing
-                        # to raise): the wake-up it queues runs in this step.
-                        for timer in due:
-                            if timer.__class__ is _Future:
-                                if not timer.done():
-                                    timer.set_result(None)
-                            elif not timer._cancelled:  # type: ignore[union-attr]
-                                timer._callback(*timer._args)  # type: ignore[union-attr]
+                    timer = heapq.heappop(timers)[2]
+                    if (only_sleeps and timer.__class__ is _Future
+                            and not (timers and timers[0][0] < end_time)):
+                        # The commonest step of all, in short: one sleep ends, alone.
+                        if not timer.done():
+                            timer.set_result(None)
                     else:
+                        due = [timer]
+                        while timers and timers[0][0] < end_time:
+                            due.append(heapq.heappop(timers)[2])
                         for timer in due:
-                            ready.append(self._handle_of(timer))
+                            if timer.__class__ is not _Future:
+                                timer._scheduled = False  # type: ignore[union-attr]
+                                if timer._callback not in _SLEEP_ENDS:  # type: ignore[union-attr]
+                                    only_sleeps = False
+                        if only_sleeps:
+                            # Each sets its sleep's future, no more (no context to enter,
+                            # nothing to raise): the wake-up it queues runs in this step.
+                            for timer in due:
+                                if timer.__class__ is _Future:
+                                    if not timer.done():
+                                        timer.set_result(None)
+                                elif not timer._cancelled:  # type: ignore[union-attr]
+                                    timer._callback(*timer._args)  # type: ignore[union-attr]
+                        else:
+                            for timer in due:
+                                ready.append(self._handle_of(timer))
             # Only the callbacks ready now: those they schedule run in the next step. Each is
             # ``step._run()``, whose try is here: one frame fewer for every step of a task.
             for _ in range(len(ready)):
