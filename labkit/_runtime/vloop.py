@@ -106,11 +106,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ``chooser(n, what)``, if given, returns which of ``n`` ready callbacks
     (``what="ready"``) or timers due at one instant (``what="timer"``) goes next.
 
-    One step of the loop is :meth:`_run_once`, asyncio's own step rewritten for a clock
-    that never waits: timers live in a heap of ``(when, order, handle)`` tuples (ties
-    broken by scheduling order, compared in C), and when nothing is ready the clock jumps
-    to the next one (after a poll of the selector that never waits, if any file or signal
-    handler is registered besides the loop's own wake-up pipe).
+    Its steps are :meth:`_run_once`, asyncio's own step rewritten for a clock that never
+    waits: timers live in a heap of ``(when, order, handle)`` tuples (ties broken by
+    scheduling order, compared in C; a sleep's entry holds its future instead of a
+    handle), and when nothing is ready the clock jumps to the next one (after a poll of
+    the selector that never waits, if any file or signal handler is registered besides
+    the loop's own wake-up pipe).
     """
 
     def __init__(self, chooser: Callable[[int, str], int] | None = None) -> None:
