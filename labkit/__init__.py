@@ -40,7 +40,7 @@ def now() -> float:
     rt = _RUNTIME.get()  # _current() without its call: programs read the clock often
     if rt is None:
         return _current().now()  # raises NotInRunError
-    return rt.now()
+    return rt._time() - rt._t0  # Runtime.now, inline: one call fewer per reading
 
 
 def rng() -> random.Random:

@@ -237,10 +237,12 @@ class Channel(Generic[T]):
         ``FULL`` (no free slot, or senders queued first, R10) or ``CLOSED``."""
         buffer = self.buffer
         capacity = self.capacity
-        if (buffer and not self.senders.waiters and not self.closed
+        if ((buffer or (buffer is not _NO_BUFFER and not self.receivers.waiters))
+                and not self.senders.waiters and not self.closed
                 and (capacity is None or len(buffer) + self.reserved < capacity)):
             # The commonest case (an actor's tell), in this frame: a free slot, nobody
-            # queued first, and no receiver waiting (the buffer is not empty).
+            # queued first, and no receiver waiting (a send hands over before it buffers,
+            # so a non-empty buffer means none waits).
             buffer.append((msg_id, value))
             self.sent += 1
             if len(buffer) > self.peak:
@@ -318,11 +320,12 @@ class Channel(Generic[T]):
         msg_id = next(rt.msg_ids)
         buffer = self.buffer
         capacity = self.capacity
-        if (buffer and not self.senders.waiters and not self.closed
+        if ((buffer or (buffer is not _NO_BUFFER and not self.receivers.waiters))
+                and not self.senders.waiters and not self.closed
                 and (capacity is None or len(buffer) + self.reserved < capacity)):
             # put()'s commonest case, repeated in this frame on purpose: a call here costs
-            # ~7% of a one-way stream. A free slot, nobody queued first (a non-empty buffer
-            # means no receiver waits: a send hands over before buffering).
+            # ~7% of a one-way stream. A free slot, nobody queued first, no receiver
+            # waiting.
             buffer.append((msg_id, value))
             self.sent += 1
             if len(buffer) > self.peak:

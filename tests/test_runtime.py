@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import math
 import os
@@ -105,6 +106,50 @@ def test_cancelled_timers_never_fire_nor_move_the_clock() -> None:
     assert finished == 500
     assert clock == pytest.approx(1.5)
     assert run.elapsed == pytest.approx(1.5)
+
+
+def test_cancelled_sleeps_never_wake_nor_move_the_clock() -> None:
+    """500 of labkit's own sleeps (the loop keeps their futures as its timers) cancelled
+    before they fall due, more than the loop keeps before compacting its timer heap: none
+    moves the clock, and a timer due at the same instant as a cancelled sleep still fires."""
+
+    async def main() -> tuple[int, float, list[float]]:
+        finished = 0
+        fired: list[float] = []
+        for i in range(500):
+            with anyio.move_on_after(0.001):
+                await labkit.sleep(10 + i)
+            finished += 1
+        loop = asyncio.get_running_loop()
+        loop.call_later(9.5, lambda: fired.append(labkit.now()))
+        with anyio.move_on_after(1):
+            await labkit.sleep(9.5)
+        await labkit.sleep(9)
+        return finished, labkit.now(), fired
+
+    run = labkit.simulate(main)
+    finished, clock, fired = run.result
+    assert finished == 500
+    assert clock == pytest.approx(10.5)
+    assert fired == [pytest.approx(10.0)]
+
+
+def test_the_virtual_loops_ready_handles_are_asyncios() -> None:
+    """call_soon's handles, made without Handle's constructor, fill every slot it fills,
+    with the same values (a slot added by a later Python would be left unset)."""
+    from labkit._runtime.vloop import VirtualEventLoop, _ready
+
+    loop = VirtualEventLoop()
+    try:
+        context = contextvars.copy_context()
+        ours = _ready(print, (1, 2), loop, context)
+        theirs = asyncio.Handle(print, (1, 2), loop, context)
+        slots = [s for s in asyncio.Handle.__slots__ if s != "__weakref__"]
+        assert [getattr(ours, s) for s in slots] == [getattr(theirs, s) for s in slots]
+        assert isinstance(ours, asyncio.Handle) and repr(ours).endswith(" print(1, 2)>")
+        assert _ready(print, (), loop, None)._context is not None  # type: ignore[attr-defined]
+    finally:
+        loop.close()
 
 
 def test_a_simulation_hears_other_threads_and_signals() -> None:

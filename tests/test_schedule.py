@@ -256,10 +256,10 @@ def test_choice_zero_everywhere_is_the_default_order(main: Callable[[], Awaitabl
 
 
 async def mixed_sleepers() -> list[str]:
-    """Sleeps of every kind (labkit's, anyio's, a timeout) falling due at the same instants
-    as one another and as plain loop timers (which set timers of their own), with channel
-    hand-offs in between. The virtual loop wakes sleepers in the step their timers fire
-    only where that changes no order."""
+    """Sleeps of every kind (labkit's, anyio's, a timeout, a labkit sleep cancelled as it
+    ends or before) falling due at the same instants as one another and as plain loop
+    timers (which set timers of their own), with channel hand-offs in between. The virtual
+    loop wakes sleepers in the step their timers fire only where that changes no order."""
     order: list[str] = []
     loop = asyncio.get_running_loop()
     ch: go.Chan[str] = go.Chan(1)
@@ -270,13 +270,17 @@ async def mixed_sleepers() -> list[str]:
                 await labkit.sleep(d)
             elif how == "anyio":
                 await anyio.sleep(d)
+            elif how == "cut":  # a labkit sleep cut short at the instant it ends, or before
+                with anyio.move_on_after(d * (len(order) % 2 + 1) / 2):
+                    await labkit.sleep(d)
             else:
                 with anyio.move_on_after(d):
                     await anyio.sleep_forever()
             order.append(f"{name}@{labkit.now():g}")
             await ch.send(name)
 
-    for i, how in enumerate(["labkit", "anyio", "timeout", "labkit", "anyio", "timeout"]):
+    for i, how in enumerate(["labkit", "anyio", "timeout", "labkit", "cut", "anyio", "timeout",
+                             "cut"]):
         go.go(sleeper, f"{how}{i}", how, [0.25, 0.5, 0.25, 0.25, 1.0][i % 3:])
     def tick(k: int) -> None:  # a plain timer that sets another, due at once
         order.append(f"timer{k}")
@@ -284,7 +288,7 @@ async def mixed_sleepers() -> list[str]:
 
     for k in range(8):
         loop.call_at(loop.time() + 0.25 * k, tick, k)
-    for _ in range(6 * 3 + 5):
+    for _ in range(8 * 3 + 8):
         order.append("got " + (await ch.recv())[0])
         await go.sleep(0.125 * (len(order) % 3))
     return order

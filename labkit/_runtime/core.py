@@ -422,6 +422,9 @@ class Runtime:
         self.completed = False
         self.timed_out = False
         self.leaked: tuple[str, ...] = ()
+        #: The clock when the root task finished normally (``None`` until then, or if it
+        #: did not): a simulation's ``elapsed``.
+        self.ended_at: float | None = None
         #: Message ids, 1, 2, ...: ``next(rt.msg_ids)`` is :meth:`next_msg_id` on hot paths.
         self.msg_ids = itertools.count(1)
         self._names: dict[str, itertools.count[int]] = {}

@@ -76,6 +76,7 @@ async def _root(rt: Runtime, main: Main[Any], args: tuple[Any, ...]) -> None:
             rt.cancel_all()
         with anyio.CancelScope(shield=True):
             await rt.drain()
+        rt.ended_at = rt.now()
     finally:
         rt.tg = None
         _TASK.reset(task_token)
@@ -152,20 +153,15 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
                 loop.on_deadline = rt.on_deadline
             return loop
 
-        holder: list[float] = []
-
-        async def timed() -> None:
-            await _root(rt, main, args)
-            holder.append(rt.now())
-
         try:
-            anyio.run(timed, backend="asyncio", backend_options={"loop_factory": loop_factory})
+            anyio.run(_root, rt, main, args, backend="asyncio",
+                      backend_options={"loop_factory": loop_factory})
         except LoopStalled:
             if rt.fatal is None:
                 raise
             rt.fatal.add_note("(labkit abandoned the run: a blocked task could not be "
                               "cancelled, as inside a shielded cancel scope)")
-        return _finish(rt, holder[0] if holder else rt.now())
+        return _finish(rt, rt.now() if rt.ended_at is None else rt.ended_at)
 
     if loop_running_here():
         return in_worker_thread(go)
