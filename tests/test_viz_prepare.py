@@ -94,7 +94,7 @@ def test_prepare_and_prepared_check_what_they_get() -> None:
     with pytest.raises(TypeError):
         viz.prepare(object(), ["depth"])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        viz.prepare(run, [("depth", ["max_points"])])
+        viz.prepare(run, [("depth", ["max_points"])])  # type: ignore[list-item]
     made = viz.prepared(scenarios.producer_consumer,
                         {"model": "go", "capacity": 3, "messages": 150, "seed": 1},
                         ["depth", "latency"])
