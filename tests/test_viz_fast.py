@@ -684,3 +684,24 @@ def test_a_named_queue_and_one_that_is_not_there() -> None:
     _same_chart("depth", {"peer": queue}, new_run, old_run)
     with pytest.raises(ValueError, match="no queue named 'nowhere'"):
         viz.parts("depth", new_run, peer="nowhere")
+
+
+def test_quantiles_of_sorted_values_are_numpys() -> None:
+    """The per-slot percentile rules come from viz._sorted_quantiles, which must give
+    np.quantile's floats exactly."""
+    rng = np.random.default_rng(7)
+    qs = np.array([0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0])
+    samples = [rng.exponential(0.01, n) for n in (1, 2, 3, 7, 100, 1001)]
+    samples += [np.array([0.1, 0.1, 0.1]), np.round(rng.random(50), 2),
+                np.array([0.2, np.nan, 0.1]), np.array([1e-9, 1e9, -3.0, np.inf])]
+    for values in samples:
+        in_order = np.sort(values)  # NaN last, as argsort leaves them
+
+        def value_at(ranks: np.ndarray, in_order: np.ndarray = in_order) -> np.ndarray:
+            return cast(np.ndarray, in_order[ranks])
+
+        with np.errstate(invalid="ignore"):
+            expected = np.quantile(values, qs)
+            got = viz._sorted_quantiles(value_at, len(values), qs)
+        assert got.tobytes() == expected.tobytes() or (
+            np.isnan(expected).all() and np.isnan(got).all()), values
