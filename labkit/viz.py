@@ -961,25 +961,22 @@ def _make_marks_by_time(data: _Data) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     names, heights = marks["percentile"].tolist(), marks["label_y"].tolist()
     qs = np.asarray([float(p[1:]) / 100 for p in names], dtype="float64")
-    shown = np.searchsorted(arrived, ends[:-1], side="right")
-    # For every slot at once: how many of the first ``shown`` arrivals are among the k
-    # smallest latencies. The r-th smallest of them is where that count reaches r + 1.
-    among = np.cumsum(by_latency[None, :] < shown[:, None], axis=1, dtype=np.int32) \
-        if len(shown) else np.zeros((0, len(by_latency)), dtype=np.int32)
     for i, slot in enumerate(ends):
         until = ends[i + 1] if i + 1 < len(ends) else None
         if until is None:  # the whole run: exactly the chart's own rules
             values = marks["value_ms"].tolist()
         else:
-            n = int(shown[i])
-            if not n:
+            shown = int(np.searchsorted(arrived, slot, side="right"))
+            if not shown:
                 continue
-            row = among[i]
+            # the first ``shown`` arrivals, where they stand in latency order: the same
+            # quantiles from the few values they need, with no copy sorted for each slot
+            among = np.flatnonzero(by_latency < shown)
 
-            def value_at(ranks: np.ndarray, row: np.ndarray = row) -> np.ndarray:
-                return cast(np.ndarray, in_order[np.searchsorted(row, ranks + 1)])
+            def value_at(ranks: np.ndarray, among: np.ndarray = among) -> np.ndarray:
+                return cast(np.ndarray, in_order[among[ranks]])
 
-            values = [_r(v * 1000) for v in _sorted_quantiles(value_at, n, qs)]
+            values = [_r(v * 1000) for v in _sorted_quantiles(value_at, shown, qs)]
         for p, y, v in zip(names, heights, values, strict=True):
             rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
                          "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
