@@ -84,6 +84,8 @@ class Trace:
     def __getstate__(self) -> dict[str, Any]:
         # the events and what travels of ``derived``; df and the columns are made again
         state = {k: v for k, v in self.__dict__.items() if k not in _LOCAL}
+        if self._events is not None:
+            state["_rows"] = None  # made again from the events when read
         state["derived"] = {k: v for k, v in self.derived.items() if not k.startswith("_")}
         return state
 

@@ -35,7 +35,11 @@ Redrawing fast: every builder of :data:`CHARTS` and :func:`compare` comes apart 
 data and the few values that fix its shape (:func:`parts`, :func:`compare_parts`,
 :class:`Parts`); :func:`spec` builds each shape's spec once through Altair and then only
 fills copies of it with new rows, and :func:`data_updates` tells a live chart only the rows
-that changed.
+that changed. What a chart derives from one run (its events, messages, latencies,
+percentiles, a depth chart's lines) is kept with the run's trace (``Trace.derived``), so
+that several charts of one run make it once; :func:`prepare` makes it in advance, where
+the run was made (a worker process, :func:`prepared`), and the compact part of it comes
+back with the pickled run, leaving :func:`compare_parts` only what depends on all the runs.
 
 Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
 names by a hash of their content; parameters have fixed names and the views that share them

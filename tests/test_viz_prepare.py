@@ -111,3 +111,10 @@ def test_a_frame_keeps_nothing_and_a_trace_of_rows_pickles() -> None:
     came = _round_trip(trace)
     assert came.rows == trace.rows and "latencies" in came.derived
     assert_same_parts(viz.parts("latency", came), viz.parts("latency", trace))
+
+
+def test_a_pickled_trace_makes_its_rows_again() -> None:
+    trace = _run("go").trace
+    rows = list(trace.rows)  # read: kept as tuples, which need not travel
+    came = _round_trip(trace)
+    assert came._rows is None and list(came.rows) == rows and len(came) == len(trace)
