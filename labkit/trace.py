@@ -89,6 +89,10 @@ class Trace:
         state["derived"] = {k: v for k, v in self.derived.items() if not k.startswith("_")}
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("derived", {})  # a trace pickled before it had one
+
     @classmethod
     def recorded(cls, events: list[Any], t0: float) -> Trace:
         """The trace of a run from the runtime's flat event list (the fields of

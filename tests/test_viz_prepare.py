@@ -118,3 +118,13 @@ def test_a_pickled_trace_makes_its_rows_again() -> None:
     rows = list(trace.rows)  # read: kept as tuples, which need not travel
     came = _round_trip(trace)
     assert came._rows is None and list(came.rows) == rows and len(came) == len(trace)
+
+
+def test_a_trace_pickled_without_derived_data_gets_its_own() -> None:
+    trace = _run("go").trace
+    state = dict(vars(trace))
+    del state["derived"]  # as an older labkit pickled it
+    old = Trace.__new__(Trace)
+    old.__setstate__(state)
+    assert old.derived == {}
+    assert_same_parts(viz.parts("latency", old), viz.parts("latency", _run("go")))
