@@ -58,6 +58,13 @@ class Trace:
     ``Trace(rows)`` takes rows in :class:`TraceRow` field order (a cut of another trace, a
     test's own); a run's trace is :meth:`recorded` straight from the runtime's event list,
     and its ``rows`` are built only when something reads them.
+
+    ``derived`` keeps what other modules compute from the trace (:mod:`labkit.viz` keeps its
+    chart data there, see :func:`labkit.viz.prepare`): it belongs to this trace only (a cut
+    of it is a new trace, with its own) and travels with it when it is pickled, as a run
+    made in a worker process is. Entries whose key starts with ``_`` stay in this process
+    (large frames, quicker to make again than to carry), and so do ``df`` and the metrics'
+    columns. Its values are never changed once kept.
     """
 
     def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -72,6 +79,19 @@ class Trace:
         self._rows: Sequence[tuple[Any, ...]] | None = rows
         self._events: list[Any] | None = None  # a run's flat event list, kept once read
         self._t0 = 0.0
+        self.derived: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the events and what travels of ``derived``; df and the columns are made again
+        state = {k: v for k, v in self.__dict__.items() if k not in _LOCAL}
+        if self._events is not None:
+            state["_rows"] = None  # made again from the events when read
+        state["derived"] = {k: v for k, v in self.derived.items() if not k.startswith("_")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("derived", {})  # a trace pickled before it had one
 
     @classmethod
     def recorded(cls, events: list[Any], t0: float) -> Trace:
@@ -175,6 +195,8 @@ class Trace:
         return counts
 
 
+#: What a pickled trace leaves behind: caches made again from its events on first use.
+_LOCAL = frozenset(("df", "_metric_table"))
 #: The columns that are plain numpy arrays in the DataFrame, and their dtypes.
 _NUMPY_COLUMNS = {"time": "float64", "seq": "int64"}
 #: The columns that hold whole numbers or nothing: ``Int64`` in the DataFrame.

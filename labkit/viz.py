@@ -35,7 +35,11 @@ Redrawing fast: every builder of :data:`CHARTS` and :func:`compare` comes apart 
 data and the few values that fix its shape (:func:`parts`, :func:`compare_parts`,
 :class:`Parts`); :func:`spec` builds each shape's spec once through Altair and then only
 fills copies of it with new rows, and :func:`data_updates` tells a live chart only the rows
-that changed.
+that changed. What a chart derives from one run (its events, messages, latencies,
+percentiles, a depth chart's lines) is kept with the run's trace (``Trace.derived``), so
+that several charts of one run make it once; :func:`prepare` makes it in advance, where
+the run was made (a worker process, :func:`prepared`), and the compact part of it comes
+back with the pickled run, leaving :func:`compare_parts` only what depends on all the runs.
 
 Determinism: the specs hold no random names. Data is embedded as DataFrames, which Altair
 names by a hash of their content; parameters have fixed names and the views that share them
@@ -101,6 +105,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "CHARTS",
+    "ChartEntry",
     "FONT",
     "MAX_PIXELS",
     "MAX_POINTS",
@@ -123,6 +128,8 @@ __all__ = (
     "load_chart",
     "model_color",
     "parts",
+    "prepare",
+    "prepared",
     "recovery_chart",
     "sequence_diagram",
     "share_palette",
@@ -330,34 +337,64 @@ def _frame(source: Source) -> pd.DataFrame:
         "pass run.trace or run.trace.df")
 
 
-#: Frames derived from a trace, kept for the last few traces drawn: a dashboard draws
-#: several charts (and a comparison reads latencies twice) from one run. Keyed by the
-#: object they come from, held here, and checked by identity (an id can be reused).
-_DERIVED: dict[tuple[int, str], tuple[object, Any]] = {}
-_MAX_DERIVED = 48
+class _Data:
+    """What the charts derive from one source, each made on first use and kept.
 
+    A trace's (or run's) derived data is kept in the trace itself (:attr:`Trace.derived`),
+    so a dashboard's several charts, and a comparison that reads latencies twice, make it
+    once; and what :func:`prepare` made in a worker process comes back with the run. Large
+    frames (the events, their columns, the messages) are kept under ``_`` keys, which stay in
+    the process that made them; the compact results the charts take from them (latencies,
+    percentiles, a depth chart's lines) travel. A cut trace is another trace, with its own.
+    A DataFrame keeps nothing: its data lives as long as this object. Callers never change
+    what they get (every builder makes new frames from it)."""
 
-def _memo(owner: object, what: str, make: Callable[[], Any]) -> Any:
-    """``make()``, computed once per ``owner`` (a trace or a frame) and ``what``. Callers
-    must not change what they get (every builder makes new frames from it)."""
-    key = (id(owner), what)
-    found = _DERIVED.get(key)
-    if found is not None and found[0] is owner:
-        return found[1]
-    value = make()
-    if len(_DERIVED) >= _MAX_DERIVED:
-        _DERIVED.pop(next(iter(_DERIVED)))
-    _DERIVED[key] = (owner, value)
-    return value
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        trace = source if isinstance(source, Trace) else getattr(source, "trace", None)
+        if isinstance(trace, Trace):
+            self.kept = trace.derived
+        else:
+            _frame(source)  # a TypeError now for anything else
+            self.kept = {}
+
+    def get(self, what: str, make: Callable[[], Any]) -> Any:
+        """``make()``, once per source and ``what`` (keys starting ``_`` stay local)."""
+        found = self.kept.get(what)
+        if found is None:
+            found = self.kept[what] = make()
+        return found
+
+    def events(self) -> pd.DataFrame:
+        """The events frame (:func:`_make_events`)."""
+        return cast(pd.DataFrame, self.get("_events", lambda: _make_events(self.source)))
+
+    def table(self) -> Columns:
+        """The events frame's columns as numpy arrays (:class:`labkit.trace.Columns`): what
+        the charts filter, group and match rows on."""
+        return cast(Columns, self.get("_table", lambda: Columns.of_frame(self.events())))
+
+    def messages(self) -> pd.DataFrame:
+        """One row per message that was sent and received (:func:`_make_messages`)."""
+        return cast(pd.DataFrame, self.get(
+            "_messages", lambda: _make_messages(self.events(), self.table())))
+
+    def span(self) -> tuple[float, float]:
+        """The first and last event's times (0, 0 for none)."""
+        def make() -> tuple[float, float]:
+            df = self.events()
+            return (float(df["time"].min()) if len(df) else 0.0), _end_time(df)
+        return cast("tuple[float, float]", self.get("span", make))
+
+    def latencies(self) -> _Latencies:
+        """Every message's latency and what the latency chart marks (:class:`_Latencies`)."""
+        return cast(_Latencies, self.get("latencies", lambda: _make_latencies(self)))
 
 
 def _events(source: Source) -> pd.DataFrame:
     """The trace with a ``queue`` column (the channel or mailbox a row is about) and models
-    outside the palette folded into ``other``."""
-    trace = source if isinstance(source, Trace) else getattr(source, "trace", None)
-    if isinstance(trace, Trace):
-        return cast(pd.DataFrame, _memo(trace, "events", lambda: _make_events(trace)))
-    return _make_events(source)
+    outside the palette folded into ``other`` (kept with a trace: :class:`_Data`)."""
+    return _Data(source).events()
 
 
 def _make_events(source: Source) -> pd.DataFrame:
@@ -385,23 +422,14 @@ def _text(value: object) -> str:
         or value is pd.NA else str(value)
 
 
-def _table(df: pd.DataFrame) -> Columns:
-    """An events frame's columns as numpy arrays (:class:`labkit.trace.Columns`), kept with
-    it: what the charts filter, group and match rows on."""
-    return cast(Columns, _memo(df, "table", lambda: Columns.of_frame(df)))
-
-
-def _messages(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per message that was sent and received: sender, receiver, times, queue."""
-    return cast(pd.DataFrame, _memo(df, "messages", lambda: _make_messages(df)))
-
-
-def _make_messages(df: pd.DataFrame) -> pd.DataFrame:
+def _make_messages(df: pd.DataFrame, table: Columns | None = None) -> pd.DataFrame:
+    """One row per message that was sent and received: sender, receiver, times, queue
+    (``table``: ``df``'s columns, when they are made already)."""
     # The rows of each message's first send and first receive are the trace metrics' join
     # (Columns.first_times) over row positions instead of times, then taken column by
     # column: the frame pandas' filter, drop_duplicates and merge would give
     # (_slow_messages), column for column, in a fraction of the time.
-    table = _table(df)
+    table = Columns.of_frame(df) if table is None else table
     at = np.arange(table.n, dtype="float64")
     sent_keys, sent_at = table.first_times(SEND_KINDS, at)
     got_keys, got_at = table.first_times(RECEIVE_KINDS, at)
@@ -517,15 +545,16 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     limit = _how_many("limit", limit)
     title = _optional_str("title", title)
     width = _pixels("width", width)
-    df = _events(source)
+    derived = _Data(source)
+    df = derived.events()
     end = _end_time(df)
-    msgs = _messages(df).sort_values("receive_seq", kind="stable").head(limit)
+    msgs = derived.messages().sort_values("receive_seq", kind="stable").head(limit)
 
     # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
     # that received a value is busy with it until it does something else).
     next_time = df.groupby("actor", sort=False)["time"].shift(-1).to_numpy(dtype="float64")
     # the row of each shown receive: the last with its seq (rows are in seq order)
-    table = _table(df)
+    table = derived.table()
     received_at = np.searchsorted(table.seq(), msgs["receive_seq"].to_numpy(
         dtype="int64"), side="right") - 1
     ends_at = df[table.equals("kind", "handle_end")].drop_duplicates("msg_id")
@@ -631,8 +660,38 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     max_queues = _how_many("max_queues", max_queues)
     title = _optional_str("title", title)
     width, height = _pixels("width", width), _pixels("height", height)
-    df = _events(source)
-    table = _table(df)
+    lines = _depth_lines(_Data(source), peer, max_points, max_queues)
+    label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
+    # the same words for every run of this size: a new run changes only the data, which a
+    # live chart takes without being rebuilt (data_updates)
+    subtitle = f"peak of each of {max_points} equal time bins" if lines.binned else ""
+    return Parts("depth", _shape(models=lines.models, queues=lines.queues > 1,
+                                 subtitled=bool(subtitle), width=width, height=height),
+                 {"lines": lines.data.copy(deep=False)},  # the kept frame stays as it is
+                 {"title": label, "subtitle": subtitle})
+
+
+class _DepthLines(NamedTuple):
+    """A depth chart's data for one run and one choice of queues and points: the same
+    in every panel it is drawn in, so it is kept with the trace (:class:`_Data`)."""
+
+    data: pd.DataFrame          # the "lines" frame
+    models: tuple[str, ...]     # the models it shows
+    queues: int                 # how many queues it draws
+    binned: bool                # whether a queue is drawn as its peak per time bin
+
+
+def _depth_lines(data: _Data, peer: str | None, max_points: int,
+                 max_queues: int) -> _DepthLines:
+    return cast(_DepthLines, data.get(f"depth {peer!r} {max_points} {max_queues}",
+                                      lambda: _make_depth_lines(data, peer, max_points,
+                                                                max_queues)))
+
+
+def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
+                      max_queues: int) -> _DepthLines:
+    df = source.events()
+    table = source.table()
     queue, names = table.codes("queue")
     depth = table.floats("depth")
     # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
@@ -652,8 +711,7 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     # Several events at one instant: the depth after the last one is what the queue held.
     times = table.floats("time")
     at = _last_at_each_instant(queue, times, rows & np.isin(queue, keep))
-    end = _end_time(df)
-    start = float(df["time"].min()) if len(df) else 0.0
+    start, end = source.span()
     parts: list[pd.DataFrame] = []
     binned = False
     for code in keep.tolist():
@@ -677,15 +735,9 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
         series["model"] = str(model)
         parts.append(series)
     cols = ["time", "depth", "queue", "model", "kind", "actor", "msg_id"]
-    data = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    data["time"] = data["time"].map(_r)
-    label = title or ("Queue depth over time" + (f": {peer}" if peer else ""))
-    # the same words for every run of this size: a new run changes only the data, which a
-    # live chart takes without being rebuilt (data_updates)
-    subtitle = f"peak of each of {max_points} equal time bins" if binned else ""
-    return Parts("depth", _shape(models=tuple(_present(data)), queues=len(keep) > 1,
-                                 subtitled=bool(subtitle), width=width, height=height),
-                 {"lines": data}, {"title": label, "subtitle": subtitle})
+    lines = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    lines["time"] = lines["time"].map(_r)
+    return _DepthLines(lines, tuple(_present(lines)), len(keep), binned)
 
 
 def _last_at_each_instant(group: np.ndarray, times: np.ndarray,
@@ -745,34 +797,48 @@ def _depth_build(parts: Parts) -> alt.Chart:
 
 # -- latency ---------------------------------------------------------------------------------
 
-def _latency_ms(df: pd.DataFrame) -> pd.DataFrame:
-    return cast(pd.DataFrame, _memo(df, "latency", lambda: _make_latency_ms(df)))
-
-
 def charted_latency(source: Source) -> dict[str, float]:
     """The latency percentiles :func:`latency_chart` marks (``p50``, ``p90``, ``p99``, in
     seconds): :func:`labkit.trace.latency_percentiles`, worked out once per trace drawn."""
-    df = _events(source)
-    return dict(cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df))))
+    return dict(_Data(source).latencies().percentiles)
 
 
-def _percentiles(df: pd.DataFrame) -> dict[str, float]:
-    """:func:`labkit.trace.latency_percentiles` of an events frame, from its messages: the
-    same latencies (first send to first receive of each message id, in seconds) and the
-    same quantiles, without matching the messages a second time."""
-    msgs = _messages(df)
+class _Latencies(NamedTuple):
+    """What the latency chart draws of one run, whatever its bins: kept with the trace
+    (:class:`_Data`), compact enough to come back from a worker with the run."""
+
+    ms: np.ndarray                   # each matched message's latency (ms), in order of sending
+    model: np.ndarray                # its model, a code into ``models``
+    models: np.ndarray               # the models (str), sorted
+    at: np.ndarray                   # the end of the time slot it was received in
+    top: float                       # the largest latency (ms; 0 for none)
+    percentiles: dict[str, float]    # p50 / p90 / p99 in seconds
+    marks: pd.DataFrame              # the percentile rules and their labels
+
+
+def _make_latencies(data: _Data) -> _Latencies:
+    msgs = data.messages()
+    sent = msgs["sent"].to_numpy(dtype="float64")
+    received = msgs["received"].to_numpy(dtype="float64")
+    ms = (received - sent) * 1000
+    model, models = pd.factorize(msgs["model"].astype(str).to_numpy(dtype=object), sort=True)
     seconds = msgs["received"] - msgs["sent"]
-    if seconds.empty:
-        return latency_percentiles(df)
-    return {f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
-
-
-def _make_latency_ms(df: pd.DataFrame) -> pd.DataFrame:
-    msgs = _messages(df)
-    return pd.DataFrame({
-        "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
-        "model": msgs["model"].astype(str),
+    # labkit.trace.latency_percentiles' latencies and quantiles, without matching the
+    # messages a second time
+    pct = latency_percentiles(data.events()) if seconds.empty else {
+        f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
+    marks = pd.DataFrame({
+        "percentile": list(pct),
+        "value_ms": [_r(v * 1000) for v in pct.values()],
+        "label_y": [4 + 14 * i for i in range(len(pct))],
     })
+    marks = marks[marks["value_ms"].notna()]
+    marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
+                      zip(marks["percentile"], marks["value_ms"], strict=True)]
+    top = float(pd.Series(ms).max()) if len(ms) else 0.0
+    small = np.int8 if len(models) < 128 else np.intp  # a few models: a byte each to carry
+    return _Latencies(ms, model.astype(small), np.asarray(models, dtype=object),
+                      _slot_ends(received, data.span()[1]), top, pct, marks)
 
 
 def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histogram",
@@ -797,45 +863,41 @@ def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "hist
         bin_width_ms = check_number("bin_width_ms", bin_width_ms, minimum=0, above=True)
     title = _optional_str("title", title)
     width, height = _pixels("width", width), _pixels("height", height)
-    df = _events(source)
-    lat = _latency_ms(df)
-    top = float(lat["latency_ms"].max()) if len(lat) else 0.0
-    step = bin_width_ms if bin_width_ms else _nice(top / bins) if top > 0 else 1.0
+    data = _Data(source)
+    lat = data.latencies()
+    step = bin_width_ms if bin_width_ms else _nice(lat.top / bins) if lat.top > 0 else 1.0
     parts = []
     if kind == "histogram":
-        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
-            idx = np.floor(group["latency_ms"].to_numpy() / step + 1e-9).astype(int)
-            counts = pd.Series(idx).value_counts().sort_index()
+        bin_of = _bin_of(lat.ms, step)
+        for code, model in enumerate(lat.models.tolist()):
+            found, counts = np.unique(bin_of[lat.model == code], return_counts=True)
             parts.append(pd.DataFrame({
-                "bin_start": [_r(i * step) for i in counts.index],
-                "bin_end": [_r((i + 1) * step) for i in counts.index],
-                "messages": counts.to_numpy().astype(int),
+                "bin_start": [_r(i * step) for i in found.tolist()],
+                "bin_end": [_r((i + 1) * step) for i in found.tolist()],
+                "messages": counts.astype(int),
                 "model": str(model)}))
         cols = ["bin_start", "bin_end", "messages", "model"]
     else:
         qs = np.linspace(0.0, 1.0, 101)
-        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
-            values = np.quantile(group["latency_ms"].to_numpy(), qs)
+        for code, model in enumerate(lat.models.tolist()):
+            values = np.quantile(lat.ms[lat.model == code], qs)
             parts.append(pd.DataFrame({"latency_ms": [_r(v) for v in values],
                                        "fraction": [_r(q) for q in qs], "model": str(model)}))
         cols = ["latency_ms", "fraction", "model"]
-    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    pct = cast("dict[str, float]", _memo(df, "percentiles", lambda: _percentiles(df)))
-    marks = pd.DataFrame({
-        "percentile": list(pct),
-        "value_ms": [_r(v * 1000) for v in pct.values()],
-        "label_y": [4 + 14 * i for i in range(len(pct))],
-    })
-    marks = marks[marks["value_ms"].notna()]
-    marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
-                      zip(marks["percentile"], marks["value_ms"], strict=True)]
-    frames = {"bars": data, "marks": marks}
+    bars = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    frames = {"bars": bars, "marks": lat.marks.copy(deep=False)}  # kept frames stay as they are
     if kind == "histogram":  # for scrubbing: the same bars and rules at each instant
-        frames.update(_latency_by_time(df, lat, step, marks))
-    return Parts("latency", _shape(kind=kind, models=tuple(_present(data)), width=width,
+        frames["bars_by_time"] = _bars_by_time(lat, bin_of, step)
+        frames["marks_by_time"] = _marks_by_time(data).copy(deep=False)
+    return Parts("latency", _shape(kind=kind, models=tuple(_present(bars)), width=width,
                                    height=height),
                  frames,
                  {"title": title or "Latency from send to receive, with p50 / p90 / p99"})
+
+
+def _bin_of(ms: np.ndarray, step: float) -> np.ndarray:
+    """Each latency's histogram bin (``step`` ms wide; bin ``i`` starts at ``i * step``)."""
+    return np.floor(ms / step + 1e-9).astype(int)
 
 
 #: Time slots of the charts that count (latency bins, messages per worker): scrubbing
@@ -871,31 +933,38 @@ def _count_rows(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[first], np.diff(np.append(first, len(order)))
 
 
-def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
-                     marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The histogram's counts per (model, bin, time slot), and the percentile rules as they
-    stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
-    msgs = _messages(df)
-    received = msgs["received"].to_numpy(dtype="float64")
-    at = _slot_ends(received, _end_time(df))
-    idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
-    model, models = pd.factorize(lat["model"].astype(str).to_numpy(dtype=object), sort=True)
-    first, counts = _count_rows(model, idx, at)
-    bins = idx[first].tolist()
+def _bars_by_time(lat: _Latencies, bin_of: np.ndarray, step: float) -> pd.DataFrame:
+    """The histogram's counts per (model, bin, time slot)."""
+    first, counts = _count_rows(lat.model, bin_of, lat.at)
+    bins = bin_of[first].tolist()
     edges = {i: (_r(i * step), _r((i + 1) * step)) for i in set(bins)}  # once per bin
-    bars = pd.DataFrame({
+    return pd.DataFrame({
         "bin_start": [edges[i][0] for i in bins],
         "bin_end": [edges[i][1] for i in bins],
         "messages": counts.astype("int64"),
-        "model": models[model[first]].tolist(), "at": at[first].tolist()})
+        "model": lat.models[lat.model[first]].tolist(), "at": lat.at[first].tolist()})
+
+
+def _marks_by_time(data: _Data) -> pd.DataFrame:
+    """The percentile rules as they stood at the end of each time slot (the last ones,
+    ``until`` null, are the whole run's): the same whatever the bins, so kept."""
+    return cast(pd.DataFrame, data.get("latency_marks_by_time",
+                                       lambda: _make_marks_by_time(data)))
+
+
+def _make_marks_by_time(data: _Data) -> pd.DataFrame:
+    msgs, lat = data.messages(), data.latencies()
+    marks = lat.marks
+    received = msgs["received"].to_numpy(dtype="float64")
     order = np.argsort(received, kind="stable")
     seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
     arrived = received[order]
     by_latency = np.argsort(seconds, kind="stable")
-    ends = np.unique(at).tolist()
+    in_order = seconds[by_latency]
+    ends = np.unique(lat.at).tolist()
     rows: list[dict[str, Any]] = []
     names, heights = marks["percentile"].tolist(), marks["label_y"].tolist()
-    qs = [float(p[1:]) / 100 for p in names]
+    qs = np.asarray([float(p[1:]) / 100 for p in names], dtype="float64")
     for i, slot in enumerate(ends):
         until = ends[i + 1] if i + 1 < len(ends) else None
         if until is None:  # the whole run: exactly the chart's own rules
@@ -904,15 +973,43 @@ def _latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
             shown = int(np.searchsorted(arrived, slot, side="right"))
             if not shown:
                 continue
-            # the first ``shown`` latencies, taken in sorted order: the same quantiles,
-            # quicker to find
-            first_ones = seconds[by_latency[by_latency < shown]]
-            values = [_r(v * 1000) for v in np.quantile(first_ones, qs)]
+            # the first ``shown`` arrivals, where they stand in latency order: the same
+            # quantiles from the few values they need, with no copy sorted for each slot
+            among = np.flatnonzero(by_latency < shown)
+
+            def value_at(ranks: np.ndarray, among: np.ndarray = among) -> np.ndarray:
+                return cast(np.ndarray, in_order[among[ranks]])
+
+            values = [_r(v * 1000) for v in _sorted_quantiles(value_at, shown, qs)]
         for p, y, v in zip(names, heights, values, strict=True):
             rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
                          "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
     cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
-    return {"bars_by_time": bars, "marks_by_time": pd.DataFrame(rows, columns=cols)}
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _sorted_quantiles(value_at: Callable[[np.ndarray], np.ndarray], n: int,
+                      qs: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, qs)`` of ``n`` values (linear method) given ``value_at(ranks)``,
+    the values of those ranks in sorted order (NaN last): numpy's own arithmetic, step by
+    step, so the same floats, without sorting or copying the values for each call."""
+    virtual = (n - 1) * qs
+    previous = np.floor(virtual)
+    following = previous + 1
+    last = virtual >= n - 1
+    previous[last] = n - 1
+    following[last] = n - 1
+    # numpy takes index -1 there, the last value; its gamma is from that -1
+    gamma = virtual - np.where(last, -1, previous).astype(np.intp)
+    a = value_at(previous.astype(np.intp))
+    b = value_at(following.astype(np.intp))
+    if np.isnan(value_at(np.array([n - 1], dtype=np.intp))).any():
+        return np.full(len(qs), np.nan)  # numpy: NaN in, NaN out
+    diff = b - a
+    out = a + diff * gamma
+    high = gamma >= 0.5
+    out[high] = (b - diff * (1 - gamma))[high]
+    return cast(np.ndarray, out)
 
 
 def _latency_build(parts: Parts) -> alt.LayerChart:
@@ -982,9 +1079,9 @@ def _throughput_parts(source: Source, window: float | None = None, *,
     max_points = _how_many("max_points", max_points)
     title = _optional_str("title", title)
     width, height = _pixels("width", width), _pixels("height", height)
-    df = _events(source)
+    derived = _Data(source)
     start = 0.0
-    end = _end_time(df)
+    end = derived.span()[1]
     duration = end - start
     widened = False
     if window is None:
@@ -992,11 +1089,9 @@ def _throughput_parts(source: Source, window: float | None = None, *,
     elif duration / window > max_points:
         window = _nice(duration / max_points)
         widened = True
-    got = df[df["kind"].isin(RECEIVE_KINDS)]
     n_windows = max(1, math.floor(duration / window + 1e-9) + 1)
     parts = []
-    for model in sorted(set(got["model"].tolist())):
-        times = got.loc[got["model"] == model, "time"].to_numpy(dtype="float64")
+    for model, times in _receive_times(derived).items():
         idx = np.floor((times - start) / window + 1e-9).astype(int)
         counts = np.bincount(idx, minlength=n_windows)[:n_windows]
         parts.append(pd.DataFrame({
@@ -1012,6 +1107,17 @@ def _throughput_parts(source: Source, window: float | None = None, *,
         label += " (window widened to keep the chart small)"
     return Parts("throughput", _shape(models=tuple(_present(data)), width=width, height=height),
                  {"lines": data}, {"title": label})
+
+
+def _receive_times(data: _Data) -> dict[str, np.ndarray]:
+    """Model -> the times of its receives (models sorted): the same whatever the window,
+    so kept with the trace (:class:`_Data`)."""
+    def make() -> dict[str, np.ndarray]:
+        df = data.events()
+        got = df[df["kind"].isin(RECEIVE_KINDS)]
+        return {model: got.loc[got["model"] == model, "time"].to_numpy(dtype="float64")
+                for model in sorted(set(got["model"].tolist()))}
+    return cast("dict[str, np.ndarray]", data.get("receive_times", make))
 
 
 def _throughput_build(parts: Parts) -> alt.Chart:
@@ -1077,8 +1183,9 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
     limit = _how_many("limit", limit)
     title = _optional_str("title", title)
     lane_width, height = _pixels("lane_width", lane_width), _pixels("height", height)
-    df = _events(source)
-    msgs = _messages(df).sort_values("send_seq", kind="stable").head(limit)
+    data = _Data(source)
+    df = data.events()
+    msgs = data.messages().sort_values("send_seq", kind="stable").head(limit)
     asks = set(msgs["corr_id"].dropna().tolist())
     of_asks = df["corr_id"].isin(asks)
     replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
@@ -1740,15 +1847,15 @@ def compare_parts(runs: Mapping[str, Source], chart: str = "depth",
         if name not in known or name == "title":
             raise TypeError(f"the {chart} chart has no option {name!r} (compare sets the "
                             f"titles); its options: {', '.join(o for o in known if o != 'title')}")
-    frames = {label: _events(src) for label, src in runs.items()}
+    datas = {label: _Data(src) for label, src in runs.items()}
     opts = dict(options)
     if chart == "throughput" and opts.get("window") is None:
-        longest = max(_end_time(f) for f in frames.values())
+        longest = max(data.span()[1] for data in datas.values())
         opts["window"] = _auto_window(longest, _how_many("max_points",
                                                          opts.get("max_points", MAX_POINTS)))
     if chart == "latency" and opts.get("bin_width_ms") is None:
-        tops = [float(_latency_ms(f)["latency_ms"].max()) for f in frames.values()
-                if len(_latency_ms(f))]
+        tops = [lat.top for lat in (data.latencies() for data in datas.values())
+                if len(lat.ms)]
         top = max(tops, default=0.0)
         bins = _how_many("bins", opts.get("bins", 30))
         opts["bin_width_ms"] = _nice(top / bins) if top > 0 else 1.0
@@ -1756,11 +1863,9 @@ def compare_parts(runs: Mapping[str, Source], chart: str = "depth",
         direction = "vertical" if chart == "timeline" else "horizontal"
     if direction == "horizontal" and chart in _WIDE and "width" not in opts:
         # side by side, the panels share about one notebook width
-        opts["width"] = min(600, max(240, 840 // len(frames)))
-    # each panel from its run (its frames are kept: _events), or from the frame made here
-    panels = tuple(_PARTS[chart](src if isinstance(getattr(src, "trace", src), Trace)
-                                 else frames[label], title=str(label), **opts)
-                   for label, src in runs.items())
+        opts["width"] = min(600, max(240, 840 // len(datas)))
+    # each panel from its run (what it derives is kept with the trace: _Data)
+    panels = tuple(_PARTS[chart](src, title=str(label), **opts) for label, src in runs.items())
     heading = title if title is not None else \
         f"{' vs '.join(str(k) for k in runs)}: {_TITLES[chart]}"
     return Parts("compare", _shape(chart=chart, direction=direction), {},
@@ -1889,6 +1994,44 @@ def parts(chart: str, source: Source, **options: Any) -> Parts:
     ``build(parts(...))`` is that chart, and :func:`spec` draws it from a template."""
     chart = check_choice("chart", chart, _PARTS)
     return _PARTS[chart](source, **options)
+
+
+#: A chart to get ready for (:func:`prepare`): a key of :data:`CHARTS`, or one with its
+#: options, as a dashboard lists its charts (``("latency", {"kind": "ecdf"})``).
+ChartEntry: TypeAlias = "str | tuple[str, Mapping[str, Any]]"
+
+
+def prepare(source: Source, charts: Sequence[ChartEntry]) -> None:
+    """Work out now, and keep with the trace, what each of ``charts`` (keys of
+    :data:`CHARTS`, or ``(key, options)``) draws of this one run whatever it is compared
+    with: a depth chart's lines, every message's latency, the percentiles and how they
+    grew, receive times. A run made in a worker process and prepared there comes back
+    (pickled) with them, so that :func:`compare_parts` here only does what depends on all
+    the runs (shared bins, windows, widths). Nothing is drawn; preparing twice costs
+    nothing. (Of timeline, sequence and load only this process's frames are made: they do
+    not travel.) A DataFrame keeps nothing: prepare its :class:`Trace` instead."""
+    _Data(source)  # a TypeError for anything but a trace, run or frame
+    entries = check_sequence("charts", charts, _chart_entry, allow_empty=True)
+    for name, options in entries:
+        parts(name, source, **options)
+
+
+def _chart_entry(name: str, value: object) -> tuple[str, dict[str, Any]]:
+    chart, options = value if isinstance(value, tuple) and len(value) == 2 else (value, {})
+    if not isinstance(options, Mapping):
+        raise TypeError(f"{name} must be a chart name or (name, options), with options a "
+                        f"dict, got {describe(value)}")
+    return check_choice(name, chart, CHARTS), dict(options)
+
+
+def prepared(scenario: Callable[..., Run[Any]], params: Mapping[str, Any],
+             charts: Sequence[ChartEntry]) -> Run[Any]:
+    """``scenario(**params)``, with :func:`prepare` done for ``charts``: what a worker
+    process is asked for (``labkit.workers.run(viz.prepared, [{"scenario": ...,
+    "params": ..., "charts": ...}])``), so that the run comes back ready to draw."""
+    run = scenario(**params)
+    prepare(run, charts)
+    return run
 
 
 def stack_parts(charts: Sequence[Parts]) -> Parts:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,8 @@ import pytest
 pytest.importorskip("altair")
 
 from labkit import scenarios, viz
-from labkit._check import check_int
-from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace
+from labkit._check import check_choice, check_int, check_number
+from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 
 # -- the reference: what viz computed before, row by row and with pandas ----------------------
 # Verbatim but for ``viz.`` before the module's own names; ``reference()`` puts them in place.
@@ -38,7 +38,7 @@ def ref_make_events(source: viz.Source) -> pd.DataFrame:
     return out
 
 
-def ref_make_messages(df: pd.DataFrame) -> pd.DataFrame:
+def ref_make_messages(df: pd.DataFrame, _table: Any = None) -> pd.DataFrame:
     # The rows of each message's first send and first receive, found in one pass over two
     # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
     # merge would give (_slow_messages), column for column, in a fraction of the time.
@@ -80,7 +80,7 @@ def ref_timeline_parts(source: viz.Source, *, limit: int = 150, title: str | Non
     width = viz._pixels("width", width)
     df = viz._events(source)
     end = viz._end_time(df)
-    msgs = viz._messages(df).sort_values("receive_seq", kind="stable").head(limit)
+    msgs = viz._make_messages(df).sort_values("receive_seq", kind="stable").head(limit)
 
     # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
     # that received a value is busy with it until it does something else).
@@ -205,7 +205,7 @@ def ref_latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
                      marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The histogram's counts per (model, bin, time slot), and the percentile rules as they
     stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
-    msgs = viz._messages(df)
+    msgs = viz._make_messages(df)
     received = msgs["received"].to_numpy(dtype="float64")
     at = viz._slot_ends(received, viz._end_time(df))
     idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
@@ -238,13 +238,121 @@ def ref_latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
     return {"bars_by_time": bars, "marks_by_time": pd.DataFrame(rows, columns=cols)}
 
 
+def ref_percentiles(df: pd.DataFrame) -> dict[str, float]:
+    msgs = viz._make_messages(df)
+    seconds = msgs["received"] - msgs["sent"]
+    if seconds.empty:
+        return latency_percentiles(df)
+    return {f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
+
+
+def ref_make_latency_ms(df: pd.DataFrame) -> pd.DataFrame:
+    msgs = viz._make_messages(df)
+    return pd.DataFrame({
+        "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
+        "model": msgs["model"].astype(str),
+    })
+
+
+def ref_latency_parts(source: viz.Source, *, kind: Literal["histogram", "ecdf"] = "histogram",
+                   bins: int = 30, bin_width_ms: float | None = None,
+                   title: str | None = None, width: int = 500, height: int = 220) -> viz.Parts:
+    kind = cast("Literal['histogram', 'ecdf']", check_choice("kind", kind, ("histogram", "ecdf")))
+    bins = viz._how_many("bins", bins)
+    if bin_width_ms is not None:
+        bin_width_ms = check_number("bin_width_ms", bin_width_ms, minimum=0, above=True)
+    title = viz._optional_str("title", title)
+    width, height = viz._pixels("width", width), viz._pixels("height", height)
+    df = viz._events(source)
+    lat = ref_make_latency_ms(df)
+    top = float(lat["latency_ms"].max()) if len(lat) else 0.0
+    step = bin_width_ms if bin_width_ms else viz._nice(top / bins) if top > 0 else 1.0
+    parts = []
+    if kind == "histogram":
+        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
+            idx = np.floor(group["latency_ms"].to_numpy() / step + 1e-9).astype(int)
+            counts = pd.Series(idx).value_counts().sort_index()
+            parts.append(pd.DataFrame({
+                "bin_start": [viz._r(i * step) for i in counts.index],
+                "bin_end": [viz._r((i + 1) * step) for i in counts.index],
+                "messages": counts.to_numpy().astype(int),
+                "model": str(model)}))
+        cols = ["bin_start", "bin_end", "messages", "model"]
+    else:
+        qs = np.linspace(0.0, 1.0, 101)
+        for model, group in sorted(lat.groupby("model"), key=lambda kv: str(kv[0])):
+            values = np.quantile(group["latency_ms"].to_numpy(), qs)
+            parts.append(pd.DataFrame({"latency_ms": [viz._r(v) for v in values],
+                                       "fraction": [viz._r(q) for q in qs], "model": str(model)}))
+        cols = ["latency_ms", "fraction", "model"]
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    pct = ref_percentiles(df)
+    marks = pd.DataFrame({
+        "percentile": list(pct),
+        "value_ms": [viz._r(v * 1000) for v in pct.values()],
+        "label_y": [4 + 14 * i for i in range(len(pct))],
+    })
+    marks = marks[marks["value_ms"].notna()]
+    marks["label"] = [f"{p} = {viz._ms_text(v)} ms" for p, v in
+                      zip(marks["percentile"], marks["value_ms"], strict=True)]
+    frames = {"bars": data, "marks": marks}
+    if kind == "histogram":  # for scrubbing: the same bars and rules at each instant
+        frames.update(ref_latency_by_time(df, lat, step, marks))
+    return viz.Parts("latency", viz._shape(kind=kind, models=tuple(viz._present(data)), width=width,
+                                   height=height),
+                 frames,
+                 {"title": title or "Latency from send to receive, with p50 / p90 / p99"})
+
+
+def ref_throughput_parts(source: viz.Source, window: float | None = None, *,
+                      max_points: int = viz.MAX_POINTS, title: str | None = None,
+                      width: int = 600, height: int = 200) -> viz.Parts:
+    if window is not None:
+        window = check_number("window", window, minimum=0, above=True, unit="seconds")
+    max_points = viz._how_many("max_points", max_points)
+    title = viz._optional_str("title", title)
+    width, height = viz._pixels("width", width), viz._pixels("height", height)
+    df = viz._events(source)
+    start = 0.0
+    end = viz._end_time(df)
+    duration = end - start
+    widened = False
+    if window is None:
+        window = viz._auto_window(duration, max_points)
+    elif duration / window > max_points:
+        window = viz._nice(duration / max_points)
+        widened = True
+    got = df[df["kind"].isin(RECEIVE_KINDS)]
+    n_windows = max(1, math.floor(duration / window + 1e-9) + 1)
+    parts = []
+    for model in sorted(set(got["model"].tolist())):
+        times = got.loc[got["model"] == model, "time"].to_numpy(dtype="float64")
+        idx = np.floor((times - start) / window + 1e-9).astype(int)
+        counts = np.bincount(idx, minlength=n_windows)[:n_windows]
+        parts.append(pd.DataFrame({
+            "window_start": [viz._r(start + i * window) for i in range(n_windows)],
+            "window_end": [viz._r(start + (i + 1) * window) for i in range(n_windows)],
+            "messages": counts.astype(int),
+            "rate": [viz._r(c / window) for c in counts],
+            "model": model}))
+    cols = ["window_start", "window_end", "messages", "rate", "model"]
+    data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    label = title or (f"Throughput: messages received per second "
+                      f"({viz._seconds_label(window)} windows)")
+    if widened:
+        label += " (window widened to keep the chart small)"
+    return viz.Parts("throughput", viz._shape(models=tuple(viz._present(data)), width=width,
+                                              height=height),
+                 {"lines": data}, {"title": label})
+
+
 def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None = None,
                     lane_width: int = 140, height: int = 420) -> viz.Parts:
     limit = viz._how_many("limit", limit)
     title = viz._optional_str("title", title)
     lane_width, height = viz._pixels("lane_width", lane_width), viz._pixels("height", height)
     df = viz._events(source)
-    msgs = viz._messages(df).sort_values("send_seq", kind="stable").head(limit)
+    msgs = viz._make_messages(df).sort_values("send_seq", kind="stable").head(limit)
     asks = set(msgs["corr_id"].dropna().tolist())
     of_asks = df["corr_id"].isin(asks)
     replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
@@ -367,19 +475,19 @@ _REFERENCE: dict[str, Callable[..., Any]] = {
     "_make_messages": ref_make_messages,
     "_lanes": ref_lanes,
     "_slot_ends": ref_slot_ends,
-    "_latency_by_time": ref_latency_by_time,
     "_load_counts": ref_load_counts,
     "_load_by_time": ref_load_by_time,
 }
 _REFERENCE_PARTS: dict[str, Callable[..., viz.Parts]] = {
-    "timeline": ref_timeline_parts, "depth": ref_depth_parts, "sequence": ref_sequence_parts}
+    "timeline": ref_timeline_parts, "depth": ref_depth_parts, "sequence": ref_sequence_parts,
+    "latency": ref_latency_parts, "throughput": ref_throughput_parts}
 
 
 @contextmanager
 def reference() -> Iterator[None]:
-    """viz with the reference functions in place of the fast ones (and nothing memoised)."""
+    """viz with the reference functions in place of the fast ones. (Give it sources of its
+    own: what a trace's charts derive is kept with the trace.)"""
     saved = {name: getattr(viz, name) for name in [*_REFERENCE, "_PARTS"]}
-    viz._DERIVED.clear()
     try:
         for name, function in _REFERENCE.items():
             setattr(viz, name, function)
@@ -388,7 +496,6 @@ def reference() -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(viz, name, value)
-        viz._DERIVED.clear()
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -577,3 +684,24 @@ def test_a_named_queue_and_one_that_is_not_there() -> None:
     _same_chart("depth", {"peer": queue}, new_run, old_run)
     with pytest.raises(ValueError, match="no queue named 'nowhere'"):
         viz.parts("depth", new_run, peer="nowhere")
+
+
+def test_quantiles_of_sorted_values_are_numpys() -> None:
+    """The per-slot percentile rules come from viz._sorted_quantiles, which must give
+    np.quantile's floats exactly."""
+    rng = np.random.default_rng(7)
+    qs = np.array([0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0])
+    samples = [rng.exponential(0.01, n) for n in (1, 2, 3, 7, 100, 1001)]
+    samples += [np.array([0.1, 0.1, 0.1]), np.round(rng.random(50), 2),
+                np.array([0.2, np.nan, 0.1]), np.array([1e-9, 1e9, -3.0, np.inf])]
+    for values in samples:
+        in_order = np.sort(values)  # NaN last, as argsort leaves them
+
+        def value_at(ranks: np.ndarray, in_order: np.ndarray = in_order) -> np.ndarray:
+            return cast(np.ndarray, in_order[ranks])
+
+        with np.errstate(invalid="ignore"):
+            expected = np.quantile(values, qs)
+            got = viz._sorted_quantiles(value_at, len(values), qs)
+        assert got.tobytes() == expected.tobytes() or (
+            np.isnan(expected).all() and np.isnan(got).all()), values
