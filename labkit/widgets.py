@@ -578,9 +578,11 @@ class Dashboard:
         missing = [m for m in models if (k := self._key(m)) is None or k not in self._cache]
         if len(missing) < 2 or not self._in_workers():
             return {m: partial(self._simulate, m) for m in models}
-        results = dict(zip(missing, pool.run(self.scenario,
-                                                 [self._call(m) for m in missing]),
-                           strict=True))
+        # each worker also works out its run's chart data (viz.prepare), in parallel
+        charts = [entry for entry in (_chart_entry(c) for c in self.charts) if entry]
+        results = dict(zip(missing, pool.run(viz.prepared, [
+            {"scenario": self.scenario, "params": self._call(m), "charts": charts}
+            for m in missing]), strict=True))
         self.simulations += len(missing)
         self.in_workers += len(missing)
         return {m: partial(self._collect, self._key(m), results[m]) if m in results
@@ -1030,6 +1032,16 @@ def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> An
         param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
 
     return Clock(play=play, time=time, chart=view)
+
+
+def _chart_entry(chart: ChartSpec) -> viz.ChartEntry | None:
+    """A dashboard's chart as :func:`labkit.viz.prepare` takes it (a name, or a name and
+    its options), or ``None`` for a notebook's own chart."""
+    found, options = chart if isinstance(chart, tuple) else (chart, None)
+    name = found if isinstance(found, str) else _CHART_NAMES.get(found)
+    if name is None:
+        return None
+    return name if options is None else (name, dict(options))
 
 
 def _describe(exc: BaseException) -> str:
