@@ -214,7 +214,10 @@ def _serve() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     requests = sys.stdin.buffer
     sys.path[:] = _read(requests)
-    import labkit.scenarios  # noqa: F401 - warm: the first call should not wait for it
+    # warm: the first call should not wait for these (a dashboard's runs are scenarios,
+    # their chart data worked out by labkit.viz)
+    import labkit.scenarios
+    import labkit.viz  # noqa: F401
 
     while True:
         try:
