@@ -43,7 +43,7 @@ SIM_TARGET = 400_000.0
 #: Simulated deliveries per second for actors (``send`` to a bounded mailbox).
 SIM_ACTOR_TARGET = 300_000.0
 #: Messages per run in the dashboard group, and slider moves per round at that size.
-DASHBOARD_SIZES = ((150, 10), (2_000, 3), (10_000, 1))
+DASHBOARD_SIZES = ((150, 10), (2_000, 3), (10_000, 3))
 #: Wall time a one-model, 150-message scenario call must stay under (issue 13).
 SIMULATE_TARGET_MS = 5.0
 #: Memory per idle actor that labkit must stay under (an idle asyncio task + Queue).
