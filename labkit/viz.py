@@ -509,14 +509,15 @@ def _seconds_label(seconds: float) -> str:
 class Parts(NamedTuple):
     """A chart taken apart for redrawing: ``name`` (a key of :data:`CHARTS`, ``"compare"``
     or ``"stack"``), ``shape`` (hashable values that fix the spec's structure: models shown,
-    options), ``frames`` (role -> its data), ``fills`` (name -> text or list of names that
-    depends on the data: titles, lanes), ``children`` (the panels of a comparison, the
-    charts of a stack). Made by :func:`parts`, :func:`compare_parts`, :func:`stack_parts`."""
+    options), ``frames`` (role -> its data), ``fills`` (name -> text, a number or a list of
+    names that depends on the data: titles, lanes, a width), ``children`` (the panels of a
+    comparison, the charts of a stack). Made by :func:`parts`, :func:`compare_parts`,
+    :func:`stack_parts`."""
 
     name: str
     shape: tuple[tuple[str, Hashable], ...]
     frames: Mapping[str, pd.DataFrame]
-    fills: Mapping[str, str | list[Any]]
+    fills: Mapping[str, Any]  # JSON values put in the template as they are
     children: tuple[Parts, ...] = ()
 
     def get(self, key: str) -> Any:
@@ -1391,11 +1392,13 @@ def _load_parts(source: Source | Mapping[str, int], *, actors: Sequence[str] | N
     frames = {"bars": data, "even": pd.DataFrame({"even": [_r(mean)]})}
     if not isinstance(source, Mapping) and model is None:
         frames["bars_by_time"] = _load_by_time(source, data)
-    return Parts("load", _shape(models=tuple(_present(data)), noun=noun, height=height,
-                                width=width if width is not None else max(200, 56 * len(data))),
+    # The width follows the number of workers: a fill, not the template's shape, so that
+    # another worker count does not build another template through Altair.
+    return Parts("load", _shape(models=tuple(_present(data)), noun=noun, height=height),
                  frames,
                  {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
-                  "order": data["actor"].tolist()})
+                  "order": data["actor"].tolist(),
+                  "width": width if width is not None else max(200, 56 * len(data))})
 
 
 def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
@@ -1431,9 +1434,13 @@ def _load_build(parts: Parts) -> alt.LayerChart:
     even = alt.Chart(parts.frames["even"]).mark_rule(
         color=NEUTRAL, strokeDash=[4, 3]).encode(
         y=alt.Y("even:Q"), tooltip=[alt.Tooltip("even:Q", title="even share", format=".1f")])
-    return alt.LayerChart(layer=[bars, even]).properties(
+    chart = alt.LayerChart(layer=[bars, even]).properties(
         title=alt.TitleParams(parts.fills["title"], subtitle=parts.fills["subtitle"]),
-        width=parts.get("width"), height=parts.get("height"))
+        height=parts.get("height"))
+    # set, not through properties(): in a template the width is a marker string, which
+    # properties() would refuse
+    chart.width = parts.fills["width"]
+    return chart
 
 
 # -- parameter sweeps ------------------------------------------------------------------------

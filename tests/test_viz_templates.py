@@ -189,3 +189,16 @@ def test_rows_become_the_json_values_altair_embeds() -> None:
     assert json.dumps(ours) == json.dumps(altairs)
     assert ours[1] == {"int": 2, "float": None, "bool": False, "Int64": None, "string": None,
                        "object": None, "Float64": None}
+
+
+def test_another_worker_count_reuses_the_load_charts_template() -> None:
+    """The load chart's width follows the number of workers; it is filled into one
+    template, not a new shape (a template is built through Altair, about 90 ms)."""
+    templates = set()
+    for workers in (2, 3, 5, 8):
+        run = scenarios.route(model="go", workers=workers, messages=60, seed=1)
+        found = viz.parts("load", run)
+        assert viz.spec(found)["width"] == viz.load_chart(run).to_dict()["width"] \
+            == max(200, 56 * workers)
+        templates.add(id(viz._template(found)))
+    assert len(templates) == 1
