@@ -659,18 +659,14 @@ class Dashboard:
     def parts(self) -> viz.Parts | None:
         """The charts of the current runs taken apart (:class:`labkit.viz.Parts`), or
         ``None`` when one is a function of the notebook's (drawn through Altair)."""
-        found = [self._parts(entry) for entry in self.charts]
-        if any(p is None for p in found):
-            return None
-        whole = cast("list[viz.Parts]", found)
-        return whole[0] if len(whole) == 1 else viz.stack_parts(whole)
+        return _stacked([self._parts(entry) for entry in self.charts])
 
-    def _parts(self, entry: ChartSpec) -> viz.Parts | None:
+    def _parts(self, chart: ChartSpec) -> viz.Parts | None:
         """One chart of the current runs taken apart, or ``None`` for a notebook's own."""
-        chart, options = entry if isinstance(entry, tuple) else (entry, {})
-        name = chart if isinstance(chart, str) else _CHART_NAMES.get(chart)
-        if name is None:
+        entry = _chart_entry(chart)
+        if entry is None:
             return None
+        name, options = (entry, {}) if isinstance(entry, str) else entry
         if self.compare_models is None:
             return viz.parts(name, self.runs[""], **options)
         return viz.compare_parts(self.runs, chart=name, **options)
@@ -682,17 +678,16 @@ class Dashboard:
         ``("altair", entry)`` for a notebook's chart to build from the runs cut at each
         instant; one piece per chart when the charts mix the two kinds (they are put side
         by side in one spec, ``_concat``), else one for all."""
-        found = self.parts()
-        if found is not None:
-            return [("timed", viz.spec(found))]
-        if len(self.charts) == 1:
-            return [self._piece(self.charts[0])]
-        return [self._piece(entry) for entry in self.charts]
+        found = [self._parts(entry) for entry in self.charts]
+        whole = _stacked(found)
+        if whole is not None:
+            return [("timed", viz.spec(whole))]
+        return [("timed", viz.spec(parts)) if parts is not None else self._piece(entry)
+                for entry, parts in zip(self.charts, found, strict=True)]
 
     def _piece(self, entry: ChartSpec) -> tuple[str, Any]:
-        found = self._parts(entry)
-        if found is not None:
-            return ("timed", viz.spec(found))
+        """A notebook's own chart: timed when its x axis is virtual time, else built at
+        each instant."""
         timed = viz.with_time(self._chart(entry, self.runs).to_dict(validate=False))
         return ("timed", timed) if timed is not None else ("altair", entry)
 
@@ -1032,6 +1027,14 @@ def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> An
         param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
 
     return Clock(play=play, time=time, chart=view)
+
+
+def _stacked(found: list[viz.Parts | None]) -> viz.Parts | None:
+    """The charts' parts one above the other, or ``None`` when one has none."""
+    if any(parts is None for parts in found):
+        return None
+    whole = cast("list[viz.Parts]", found)
+    return whole[0] if len(whole) == 1 else viz.stack_parts(whole)
 
 
 def _chart_entry(chart: ChartSpec) -> viz.ChartEntry | None:

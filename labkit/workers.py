@@ -84,7 +84,10 @@ def portable(fn: Callable[..., Any]) -> bool:
 
 
 def _write(pipe: IO[bytes], value: object) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    _send(pipe, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _send(pipe: IO[bytes], data: bytes) -> None:
     pipe.write(_LENGTH.pack(len(data)) + data)
     pipe.flush()
 
@@ -229,8 +232,7 @@ def _serve() -> None:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException:  # noqa: BLE001 - the parent runs it again and raises there
             data = pickle.dumps((False, None))
-        answers.write(_LENGTH.pack(len(data)) + data)
-        answers.flush()
+        _send(answers, data)
 
 
 if __name__ == "__main__":
