@@ -370,20 +370,55 @@ class _Data:
         return cast(pd.DataFrame, self.get("_events", lambda: _make_events(self.source)))
 
     def table(self) -> Columns:
-        """The events frame's columns as numpy arrays (:class:`labkit.trace.Columns`): what
-        the charts filter, group and match rows on."""
-        return cast(Columns, self.get("_table", lambda: Columns.of_frame(self.events())))
+        """The events' columns as numpy arrays (:class:`labkit.trace.Columns`), with the
+        events frame's ``queue`` and folded ``model``: what the charts filter, group and
+        match rows on. A run's are made from its recorded events, with no DataFrame."""
+        return cast(Columns, self.get("_table", self._make_table))
+
+    def _make_table(self) -> Columns:
+        trace = self.source if isinstance(self.source, Trace) else \
+            getattr(self.source, "trace", None)
+        if not isinstance(trace, Trace) or trace._events is None:  # rows of any order
+            return Columns.of_frame(self.events())
+        columns: dict[str, Any] = {}
+
+        def column(name: str) -> Any:
+            found = columns.get(name)
+            if found is None:
+                found = columns[name] = _event_column(trace, name, column)
+            return found
+
+        return Columns(len(trace), column)
 
     def messages(self) -> pd.DataFrame:
         """One row per message that was sent and received (:func:`_make_messages`)."""
         return cast(pd.DataFrame, self.get(
-            "_messages", lambda: _make_messages(self.events(), self.table())))
+            "_messages", lambda: _make_messages(self.events(), self.table(),
+                                                self.message_rows())))
+
+    def message_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`messages` as rows of :meth:`table`: each message's first send and first
+        receive, in order of sending (:func:`_message_rows`)."""
+        return cast("tuple[np.ndarray, np.ndarray]",
+                    self.get("_message_rows", lambda: _message_rows(self.table())))
+
+    def actors(self) -> dict[str, int]:
+        """Each actor's name and the row it first appears in, in that order."""
+        def make() -> dict[str, int]:
+            first: dict[str, int] = {}
+            for i, name in enumerate(self.table().objects("actor").tolist()):
+                if name not in first and _text(name):
+                    first[name] = i
+            return first
+        return cast("dict[str, int]", self.get("_actors", make))
 
     def span(self) -> tuple[float, float]:
         """The first and last event's times (0, 0 for none)."""
         def make() -> tuple[float, float]:
-            df = self.events()
-            return (float(df["time"].min()) if len(df) else 0.0), _end_time(df)
+            times = self.table().floats("time")  # NaN-skipping, as pandas' min and max
+            if not len(times):
+                return 0.0, 0.0
+            return float(np.fmin.reduce(times)), float(np.fmax.reduce(times))
         return cast("tuple[float, float]", self.get("span", make))
 
     def latencies(self) -> _Latencies:
@@ -408,6 +443,86 @@ def _make_events(source: Source) -> pd.DataFrame:
     return out
 
 
+def _event_column(trace: Trace, name: str, column: Callable[[str], Any]) -> Any:
+    """One column of a run's events as :func:`_make_events` has it: ``queue`` (the channel
+    or mailbox a row is about) and ``model`` (outside the palette: ``other``) made here,
+    the others as the trace records them."""
+    if name == "queue":
+        owner = {i for i, (model, kind) in enumerate(zip(
+            column("model_recorded"), column("kind"), strict=True))
+            if model == "actor" and kind in _OWNER_SIDE_KINDS}
+        return [actor if i in owner else peer for i, (peer, actor) in
+                enumerate(zip(column("peer"), column("actor"), strict=True))]
+    if name == "model":
+        return [m if m in PALETTE else "other" for m in column("model_recorded")]
+    return trace._column("model" if name == "model_recorded" else name)
+
+
+class _Table:
+    """A chart's rows as columns of JSON values (Python numbers and strings, ``None`` where
+    empty): what :func:`spec` embeds with no DataFrame in between. :meth:`frame` is the
+    DataFrame :attr:`Parts.frames` shows (``dtypes``: the columns pandas would not infer,
+    such as ``Int64`` ids)."""
+
+    __slots__ = ("columns", "dtypes")
+
+    def __init__(self, columns: dict[str, list[Any]],
+                 dtypes: Mapping[str, str] = MappingProxyType({})) -> None:
+        self.columns = columns
+        self.dtypes = dtypes
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a new DataFrame."""
+        data = {name: pd.array(values, dtype=self.dtypes[name]) if name in self.dtypes
+                else values for name, values in self.columns.items()}
+        return pd.DataFrame(data, columns=list(self.columns), index=pd.RangeIndex(len(self)))
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as Altair embeds them (what :func:`_records` gives of :meth:`frame`)."""
+        names = list(self.columns)
+        return [dict(zip(names, row, strict=True))
+                for row in zip(*self.columns.values(), strict=True)]
+
+    def take(self, rows: Sequence[int]) -> _Table:
+        """The rows at positions ``rows``, in that order."""
+        return _Table({name: [values[i] for i in rows]
+                       for name, values in self.columns.items()}, self.dtypes)
+
+
+class _Frames(Mapping[str, pd.DataFrame]):
+    """A chart's data by role (:attr:`Parts.frames`): DataFrames, made from a
+    :class:`_Table` on first asking; :meth:`records` gives a table's rows without one."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, pd.DataFrame | _Table]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, role: str) -> pd.DataFrame:
+        found = self._items[role]
+        if isinstance(found, _Table):
+            found = self._items[role] = found.frame()
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def records(self, role: str) -> list[dict[str, Any]]:
+        """The rows of ``role`` as :func:`spec` embeds them."""
+        found = self._items[role]
+        return found.records() if isinstance(found, _Table) else _records(found)
+
+
+def _frame_records(frames: Mapping[str, pd.DataFrame], role: str) -> list[dict[str, Any]]:
+    return frames.records(role) if isinstance(frames, _Frames) else _records(frames[role])
+
+
 def _end_time(df: pd.DataFrame) -> float:
     return float(df["time"].max()) if len(df) else 0.0
 
@@ -422,21 +537,28 @@ def _text(value: object) -> str:
         or value is pd.NA else str(value)
 
 
-def _make_messages(df: pd.DataFrame, table: Columns | None = None) -> pd.DataFrame:
-    """One row per message that was sent and received: sender, receiver, times, queue
-    (``table``: ``df``'s columns, when they are made already)."""
-    # The rows of each message's first send and first receive are the trace metrics' join
-    # (Columns.first_times) over row positions instead of times, then taken column by
-    # column: the frame pandas' filter, drop_duplicates and merge would give
-    # (_slow_messages), column for column, in a fraction of the time.
-    table = Columns.of_frame(df) if table is None else table
+def _message_rows(table: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Each message that was sent and received: the rows of its first send and its first
+    receive, in order of sending."""
+    # The trace metrics' join (Columns.first_times) over row positions instead of times.
     at = np.arange(table.n, dtype="float64")
     sent_keys, sent_at = table.first_times(SEND_KINDS, at)
     got_keys, got_at = table.first_times(RECEIVE_KINDS, at)
     _both, i, j = np.intersect1d(sent_keys, got_keys, assume_unique=True,
                                  return_indices=True)
     order = np.argsort(sent_at[i], kind="stable")  # in order of sending
-    sent, got = sent_at[i][order].astype(np.intp), got_at[j][order].astype(np.intp)
+    return sent_at[i][order].astype(np.intp), got_at[j][order].astype(np.intp)
+
+
+def _make_messages(df: pd.DataFrame, table: Columns | None = None,
+                   rows: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per message that was sent and received: sender, receiver, times, queue
+    (``table``: ``df``'s columns, ``rows``: :func:`_message_rows`, when they are made)."""
+    # The rows taken column by column: the frame pandas' filter, drop_duplicates and merge
+    # would give (_slow_messages), column for column, in a fraction of the time.
+    if rows is None:
+        rows = _message_rows(Columns.of_frame(df) if table is None else table)
+    sent, got = rows
 
     def take(column: str, rows: np.ndarray) -> Any:
         return df[column].array.take(rows)
@@ -2340,7 +2462,7 @@ def spec(chart: Parts, *, at: float | None = None) -> dict[str, Any]:
     fills = {f"{_HOLE}{path}{name}": value for path, c in by_path.items()
              for name, value in c.fills.items()}
     out: dict[str, Any] = _fill(template.spec, fills)
-    out["datasets"] = {name: _records(by_path[path].frames[role])
+    out["datasets"] = {name: _frame_records(by_path[path].frames, role)
                        for name, (path, role) in template.datasets.items()}
     _set_time(out, template.extents, at)
     return out

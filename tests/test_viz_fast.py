@@ -38,7 +38,7 @@ def ref_make_events(source: viz.Source) -> pd.DataFrame:
     return out
 
 
-def ref_make_messages(df: pd.DataFrame, _table: Any = None) -> pd.DataFrame:
+def ref_make_messages(df: pd.DataFrame, _table: Any = None, _rows: Any = None) -> pd.DataFrame:
     # The rows of each message's first send and first receive, found in one pass over two
     # columns, then taken with two ``iloc``s: the frame pandas' filter, drop_duplicates and
     # merge would give (_slow_messages), column for column, in a fraction of the time.
