@@ -476,7 +476,7 @@ class _Table:
 
     def frame(self) -> pd.DataFrame:
         """The rows as a new DataFrame."""
-        data = {name: pd.array(values, dtype=self.dtypes[name]) if name in self.dtypes
+        data = {name: pd.array(values, dtype=cast(Any, self.dtypes[name])) if name in self.dtypes
                 else values for name, values in self.columns.items()}
         return pd.DataFrame(data, columns=list(self.columns), index=pd.RangeIndex(len(self)))
 
