@@ -682,14 +682,19 @@ class Dashboard:
         whole = _stacked(found)
         if whole is not None:
             return [("timed", viz.spec(whole))]
-        return [("timed", viz.spec(parts)) if parts is not None else self._piece(entry)
-                for entry, parts in zip(self.charts, found, strict=True)]
+        return [("timed", viz.spec(parts)) if parts is not None else self._piece(i, entry)
+                for i, (entry, parts) in enumerate(zip(self.charts, found, strict=True))]
 
-    def _piece(self, entry: ChartSpec) -> tuple[str, Any]:
+    def _piece(self, index: int, entry: ChartSpec) -> tuple[str, Any]:
         """A notebook's own chart: timed when its x axis is virtual time, else built at
-        each instant."""
-        timed = viz.with_time(self._chart(entry, self.runs).to_dict(validate=False))
-        return ("timed", timed) if timed is not None else ("altair", entry)
+        each instant; either way built once for the whole runs (``("altair", (entry,
+        spec))``: that spec is what the whole runs show)."""
+        spec = dict(self._chart(entry, self.runs).to_dict(validate=False))
+        timed = viz.with_time(spec)
+        if timed is not None:
+            return ("timed", timed)
+        self._full_domains[index] = _time_domains(spec)
+        return ("altair", (entry, spec))
 
     def _chart(self, chart: ChartSpec, runs: Mapping[str, Run[Any]]) -> Any:
         options: Mapping[str, Any] = {}
@@ -747,16 +752,19 @@ class Dashboard:
         self.error = None
         self.status.value = self._status_html(at)
 
-    def _drawn(self, index: int, entry: ChartSpec, at: float | None) -> dict[str, Any]:
-        """A notebook's chart without a time axis, built through Altair from the runs cut
-        at ``at`` (``None``: whole), its time axes kept at the whole runs' extent."""
-        runs = self.runs if at is None else {k: truncate(r, at) for k, r in self.runs.items()}
+    def _drawn(self, index: int, piece: tuple[ChartSpec, dict[str, Any]],
+               at: float | None) -> dict[str, Any]:
+        """A notebook's chart without a time axis (``piece``: it and its spec for the
+        whole runs), built through Altair from the runs cut at ``at`` (``None``: whole,
+        the spec built already), its time axes kept at the whole runs' extent."""
+        entry, whole = piece
+        if at is None:
+            return whole
+        runs = {k: truncate(r, at) for k, r in self.runs.items()}
         # Altair's schema validation would take most of a redraw's time; labkit's builders
         # are validated by the tests, and the spec is the same without it.
         spec = dict(self._chart(entry, runs).to_dict(validate=False))
-        if at is None:
-            self._full_domains[index] = _time_domains(spec)
-        elif self._full_domains.get(index):
+        if self._full_domains.get(index):
             _pin_time_axes(spec, self._full_domains[index])
         return spec
 
