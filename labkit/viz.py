@@ -732,7 +732,9 @@ def _timeline_build(parts: Parts) -> alt.Chart:
     chart: alt.Chart = bars.encode(
         x=alt.X("start:Q", title="time (s)"),
         x2="end:Q",
-        y=alt.Y("lane:N", title="actor", sort=lanes),
+        # lanes as the scale's domain, not a sort: a template makes the domain a parameter
+        # (_lift_fills), so that other lanes are a new value, not a new spec
+        y=alt.Y("lane:N", title="actor", scale=alt.Scale(domain=lanes)),
         yOffset=alt.YOffset("phase:N", sort=list(_PHASES),
                             scale=alt.Scale(domain=list(_PHASES))),
         color=model_color(models=parts.get("models")),
@@ -1396,12 +1398,12 @@ def _sequence_build(parts: Parts) -> alt.LayerChart:
     ]
     lifelines = alt.Chart(life).mark_rule(color=NEUTRAL, strokeDash=[2, 4],
                                           opacity=0.6).encode(
-        x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes,
+        x=alt.X("lane:N", title="actor", scale=x_lane,
                 axis=alt.Axis(orient="top", labelAngle=0)),
         y=alt.Y("from:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="to:Q", tooltip=[alt.Tooltip("lane:N", title="actor")])
     lines = alt.Chart(arrows).mark_rule().encode(
-        x=alt.X("sender:N", title="actor", scale=x_lane, sort=lanes),
+        x=alt.X("sender:N", title="actor", scale=x_lane),
         x2="receiver:N",
         y=alt.Y("sent:Q", title="time (s)", scale=y_time, axis=y_axis),
         y2="received:Q",
@@ -1415,7 +1417,7 @@ def _sequence_build(parts: Parts) -> alt.LayerChart:
         _zoom("y"), _hide_models(), pick)
     heads = alt.Chart(arrows).transform_filter(
         alt.datum.arrow != "late reply").mark_point(filled=True, size=70, opacity=1).encode(
-        x=alt.X("receiver:N", title="actor", scale=x_lane, sort=lanes),
+        x=alt.X("receiver:N", title="actor", scale=x_lane),
         y=alt.Y("received:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("direction:N", legend=None, scale=alt.Scale(
             domain=["right", "left", "self"],
@@ -1424,7 +1426,7 @@ def _sequence_build(parts: Parts) -> alt.LayerChart:
         opacity=_visible(),
         tooltip=tips)
     crosses = alt.Chart(drops).mark_point(filled=True, size=90, color=NEUTRAL).encode(
-        x=alt.X("lane:N", title="actor", scale=x_lane, sort=lanes),
+        x=alt.X("lane:N", title="actor", scale=x_lane),
         y=alt.Y("time:Q", title="time (s)", scale=y_time, axis=y_axis),
         shape=alt.Shape("kind:N", legend=None, scale=alt.Scale(
             domain=["drop", "dead_letter", "timeout"], range=["cross", "cross", "diamond"])),
@@ -1544,7 +1546,7 @@ def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
 def _load_build(parts: Parts) -> alt.LayerChart:
     data, noun = parts.frames["bars"], parts.get("noun")
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("actor:N", title=noun, sort=parts.fills["order"],
+        x=alt.X("actor:N", title=noun, scale=alt.Scale(domain=parts.fills["order"]),
                 axis=alt.Axis(labelAngle=0)),
         y=alt.Y("messages:Q", title="messages handled", axis=alt.Axis(tickMinStep=1)),
         color=model_color(models=parts.get("models")),
@@ -2236,10 +2238,44 @@ def _template(chart: Parts) -> _Template:
     _count_by_time(spec, datasets, kinds, {p: c for p, _, c in _flat(chart)})
     extents = _add_time_param(spec, lambda _unit, dataset: timed.get(dataset or ""))
     assert extents is not None  # always
+    _lift_fills(spec)
     if len(_TEMPLATES) >= _MAX_TEMPLATES:
         _TEMPLATES.pop(next(iter(_TEMPLATES)))
     _TEMPLATES[key] = _Template(spec, datasets, extents)
     return _TEMPLATES[key]
+
+
+def _lift_fills(spec: dict[str, Any]) -> None:
+    """Make the text and lists a template fills in where Vega-Lite takes an expression
+    (a subtitle; a scale's domain: actor lanes, workers in order) parameters of the spec,
+    ``labkit_<path><name>``, that the fills set: another run's subtitle or lanes are then
+    new parameter values, which a live chart takes without being rebuilt
+    (:func:`data_updates`), not a new spec."""
+    params = spec["params"]
+    lifted: set[str] = set()
+
+    def lift(marker: str, value: Any) -> dict[str, str]:
+        name = "labkit_" + marker.removeprefix(_HOLE)
+        if name not in lifted:
+            lifted.add(name)
+            params.append({"name": name, "value": value})
+        return {"expr": name}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            subtitle, domain = node.get("subtitle"), node.get("domain")
+            if isinstance(subtitle, str) and subtitle.startswith(_HOLE):
+                node["subtitle"] = lift(subtitle, subtitle)
+            if isinstance(domain, list) and len(domain) == 1 and \
+                    isinstance(domain[0], str) and domain[0].startswith(_HOLE):
+                node["domain"] = lift(domain[0], domain)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk({k: v for k, v in spec.items() if k != "params"})
 
 
 #: Charts that count things over the whole run (latency bins, messages per worker) are

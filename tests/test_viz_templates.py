@@ -30,9 +30,18 @@ def _resolved(spec: dict[str, Any]) -> Any:
     parameter and what reads it: what is drawn, whatever the datasets are called."""
     spec = json.loads(json.dumps(spec))
     datasets = spec.pop("datasets", {})
+    # a template's subtitles and lanes are parameters (viz._lift_fills): their values
+    lifted = {p["name"]: p["value"] for p in spec.get("params", ())
+              if p["name"].startswith("labkit_")}
+    if "params" in spec:
+        spec["params"] = [p for p in spec["params"] if p["name"] not in lifted]
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
+            for key in ("subtitle", "domain"):
+                value = node.get(key)
+                if isinstance(value, dict) and value.get("expr") in lifted:
+                    node[key] = lifted[value["expr"]]
             data = node.get("data")
             if isinstance(data, dict) and "name" in data:
                 node["data"] = datasets[data["name"]]
@@ -42,7 +51,10 @@ def _resolved(spec: dict[str, Any]) -> Any:
                 if not node["transform"]:
                     del node["transform"]
             scale = node.get("scale")
-            if isinstance(scale, dict) and "expr" in json.dumps(scale.get("domain")):
+            domain = scale.get("domain") if isinstance(scale, dict) else None
+            if isinstance(domain, dict) and domain.get("expr") in lifted:
+                scale["domain"] = lifted[domain["expr"]]
+            elif isinstance(scale, dict) and "expr" in json.dumps(domain):
                 del scale["domain"], scale["nice"]
                 if not scale:
                     del node["scale"]
