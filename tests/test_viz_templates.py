@@ -52,7 +52,8 @@ def _resolved(spec: dict[str, Any]) -> Any:
                     del node["transform"]
             scale = node.get("scale")
             domain = scale.get("domain") if isinstance(scale, dict) else None
-            if isinstance(domain, dict) and domain.get("expr") in lifted:
+            if isinstance(scale, dict) and isinstance(domain, dict) and \
+                    domain.get("expr") in lifted:
                 scale["domain"] = lifted[domain["expr"]]
             elif isinstance(scale, dict) and "expr" in json.dumps(domain):
                 del scale["domain"], scale["nice"]
