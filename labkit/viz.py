@@ -97,7 +97,6 @@ from labkit.trace import (
     SEND_KINDS,
     Columns,
     Trace,
-    latency_percentiles,
 )
 
 if TYPE_CHECKING:
@@ -792,7 +791,7 @@ def _depth_parts(source: Source, peer: str | None = None, *, max_points: int = M
     subtitle = f"peak of each of {max_points} equal time bins" if lines.binned else ""
     return Parts("depth", _shape(models=lines.models, queues=lines.queues > 1,
                                  subtitled=bool(subtitle), width=width, height=height),
-                 {"lines": lines.data.copy(deep=False)},  # the kept frame stays as it is
+                 _Frames({"lines": lines.data}),  # read only: the kept table stays as it is
                  {"title": label, "subtitle": subtitle})
 
 
@@ -800,7 +799,7 @@ class _DepthLines(NamedTuple):
     """A depth chart's data for one run and one choice of queues and points: the same
     in every panel it is drawn in, so it is kept with the trace (:class:`_Data`)."""
 
-    data: pd.DataFrame          # the "lines" frame
+    data: _Table                # the "lines" rows
     models: tuple[str, ...]     # the models it shows
     queues: int                 # how many queues it draws
     binned: bool                # whether a queue is drawn as its peak per time bin
@@ -815,7 +814,6 @@ def _depth_lines(data: _Data, peer: str | None, max_points: int,
 
 def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
                       max_queues: int) -> _DepthLines:
-    df = source.events()
     table = source.table()
     queue, names = table.codes("queue")
     depth = table.floats("depth")
@@ -825,9 +823,10 @@ def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
     is_queue[queue[table.isin("kind", SEND_KINDS) & (queue >= 0)]] = True
     rows = ~np.isnan(depth) & is_queue[queue]
     if peer is not None:
-        rows &= np.isin(queue, np.flatnonzero(names == peer))
-        if not rows.any() and not (df["queue"] == peer).any():
-            known = sorted(df.loc[df["depth"].notna(), "queue"].dropna().unique().tolist())
+        named = np.flatnonzero(names == peer)
+        rows &= np.isin(queue, named)
+        if not rows.any() and not len(named):
+            known = sorted(names[np.unique(queue[~np.isnan(depth) & (queue >= 0)])].tolist())
             raise ValueError(f"no queue named {peer!r} in this trace; queues: {known}")
     # the busiest queues first (names in sorted order: codes), at most max_queues of them
     counts = np.bincount(queue[rows], minlength=len(names))
@@ -837,32 +836,46 @@ def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
     times = table.floats("time")
     at = _last_at_each_instant(queue, times, rows & np.isin(queue, keep))
     start, end = source.span()
-    parts: list[pd.DataFrame] = []
+    model_of = table.objects("model")
+    cols: dict[str, list[Any]] = {name: [] for name in (
+        "time", "depth", "queue", "model", "kind", "actor", "msg_id")}
+    models: list[str] = []
     binned = False
     for code in keep.tolist():
         q = at[queue[at] == code]
-        model = df["model"].iloc[q[0]]
-        if len(q) > max_points and end > start:
+        n = len(q)
+        if n > max_points and end > start:
             binned = True
             width_s = (end - start) / max_points
-            series = _peak_per_bin(times[q] - start, depth[q], width_s, max_points)
-            series["time"] = start + series["time"] * width_s
-            series["kind"], series["actor"] = "peak of bin", ""
-            series["msg_id"] = pd.array([None] * len(series), dtype="Int64")
+            found, peak = _peak_per_bin(times[q] - start, depth[q], width_s, max_points)
+            n = len(found)
+            cols["time"] += _depth_times(start + found * width_s)
+            cols["depth"] += peak.tolist()
+            cols["kind"] += ["peak of bin"] * n
+            cols["actor"] += [""] * n
+            cols["msg_id"] += [None] * n
         else:
-            rows_q = df.iloc[q]
-            series = pd.DataFrame({"time": rows_q["time"].astype("float64"),
-                                   "depth": rows_q["depth"].astype("int64"),
-                                   "kind": rows_q["kind"].astype(str),
-                                   "actor": rows_q["actor"].map(_text),
-                                   "msg_id": rows_q["msg_id"].astype("Int64")})
-        series["queue"] = str(names[code])
-        series["model"] = str(model)
-        parts.append(series)
-    cols = ["time", "depth", "queue", "model", "kind", "actor", "msg_id"]
-    lines = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    lines["time"] = lines["time"].map(_r)
-    return _DepthLines(lines, tuple(_present(lines)), len(keep), binned)
+            cols["time"] += _depth_times(times[q])
+            cols["depth"] += depth[q].astype("int64").tolist()
+            cols["kind"] += [k if isinstance(k, str) else _text(k) or None
+                             for k in table.objects("kind")[q].tolist()]
+            cols["actor"] += [_text(a) for a in table.objects("actor")[q].tolist()]
+            cols["msg_id"] += [None if math.isnan(m) else int(m)
+                               for m in table.floats("msg_id")[q].tolist()]
+        model = str(model_of[q[0]])
+        cols["queue"] += [str(names[code])] * n
+        cols["model"] += [model] * n
+        if n:
+            models.append(model)
+    # the frame the pandas version made: nullable ids, and nothing inferred when empty
+    dtypes = {"time": "float64", "msg_id": "Int64"} if len(keep) else \
+        dict.fromkeys(cols, "object")
+    return _DepthLines(_Table(cols, dtypes), tuple(dict.fromkeys(models)), len(keep), binned)
+
+
+def _depth_times(times: np.ndarray) -> list[float | None]:
+    """Times as the depth chart embeds them: rounded (:func:`_r`), ``None`` for none."""
+    return [None if math.isnan(t) else _r(t) for t in times.tolist()]
 
 
 def _last_at_each_instant(group: np.ndarray, times: np.ndarray,
@@ -880,17 +893,17 @@ def _last_at_each_instant(group: np.ndarray, times: np.ndarray,
 
 
 def _peak_per_bin(offsets: np.ndarray, depth: np.ndarray, width: float,
-                  bins: int) -> pd.DataFrame:
-    """The peak depth per time bin (``width`` seconds, at most ``bins``): columns ``time``
-    (the bin's number, float) and ``depth``, as ``groupby(offsets // width).max()`` gives
-    them (bins in order; rows without a time left out)."""
+                  bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The peak depth per time bin (``width`` seconds, at most ``bins``): each bin's number
+    (float) and its peak (``int64``), as ``groupby(offsets // width).max()`` gives them (bins
+    in order; rows without a time left out)."""
     index = np.floor_divide(offsets, width)
     index = np.where(index > bins - 1, float(bins - 1), index)
     index, depth = index[~np.isnan(index)], depth[~np.isnan(index)].astype("int64")
     found, inverse = np.unique(index, return_inverse=True)
     peak = np.full(len(found), np.iinfo("int64").min)
     np.maximum.at(peak, inverse, depth)
-    return pd.DataFrame({"time": found, "depth": peak})
+    return found, peak
 
 
 def _depth_build(parts: Parts) -> alt.Chart:
@@ -938,32 +951,39 @@ class _Latencies(NamedTuple):
     at: np.ndarray                   # the end of the time slot it was received in
     top: float                       # the largest latency (ms; 0 for none)
     percentiles: dict[str, float]    # p50 / p90 / p99 in seconds
-    marks: pd.DataFrame              # the percentile rules and their labels
+    marks: _Table                    # the percentile rules and their labels
 
 
 def _make_latencies(data: _Data) -> _Latencies:
-    msgs = data.messages()
-    sent = msgs["sent"].to_numpy(dtype="float64")
-    received = msgs["received"].to_numpy(dtype="float64")
-    ms = (received - sent) * 1000
-    model, models = pd.factorize(msgs["model"].astype(str).to_numpy(dtype=object), sort=True)
-    seconds = msgs["received"] - msgs["sent"]
-    # labkit.trace.latency_percentiles' latencies and quantiles, without matching the
-    # messages a second time
-    pct = latency_percentiles(data.events()) if seconds.empty else {
-        f"p{round(q * 100):d}": float(seconds.quantile(q)) for q in (0.5, 0.9, 0.99)}
-    marks = pd.DataFrame({
-        "percentile": list(pct),
-        "value_ms": [_r(v * 1000) for v in pct.values()],
-        "label_y": [4 + 14 * i for i in range(len(pct))],
-    })
-    marks = marks[marks["value_ms"].notna()]
-    marks["label"] = [f"{p} = {_ms_text(v)} ms" for p, v in
-                      zip(marks["percentile"], marks["value_ms"], strict=True)]
-    top = float(pd.Series(ms).max()) if len(ms) else 0.0
-    small = np.int8 if len(models) < 128 else np.intp  # a few models: a byte each to carry
-    return _Latencies(ms, model.astype(small), np.asarray(models, dtype=object),
+    table = data.table()
+    sent_rows, got_rows = data.message_rows()
+    times = table.floats("time")
+    received = times[got_rows]
+    seconds = received - times[sent_rows]
+    ms = seconds * 1000
+    codes, names = table.codes("model")
+    used, model = np.unique(codes[sent_rows], return_inverse=True)  # the models, sorted
+    # labkit.trace.latency_percentiles' latencies, and pandas' NaN-skipping quantiles of
+    # them (latency_percentiles gives NaN for no message)
+    timed = seconds[~np.isnan(seconds)]
+    values = np.quantile(timed, _LATENCY_QS).tolist() if len(timed) else \
+        [math.nan] * len(_LATENCY_QS)
+    pct = {f"p{round(q * 100):d}": float(v) for q, v in zip(_LATENCY_QS, values, strict=True)}
+    shown = [(p, _r(v * 1000), 4 + 14 * i) for i, (p, v) in enumerate(pct.items())
+             if not math.isnan(v)]
+    marks = _Table({"percentile": [p for p, _, _ in shown], "value_ms": [v for _, v, _ in shown],
+                    "label_y": [y for _, _, y in shown],
+                    "label": [f"{p} = {_ms_text(v)} ms" for p, v, _ in shown]},
+                   {} if shown else {"percentile": "str", "value_ms": "float64",
+                                     "label_y": "int64", "label": "float64"})
+    top = float(np.fmax.reduce(ms)) if len(ms) else 0.0  # NaN-skipping, as pandas' max
+    small = np.int8 if len(used) < 128 else np.intp  # a few models: a byte each to carry
+    return _Latencies(ms, model.astype(small), np.asarray(names[used], dtype=object),
                       _slot_ends(received, data.span()[1]), top, pct, marks)
+
+
+#: The percentiles the latency chart marks.
+_LATENCY_QS = (0.5, 0.9, 0.99)
 
 
 def latency_chart(source: Source, *, kind: Literal["histogram", "ecdf"] = "histogram",
@@ -991,33 +1011,51 @@ def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "hist
     data = _Data(source)
     lat = data.latencies()
     step = bin_width_ms if bin_width_ms else _nice(lat.top / bins) if lat.top > 0 else 1.0
-    parts = []
+    models = lat.models.tolist()
+    frames: dict[str, _Table] = {}
     if kind == "histogram":
         bin_of = _bin_of(lat.ms, step)
-        for code, model in enumerate(lat.models.tolist()):
-            found, counts = np.unique(bin_of[lat.model == code], return_counts=True)
-            parts.append(pd.DataFrame({
-                "bin_start": [_r(i * step) for i in found.tolist()],
-                "bin_end": [_r((i + 1) * step) for i in found.tolist()],
-                "messages": counts.astype(int),
-                "model": str(model)}))
-        cols = ["bin_start", "bin_end", "messages", "model"]
+        first, counts = _count_rows(lat.model, bin_of)  # by model, then bin
+        starts, ends = _latency_edges(bin_of[first].tolist(), step)
+        frames["bars"] = _Table({"bin_start": starts, "bin_end": ends,
+                                 "messages": counts.tolist(),
+                                 "model": [models[m] for m in lat.model[first].tolist()]},
+                                {} if len(first) else dict.fromkeys(_LATENCY_BARS, "object"))
     else:
-        qs = np.linspace(0.0, 1.0, 101)
-        for code, model in enumerate(lat.models.tolist()):
-            values = np.quantile(lat.ms[lat.model == code], qs)
-            parts.append(pd.DataFrame({"latency_ms": [_r(v) for v in values],
-                                       "fraction": [_r(q) for q in qs], "model": str(model)}))
-        cols = ["latency_ms", "fraction", "model"]
-    bars = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    frames = {"bars": bars, "marks": lat.marks.copy(deep=False)}  # kept frames stay as they are
+        latency: list[Any] = []
+        for code in range(len(models)):
+            latency += _latency_floats(np.quantile(lat.ms[lat.model == code], _ECDF_QS))
+        frames["bars"] = _Table({
+            "latency_ms": latency, "fraction": _ECDF_FRACTIONS * len(models),
+            "model": [str(m) for m in models for _ in range(len(_ECDF_QS))]},
+            {"latency_ms": "float64"} if models else dict.fromkeys(_LATENCY_ECDF, "object"))
+    frames["marks"] = lat.marks  # read only: the kept table stays as it is
     if kind == "histogram":  # for scrubbing: the same bars and rules at each instant
         frames["bars_by_time"] = _bars_by_time(lat, bin_of, step)
-        frames["marks_by_time"] = _marks_by_time(data).copy(deep=False)
-    return Parts("latency", _shape(kind=kind, models=tuple(_present(bars)), width=width,
+        frames["marks_by_time"] = _marks_by_time(data)
+    return Parts("latency", _shape(kind=kind, models=tuple(str(m) for m in models), width=width,
                                    height=height),
-                 frames,
+                 _Frames(frames),
                  {"title": title or "Latency from send to receive, with p50 / p90 / p99"})
+
+
+_LATENCY_BARS = ("bin_start", "bin_end", "messages", "model")
+_LATENCY_ECDF = ("latency_ms", "fraction", "model")
+#: The ECDF's points: these quantiles of each model's latencies.
+_ECDF_QS = np.linspace(0.0, 1.0, 101)
+_ECDF_FRACTIONS = [_r(q) for q in _ECDF_QS.tolist()]  # as embedded
+
+
+def _latency_floats(values: np.ndarray) -> list[float | None]:
+    """Latencies (ms) as the latency chart embeds them: rounded (:func:`_r`), ``None`` for
+    none."""
+    return [None if math.isnan(v) else _r(v) for v in values.tolist()]
+
+
+def _latency_edges(bins: list[int], step: float) -> tuple[list[float], list[float]]:
+    """Each histogram bin's start and end (ms), rounded once per bin."""
+    edges = {i: (_r(i * step), _r((i + 1) * step)) for i in set(bins)}
+    return [edges[i][0] for i in bins], [edges[i][1] for i in bins]
 
 
 def _bin_of(ms: np.ndarray, step: float) -> np.ndarray:
@@ -1058,83 +1096,114 @@ def _count_rows(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[first], np.diff(np.append(first, len(order)))
 
 
-def _bars_by_time(lat: _Latencies, bin_of: np.ndarray, step: float) -> pd.DataFrame:
+def _bars_by_time(lat: _Latencies, bin_of: np.ndarray, step: float) -> _Table:
     """The histogram's counts per (model, bin, time slot)."""
     first, counts = _count_rows(lat.model, bin_of, lat.at)
-    bins = bin_of[first].tolist()
-    edges = {i: (_r(i * step), _r((i + 1) * step)) for i in set(bins)}  # once per bin
-    return pd.DataFrame({
-        "bin_start": [edges[i][0] for i in bins],
-        "bin_end": [edges[i][1] for i in bins],
-        "messages": counts.astype("int64"),
-        "model": lat.models[lat.model[first]].tolist(), "at": lat.at[first].tolist()})
+    starts, ends = _latency_edges(bin_of[first].tolist(), step)
+    models = lat.models.tolist()
+    at = lat.at[first]
+    return _Table({
+        "bin_start": starts, "bin_end": ends, "messages": counts.tolist(),
+        "model": [models[m] for m in lat.model[first].tolist()],
+        "at": [None if math.isnan(t) else t for t in at.tolist()]},
+        {"messages": "int64", "at": "float64"} if len(first) else {"messages": "int64"})
 
 
-def _marks_by_time(data: _Data) -> pd.DataFrame:
+def _marks_by_time(data: _Data) -> _Table:
     """The percentile rules as they stood at the end of each time slot (the last ones,
     ``until`` null, are the whole run's): the same whatever the bins, so kept."""
-    return cast(pd.DataFrame, data.get("latency_marks_by_time",
-                                       lambda: _make_marks_by_time(data)))
+    return cast(_Table, data.get("latency_marks_by_time", lambda: _make_marks_by_time(data)))
 
 
-def _make_marks_by_time(data: _Data) -> pd.DataFrame:
-    msgs, lat = data.messages(), data.latencies()
-    marks = lat.marks
-    received = msgs["received"].to_numpy(dtype="float64")
+def _make_marks_by_time(data: _Data) -> _Table:
+    lat = data.latencies()
+    marks = lat.marks.columns
+    names, heights = marks["percentile"], marks["label_y"]
+    sent_rows, got_rows = data.message_rows()
+    times = data.table().floats("time")
+    received = times[got_rows]
     order = np.argsort(received, kind="stable")
-    seconds = (received - msgs["sent"].to_numpy(dtype="float64"))[order]
+    seconds = (received - times[sent_rows])[order]
     arrived = received[order]
     by_latency = np.argsort(seconds, kind="stable")
     in_order = seconds[by_latency]
     ends = np.unique(lat.at).tolist()
-    rows: list[dict[str, Any]] = []
-    names, heights = marks["percentile"].tolist(), marks["label_y"].tolist()
+    # every slot but the last (the whole run: exactly the chart's own rules) that shows a
+    # message: the quantiles of its first ``shown`` arrivals, all slots at once
+    shown = np.searchsorted(arrived, ends[:-1], side="right")
+    some = np.flatnonzero(shown)
     qs = np.asarray([float(p[1:]) / 100 for p in names], dtype="float64")
-    for i, slot in enumerate(ends):
+    values = _latency_prefix_quantiles(in_order, by_latency, shown[some], qs).tolist()
+    values = [[_r(v * 1000) for v in row] for row in values]
+    slots = some.tolist()
+    if ends:
+        values.append(marks["value_ms"])
+        slots.append(len(ends) - 1)
+    cols: dict[str, list[Any]] = {name: [] for name in (
+        "percentile", "value_ms", "label_y", "label", "from", "until")}
+    for i, row in zip(slots, values, strict=True):
         until = ends[i + 1] if i + 1 < len(ends) else None
-        if until is None:  # the whole run: exactly the chart's own rules
-            values = marks["value_ms"].tolist()
-        else:
-            shown = int(np.searchsorted(arrived, slot, side="right"))
-            if not shown:
-                continue
-            # the first ``shown`` arrivals, where they stand in latency order: the same
-            # quantiles from the few values they need, with no copy sorted for each slot
-            among = np.flatnonzero(by_latency < shown)
-
-            def value_at(ranks: np.ndarray, among: np.ndarray = among) -> np.ndarray:
-                return cast(np.ndarray, in_order[among[ranks]])
-
-            values = [_r(v * 1000) for v in _sorted_quantiles(value_at, shown, qs)]
-        for p, y, v in zip(names, heights, values, strict=True):
-            rows.append({"percentile": p, "value_ms": v, "label_y": int(y),
-                         "label": f"{p} = {_ms_text(v)} ms", "from": slot, "until": until})
-    cols = ["percentile", "value_ms", "label_y", "label", "from", "until"]
-    return pd.DataFrame(rows, columns=cols)
+        cols["percentile"] += names
+        cols["value_ms"] += row
+        cols["label_y"] += heights
+        cols["label"] += [f"{p} = {_ms_text(v)} ms" for p, v in zip(names, row, strict=True)]
+        cols["from"] += [ends[i]] * len(names)
+        cols["until"] += [until] * len(names)
+    # the frame the pandas version made from these rows: NaN (null) where a float is missing
+    timed = [name for name in ("value_ms", "from", "until")
+             if any(v is not None for v in cols[name])]
+    for name in timed:
+        cols[name] = [None if v is None or math.isnan(v) else v for v in cols[name]]
+    return _Table(cols, dict.fromkeys(timed, "float64") if cols["percentile"] else
+                  dict.fromkeys(cols, "object"))
 
 
-def _sorted_quantiles(value_at: Callable[[np.ndarray], np.ndarray], n: int,
+def _latency_prefix_quantiles(in_order: np.ndarray, by_latency: np.ndarray,
+                              shown: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """For each count in ``shown``, ``np.quantile`` (``qs``) of the first that many
+    arrivals, one row each: ``in_order`` holds the values sorted (NaN last), ``by_latency``
+    each one's place in order of arrival."""
+    n = len(in_order)
+    step = max(1, (1 << 20) // max(n, 1))  # rows at a time: about a million cells
+    out = [np.empty((0, len(qs)))]
+    for first in range(0, len(shown), step):
+        counts = shown[first:first + step]
+        # where each row's arrivals stand in latency order, row after row (flat)
+        found = np.flatnonzero(by_latency[None, :] < counts[:, None])
+        before = (np.cumsum(counts) - counts)[:, None]  # the rows above hold these
+        row_start = (np.arange(len(counts)) * n)[:, None]
+
+        def value_at(ranks: np.ndarray, found: np.ndarray = found, before: np.ndarray = before,
+                     row_start: np.ndarray = row_start) -> np.ndarray:
+            return cast(np.ndarray, in_order[found[before + ranks] - row_start])
+
+        out.append(_sorted_quantiles(value_at, counts, qs))
+    return np.concatenate(out)
+
+
+def _sorted_quantiles(value_at: Callable[[np.ndarray], np.ndarray], n: int | np.ndarray,
                       qs: np.ndarray) -> np.ndarray:
     """``np.quantile(values, qs)`` of ``n`` values (linear method) given ``value_at(ranks)``,
     the values of those ranks in sorted order (NaN last): numpy's own arithmetic, step by
-    step, so the same floats, without sorting or copying the values for each call."""
-    virtual = (n - 1) * qs
+    step, so the same floats, without sorting or copying the values for each call. ``n``
+    may be an array of counts: a row of quantiles for each (``value_at`` gets a row of
+    ranks for each)."""
+    count = np.asarray(n)[..., None]
+    virtual = (count - 1) * qs
     previous = np.floor(virtual)
-    following = previous + 1
-    last = virtual >= n - 1
-    previous[last] = n - 1
-    following[last] = n - 1
+    last = virtual >= count - 1
     # numpy takes index -1 there, the last value; its gamma is from that -1
     gamma = virtual - np.where(last, -1, previous).astype(np.intp)
+    following = np.where(last, count - 1, previous + 1)
+    previous = np.where(last, count - 1, previous)
     a = value_at(previous.astype(np.intp))
     b = value_at(following.astype(np.intp))
-    if np.isnan(value_at(np.array([n - 1], dtype=np.intp))).any():
-        return np.full(len(qs), np.nan)  # numpy: NaN in, NaN out
     diff = b - a
     out = a + diff * gamma
     high = gamma >= 0.5
     out[high] = (b - diff * (1 - gamma))[high]
-    return cast(np.ndarray, out)
+    # numpy: NaN in, NaN out
+    return np.where(np.isnan(value_at((count - 1).astype(np.intp))), np.nan, out)
 
 
 def _latency_build(parts: Parts) -> alt.LayerChart:

@@ -705,3 +705,25 @@ def test_quantiles_of_sorted_values_are_numpys() -> None:
             got = viz._sorted_quantiles(value_at, len(values), qs)
         assert got.tobytes() == expected.tobytes() or (
             np.isnan(expected).all() and np.isnan(got).all()), values
+
+
+def test_quantiles_of_every_prefix_are_numpys() -> None:
+    """The latency chart's rules per time slot: viz._latency_prefix_quantiles gives, for
+    each count, np.quantile of the first that many values, in one pass over the slots (in
+    chunks for long runs)."""
+    rng = np.random.default_rng(11)
+    qs = np.array([0.5, 0.9, 0.99])
+    for n, slots in [(1, 1), (2, 2), (7, 5), (150, 48), (30_000, 50), (250_000, 9)]:
+        values = rng.exponential(0.01, n)
+        if n > 100:
+            values[rng.integers(0, n, 2)] = np.nan  # a prefix with NaN has NaN quantiles
+        by_latency = np.argsort(values, kind="stable")
+        shown = np.sort(rng.integers(1, n + 1, slots))
+        got = viz._latency_prefix_quantiles(values[by_latency], by_latency, shown, qs)
+        with np.errstate(invalid="ignore"):
+            expected = np.array([np.quantile(values[:k], qs) for k in shown])
+        assert got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True), n
+    empty = viz._latency_prefix_quantiles(np.array([]), np.array([], dtype=np.intp),
+                                          np.array([], dtype=np.intp), qs)
+    assert empty.shape == (0, 3)
