@@ -466,9 +466,9 @@ class _Table:
     __slots__ = ("columns", "dtypes")
 
     def __init__(self, columns: dict[str, list[Any]],
-                 dtypes: Mapping[str, str] = MappingProxyType({})) -> None:
+                 dtypes: Mapping[str, str] | None = None) -> None:
         self.columns = columns
-        self.dtypes = dtypes
+        self.dtypes = dict(dtypes or {})  # a plain dict: a kept table pickles with its run
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
