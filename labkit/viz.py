@@ -1340,24 +1340,31 @@ def _throughput_build(parts: Parts) -> alt.Chart:
 _STACK_PX = 9
 
 
-def _stack_flat_arrows(arrows: pd.DataFrame, *, unit: float) -> None:
+def _stack_flat_arrows(arrows: dict[str, list[Any]], order: Sequence[int], *,
+                       unit: float) -> None:
     """Move apart, in place, arrows a sequence diagram would draw on one line.
 
     An arrow that takes no time is flat; two flat arrows at the same instant between the
     same two lanes (pong -> ping, then the next ping -> pong) would be drawn on one line.
-    They are drawn one under the other, ``unit`` seconds apart, in the order they were sent:
-    ``sent`` and ``received`` become where each arrow is drawn. The true times stay in
-    ``sent_at`` and ``received_at`` (the tooltips); every other arrow is drawn at them."""
-    arrows["sent_at"], arrows["received_at"] = arrows["sent"], arrows["received"]
-    flat = arrows[arrows["sent"] == arrows["received"]]
-    if not len(flat):
+    They are drawn one under the other, ``unit`` seconds apart, in the order they were sent
+    (``order``): ``sent`` and ``received`` become where each arrow is drawn. The true times
+    stay in ``sent_at`` and ``received_at`` (the tooltips); every other arrow is drawn at
+    them. ``arrows``: the arrows' columns."""
+    sent, received = arrows["sent"], arrows["received"]
+    arrows["sent_at"], arrows["received_at"] = list(sent), list(received)
+    flat = [i for i, (s, r) in enumerate(zip(sent, received, strict=True)) if s == r]
+    if not flat:
         return
-    pair = ["\n".join(sorted((s, r))) for s, r in zip(flat["sender"], flat["receiver"],
-                                                      strict=True)]
-    keyed = flat.assign(pair=pair).sort_values("order", kind="stable")
-    rank = keyed.groupby(["sent", "pair"]).cumcount().reindex(arrows.index, fill_value=0)
-    arrows["sent"] = (arrows["sent"] + rank * unit).map(_r)
-    arrows["received"] = (arrows["received"] + rank * unit).map(_r)
+    flat.sort(key=order.__getitem__)  # stable: in order of sending, then of rows
+    senders, receivers = arrows["sender"], arrows["receiver"]
+    rank = [0] * len(sent)
+    seen: dict[tuple[float, str], int] = {}
+    for i in flat:
+        key = (sent[i], "\n".join(sorted((senders[i], receivers[i]))))
+        rank[i] = seen.get(key, 0)
+        seen[key] = rank[i] + 1
+    arrows["sent"] = [_r(t + k * unit) for t, k in zip(sent, rank, strict=True)]
+    arrows["received"] = [_r(t + k * unit) for t, k in zip(received, rank, strict=True)]
 
 
 def sequence_diagram(source: Source, *, limit: int = 30, title: str | None = None,
@@ -1378,72 +1385,164 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
     title = _optional_str("title", title)
     lane_width, height = _pixels("lane_width", lane_width), _pixels("height", height)
     data = _Data(source)
-    df = data.events()
-    msgs = data.messages().sort_values("send_seq", kind="stable").head(limit)
-    asks = set(msgs["corr_id"].dropna().tolist())
-    of_asks = df["corr_id"].isin(asks)
-    replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
-    # A reply has no message id: a dead letter without one is a reply nobody waited for.
-    late = df[(df["kind"] == "dead_letter") & df["msg_id"].isna() & of_asks
-              & df["peer"].notna()]
-    timeouts = df[(df["kind"] == "timeout") & of_asks]
-    last = max([float(msgs["received"].max()) if len(msgs) else _end_time(df),
-                *replies["time"].tolist(), *late["time"].tolist(),
-                *timeouts["time"].tolist()])
-    lost = df[df["kind"].isin(_LOST_KINDS) & (df["time"] <= last)].head(limit)
-    lanes = _lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
-                   + replies["actor"].tolist() + replies["peer"].tolist()
-                   + late["peer"].tolist() + lost["actor"].tolist()
-                   + timeouts["actor"].tolist())
+    table = data.table()
+    sent, got = (rows[:limit] for rows in data.message_rows())  # the first messages sent
+    times, corr = table.floats("time"), table.floats("corr_id")
+    actor, peer = table.objects("actor"), table.objects("peer")
+    asks = corr[sent]
+    asks = asks[~np.isnan(asks)]
+    replies = late = timeouts = np.zeros(0, dtype=np.intp)
+    if len(asks):
+        of_asks = np.isin(corr, asks)
+
+        def with_peer(rows: np.ndarray) -> np.ndarray:
+            at = np.flatnonzero(rows)
+            return cast(np.ndarray, at[pd.notna(peer[at])])
+
+        replies = with_peer(table.equals("kind", "reply") & of_asks)
+        # A reply has no message id: a dead letter without one is a reply nobody waited for.
+        late = with_peer(table.equals("kind", "dead_letter")
+                         & np.isnan(table.floats("msg_id")) & of_asks)
+        timeouts = np.flatnonzero(table.equals("kind", "timeout") & of_asks)
+    last = max([float(np.fmax.reduce(times[got])) if len(got) else data.span()[1],
+                *times[replies].tolist(), *times[late].tolist(), *times[timeouts].tolist()])
+    lost_all = np.flatnonzero(table.isin("kind", _LOST_KINDS) & (times <= last))
+    lost = lost_all[:limit]
+    lanes = _sequence_lanes(data, [
+        *actor[np.concatenate([sent, got, replies, lost, timeouts])].tolist(),
+        *peer[np.concatenate([replies, late])].tolist()])
     pos = {name: i for i, name in enumerate(lanes)}
-    back = pd.concat([replies.assign(arrow="reply"), late.assign(arrow="late reply")])
-    # A late reply's row is the asker's (actor) about the replier (peer); a reply's the
-    # replier's about the asker.
-    is_late = back["arrow"] == "late reply"
-    arrows = pd.concat([pd.DataFrame({
-        "sender": msgs["sender"].astype(str), "receiver": msgs["receiver"].astype(str),
-        "sent": msgs["sent"].map(_r), "received": msgs["received"].map(_r),
-        "latency_ms": ((msgs["received"] - msgs["sent"]) * 1000).map(_r),
-        "msg_id": msgs["msg_id"].astype(int), "corr_id": msgs["corr_id"].astype("Int64"),
-        "msg_type": msgs["msg_type"].map(_text),
-        "queue": msgs["queue"].map(_text), "model": msgs["model"].astype(str),
-        "arrow": "message", "order": msgs["send_seq"].astype(int),
-    }), pd.DataFrame({
-        "sender": back["peer"].where(is_late, back["actor"]).astype(str),
-        "receiver": back["actor"].where(is_late, back["peer"]).astype(str),
-        "sent": back["time"].map(_r), "received": back["time"].map(_r),
-        "latency_ms": 0.0, "msg_id": None, "corr_id": back["corr_id"].astype("Int64"),
-        "msg_type": back["msg_type"].map(_text),
-        "queue": "", "model": back["model"].astype(str), "arrow": back["arrow"],
-        "order": back["seq"].astype(int),
-    })], ignore_index=True)
-    arrows["direction"] = [
-        "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
-        for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
-    top = _r(float(df["time"].min())) if len(df) else 0.0
-    _stack_flat_arrows(arrows, unit=_STACK_PX / height * ((last - top) or 1e-3))
-    arrows = arrows.drop(columns="order")
-    arrows["corr_id"] = arrows["corr_id"].astype("Int64")
-    arrows["msg_id"] = arrows["msg_id"].astype("Int64")
-    arrows["path"] = _path_keys(arrows)
-    bottom = max([_r(last), *arrows["received"].tolist()])
-    life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
-                         "to": [bottom] * len(lanes)})
-    marks = pd.concat([lost, timeouts])
-    drops = pd.DataFrame({
-        "lane": marks["actor"].astype(str), "time": marks["time"].map(_r),
-        "kind": marks["kind"].astype(str), "msg_type": marks["msg_type"].map(_text),
-        "detail": marks["detail"].map(_text), "peer": marks["peer"].map(_text),
-        "msg_id": marks["msg_id"].astype("Int64"), "corr_id": marks["corr_id"].astype("Int64"),
-        "model": marks["model"].astype(str)})
-    drops["path"] = _path_keys(drops)
+    # The arrows: the messages, then the replies to their asks, then the late replies. A
+    # reply's row is the replier's (actor) about the asker (peer); a late reply's the
+    # asker's about the replier.
+    rows = np.concatenate([sent, replies, late])
+    back = len(replies) + len(late)
+    sender = [str(a) for a in actor[sent].tolist() + actor[replies].tolist()
+              + peer[late].tolist()]
+    receiver = [str(a) for a in actor[got].tolist() + peer[replies].tolist()
+                + actor[late].tolist()]
+    at_back = times[rows[len(sent):]].tolist()
+    corr_id = [None if math.isnan(c) else int(c) for c in corr[rows].tolist()]
+    msg_id: list[int | None] = [int(m) for m in table.floats("msg_id")[sent].tolist()]
+    msg_id += [None] * back
+    arrows: dict[str, list[Any]] = {
+        "sender": sender, "receiver": receiver,
+        "sent": [_r(t) for t in times[sent].tolist() + at_back],
+        "received": [_r(t) for t in times[got].tolist() + at_back],
+        "latency_ms": [_r(ms) for ms in ((times[got] - times[sent]) * 1000).tolist()]
+        + [0.0] * back,
+        "msg_id": msg_id, "corr_id": corr_id,
+        "msg_type": [_text(v) for v in table.objects("msg_type")[rows].tolist()],
+        # a send's queue is its peer (the row is never the mailbox owner's)
+        "queue": [_text(v) for v in peer[sent].tolist()] + [""] * back,
+        "model": [str(m) for m in table.objects("model")[rows].tolist()],
+        "arrow": ["message"] * len(sent) + ["reply"] * len(replies)
+        + ["late reply"] * len(late),
+        "direction": ["self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
+                      for s, r in zip(sender, receiver, strict=True)]}
+    top = _r(data.span()[0])
+    _stack_flat_arrows(arrows, table.seq()[rows].tolist(),
+                       unit=_STACK_PX / height * ((last - top) or 1e-3))
+    arrows["path"] = _sequence_paths(corr_id, msg_id)
+    bottom = max([_r(last), *arrows["received"]])
+    marks = np.concatenate([lost, timeouts])
+    drops: dict[str, list[Any]] = {
+        "lane": [str(a) for a in actor[marks].tolist()],
+        "time": [_r(t) for t in times[marks].tolist()],
+        "kind": [str(k) for k in table.objects("kind")[marks].tolist()],
+        **{name: [_text(v) for v in table.objects(name)[marks].tolist()]
+           for name in ("msg_type", "detail", "peer")},
+        **{name: [None if math.isnan(i) else int(i) for i in table.floats(name)[marks].tolist()]
+           for name in ("msg_id", "corr_id")},
+        "model": [str(m) for m in table.objects("model")[marks].tolist()]}
+    drops["path"] = _sequence_paths(drops["corr_id"], drops["msg_id"])
+    # the dtypes pandas gave the columns, which an empty column keeps
+    ids = {"msg_id": "Int64", "corr_id": "Int64", "model": "str"}
     # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
     instant = bool(last - top == 0 and bottom > top)
-    return Parts("sequence", _shape(models=tuple(_present(arrows)), instant=instant,
-                                    width=max(240, lane_width * len(lanes)), height=height),
-                 {"life": life, "arrows": arrows, "drops": drops},
+    return Parts("sequence", _shape(models=tuple(dict.fromkeys(arrows["model"])),
+                                    instant=instant, width=max(240, lane_width * len(lanes)),
+                                    height=height),
+                 _Frames({
+                     "life": _Table({"lane": lanes, "from": [top] * len(lanes),
+                                     "to": [bottom] * len(lanes)}, {}),  # {}: picklable
+                     "arrows": _SequenceTable(arrows, {
+                         "sender": "str", "receiver": "str", "arrow": "str", **ids,
+                         "msg_type": _sequence_dtype(data, "msg_type", len(sent), back),
+                         "queue": _sequence_dtype(data, "queue", len(sent))}),
+                     "drops": _SequenceTable(drops, {
+                         "lane": "str", "kind": "str", **ids,
+                         **{name: _sequence_dtype(data, name, len(marks))
+                            for name in ("msg_type", "detail", "peer")}},
+                         (_sequence_index(data), lost_all, limit, timeouts))}),
                  {"title": title or f"Message sequence (first {limit} messages)",
                   "lanes": lanes, "instant": [top]})
+
+
+def _sequence_lanes(data: _Data, names: Sequence[str]) -> list[str]:
+    """``names`` in order of each actor's first appearance in the trace (as :func:`_lanes`)."""
+    wanted = set(names)
+    order = [name for name in data.actors() if name in wanted]
+    order.extend(sorted(wanted - set(order)))
+    return order
+
+
+def _sequence_paths(corr_ids: Sequence[int | None], msg_ids: Sequence[int | None]) -> list[str]:
+    """Each row's path key, as :func:`_path_keys` gives it."""
+    return [f"c{corr}" if corr is not None else f"m{msg}" if msg is not None else ""
+            for corr, msg in zip(corr_ids, msg_ids, strict=True)]
+
+
+def _sequence_events(data: _Data) -> pd.DataFrame | None:
+    """The events frame, if it was made (a run's charts are drawn without it)."""
+    return cast("pd.DataFrame | None", data.kept.get("_events"))
+
+
+def _sequence_dtype(data: _Data, name: str, *parts: int) -> str:
+    """The dtype pandas gave a text column of the chart made of ``parts`` (their lengths),
+    each the ``_text`` of some rows of the events' column ``name``: ``str``, but an empty
+    part kept the events column's dtype (a run's: ``object`` when no row has a value)."""
+    if all(parts):
+        return "str"
+    events = _sequence_events(data)
+    if events is not None:
+        dtype = str(events[name].dtype)
+    else:
+        def make() -> str:  # a run's queue column has its peer column's dtype
+            values = data.table().objects("peer" if name == "queue" else name).tolist()
+            return "object" if values.count(None) == len(values) else "str"
+        dtype = cast(str, data.get(f"_sequence {name} dtype", make))
+    return dtype if dtype == "str" or not any(parts) else "object"
+
+
+def _sequence_index(data: _Data) -> pd.Index:
+    """The events frame's index (a run's: its rows, numbered)."""
+    events = _sequence_events(data)
+    return pd.RangeIndex(data.table().n) if events is None else events.index
+
+
+class _SequenceTable(_Table):
+    """A :class:`_Table` whose frame has the ``object`` columns its dtypes name (pandas
+    would infer ``str``) and, for the drops, the rows' labels in the events frame as its
+    index (``labels``: the events' index, the rows of the lost messages, of which the first
+    ``limit`` are shown, and of the timeouts)."""
+
+    __slots__ = ("labels",)
+
+    def __init__(self, columns: dict[str, list[Any]], dtypes: Mapping[str, str],
+                 labels: tuple[pd.Index, np.ndarray, int, np.ndarray] | None = None) -> None:
+        super().__init__(columns, dtypes)
+        self.labels = labels
+
+    def frame(self) -> pd.DataFrame:
+        frame = super().frame()
+        for name, dtype in self.dtypes.items():
+            if dtype == "object":
+                frame[name] = frame[name].astype(object)
+        if self.labels is not None and len(frame):
+            index, lost, limit, timeouts = self.labels
+            frame.index = index.take(lost)[:limit].append(index.take(timeouts))
+        return frame
 
 
 def _sequence_build(parts: Parts) -> alt.LayerChart:

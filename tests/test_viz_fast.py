@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
@@ -24,6 +25,7 @@ pytest.importorskip("altair")
 
 from labkit import scenarios, viz
 from labkit._check import check_choice, check_int, check_number
+from labkit.scenarios import faults
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 
 # -- the reference: what viz computed before, row by row and with pandas ----------------------
@@ -346,6 +348,26 @@ def ref_throughput_parts(source: viz.Source, window: float | None = None, *,
                  {"lines": data}, {"title": label})
 
 
+def ref_stack_flat_arrows(arrows: pd.DataFrame, *, unit: float) -> None:
+    """Move apart, in place, arrows a sequence diagram would draw on one line.
+
+    An arrow that takes no time is flat; two flat arrows at the same instant between the
+    same two lanes (pong -> ping, then the next ping -> pong) would be drawn on one line.
+    They are drawn one under the other, ``unit`` seconds apart, in the order they were sent:
+    ``sent`` and ``received`` become where each arrow is drawn. The true times stay in
+    ``sent_at`` and ``received_at`` (the tooltips); every other arrow is drawn at them."""
+    arrows["sent_at"], arrows["received_at"] = arrows["sent"], arrows["received"]
+    flat = arrows[arrows["sent"] == arrows["received"]]
+    if not len(flat):
+        return
+    pair = ["\n".join(sorted((s, r))) for s, r in zip(flat["sender"], flat["receiver"],
+                                                      strict=True)]
+    keyed = flat.assign(pair=pair).sort_values("order", kind="stable")
+    rank = keyed.groupby(["sent", "pair"]).cumcount().reindex(arrows.index, fill_value=0)
+    arrows["sent"] = (arrows["sent"] + rank * unit).map(viz._r)
+    arrows["received"] = (arrows["received"] + rank * unit).map(viz._r)
+
+
 def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None = None,
                     lane_width: int = 140, height: int = 420) -> viz.Parts:
     limit = viz._how_many("limit", limit)
@@ -394,7 +416,7 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
         "self" if pos[s] == pos[r] else ("right" if pos[s] < pos[r] else "left")
         for s, r in zip(arrows["sender"], arrows["receiver"], strict=True)]
     top = viz._r(float(df["time"].min())) if len(df) else 0.0
-    viz._stack_flat_arrows(arrows, unit=viz._STACK_PX / height * ((last - top) or 1e-3))
+    ref_stack_flat_arrows(arrows, unit=viz._STACK_PX / height * ((last - top) or 1e-3))
     arrows = arrows.drop(columns="order")
     arrows["corr_id"] = arrows["corr_id"].astype("Int64")
     arrows["msg_id"] = arrows["msg_id"].astype("Int64")
@@ -610,6 +632,47 @@ def test_compared_charts_at_dashboard_sizes(model: str, messages: int) -> None:
             old = viz.compare_parts(old_runs, chart=chart)
         assert_same_parts(new, old, chart)
         assert_same_spec(new, old)
+
+
+#: The runs notebooks 00, 04 and 05 draw sequence diagrams of: ping-pong at one instant
+#: (flat arrows stacked apart), every poison design, the crash-recovery set-ups.
+SEQUENCE_RUNS: dict[str, Callable[[], Any]] = {
+    **{f"ping_pong-{m}-instant": partial(scenarios.ping_pong, m, rounds=5, hit_time=0.0)
+       for m in ("go", "rust", "actor")},
+    **{f"poison-{m}-{d}": partial(scenarios.poison, m, d)
+       for m, designs in faults.DESIGNS.items() for d in designs},
+    "crash_recovery-file": scenarios.crash_recovery,
+    "crash_recovery-no-dedup": partial(scenarios.crash_recovery, dedup=False),
+    "crash_recovery-sqlite": partial(scenarios.crash_recovery, backend="sqlite"),
+    "crash_recovery-memory": partial(scenarios.crash_recovery, persistent=False),
+    "crash_recovery-early-snapshots": partial(scenarios.crash_recovery, 3, snapshot_every=5),
+    "overload-go-frame-reversed": lambda: cast(pd.DataFrame, scenarios.overload(
+        model="go", messages=150).trace.df.iloc[::-1].reset_index(drop=True)),
+    "poison-actor-frame-reversed": lambda: cast(pd.DataFrame, scenarios.poison(
+        "actor", "none").trace.df.iloc[::-1].reset_index(drop=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_RUNS))
+def test_the_notebooks_sequence_diagrams(name: str) -> None:
+    for options in ({}, {"limit": 30, "lane_width": 90}, {"limit": 40, "height": 560},
+                    {"limit": 1000}):
+        new_run, old_run = fresh(SEQUENCE_RUNS[name])
+        _same_chart("sequence", options, new_run, old_run)
+
+
+@pytest.mark.parametrize("hit_time", [0.0, 0.01])
+def test_compared_ping_pong_sequences(hit_time: float) -> None:
+    def runs() -> dict[str, Any]:
+        return {label: scenarios.ping_pong(model, rounds=4, hit_time=hit_time)
+                for label, model in (("Go", "go"), ("Rust", "rust"))}
+
+    new_runs, old_runs = fresh(runs)
+    new = viz.compare_parts(new_runs, chart="sequence")
+    with reference():
+        old = viz.compare_parts(old_runs, chart="sequence")
+    assert_same_parts(new, old, "sequence")
+    assert_same_spec(new, old)
 
 
 # -- edge cases ----------------------------------------------------------------------------------
