@@ -475,9 +475,14 @@ class _Table:
 
     def frame(self) -> pd.DataFrame:
         """The rows as a new DataFrame."""
-        data = {name: pd.array(values, dtype=cast(Any, self.dtypes[name])) if name in self.dtypes
-                else values for name, values in self.columns.items()}
-        return pd.DataFrame(data, columns=list(self.columns), index=pd.RangeIndex(len(self)))
+        data = {name: values if name not in self.dtypes or self.dtypes[name] == "object"
+                else pd.array(values, dtype=cast(Any, self.dtypes[name]))
+                for name, values in self.columns.items()}
+        frame = pd.DataFrame(data, columns=list(self.columns), index=pd.RangeIndex(len(self)))
+        for name, dtype in self.dtypes.items():
+            if dtype == "object":  # pandas would infer str from strings
+                frame[name] = frame[name].astype(object)
+        return frame
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as Altair embeds them (what :func:`_records` gives of :meth:`frame`)."""
@@ -1522,10 +1527,9 @@ def _sequence_index(data: _Data) -> pd.Index:
 
 
 class _SequenceTable(_Table):
-    """A :class:`_Table` whose frame has the ``object`` columns its dtypes name (pandas
-    would infer ``str``) and, for the drops, the rows' labels in the events frame as its
-    index (``labels``: the events' index, the rows of the lost messages, of which the first
-    ``limit`` are shown, and of the timeouts)."""
+    """A :class:`_Table` whose frame has, for the drops, the rows' labels in the events
+    frame as its index (``labels``: the events' index, the rows of the lost messages, of
+    which the first ``limit`` are shown, and of the timeouts)."""
 
     __slots__ = ("labels",)
 
@@ -1536,9 +1540,6 @@ class _SequenceTable(_Table):
 
     def frame(self) -> pd.DataFrame:
         frame = super().frame()
-        for name, dtype in self.dtypes.items():
-            if dtype == "object":
-                frame[name] = frame[name].astype(object)
         if self.labels is not None and len(frame):
             index, lost, limit, timeouts = self.labels
             frame.index = index.take(lost)[:limit].append(index.take(timeouts))
