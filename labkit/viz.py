@@ -447,14 +447,23 @@ def _event_column(trace: Trace, name: str, column: Callable[[str], Any]) -> Any:
     or mailbox a row is about) and ``model`` (outside the palette: ``other``) made here,
     the others as the trace records them."""
     if name == "queue":
-        owner = {i for i, (model, kind) in enumerate(zip(
-            column("model_recorded"), column("kind"), strict=True))
-            if model == "actor" and kind in _OWNER_SIDE_KINDS}
-        return [actor if i in owner else peer for i, (peer, actor) in
-                enumerate(zip(column("peer"), column("actor"), strict=True))]
+        model, models = column("model codes")
+        kind, kinds = pd.factorize(_objects(column("kind")))
+        owner = np.isin(model, [i for i, m in enumerate(models) if m == "actor"]) & \
+            np.isin(kind, [i for i, k in enumerate(kinds) if k in _OWNER_SIDE_KINDS])
+        return np.where(owner, _objects(column("actor")), _objects(column("peer")))
     if name == "model":
-        return [m if m in PALETTE else "other" for m in column("model_recorded")]
-    return trace._column("model" if name == "model_recorded" else name)
+        model, models = column("model codes")
+        folded = [m if m in PALETTE else "other" for m in models.tolist()]
+        return np.array([*folded, "other"], dtype=object)[model]  # code -1: no model
+    if name == "model codes":
+        return pd.factorize(_objects(trace._column("model")))
+    return trace._column(name)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A column's values as an ``object`` array (a string stays one value)."""
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 class _Table:
