@@ -692,8 +692,8 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     lane = [str(a) for a in table.objects("actor")[lanes].tolist()]
     bars = _Table({
         "lane": lane, "phase": ["blocked"] * len(blocks) + ["waiting", "handling"] * len(sent),
-        "start": _timeline_seconds(starts), "end": _timeline_seconds(stops),
-        "duration_ms": _timeline_seconds((stops - starts) * 1000), "msg_id": msg_id,
+        "start": _timeline_rounded(starts), "end": _timeline_rounded(stops),
+        "duration_ms": _timeline_rounded((stops - starts) * 1000), "msg_id": msg_id,
         "corr_id": corr_id,
         "msg_type": [_text(t) for t in table.objects("msg_type")[fields].tolist()],
         "queue": [_text(q) for q in table.objects("queue")[fields].tolist()], "model": models,
@@ -717,8 +717,8 @@ _TIMELINE_EMPTY = MappingProxyType({
     "corr_id": "Int64", "path": "float64"})
 
 
-def _timeline_seconds(values: np.ndarray) -> list[float | None]:
-    """Times as the timeline shows them: rounded (:func:`_r`), ``None`` where empty."""
+def _timeline_rounded(values: np.ndarray) -> list[float | None]:
+    """``values`` rounded as the timeline shows them (:func:`_r`), ``None`` where NaN."""
     return [None if math.isnan(v) else _r(v) for v in values.tolist()]
 
 
