@@ -681,61 +681,132 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     limit = _how_many("limit", limit)
     title = _optional_str("title", title)
     width = _pixels("width", width)
-    derived = _Data(source)
-    df = derived.events()
-    end = _end_time(df)
-    msgs = derived.messages().sort_values("receive_seq", kind="stable").head(limit)
-
-    # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
-    # that received a value is busy with it until it does something else).
-    next_time = df.groupby("actor", sort=False)["time"].shift(-1).to_numpy(dtype="float64")
-    # the row of each shown receive: the last with its seq (rows are in seq order)
-    table = derived.table()
-    received_at = np.searchsorted(table.seq(), msgs["receive_seq"].to_numpy(
-        dtype="int64"), side="right") - 1
-    ends_at = df[table.equals("kind", "handle_end")].drop_duplicates("msg_id")
-    ended = dict(zip(ends_at["msg_id"].tolist(), ends_at["time"].tolist(), strict=True))
-
-    def handled_at(msg_id: int, after: float) -> float:
-        done = ended.get(msg_id, after)
-        return end if done is None or math.isnan(done) else float(done)
-
-    handled = [handled_at(i, after) for i, after in
-               zip(msgs["msg_id"].tolist(), next_time[received_at].tolist(), strict=True)]
-
-    shown = np.isin(table.floats("msg_id"), msgs["msg_id"].to_numpy(dtype="float64"))
-    blocks = df[table.equals("kind", "block") & shown]
-    blocks = blocks.drop_duplicates(["actor", "msg_id"])
-    unblocks = df[table.equals("kind", "unblock") & shown]
-    unblocks = unblocks.drop_duplicates(["actor", "msg_id"])[["actor", "msg_id", "time"]]
-    blocked = blocks.merge(unblocks, on=["actor", "msg_id"], how="left",
-                           suffixes=("", "_end"))
-
-    rows: list[dict[str, Any]] = []
-
-    def add(lane: Any, phase: str, start: Any, stop: Any, msg: Any) -> None:
-        start, stop = float(start), float(stop)
-        rows.append({
-            "lane": str(lane), "phase": phase, "start": _r(start), "end": _r(stop),
-            "duration_ms": _r((stop - start) * 1000), "msg_id": int(msg["msg_id"]),
-            "corr_id": _id(msg["corr_id"]), "msg_type": _text(msg["msg_type"]),
-            "queue": _text(msg["queue"]), "model": str(msg["model"])})
-
-    for block in blocked.to_dict("records"):
-        stop = end if pd.isna(block["time_end"]) else block["time_end"]
-        add(block["actor"], "blocked", block["time"], stop, block)
-    for msg, done in zip(msgs.to_dict("records"), handled, strict=True):
-        add(msg["receiver"], "waiting", msg["sent"], msg["received"], msg)
-        add(msg["receiver"], "handling", msg["received"], done, msg)
-    data = pd.DataFrame(rows, columns=["lane", "phase", "start", "end", "duration_ms",
-                                       "msg_id", "corr_id", "msg_type", "queue", "model"])
-    data["corr_id"] = data["corr_id"].astype("Int64")
-    data["path"] = _path_keys(data)
-    lanes = _lanes(df, data["lane"].unique().tolist())
-    return Parts("timeline", _shape(models=tuple(_present(data)), width=width),
-                 {"bars": data},
+    data = _Data(source)
+    table = data.table()
+    end = data.span()[1]
+    sent, got = data.message_rows()
+    first = np.argsort(table.seq()[got], kind="stable")[:limit]  # in order of receipt
+    sent, got = sent[first], got[first]
+    ranks, ids = table.messages()
+    shown = np.zeros(len(ids) + 1, dtype=bool)  # the messages shown, by rank (-1: the last)
+    shown[ranks[sent]] = True
+    blocks, unblocked = _timeline_blocks(table, shown, end)
+    times = table.floats("time")
+    # rows whose fields a bar shows, its lane's row, and its span
+    fields = np.concatenate((blocks, np.repeat(sent, 2)))
+    lanes = np.concatenate((blocks, np.repeat(got, 2)))
+    starts = np.concatenate((times[blocks], np.stack((times[sent], times[got]), 1).ravel()))
+    stops = np.concatenate((unblocked, np.stack((
+        times[got], _timeline_handled(data, sent, got, shown, end)), 1).ravel()))
+    msg_id = [int(m) for m in table.floats("msg_id")[fields].tolist()]
+    corr_id = [None if math.isnan(c) else int(c)
+               for c in table.floats("corr_id")[fields].tolist()]
+    models = [str(m) for m in table.objects("model")[fields].tolist()]
+    lane = [str(a) for a in table.objects("actor")[lanes].tolist()]
+    bars = _Table({
+        "lane": lane, "phase": ["blocked"] * len(blocks) + ["waiting", "handling"] * len(sent),
+        "start": _timeline_rounded(starts), "end": _timeline_rounded(stops),
+        "duration_ms": _timeline_rounded((stops - starts) * 1000), "msg_id": msg_id,
+        "corr_id": corr_id,
+        "msg_type": [_text(t) for t in table.objects("msg_type")[fields].tolist()],
+        "queue": [_text(q) for q in table.objects("queue")[fields].tolist()], "model": models,
+        "path": [f"m{m}" if c is None else f"c{c}" for c, m in zip(corr_id, msg_id,
+                                                                   strict=True)]},
+        _TIMELINE_DTYPES if len(fields) else _TIMELINE_EMPTY)
+    return Parts("timeline", _shape(models=tuple(dict.fromkeys(models)), width=width),
+                 _Frames({"bars": bars}),
                  {"title": title or f"When each message waited and was handled "
-                                    f"(first {limit} messages)", "lanes": lanes})
+                                    f"(first {limit} messages)",
+                  "lanes": _timeline_lanes(data, set(lane))})
+
+
+#: The timeline's columns pandas would not infer (floats that may be all empty, ids), and
+#: those of no bars (as a frame of no rows has them).
+_TIMELINE_DTYPES = MappingProxyType({"start": "float64", "end": "float64",
+                                     "duration_ms": "float64", "corr_id": "Int64"})
+_TIMELINE_EMPTY = MappingProxyType({
+    **{name: "object" for name in ("lane", "phase", "start", "end", "duration_ms", "msg_id",
+                                   "msg_type", "queue", "model")},
+    "corr_id": "Int64", "path": "float64"})
+
+
+def _timeline_rounded(values: np.ndarray) -> list[float | None]:
+    """``values`` rounded as the timeline shows them (:func:`_r`), ``None`` where NaN."""
+    return [None if math.isnan(v) else _r(v) for v in values.tolist()]
+
+
+def _timeline_handled(data: _Data, sent: np.ndarray, got: np.ndarray, shown: np.ndarray,
+                      end: float) -> np.ndarray:
+    """When each message (its send and receive rows; ``shown``: their ranks) was handled:
+    its first ``handle_end`` (actors), else the receiver's next event (a goroutine or task
+    that received a value is busy with it until it does something else), else ``end``."""
+    table = data.table()
+    ranks = table.messages()[0]
+    seq = table.seq()
+    # the next event after the last row with the receive's seq (rows are in seq order)
+    after = _timeline_next_times(data)[np.searchsorted(seq, seq[got], side="right") - 1]
+    ends = np.flatnonzero(table.equals("kind", "handle_end"))
+    ends = ends[shown[ranks[ends]]]
+    ended: dict[int, float] = {}
+    for rank, time in zip(ranks[ends].tolist(), table.floats("time")[ends].tolist(),
+                          strict=True):
+        ended.setdefault(rank, time)
+    done = np.array([ended.get(rank, time) for rank, time in
+                     zip(ranks[sent].tolist(), after.tolist(), strict=True)], dtype="float64")
+    done[np.isnan(done)] = end
+    return done
+
+
+def _timeline_next_times(data: _Data) -> np.ndarray:
+    """For each row, the time of its actor's next row (NaN for the last, or no actor)."""
+    def make() -> np.ndarray:
+        table = data.table()
+        codes = table.codes("actor")[0]
+        order = np.argsort(codes, kind="stable")  # each actor's rows, in order
+        later = np.full(table.n, np.nan)
+        here, then = order[:-1], order[1:]
+        same = (codes[here] == codes[then]) & (codes[here] >= 0)
+        later[here[same]] = table.floats("time")[then[same]]
+        return later
+    return cast(np.ndarray, data.get("_timeline_next_times", make))
+
+
+def _timeline_blocks(table: Columns, shown: np.ndarray,
+                     end: float) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``block`` row of each (sender, message) among the messages ``shown`` (by
+    rank), and when each ended: that sender's first ``unblock`` of it, else ``end``."""
+    ranks = table.messages()[0]
+    actors = table.codes("actor")[0]
+
+    def first(kind: str) -> dict[tuple[int, int], int]:
+        rows = np.flatnonzero(table.equals("kind", kind))
+        rows = rows[shown[ranks[rows]]]
+        found: dict[tuple[int, int], int] = {}
+        for row, key in zip(rows.tolist(), zip(actors[rows].tolist(), ranks[rows].tolist(),
+                                               strict=True), strict=True):
+            found.setdefault(key, row)
+        return found
+
+    blocks = first("block")
+    unblocks = first("unblock")
+    rows = np.array(list(blocks.values()), dtype=np.intp)
+    ends = np.array([unblocks.get(key, -1) for key in blocks], dtype=np.intp)
+    stops = np.where(ends >= 0, table.floats("time")[ends], np.nan)
+    stops[np.isnan(stops)] = end
+    return rows, stops
+
+
+def _timeline_lanes(data: _Data, names: set[str]) -> list[str]:
+    """``names`` in order of each actor's first row (as :func:`_lanes`), then the others
+    sorted."""
+    first = data.actors()
+    order = [name for name in first if name in names]
+    if "" in names:  # an actor named "": actors() leaves it out with the empty ones
+        rows = np.flatnonzero(data.table().equals("actor", ""))
+        if len(rows):
+            order.insert(sum(first[name] < rows[0] for name in order), "")
+    order.extend(sorted(names - set(order)))
+    return order
 
 
 def _timeline_build(parts: Parts) -> alt.Chart:
@@ -1624,37 +1695,41 @@ def _sequence_build(parts: Parts) -> alt.LayerChart:
 
 # -- load ------------------------------------------------------------------------------------
 
-def _load_counts(source: Source | Mapping[str, int], actors: Sequence[str] | None,
-                 model: str | None) -> pd.DataFrame:
-    """``actor, messages, model`` rows: receives per actor (or the given counts), in lane
+def _load_counts(source: _Data | Mapping[str, int], actors: Sequence[str] | None,
+                 model: str | None) -> dict[str, list[Any]]:
+    """``actor, messages, model`` columns: receives per actor (or the given counts), in lane
     order (``actors``, else first appearance)."""
     if isinstance(source, Mapping):
         for key, value in source.items():
             check_int(f"the count of {key!r}", value, minimum=0)
         names = list(actors) if actors is not None else [str(k) for k in source]
         colour = model if model in PALETTE else "other"
-        return pd.DataFrame({"actor": names,
-                             "messages": [int(source.get(n, 0)) for n in names],
-                             "model": [colour] * len(names)})
-    df = _events(source)
-    got = df[df["kind"].isin(RECEIVE_KINDS)]
-    counts = got.groupby("actor", sort=False).size()
-    models = got.groupby("actor", sort=False)["model"].first()
+        return {"actor": names, "messages": [int(source.get(n, 0)) for n in names],
+                "model": [colour] * len(names)}
+    table = source.table()
+    codes, known = table.codes("actor")
+    got = np.flatnonzero(table.isin("kind", RECEIVE_KINDS))
+    got = got[codes[got] >= 0]
+    # each receiver, in order of its first receive: how many, and that receive's model
+    firsts = np.sort(np.unique(codes[got], return_index=True)[1])
+    receivers = known[codes[got[firsts]]].tolist()
+    counts = dict(zip(receivers, np.bincount(codes[got])[codes[got[firsts]]].tolist(),
+                      strict=True))
+    models = dict(zip(receivers, table.objects("model")[got[firsts]].tolist(), strict=True))
     if actors is None:
-        names = _lanes(got, [str(a) for a in counts.index])
+        wanted = {str(a) for a in receivers}
+        names = [a for a in receivers if a in wanted]  # as _lanes orders them: text first
+        names.extend(sorted(wanted - set(names)))
     else:
         names = list(actors)
-        unknown = sorted(set(names) - set(df["actor"].dropna().astype(str)))
+        unknown = sorted(set(names) - {str(a) for a in known.tolist()})
         if unknown:
-            known = sorted(str(a) for a in counts.index)
             raise ValueError(f"no actor named {unknown} in this trace; actors that "
-                             f"received messages: {known}")
+                             f"received messages: {sorted(str(a) for a in receivers)}")
     fallback = model if model in PALETTE else "other"
-    return pd.DataFrame({
-        "actor": names,
-        "messages": [int(counts.get(n, 0)) for n in names],
-        "model": [str(models.get(n, fallback)) if model is None else fallback
-                  for n in names]})
+    return {"actor": names, "messages": [int(counts.get(n, 0)) for n in names],
+            "model": [str(models.get(n, fallback)) if model is None else fallback
+                      for n in names]}
 
 
 def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | None = None,
@@ -1684,41 +1759,51 @@ def _load_parts(source: Source | Mapping[str, int], *, actors: Sequence[str] | N
     if width is not None:
         width = _pixels("width", width)
     height = _pixels("height", height)
-    data = _load_counts(source, actors, model)
-    total = int(data["messages"].sum())
-    mean = total / len(data) if len(data) else 0.0
-    data["share"] = [round(m / total, 6) if total else 0.0 for m in data["messages"]]
-    peak = int(data["messages"].max()) if len(data) else 0
-    subtitle = (f"{total} messages on {len(data)} {noun}s; max / mean = {peak / mean:.2f}"
-                if mean else "no messages")
-    frames = {"bars": data, "even": pd.DataFrame({"even": [_r(mean)]})}
-    if not isinstance(source, Mapping) and model is None:
-        frames["bars_by_time"] = _load_by_time(source, data)
+    counted = source if isinstance(source, Mapping) else _Data(source)
+    data = _load_counts(counted, actors, model)
+    messages, count = data["messages"], len(data["actor"])
+    total = sum(messages)
+    mean = total / count if count else 0.0
+    data["share"] = [round(m / total, 6) if total else 0.0 for m in messages]
+    subtitle = (f"{total} messages on {count} {noun}s; max / mean = "
+                f"{max(messages) / mean:.2f}" if mean else "no messages")
+    frames = {"bars": _Table(data), "even": _Table({"even": [_r(mean)]})}
+    if isinstance(counted, _Data) and model is None:
+        frames["bars_by_time"] = _load_by_time(counted, data)
     # The width follows the number of workers: a fill, not the template's shape, so that
     # another worker count does not build another template through Altair.
-    return Parts("load", _shape(models=tuple(_present(data)), noun=noun, height=height),
-                 frames,
+    return Parts("load", _shape(models=tuple(dict.fromkeys(data["model"])), noun=noun,
+                                height=height),
+                 _Frames(frames),
                  {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
-                  "order": data["actor"].tolist(),
-                  "width": width if width is not None else max(200, 56 * len(data))})
+                  "order": list(data["actor"]),
+                  "width": width if width is not None else max(200, 56 * count)})
 
 
-def _load_by_time(source: Source, data: pd.DataFrame) -> pd.DataFrame:
+def _load_by_time(data: _Data, bars: Mapping[str, list[Any]]) -> _Table:
     """Receives per (worker, time slot), with a zero row at 0 s for every worker so that
     each bar keeps its place while scrubbing."""
-    df = _events(source)
-    got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
-    at = _slot_ends(got["time"].to_numpy(dtype="float64"), _end_time(df))
-    actor, names = pd.factorize(got["actor"].astype(str).to_numpy(dtype=object), sort=True)
-    first, counts = _count_rows(actor, at)
-    model = dict(zip(data["actor"], data["model"], strict=True))
-    actors = data["actor"].tolist() + names[actor[first]].tolist()
-    return pd.DataFrame({
-        "actor": actors,
-        "messages": np.concatenate((np.zeros(len(data), dtype="int64"),
-                                    counts.astype("int64"))),
-        "model": [model[a] for a in actors],
-        "at": [0.0] * len(data) + at[first].tolist()})
+    table = data.table()
+    codes, known = table.codes("actor")
+    names = bars["actor"]
+    code = {name: i for i, name in enumerate(known.tolist())}
+    shown = np.zeros(len(known) + 1, dtype=bool)  # by actor code (-1: the last)
+    shown[[code[n] for n in set(names) if n in code]] = True
+    got = np.flatnonzero(table.isin("kind", RECEIVE_KINDS))
+    got = got[shown[codes[got]]]
+    at = _slot_ends(table.floats("time")[got], data.span()[1])
+    first, counts = _count_rows(codes[got], at)  # codes sort as the names (all text)
+    model = dict(zip(names, bars["model"], strict=True))
+    actors = names + [str(a) for a in known[codes[got[first]]].tolist()]
+    return _Table({"actor": actors, "messages": [0] * len(names) + counts.tolist(),
+                   "model": [model[a] for a in actors],
+                   "at": [0.0] * len(names) + [None if math.isnan(t) else t
+                                               for t in at[first].tolist()]},
+                  _LOAD_DTYPES)
+
+
+#: The load chart's columns per time slot that pandas would not infer when empty.
+_LOAD_DTYPES = MappingProxyType({"messages": "int64", "at": "float64"})
 
 
 def _load_build(parts: Parts) -> alt.LayerChart:

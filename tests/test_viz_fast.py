@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("altair")
 
 from labkit import scenarios, viz
-from labkit._check import check_choice, check_int, check_number
+from labkit._check import check_choice, check_int, check_number, check_str
 from labkit.scenarios import faults
 from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 
@@ -491,18 +491,49 @@ def ref_load_by_time(source: viz.Source, data: pd.DataFrame) -> pd.DataFrame:
         "at": [0.0] * len(data) + [t for (_, t), _ in counts]})
 
 
+def ref_load_parts(source: viz.Source | Mapping[str, int], *,
+                   actors: Sequence[str] | None = None, model: str | None = None,
+                   title: str | None = None, noun: str = "worker", width: int | None = None,
+                   height: int = 200) -> viz.Parts:
+    # (ref_load_counts and ref_load_by_time called by name: viz's take other arguments)
+    if actors is not None:
+        actors = viz._names("actors", actors)
+    model = viz._optional_str("model", model)
+    title = viz._optional_str("title", title)
+    noun = check_str("noun", noun)
+    if width is not None:
+        width = viz._pixels("width", width)
+    height = viz._pixels("height", height)
+    data = ref_load_counts(source, actors, model)
+    total = int(data["messages"].sum())
+    mean = total / len(data) if len(data) else 0.0
+    data["share"] = [round(m / total, 6) if total else 0.0 for m in data["messages"]]
+    peak = int(data["messages"].max()) if len(data) else 0
+    subtitle = (f"{total} messages on {len(data)} {noun}s; max / mean = {peak / mean:.2f}"
+                if mean else "no messages")
+    frames = {"bars": data, "even": pd.DataFrame({"even": [viz._r(mean)]})}
+    if not isinstance(source, Mapping) and model is None:
+        frames["bars_by_time"] = ref_load_by_time(source, data)
+    # The width follows the number of workers: a fill, not the template's shape, so that
+    # another worker count does not build another template through Altair.
+    return viz.Parts("load", viz._shape(models=tuple(viz._present(data)), noun=noun,
+                                        height=height),
+                     frames,
+                     {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
+                      "order": data["actor"].tolist(),
+                      "width": width if width is not None else max(200, 56 * len(data))})
+
+
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
     "_make_events": ref_make_events,
     "_make_messages": ref_make_messages,
     "_lanes": ref_lanes,
     "_slot_ends": ref_slot_ends,
-    "_load_counts": ref_load_counts,
-    "_load_by_time": ref_load_by_time,
 }
 _REFERENCE_PARTS: dict[str, Callable[..., viz.Parts]] = {
     "timeline": ref_timeline_parts, "depth": ref_depth_parts, "sequence": ref_sequence_parts,
-    "latency": ref_latency_parts, "throughput": ref_throughput_parts}
+    "latency": ref_latency_parts, "throughput": ref_throughput_parts, "load": ref_load_parts}
 
 
 @contextmanager
@@ -747,6 +778,29 @@ def test_a_named_queue_and_one_that_is_not_there() -> None:
     _same_chart("depth", {"peer": queue}, new_run, old_run)
     with pytest.raises(ValueError, match="no queue named 'nowhere'"):
         viz.parts("depth", new_run, peer="nowhere")
+
+
+def test_load_chart_options_are_what_the_reference_gives() -> None:
+    """Named workers (one that never received, the dispatcher left out), a model, counts
+    given as a mapping, and the error for an actor the trace does not have."""
+    run = SCENARIOS["route-actor"]
+    workers = sorted({str(a) for a in viz._Data(run()).actors() if str(a).startswith("w")})
+    # (a model= chart gets a height of its own: its template key is the uncoloured one's,
+    # which draws from bars_by_time, a frame a model= chart does not have)
+    variants: list[dict[str, Any]] = [
+        {"actors": [*workers[::-1], "main"]}, {"actors": workers[:1]},
+        {"model": "rust", "height": 180}, {"noun": "shard", "width": 300}]
+    for options in variants:
+        _same_chart("load", options, *fresh(run))
+    given: list[tuple[dict[str, int], dict[str, Any]]] = [
+        ({"a": 3, "b": 0, "c": 5}, {}),
+        ({"a": 3, "b": 1}, {"actors": ["b", "z", "a"], "height": 181}),
+        ({"x": 2}, {"model": "weird", "height": 182}), ({}, {})]
+    for counts, options in given:
+        _same_chart("load", options, dict(counts), dict(counts))
+    with pytest.raises(ValueError, match=r"no actor named \['nobody'\] in this trace; actors "
+                                         r"that received messages: \['worker-0', "):
+        viz.parts("load", run(), actors=["nobody", "worker-0"])
 
 
 def test_quantiles_of_sorted_values_are_numpys() -> None:
