@@ -1741,7 +1741,8 @@ def load_chart(source: Source | Mapping[str, int], *, actors: Sequence[str] | No
     a mapping ``{worker: count}``. ``actors`` picks and orders the bars (a dispatcher that
     also receives can be left out, and a worker that never received shows only when named);
     ``model`` colours them (default: the trace's model); ``noun`` names a bar ("shard").
-    The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread.
+    The subtitle gives the imbalance, max / mean: 1.0 is a perfectly even spread. The
+    default ``width`` is 56 px per bar, at least 200 px.
     """
     return cast(alt.LayerChart, build(_load_parts(
         source, actors=actors, model=model, title=title, noun=noun, width=width,
@@ -1770,14 +1771,18 @@ def _load_parts(source: Source | Mapping[str, int], *, actors: Sequence[str] | N
     frames = {"bars": _Table(data), "even": _Table({"even": [_r(mean)]})}
     if isinstance(counted, _Data) and model is None:
         frames["bars_by_time"] = _load_by_time(counted, data)
-    # The width follows the number of workers: a fill, not the template's shape, so that
-    # another worker count does not build another template through Altair.
+    # The width follows the number of workers: at least 200 px, else 56 px per bar (a
+    # step, which Vega-Lite multiplies by the bars it draws). A fill, not the template's
+    # shape, so that another worker count builds no other template through Altair; and
+    # from 4 workers on the same value, so that a live chart takes another count as new
+    # rows and lanes (data_updates), not a new spec.
     return Parts("load", _shape(models=tuple(dict.fromkeys(data["model"])), noun=noun,
                                 height=height),
                  _Frames(frames),
                  {"title": title or f"Messages handled per {noun}", "subtitle": subtitle,
                   "order": list(data["actor"]),
-                  "width": width if width is not None else max(200, 56 * count)})
+                  "width": width if width is not None else
+                  200 if 56 * count <= 200 else {"step": 56}})
 
 
 def _load_by_time(data: _Data, bars: Mapping[str, list[Any]]) -> _Table:
@@ -2447,7 +2452,10 @@ def build(chart: Parts) -> Any:
 
 
 def _key(chart: Parts) -> Hashable:
-    return (chart.name, chart.shape, tuple(_key(c) for c in chart.children))
+    """What fixes a chart's template: its name, shape, data roles (a load chart coloured by
+    ``model=`` has no counts per time slot) and its children's."""
+    return (chart.name, chart.shape, tuple(chart.frames),
+            tuple(_key(c) for c in chart.children))
 
 
 _MARK = "__labkit_role__"

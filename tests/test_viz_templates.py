@@ -205,13 +205,41 @@ def test_rows_become_the_json_values_altair_embeds() -> None:
 
 
 def test_another_worker_count_reuses_the_load_charts_template() -> None:
-    """The load chart's width follows the number of workers; it is filled into one
-    template, not a new shape (a template is built through Altair, about 90 ms)."""
+    """The load chart's width follows the number of workers (56 px a bar, at least 200):
+    one template for every count (a template is built through Altair, about 90 ms), and
+    from 4 workers on, another count is new rows and parameter values for a live chart,
+    not a new spec."""
     templates = set()
-    for workers in (2, 3, 5, 8):
+    specs = {}
+    for workers in (2, 3, 4, 5, 8):
         run = scenarios.route(model="go", workers=workers, messages=60, seed=1)
         found = viz.parts("load", run)
-        assert viz.spec(found)["width"] == viz.load_chart(run).to_dict()["width"] \
-            == max(200, 56 * workers)
+        specs[workers] = viz.spec(found)
+        assert specs[workers]["width"] == viz.load_chart(run).to_dict()["width"] \
+            == (200 if workers <= 3 else {"step": 56})
+        # drawn 56 px a bar: the picture's width grows with the workers
+        drawn = re.search(r'<svg[^>]* width="([\d.]+)"', viz.to_svg(specs[workers]))
+        assert drawn is not None
+        width = float(drawn[1])
+        assert width >= 56 * workers
         templates.add(id(viz._template(found)))
     assert len(templates) == 1
+    for few, more in ((2, 3), (4, 5), (5, 8)):
+        updates = viz.data_updates(specs[few], specs[more])
+        assert updates is not None, (few, more)
+        changed = {u["name"] for u in updates}
+        assert {"labkit_bars_by_time", "labkit_order", "labkit_subtitle"} <= changed
+    assert viz.data_updates(specs[3], specs[4]) is None  # 200 px, then 56 px a bar
+
+
+def test_a_coloured_load_chart_has_a_template_of_its_own() -> None:
+    """``model=`` colours the bars and drops the counts per time slot: another template,
+    in either order."""
+    run = scenarios.route(model="go", workers=3, messages=60, seed=1)
+    for first, second in (({}, {"model": "go"}), ({"model": "go"}, {})):
+        viz._TEMPLATES.clear()
+        for options in (first, second):
+            parts = viz.parts("load", run, height=123, **options)
+            drawn = viz.spec(parts)
+            assert set(drawn["datasets"]) <= {f"labkit_{role}" for role in parts.frames}
+            assert ("labkit_bars_by_time" in drawn["datasets"]) == ("model" not in options)
