@@ -159,6 +159,19 @@ def _open(browser: Any, url: str) -> Any:
     return page
 
 
+def _close(lab: str, page: Any) -> None:
+    """Close the page and shut down every kernel of the lab, so that the next test's
+    figures are not those of a machine still busy with this one's kernels (the Play test
+    leaves a kernel with a queue of frames to work through)."""
+    page.close()
+    with urllib.request.urlopen(f"{lab}/api/kernels?token={TOKEN}", timeout=30) as answer:
+        kernels = json.load(answer)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{lab}/api/kernels/{kernel['id']}?token={TOKEN}",
+                                         method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
+
+
 def _menu(page: Any, menu: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
@@ -355,7 +368,7 @@ def test_make_lab_opens_the_start_notebook(lab: str, browser: Any) -> None:
     assert page.locator(".jp-Notification-Toast, .Toastify__toast").count() == 0
     # The committed outputs show without a kernel run: the first chart is already there.
     assert page.locator(PANEL).locator(".jp-RenderedSVG img, .jp-RenderedSVG svg").count() > 0
-    page.close()
+    _close(lab, page)
 
 
 def test_a_dashboard_redraws_when_its_slider_moves(lab: str, browser: Any) -> None:
@@ -385,7 +398,7 @@ def test_a_dashboard_redraws_when_its_slider_moves(lab: str, browser: Any) -> No
     each = latency["redraw_ms_each"] + _move_first_slider(page, dash, moves=2)["redraw_ms_each"]
     latency = {"redraw_ms": round(statistics.median(each), 1), "redraw_ms_each": each}
     _record(START, {**latency, "tooltip": tip.strip().splitlines()[:2], "outlined": thick})
-    page.close()
+    _close(lab, page)
 
 
 #: A timeline's bars (their descriptions name the phase; a load chart's bars do not).
@@ -430,7 +443,7 @@ def test_every_notebook_runs_from_the_menu_with_live_widgets(lab: str, browser: 
     figures["outlined"] = _outlined_after_click(page, dash, selector, attribute, normal, click)
     assert figures["outlined"] >= least, figures
     _record(notebook, figures)
-    page.close()
+    _close(lab, page)
 
 
 #: The chart's picture, as a fingerprint that changes when Vega redraws anything.
@@ -487,7 +500,7 @@ def test_play_scrubs_virtual_time_in_the_browser_alone(lab: str, browser: Any) -
     assert _sleeping(page), "the kernel finished its cell before the frames were checked"
     assert len(seen) >= 4, seen
     _record("play", {"frames_seen_with_a_busy_kernel": len(seen)})
-    page.close()
+    _close(lab, page)
 
 
 #: A dashboard at 10 000 messages, Go and Rust side by side: the depth and latency charts of
@@ -535,4 +548,4 @@ def test_a_10000_message_dashboard_redraws_when_its_slider_moves(lab: str,
     tip = _tooltip(page, dash)
     assert tip.strip(), "no mark of the 10 000-message chart showed a tooltip"
     _record("10000 messages, Go + Rust", {**figures, "tooltip": tip.strip().splitlines()[:2]})
-    page.close()
+    _close(lab, page)
