@@ -108,3 +108,17 @@ def test_write_data_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert out.count("wrote ") == len(replay.DATA_FILES)
     with journal.open(tmp_path / "bank.jsonl", read_only=True) as j:
         assert j.last_seq == 20
+
+
+def test_the_final_balances_query_has_numbers_of_its_own() -> None:
+    """The commands are numbered 1..n by the client (a resend keeps its number); the final
+    query is n + 1, so a click on command 1 in notebook 05's sequence diagram outlines
+    command 1's path only."""
+    run = scenarios.crash_recovery(crash_at=5, commands=12)
+    sends = run.trace.events("send")
+    commands = sends[sends["msg_type"] == "dict"]
+    query = sends[sends["msg_type"] == "str"]
+    assert sorted(set(commands["msg_id"].tolist())) == list(range(1, 13))
+    assert query["msg_id"].tolist() == [13] and query["corr_id"].tolist() == [13]
+    replies = run.trace.events("reply")
+    assert replies["corr_id"].tolist().count(13) == 1

@@ -273,7 +273,9 @@ async def bank_run(store: Callable[[], Journal], cmds: Sequence[Any], crash_at: 
         bank = system.spawn(CrashingBank, store, crash_at, log, name="bank",
                             supervisor=restart_always, **options)
         await client(bank, cmds, answers)
-        state: State = await bank.ask("balances")
+        # a number of its own, after the commands' (an ask numbered by the system would start
+        # at 1 again: the commands took their numbers themselves)
+        state: State = await bank.ask("balances", msg_id=len(cmds) + 1)
         bank.stop()
         return state
 
