@@ -73,7 +73,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias, cast
@@ -303,24 +303,6 @@ def _visible(shown: Any = 1.0) -> Any:
     return alt.Opacity(condition=hidden, **base)
 
 
-def _path_keys(df: pd.DataFrame) -> list[str]:
-    """Each row's path key: ``c<corr_id>`` when it has a correlation id (an ask, its
-    reply), else ``m<msg_id>``, else empty."""
-    out = []
-    for corr, msg in zip(df["corr_id"].tolist(), df["msg_id"].tolist(), strict=True):
-        if _text(corr):
-            out.append(f"c{int(corr)}")
-        elif _text(msg):
-            out.append(f"m{int(msg)}")
-        else:
-            out.append("")
-    return out
-
-
-def _id(value: object) -> int | None:
-    return None if not _text(value) else int(cast("int", value))
-
-
 # -- data preparation ------------------------------------------------------------------------
 
 def _frame(source: Source) -> pd.DataFrame:
@@ -389,15 +371,9 @@ class _Data:
 
         return Columns(len(trace), column)
 
-    def messages(self) -> pd.DataFrame:
-        """One row per message that was sent and received (:func:`_make_messages`)."""
-        return cast(pd.DataFrame, self.get(
-            "_messages", lambda: _make_messages(self.events(), self.table(),
-                                                self.message_rows())))
-
     def message_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`messages` as rows of :meth:`table`: each message's first send and first
-        receive, in order of sending (:func:`_message_rows`)."""
+        """Each message that was sent and received, as rows of :meth:`table`: its first
+        send and first receive, in order of sending (:func:`_message_rows`)."""
         return cast("tuple[np.ndarray, np.ndarray]",
                     self.get("_message_rows", lambda: _message_rows(self.table())))
 
@@ -406,7 +382,7 @@ class _Data:
         def make() -> dict[str, int]:
             first: dict[str, int] = {}
             for i, name in enumerate(self.table().objects("actor").tolist()):
-                if name not in first and _text(name):
+                if name not in first and isinstance(name, str):  # not None or NaN
                     first[name] = i
             return first
         return cast("dict[str, int]", self.get("_actors", make))
@@ -423,12 +399,6 @@ class _Data:
     def latencies(self) -> _Latencies:
         """Every message's latency and what the latency chart marks (:class:`_Latencies`)."""
         return cast(_Latencies, self.get("latencies", lambda: _make_latencies(self)))
-
-
-def _events(source: Source) -> pd.DataFrame:
-    """The trace with a ``queue`` column (the channel or mailbox a row is about) and models
-    outside the palette folded into ``other`` (kept with a trace: :class:`_Data`)."""
-    return _Data(source).events()
 
 
 def _make_events(source: Source) -> pd.DataFrame:
@@ -563,51 +533,6 @@ def _message_rows(table: Columns) -> tuple[np.ndarray, np.ndarray]:
     return sent_at[i][order].astype(np.intp), got_at[j][order].astype(np.intp)
 
 
-def _make_messages(df: pd.DataFrame, table: Columns | None = None,
-                   rows: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
-    """One row per message that was sent and received: sender, receiver, times, queue
-    (``table``: ``df``'s columns, ``rows``: :func:`_message_rows`, when they are made)."""
-    # The rows taken column by column: the frame pandas' filter, drop_duplicates and merge
-    # would give (_slow_messages), column for column, in a fraction of the time.
-    if rows is None:
-        rows = _message_rows(Columns.of_frame(df) if table is None else table)
-    sent, got = rows
-
-    def take(column: str, rows: np.ndarray) -> Any:
-        return df[column].array.take(rows)
-
-    return pd.DataFrame({
-        "msg_id": take("msg_id", sent), "sent": take("time", sent),
-        "send_seq": take("seq", sent), "sender": take("actor", sent),
-        "queue": take("queue", sent), "model": take("model", sent),
-        "msg_type": take("msg_type", sent), "corr_id": take("corr_id", sent),
-        "received": take("time", got), "receive_seq": take("seq", got),
-        "receiver": take("actor", got)})
-
-
-def _slow_messages(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`_messages` written with pandas' own operations (the tests compare them)."""
-    cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
-    sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
-    sent = sent.drop_duplicates("msg_id", keep="first")
-    got = df[df["kind"].isin(RECEIVE_KINDS) & df["msg_id"].notna()][
-        ["msg_id", "time", "seq", "actor"]]
-    got = got.drop_duplicates("msg_id", keep="first")
-    msgs = sent.merge(got, on="msg_id", how="inner", suffixes=("_sent", "_got"))
-    msgs = msgs.rename(columns={
-        "time_sent": "sent", "time_got": "received", "actor_sent": "sender",
-        "actor_got": "receiver", "seq_sent": "send_seq", "seq_got": "receive_seq"})
-    return msgs.reset_index(drop=True)
-
-
-def _lanes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
-    """``names`` in order of each actor's first appearance in the trace."""
-    wanted = set(names)
-    order = [name for name in df["actor"].unique().tolist() if name in wanted]
-    order.extend(sorted(wanted - set(order)))
-    return order
-
-
 def _nice(x: float) -> float:
     """The smallest 1, 2 or 5 times a power of ten that is >= ``x``."""
     if x <= 0:
@@ -710,14 +635,13 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
         "corr_id": corr_id,
         "msg_type": [_text(t) for t in table.objects("msg_type")[fields].tolist()],
         "queue": [_text(q) for q in table.objects("queue")[fields].tolist()], "model": models,
-        "path": [f"m{m}" if c is None else f"c{c}" for c, m in zip(corr_id, msg_id,
-                                                                   strict=True)]},
+        "path": _paths(corr_id, msg_id)},
         _TIMELINE_DTYPES if len(fields) else _TIMELINE_EMPTY)
     return Parts("timeline", _shape(models=tuple(dict.fromkeys(models)), width=width),
                  _Frames({"bars": bars}),
                  {"title": title or f"When each message waited and was handled "
                                     f"(first {limit} messages)",
-                  "lanes": _timeline_lanes(data, set(lane))})
+                  "lanes": _lanes(data, lane)})
 
 
 #: The timeline's columns pandas would not infer (floats that may be all empty, ids), and
@@ -794,19 +718,6 @@ def _timeline_blocks(table: Columns, shown: np.ndarray,
     stops = np.where(ends >= 0, table.floats("time")[ends], np.nan)
     stops[np.isnan(stops)] = end
     return rows, stops
-
-
-def _timeline_lanes(data: _Data, names: set[str]) -> list[str]:
-    """``names`` in order of each actor's first row (as :func:`_lanes`), then the others
-    sorted."""
-    first = data.actors()
-    order = [name for name in first if name in names]
-    if "" in names:  # an actor named "": actors() leaves it out with the empty ones
-        rows = np.flatnonzero(data.table().equals("actor", ""))
-        if len(rows):
-            order.insert(sum(first[name] < rows[0] for name in order), "")
-    order.extend(sorted(names - set(order)))
-    return order
 
 
 def _timeline_build(parts: Parts) -> alt.Chart:
@@ -1493,7 +1404,7 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
                 *times[replies].tolist(), *times[late].tolist(), *times[timeouts].tolist()])
     lost_all = np.flatnonzero(table.isin("kind", _LOST_KINDS) & (times <= last))
     lost = lost_all[:limit]
-    lanes = _sequence_lanes(data, [
+    lanes = _lanes(data, [
         *actor[np.concatenate([sent, got, replies, lost, timeouts])].tolist(),
         *peer[np.concatenate([replies, late])].tolist()])
     pos = {name: i for i, name in enumerate(lanes)}
@@ -1528,7 +1439,7 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
     top = _r(data.span()[0])
     _stack_flat_arrows(arrows, table.seq()[rows].tolist(),
                        unit=_STACK_PX / height * ((last - top) or 1e-3))
-    arrows["path"] = _sequence_paths(corr_id, msg_id)
+    arrows["path"] = _paths(corr_id, msg_id)
     bottom = max([_r(last), *arrows["received"]])
     marks = np.concatenate([lost, timeouts])
     drops: dict[str, list[Any]] = {
@@ -1540,7 +1451,7 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
         **{name: [None if math.isnan(i) else int(i) for i in table.floats(name)[marks].tolist()]
            for name in ("msg_id", "corr_id")},
         "model": [str(m) for m in table.objects("model")[marks].tolist()]}
-    drops["path"] = _sequence_paths(drops["corr_id"], drops["msg_id"])
+    drops["path"] = _paths(drops["corr_id"], drops["msg_id"])
     # the dtypes pandas gave the columns, which an empty column keeps
     ids = {"msg_id": "Int64", "corr_id": "Int64", "model": "str"}
     # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
@@ -1564,16 +1475,19 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
                   "lanes": lanes, "instant": [top]})
 
 
-def _sequence_lanes(data: _Data, names: Sequence[str]) -> list[str]:
-    """``names`` in order of each actor's first appearance in the trace (as :func:`_lanes`)."""
+def _lanes(data: _Data, names: Iterable[str]) -> list[str]:
+    """``names`` in order of each actor's first appearance in the trace, then the others
+    sorted: the lanes of a timeline or a sequence diagram."""
     wanted = set(names)
     order = [name for name in data.actors() if name in wanted]
     order.extend(sorted(wanted - set(order)))
     return order
 
 
-def _sequence_paths(corr_ids: Sequence[int | None], msg_ids: Sequence[int | None]) -> list[str]:
-    """Each row's path key, as :func:`_path_keys` gives it."""
+def _paths(corr_ids: Iterable[int | None], msg_ids: Iterable[int | None]) -> list[str]:
+    """Each row's path key (what a click on a message picks, :data:`PARAMS` ``"path"``):
+    ``c<corr_id>`` when it has a correlation id (an ask, its reply), else ``m<msg_id>``,
+    else empty."""
     return [f"c{corr}" if corr is not None else f"m{msg}" if msg is not None else ""
             for corr, msg in zip(corr_ids, msg_ids, strict=True)]
 

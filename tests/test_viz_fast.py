@@ -31,6 +31,59 @@ from labkit.trace import RECEIVE_KINDS, SEND_KINDS, Trace, latency_percentiles
 # -- the reference: what viz computed before, row by row and with pandas ----------------------
 # Verbatim but for ``viz.`` before the module's own names; ``reference()`` puts them in place.
 
+def ref_events(source: viz.Source) -> pd.DataFrame:
+    """The events frame (in ``reference()``: made by ``ref_make_events``)."""
+    return viz._Data(source).events()
+
+
+def ref_path_keys(df: pd.DataFrame) -> list[str]:
+    out = []
+    for corr, msg in zip(df["corr_id"].tolist(), df["msg_id"].tolist(), strict=True):
+        if viz._text(corr):
+            out.append(f"c{int(corr)}")
+        elif viz._text(msg):
+            out.append(f"m{int(msg)}")
+        else:
+            out.append("")
+    return out
+
+
+def ref_id(value: object) -> int | None:
+    return None if not viz._text(value) else int(cast("int", value))
+
+
+def ref_slow_messages(df: pd.DataFrame) -> pd.DataFrame:
+    """The messages (one row per message sent and received) with pandas' own operations."""
+    cols = ["msg_id", "time", "seq", "actor", "queue", "model", "msg_type", "corr_id"]
+    sent = df[df["kind"].isin(SEND_KINDS) & df["msg_id"].notna()][cols]
+    sent = sent.drop_duplicates("msg_id", keep="first")
+    got = df[df["kind"].isin(RECEIVE_KINDS) & df["msg_id"].notna()][
+        ["msg_id", "time", "seq", "actor"]]
+    got = got.drop_duplicates("msg_id", keep="first")
+    msgs = sent.merge(got, on="msg_id", how="inner", suffixes=("_sent", "_got"))
+    msgs = msgs.rename(columns={
+        "time_sent": "sent", "time_got": "received", "actor_sent": "sender",
+        "actor_got": "receiver", "seq_sent": "send_seq", "seq_got": "receive_seq"})
+    return msgs.reset_index(drop=True)
+
+
+def messages_of(df: pd.DataFrame, rows: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """The messages the charts match (``viz._Data.message_rows()``: each one's first send
+    and receive rows), as the frame the references make."""
+    sent, got = rows
+
+    def take(column: str, at: np.ndarray) -> Any:
+        return df[column].array.take(at)
+
+    return pd.DataFrame({
+        "msg_id": take("msg_id", sent), "sent": take("time", sent),
+        "send_seq": take("seq", sent), "sender": take("actor", sent),
+        "queue": take("queue", sent), "model": take("model", sent),
+        "msg_type": take("msg_type", sent), "corr_id": take("corr_id", sent),
+        "received": take("time", got), "receive_seq": take("seq", got),
+        "receiver": take("actor", got)})
+
+
 def ref_make_events(source: viz.Source) -> pd.DataFrame:
     df = viz._frame(source).sort_values("seq", kind="stable")
     out = df.copy()
@@ -80,9 +133,9 @@ def ref_timeline_parts(source: viz.Source, *, limit: int = 150, title: str | Non
     limit = viz._how_many("limit", limit)
     title = viz._optional_str("title", title)
     width = viz._pixels("width", width)
-    df = viz._events(source)
+    df = ref_events(source)
     end = viz._end_time(df)
-    msgs = viz._make_messages(df).sort_values("receive_seq", kind="stable").head(limit)
+    msgs = ref_make_messages(df).sort_values("receive_seq", kind="stable").head(limit)
 
     # Handled until handle_end (actors) or the receiver's next event (a goroutine or task
     # that received a value is busy with it until it does something else).
@@ -115,7 +168,7 @@ def ref_timeline_parts(source: viz.Source, *, limit: int = 150, title: str | Non
         rows.append({
             "lane": str(lane), "phase": phase, "start": viz._r(start), "end": viz._r(stop),
             "duration_ms": viz._r((stop - start) * 1000), "msg_id": int(msg["msg_id"]),
-            "corr_id": viz._id(msg["corr_id"]), "msg_type": viz._text(msg["msg_type"]),
+            "corr_id": ref_id(msg["corr_id"]), "msg_type": viz._text(msg["msg_type"]),
             "queue": viz._text(msg["queue"]), "model": str(msg["model"])})
 
     for block in blocked.to_dict("records"):
@@ -127,8 +180,8 @@ def ref_timeline_parts(source: viz.Source, *, limit: int = 150, title: str | Non
     data = pd.DataFrame(rows, columns=["lane", "phase", "start", "end", "duration_ms",
                                        "msg_id", "corr_id", "msg_type", "queue", "model"])
     data["corr_id"] = data["corr_id"].astype("Int64")
-    data["path"] = viz._path_keys(data)
-    lanes = viz._lanes(df, data["lane"].unique().tolist())
+    data["path"] = ref_path_keys(data)
+    lanes = ref_lanes(df, data["lane"].unique().tolist())
     return viz.Parts("timeline", viz._shape(models=tuple(viz._present(data)), width=width),
                  {"bars": data},
                  {"title": title or f"When each message waited and was handled "
@@ -144,7 +197,7 @@ def ref_depth_parts(source: viz.Source, peer: str | None = None, *,
     max_queues = viz._how_many("max_queues", max_queues)
     title = viz._optional_str("title", title)
     width, height = viz._pixels("width", width), viz._pixels("height", height)
-    df = viz._events(source)
+    df = ref_events(source)
     rows = df[df["depth"].notna() & df["queue"].notna()]
     # A queue is something messages were sent into; other rows with a depth (a WaitGroup's
     # close, a watermark's pause) are not queues to draw.
@@ -207,7 +260,7 @@ def ref_latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
                      marks: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The histogram's counts per (model, bin, time slot), and the percentile rules as they
     stood at the end of each slot (the last ones, ``until`` null, are the whole run's)."""
-    msgs = viz._make_messages(df)
+    msgs = ref_make_messages(df)
     received = msgs["received"].to_numpy(dtype="float64")
     at = viz._slot_ends(received, viz._end_time(df))
     idx = np.floor(lat["latency_ms"].to_numpy(dtype="float64") / step + 1e-9).astype(int)
@@ -241,7 +294,7 @@ def ref_latency_by_time(df: pd.DataFrame, lat: pd.DataFrame, step: float,
 
 
 def ref_percentiles(df: pd.DataFrame) -> dict[str, float]:
-    msgs = viz._make_messages(df)
+    msgs = ref_make_messages(df)
     seconds = msgs["received"] - msgs["sent"]
     if seconds.empty:
         return latency_percentiles(df)
@@ -249,7 +302,7 @@ def ref_percentiles(df: pd.DataFrame) -> dict[str, float]:
 
 
 def ref_make_latency_ms(df: pd.DataFrame) -> pd.DataFrame:
-    msgs = viz._make_messages(df)
+    msgs = ref_make_messages(df)
     return pd.DataFrame({
         "latency_ms": (msgs["received"] - msgs["sent"]).astype("float64") * 1000,
         "model": msgs["model"].astype(str),
@@ -265,7 +318,7 @@ def ref_latency_parts(source: viz.Source, *, kind: Literal["histogram", "ecdf"] 
         bin_width_ms = check_number("bin_width_ms", bin_width_ms, minimum=0, above=True)
     title = viz._optional_str("title", title)
     width, height = viz._pixels("width", width), viz._pixels("height", height)
-    df = viz._events(source)
+    df = ref_events(source)
     lat = ref_make_latency_ms(df)
     top = float(lat["latency_ms"].max()) if len(lat) else 0.0
     step = bin_width_ms if bin_width_ms else viz._nice(top / bins) if top > 0 else 1.0
@@ -314,7 +367,7 @@ def ref_throughput_parts(source: viz.Source, window: float | None = None, *,
     max_points = viz._how_many("max_points", max_points)
     title = viz._optional_str("title", title)
     width, height = viz._pixels("width", width), viz._pixels("height", height)
-    df = viz._events(source)
+    df = ref_events(source)
     start = 0.0
     end = viz._end_time(df)
     duration = end - start
@@ -373,8 +426,8 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
     limit = viz._how_many("limit", limit)
     title = viz._optional_str("title", title)
     lane_width, height = viz._pixels("lane_width", lane_width), viz._pixels("height", height)
-    df = viz._events(source)
-    msgs = viz._make_messages(df).sort_values("send_seq", kind="stable").head(limit)
+    df = ref_events(source)
+    msgs = ref_make_messages(df).sort_values("send_seq", kind="stable").head(limit)
     asks = set(msgs["corr_id"].dropna().tolist())
     of_asks = df["corr_id"].isin(asks)
     replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
@@ -386,7 +439,7 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
                 *replies["time"].tolist(), *late["time"].tolist(),
                 *timeouts["time"].tolist()])
     lost = df[df["kind"].isin(viz._LOST_KINDS) & (df["time"] <= last)].head(limit)
-    lanes = viz._lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
+    lanes = ref_lanes(df, msgs["sender"].tolist() + msgs["receiver"].tolist()
                    + replies["actor"].tolist() + replies["peer"].tolist()
                    + late["peer"].tolist() + lost["actor"].tolist()
                    + timeouts["actor"].tolist())
@@ -420,7 +473,7 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
     arrows = arrows.drop(columns="order")
     arrows["corr_id"] = arrows["corr_id"].astype("Int64")
     arrows["msg_id"] = arrows["msg_id"].astype("Int64")
-    arrows["path"] = viz._path_keys(arrows)
+    arrows["path"] = ref_path_keys(arrows)
     bottom = max([viz._r(last), *arrows["received"].tolist()])
     life = pd.DataFrame({"lane": lanes, "from": [top] * len(lanes),
                          "to": [bottom] * len(lanes)})
@@ -431,7 +484,7 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
         "detail": marks["detail"].map(viz._text), "peer": marks["peer"].map(viz._text),
         "msg_id": marks["msg_id"].astype("Int64"), "corr_id": marks["corr_id"].astype("Int64"),
         "model": marks["model"].astype(str)})
-    drops["path"] = viz._path_keys(drops)
+    drops["path"] = ref_path_keys(drops)
     # Everything at one instant: arrows are only stacked apart, so the axis shows that instant.
     instant = bool(last - top == 0 and bottom > top)
     return viz.Parts("sequence", viz._shape(models=tuple(viz._present(arrows)), instant=instant,
@@ -453,12 +506,12 @@ def ref_load_counts(source: viz.Source | Mapping[str, int], actors: Sequence[str
         return pd.DataFrame({"actor": names,
                              "messages": [int(source.get(n, 0)) for n in names],
                              "model": [colour] * len(names)})
-    df = viz._events(source)
+    df = ref_events(source)
     got = df[df["kind"].isin(RECEIVE_KINDS)]
     counts = got.groupby("actor", sort=False).size()
     models = got.groupby("actor", sort=False)["model"].first()
     if actors is None:
-        names = viz._lanes(got, [str(a) for a in counts.index])
+        names = ref_lanes(got, [str(a) for a in counts.index])
     else:
         names = list(actors)
         unknown = sorted(set(names) - set(df["actor"].dropna().astype(str)))
@@ -477,7 +530,7 @@ def ref_load_counts(source: viz.Source | Mapping[str, int], actors: Sequence[str
 def ref_load_by_time(source: viz.Source, data: pd.DataFrame) -> pd.DataFrame:
     """Receives per (worker, time slot), with a zero row at 0 s for every worker so that
     each bar keeps its place while scrubbing."""
-    df = viz._events(source)
+    df = ref_events(source)
     got = df[df["kind"].isin(RECEIVE_KINDS) & df["actor"].isin(set(data["actor"]))]
     at = viz._slot_ends(got["time"].to_numpy(dtype="float64"), viz._end_time(df))
     counts = sorted(Counter(zip(got["actor"].astype(str).tolist(), at.tolist(),
@@ -529,8 +582,6 @@ def ref_load_parts(source: viz.Source | Mapping[str, int], *,
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
     "_make_events": ref_make_events,
-    "_make_messages": ref_make_messages,
-    "_lanes": ref_lanes,
     "_slot_ends": ref_slot_ends,
 }
 _REFERENCE_PARTS: dict[str, Callable[..., viz.Parts]] = {
@@ -644,10 +695,12 @@ def test_every_chart_is_what_the_reference_gives(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_events_and_messages_are_what_the_reference_gives(name: str) -> None:
     run = SCENARIOS[name]()
-    events = viz._events(run)
+    events = ref_events(run)  # viz's own events frame (outside reference())
     assert_same_frame(events, ref_make_events(run), "events")
-    assert_same_frame(viz._make_messages(events), ref_make_messages(events), "messages")
-    assert_same_frame(viz._make_messages(events), viz._slow_messages(events), "messages")
+    # the messages the charts match, from the run's columns, as the references find them
+    found = messages_of(events, viz._Data(run).message_rows())
+    assert_same_frame(found, ref_make_messages(events), "messages")
+    assert_same_frame(found, ref_slow_messages(events), "messages")
 
 
 @pytest.mark.parametrize("model", ["go", "rust"])
@@ -766,9 +819,10 @@ def test_edge_cases_are_what_the_reference_gives(name: str) -> None:
 
 def test_a_frame_with_nan_message_ids_out_of_order() -> None:
     frame = _frame_with_nan_ids()
-    events = viz._events(frame)
+    events = ref_events(frame)
     assert_same_frame(events, ref_make_events(frame), "events")
-    assert_same_frame(viz._make_messages(events), ref_make_messages(events), "messages")
+    found = messages_of(events, viz._Data(frame).message_rows())
+    assert_same_frame(found, ref_make_messages(events), "messages")
     for chart, variants in OPTIONS.items():
         for options in variants:
             _same_chart(chart, options, frame, frame.copy())
@@ -776,7 +830,7 @@ def test_a_frame_with_nan_message_ids_out_of_order() -> None:
 
 def test_a_named_queue_and_one_that_is_not_there() -> None:
     new_run, old_run = fresh(SCENARIOS["route-rust"])
-    queue = str(viz._events(new_run).query("kind == 'send'")["queue"].iloc[0])
+    queue = str(ref_events(new_run).query("kind == 'send'")["queue"].iloc[0])
     _same_chart("depth", {"peer": queue}, new_run, old_run)
     with pytest.raises(ValueError, match="no queue named 'nowhere'"):
         viz.parts("depth", new_run, peer="nowhere")

@@ -158,15 +158,6 @@ def test_parts_refuse_bad_input() -> None:
         viz.spec(viz.parts("depth", _runs()["Go"]), at="now")  # type: ignore[arg-type]
 
 
-def test_messages_are_matched_as_pandas_would() -> None:
-    import pandas as pd
-
-    for run in [*_runs(messages=80).values(), scenarios.ping_pong(model="rust"),
-                scenarios.route(model="actor", messages=60, seed=2)]:
-        events = viz._events(run)
-        pd.testing.assert_frame_equal(viz._make_messages(events), viz._slow_messages(events))
-
-
 def test_with_time_gives_a_notebooks_own_time_chart_the_time_parameter() -> None:
     import altair as alt
     import pandas as pd
