@@ -1382,7 +1382,8 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
     lane_width, height = _pixels("lane_width", lane_width), _pixels("height", height)
     data = _Data(source)
     table = data.table()
-    sent, got = (rows[:limit] for rows in data.message_rows())  # the first messages sent
+    # the first messages sent, each with every delivery (a resend with the same id)
+    sent, got = _sequence_deliveries(table, data.message_rows()[0][:limit])
     times, corr = table.floats("time"), table.floats("corr_id")
     actor, peer = table.objects("actor"), table.objects("peer")
     asks = corr[sent]
@@ -1473,6 +1474,28 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
                          (_sequence_index(data), lost_all, limit, timeouts))}),
                  {"title": title or f"Message sequence (first {limit} messages)",
                   "lanes": lanes, "instant": [top]})
+
+
+def _sequence_deliveries(table: Columns, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The deliveries of the messages first sent at rows ``first``: each message's k-th send
+    and its k-th receive (a command sent again with the same id, after its receiver
+    crashed, is a second arrow), as (send rows, receive rows) in order of sending."""
+    ranks = table.messages()[0]
+    shown = np.isin(ranks, ranks[first])
+
+    def rows_of(kinds: Sequence[str]) -> dict[int, list[int]]:
+        at = np.flatnonzero(shown & table.isin("kind", kinds))
+        found: dict[int, list[int]] = {}
+        for row, rank in zip(at.tolist(), ranks[at].tolist(), strict=True):
+            found.setdefault(rank, []).append(row)
+        return found
+
+    sends, receives = rows_of(SEND_KINDS), rows_of(RECEIVE_KINDS)
+    pairs = sorted(pair for rank in ranks[first].tolist()
+                   # a send not received (yet): no arrow, as for a lost message
+                   for pair in zip(sends[rank], receives.get(rank, ()), strict=False))
+    return (np.array([s for s, _ in pairs], dtype=np.intp),
+            np.array([r for _, r in pairs], dtype=np.intp))
 
 
 def _lanes(data: _Data, names: Iterable[str]) -> list[str]:

@@ -407,7 +407,8 @@ _BARS = "g.mark-rect path[aria-label*='phase']"
 _ARROWS = "g.mark-rule line[stroke-dasharray='1,0'], g.mark-rule line[stroke-dasharray='5,3']"
 #: Per notebook, the first dashboard's message pick: the marks that show the path
 #: (``selector``), the attribute the pick changes and its normal value, the mark to click
-#: (``None``: the first of ``selector``), and the fewest marks the path must have.
+#: (``None``: the first of ``selector``; ``{value}``: the first slider's value after the
+#: moves), and the fewest marks the path must have.
 _PICKS: dict[str, tuple[str, str, str, str | None, int]] = {
     # a timeline: the message's wait and handling (01, 03: and a blocked send; in every panel)
     "01_mailboxes.ipynb": ("g.mark-rect path", "stroke", "white", None, 2),
@@ -415,9 +416,10 @@ _PICKS: dict[str, tuple[str, str, str, str | None, int]] = {
     "03_backpressure.ipynb": (_BARS, "stroke", "white", None, 4),  # Go and Rust
     # a sequence diagram of one run: the job's one arrow
     "04_supervision.ipynb": (_ARROWS, "stroke-width", "1.5", None, 1),
-    # the command the bank crashed on: its arrow and its answer after the recovery
+    # the command the bank crashed on (the first slider, crash_at, as the moves left it):
+    # its arrow, the same command sent again after the recovery, and the answer to that
     "05_replay.ipynb": (_ARROWS, "stroke-width", "1.5",
-                        "g.mark-rule line[aria-label*='message id: 16;']", 2),
+                        "g.mark-rule line[aria-label*='message id: {value};']", 3),
 }
 
 
@@ -440,6 +442,9 @@ def test_every_notebook_runs_from_the_menu_with_live_widgets(lab: str, browser: 
     figures: dict[str, Any] = {**latency, "tooltip": tip.strip().splitlines()[:2]}
     # A click on a message in the dashboard's live chart draws its path.
     selector, attribute, normal, click, least = _PICKS[notebook]
+    if click is not None:
+        value = dash.locator(".widget-slider").first.locator(".widget-readout").first
+        click = click.format(value=value.inner_text().strip())
     figures["outlined"] = _outlined_after_click(page, dash, selector, attribute, normal, click)
     assert figures["outlined"] >= least, figures
     _record(notebook, figures)

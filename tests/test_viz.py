@@ -747,3 +747,20 @@ def test_to_html_is_interactive_and_offline(go_run: labkit.Run[int]) -> None:
     assert re.search(r"<script[^>]*\bsrc=", page) is None and "<link" not in page
     assert f'"{viz.PARAMS["zoom"]}"' in page
     assert page.count("<svg") >= 1 and "<noscript>" in page
+
+
+def test_a_command_sent_again_after_a_crash_is_a_second_arrow() -> None:
+    """Notebook 05: the bank crashes handling command 16; the client sends it again, with
+    the same id, once the bank is back. The sequence diagram draws both deliveries (and
+    every other command once), so a click on command 16 shows its whole path."""
+    from labkit import scenarios
+
+    run = scenarios.crash_recovery(crash_at=16)
+    arrows = viz.parts("sequence", run, limit=40).frames["arrows"]
+    messages = arrows[arrows["arrow"] == "message"]
+    sixteen = messages[messages["msg_id"] == 16]
+    assert len(sixteen) == 2
+    first, again = sixteen.iloc[0], sixteen.iloc[1]
+    assert again["sent_at"] > first["received_at"]  # after the crash and the recovery
+    assert set(messages["msg_id"].value_counts().drop(16).tolist()) == {1}
+    assert arrows[arrows["corr_id"] == 16]["arrow"].tolist() == ["message", "message", "reply"]

@@ -421,6 +421,26 @@ def ref_stack_flat_arrows(arrows: pd.DataFrame, *, unit: float) -> None:
     arrows["received"] = (arrows["received"] + rank * unit).map(viz._r)
 
 
+def ref_with_deliveries_again(df: pd.DataFrame, msgs: pd.DataFrame) -> pd.DataFrame:
+    """``msgs`` and the later deliveries of the same messages (the k-th send of a message
+    id with its k-th receive, k > 1: a resend after a crash), in order of sending."""
+    shown = df["msg_id"].isin(set(msgs["msg_id"].tolist()))
+    sends = df[df["kind"].isin(SEND_KINDS) & shown]
+    gets = df[df["kind"].isin(RECEIVE_KINDS) & shown]
+    sends = sends.assign(k=sends.groupby("msg_id").cumcount())
+    gets = gets.assign(k=gets.groupby("msg_id").cumcount())
+    again = sends[sends["k"] > 0].merge(gets[gets["k"] > 0][["msg_id", "k", "time", "seq",
+                                                             "actor"]],
+                                        on=["msg_id", "k"], suffixes=("_sent", "_got"))
+    again = again.rename(columns={
+        "time_sent": "sent", "time_got": "received", "actor_sent": "sender",
+        "actor_got": "receiver", "seq_sent": "send_seq", "seq_got": "receive_seq"})
+    if not len(again):
+        return msgs
+    both = pd.concat([msgs, again[list(msgs.columns)]], ignore_index=True)
+    return both.sort_values("send_seq", kind="stable").reset_index(drop=True)
+
+
 def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None = None,
                     lane_width: int = 140, height: int = 420) -> viz.Parts:
     limit = viz._how_many("limit", limit)
@@ -428,6 +448,7 @@ def ref_sequence_parts(source: viz.Source, *, limit: int = 30, title: str | None
     lane_width, height = viz._pixels("lane_width", lane_width), viz._pixels("height", height)
     df = ref_events(source)
     msgs = ref_make_messages(df).sort_values("send_seq", kind="stable").head(limit)
+    msgs = ref_with_deliveries_again(df, msgs)
     asks = set(msgs["corr_id"].dropna().tolist())
     of_asks = df["corr_id"].isin(asks)
     replies = df[(df["kind"] == "reply") & of_asks & df["peer"].notna()]
