@@ -34,9 +34,12 @@ browser itself can show the run up to any instant.
 Redrawing fast: every builder of :data:`CHARTS` and :func:`compare` comes apart into its
 data and the few values that fix its shape (:func:`parts`, :func:`compare_parts`,
 :class:`Parts`); :func:`spec` builds each shape's spec once through Altair and then only
-fills copies of it with new rows, and :func:`data_updates` tells a live chart only the rows
-that changed. What a chart derives from one run (its events, messages, latencies,
-percentiles, a depth chart's lines) is kept with the run's trace (``Trace.derived``), so
+fills copies of it with new rows (text and lanes that change with the run, such as a load
+chart's subtitle or a timeline's actors, are parameters of the spec), and
+:func:`data_updates` tells a live chart only the rows and values that changed. The rows
+are worked out on numpy columns of the run's events and plain lists, without pandas. What
+a chart derives from one run (its columns, messages, latencies, percentiles, a depth
+chart's lines) is kept with the run's trace (``Trace.derived``), so
 that several charts of one run make it once; :func:`prepare` makes it in advance, where
 the run was made (a worker process, :func:`prepared`), and the compact part of it comes
 back with the pickled run, leaving :func:`compare_parts` only what depends on all the runs.
