@@ -636,3 +636,33 @@ def test_charts_that_do_not_fit_in_one_spec_are_drawn_through_altair() -> None:
     assert same is not None and same["params"] == [{"name": "p", "value": 1}]
     assert same["datasets"] == {"c0_0": [{"x": 1}]}
     assert same["vconcat"][0] == {"mark": "bar", "data": {"name": "c0_0"}}
+
+
+def test_another_worker_count_is_new_rows_for_a_live_chart() -> None:
+    """Notebook 02's dashboard (load, timeline and latency of one `route` run): moving the
+    workers slider changes the lanes, the load chart's bars and its subtitle, which are
+    data and parameter values of one spec, so the live chart is sent no new spec (a new
+    spec is compiled and embedded again in the browser, about 70 ms)."""
+    pytest.importorskip("anywidget")
+    dash = Dashboard(
+        scenarios.route,
+        controls={"workers": ipywidgets.IntSlider(value=4, min=1, max=8,
+                                                  description="workers")},
+        charts=["load", ("timeline", {"limit": 30}), "latency"],
+        fixed={"messages": 120, "seed": 1}, live=True)
+    view: Any = dash.view
+    assert view is not None
+    sent = view.spec
+    shown = sent  # what the browser shows: the spec, then each move's updates applied
+    for workers in (5, 8, 6):
+        dash.controls["workers"].value = workers
+        assert dash.error is None
+        assert view.spec is sent, workers  # no new spec for the browser
+        updates = view._py_to_js_updates
+        shown = _applied(shown, updates)
+        assert shown == dash.spec
+        changed = {u["name"] for u in updates}
+        assert {"labkit_0_order", "labkit_0_subtitle", "labkit_1_lanes"} <= changed
+    # lanes and bars follow the count
+    lanes = next(p["value"] for p in shown["params"] if p["name"] == "labkit_1_lanes")
+    assert len(lanes) >= 6
