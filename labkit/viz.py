@@ -364,15 +364,7 @@ class _Data:
             getattr(self.source, "trace", None)
         if not isinstance(trace, Trace) or trace._events is None:  # rows of any order
             return Columns.of_frame(self.events())
-        columns: dict[str, Any] = {}
-
-        def column(name: str) -> Any:
-            found = columns.get(name)
-            if found is None:
-                found = columns[name] = _event_column(trace, name, column)
-            return found
-
-        return Columns(len(trace), column)
+        return Columns(len(trace), lambda name: _event_column(trace, name))
 
     def message_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Each message that was sent and received, as rows of :meth:`table`: its first
@@ -415,28 +407,20 @@ def _make_events(source: Source) -> pd.DataFrame:
     return out
 
 
-def _event_column(trace: Trace, name: str, column: Callable[[str], Any]) -> Any:
+def _event_column(trace: Trace, name: str) -> Any:
     """One column of a run's events as :func:`_make_events` has it: ``queue`` (the channel
-    or mailbox a row is about) and ``model`` (outside the palette: ``other``) made here,
-    the others as the trace records them."""
+    or mailbox a row is about) and ``model`` (outside the palette: ``other``) made from the
+    trace's own columns (:meth:`Columns.of`, which the trace keeps), the others as the
+    trace records them."""
+    raw = Columns.of(trace)
     if name == "queue":
-        model, models = column("model codes")
-        kind, kinds = pd.factorize(_objects(column("kind")))
-        owner = np.isin(model, [i for i, m in enumerate(models) if m == "actor"]) & \
-            np.isin(kind, [i for i, k in enumerate(kinds) if k in _OWNER_SIDE_KINDS])
-        return np.where(owner, _objects(column("actor")), _objects(column("peer")))
+        owner = raw.equals("model", "actor") & raw.isin("kind", _OWNER_SIDE_KINDS)
+        return np.where(owner, raw.objects("actor"), raw.objects("peer"))
     if name == "model":
-        model, models = column("model codes")
+        model, models = raw.codes("model")
         folded = [m if m in PALETTE else "other" for m in models.tolist()]
         return np.array([*folded, "other"], dtype=object)[model]  # code -1: no model
-    if name == "model codes":
-        return pd.factorize(_objects(trace._column("model")))
     return trace._column(name)
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    """A column's values as an ``object`` array (a string stays one value)."""
-    return np.fromiter(values, dtype=object, count=len(values))
 
 
 class _Table:
@@ -516,6 +500,16 @@ def _end_time(df: pd.DataFrame) -> float:
 def _r(x: float) -> float:
     """Round a clock value so float noise (0.30000000000000004) stays out of specs."""
     return round(float(x), 9)
+
+
+def _rounded(values: np.ndarray) -> list[float | None]:
+    """Numbers as a chart embeds them: rounded (:func:`_r`), ``None`` where NaN."""
+    return [None if math.isnan(v) else _r(v) for v in values.tolist()]
+
+
+def _ids(values: np.ndarray) -> list[int | None]:
+    """Message or correlation ids (floats, NaN for none) as a chart embeds them."""
+    return [None if math.isnan(i) else int(i) for i in values.tolist()]
 
 
 def _text(value: object) -> str:
@@ -627,14 +621,13 @@ def _timeline_parts(source: Source, *, limit: int = 150, title: str | None = Non
     stops = np.concatenate((unblocked, np.stack((
         times[got], _timeline_handled(data, sent, got, shown, end)), 1).ravel()))
     msg_id = [int(m) for m in table.floats("msg_id")[fields].tolist()]
-    corr_id = [None if math.isnan(c) else int(c)
-               for c in table.floats("corr_id")[fields].tolist()]
+    corr_id = _ids(table.floats("corr_id")[fields])
     models = [str(m) for m in table.objects("model")[fields].tolist()]
     lane = [str(a) for a in table.objects("actor")[lanes].tolist()]
     bars = _Table({
         "lane": lane, "phase": ["blocked"] * len(blocks) + ["waiting", "handling"] * len(sent),
-        "start": _timeline_rounded(starts), "end": _timeline_rounded(stops),
-        "duration_ms": _timeline_rounded((stops - starts) * 1000), "msg_id": msg_id,
+        "start": _rounded(starts), "end": _rounded(stops),
+        "duration_ms": _rounded((stops - starts) * 1000), "msg_id": msg_id,
         "corr_id": corr_id,
         "msg_type": [_text(t) for t in table.objects("msg_type")[fields].tolist()],
         "queue": [_text(q) for q in table.objects("queue")[fields].tolist()], "model": models,
@@ -655,11 +648,6 @@ _TIMELINE_EMPTY = MappingProxyType({
     **{name: "object" for name in ("lane", "phase", "start", "end", "duration_ms", "msg_id",
                                    "msg_type", "queue", "model")},
     "corr_id": "Int64", "path": "float64"})
-
-
-def _timeline_rounded(values: np.ndarray) -> list[float | None]:
-    """``values`` rounded as the timeline shows them (:func:`_r`), ``None`` where NaN."""
-    return [None if math.isnan(v) else _r(v) for v in values.tolist()]
 
 
 def _timeline_handled(data: _Data, sent: np.ndarray, got: np.ndarray, shown: np.ndarray,
@@ -848,19 +836,18 @@ def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
             width_s = (end - start) / max_points
             found, peak = _peak_per_bin(times[q] - start, depth[q], width_s, max_points)
             n = len(found)
-            cols["time"] += _depth_times(start + found * width_s)
+            cols["time"] += _rounded(start + found * width_s)
             cols["depth"] += peak.tolist()
             cols["kind"] += ["peak of bin"] * n
             cols["actor"] += [""] * n
             cols["msg_id"] += [None] * n
         else:
-            cols["time"] += _depth_times(times[q])
+            cols["time"] += _rounded(times[q])
             cols["depth"] += depth[q].astype("int64").tolist()
             cols["kind"] += [k if isinstance(k, str) else _text(k) or None
                              for k in table.objects("kind")[q].tolist()]
             cols["actor"] += [_text(a) for a in table.objects("actor")[q].tolist()]
-            cols["msg_id"] += [None if math.isnan(m) else int(m)
-                               for m in table.floats("msg_id")[q].tolist()]
+            cols["msg_id"] += _ids(table.floats("msg_id")[q])
         model = str(model_of[q[0]])
         cols["queue"] += [str(names[code])] * n
         cols["model"] += [model] * n
@@ -870,11 +857,6 @@ def _make_depth_lines(source: _Data, peer: str | None, max_points: int,
     dtypes = {"time": "float64", "msg_id": "Int64"} if len(keep) else \
         dict.fromkeys(cols, "object")
     return _DepthLines(_Table(cols, dtypes), tuple(dict.fromkeys(models)), len(keep), binned)
-
-
-def _depth_times(times: np.ndarray) -> list[float | None]:
-    """Times as the depth chart embeds them: rounded (:func:`_r`), ``None`` for none."""
-    return [None if math.isnan(t) else _r(t) for t in times.tolist()]
 
 
 def _last_at_each_instant(group: np.ndarray, times: np.ndarray,
@@ -1023,7 +1005,7 @@ def _latency_parts(source: Source, *, kind: Literal["histogram", "ecdf"] = "hist
     else:
         latency: list[Any] = []
         for code in range(len(models)):
-            latency += _latency_floats(np.quantile(lat.ms[lat.model == code], _ECDF_QS))
+            latency += _rounded(np.quantile(lat.ms[lat.model == code], _ECDF_QS))
         frames["bars"] = _Table({
             "latency_ms": latency, "fraction": _ECDF_FRACTIONS * len(models),
             "model": [str(m) for m in models for _ in range(len(_ECDF_QS))]},
@@ -1043,12 +1025,6 @@ _LATENCY_ECDF = ("latency_ms", "fraction", "model")
 #: The ECDF's points: these quantiles of each model's latencies.
 _ECDF_QS = np.linspace(0.0, 1.0, 101)
 _ECDF_FRACTIONS = [_r(q) for q in _ECDF_QS.tolist()]  # as embedded
-
-
-def _latency_floats(values: np.ndarray) -> list[float | None]:
-    """Latencies (ms) as the latency chart embeds them: rounded (:func:`_r`), ``None`` for
-    none."""
-    return [None if math.isnan(v) else _r(v) for v in values.tolist()]
 
 
 def _latency_edges(bins: list[int], step: float) -> tuple[list[float], list[float]]:
@@ -1422,7 +1398,7 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
     receiver = [str(a) for a in actor[got].tolist() + peer[replies].tolist()
                 + actor[late].tolist()]
     at_back = times[rows[len(sent):]].tolist()
-    corr_id = [None if math.isnan(c) else int(c) for c in corr[rows].tolist()]
+    corr_id = _ids(corr[rows])
     msg_id: list[int | None] = [int(m) for m in table.floats("msg_id")[sent].tolist()]
     msg_id += [None] * back
     arrows: dict[str, list[Any]] = {
@@ -1452,8 +1428,7 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
         "kind": [str(k) for k in table.objects("kind")[marks].tolist()],
         **{name: [_text(v) for v in table.objects(name)[marks].tolist()]
            for name in ("msg_type", "detail", "peer")},
-        **{name: [None if math.isnan(i) else int(i) for i in table.floats(name)[marks].tolist()]
-           for name in ("msg_id", "corr_id")},
+        **{name: _ids(table.floats(name)[marks]) for name in ("msg_id", "corr_id")},
         "model": [str(m) for m in table.objects("model")[marks].tolist()]}
     drops["path"] = _paths(drops["corr_id"], drops["msg_id"])
     # the dtypes pandas gave the columns, which an empty column keeps
