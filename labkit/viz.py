@@ -1440,8 +1440,8 @@ def _sequence_parts(source: Source, *, limit: int = 30, title: str | None = None
                                     height=height),
                  _Frames({
                      "life": _Table({"lane": lanes, "from": [top] * len(lanes),
-                                     "to": [bottom] * len(lanes)}, {}),  # {}: picklable
-                     "arrows": _SequenceTable(arrows, {
+                                     "to": [bottom] * len(lanes)}),
+                     "arrows": _Table(arrows, {
                          "sender": "str", "receiver": "str", "arrow": "str", **ids,
                          "msg_type": _sequence_dtype(data, "msg_type", len(sent), back),
                          "queue": _sequence_dtype(data, "queue", len(sent))}),
@@ -1529,13 +1529,13 @@ class _SequenceTable(_Table):
     __slots__ = ("labels",)
 
     def __init__(self, columns: dict[str, list[Any]], dtypes: Mapping[str, str],
-                 labels: tuple[pd.Index, np.ndarray, int, np.ndarray] | None = None) -> None:
+                 labels: tuple[pd.Index, np.ndarray, int, np.ndarray]) -> None:
         super().__init__(columns, dtypes)
         self.labels = labels
 
     def frame(self) -> pd.DataFrame:
         frame = super().frame()
-        if self.labels is not None and len(frame):
+        if len(frame):
             index, lost, limit, timeouts = self.labels
             frame.index = index.take(lost)[:limit].append(index.take(timeouts))
         return frame
