@@ -16,6 +16,10 @@ whole callback, as a learner's kernel runs it, three ways:
 - ``workers``: ``live``, with the models compared simulated side by side in worker
   processes (:mod:`labkit.workers`, ``workers=True``), as a dashboard does once its runs
   are slow; the others run them one after another in the kernel (``workers=False``).
+  Nothing is worked out ahead (``look_ahead=0``): every move simulates.
+- ``ahead``: ``workers`` as a learner gets it, with the runs at the next capacities
+  worked out in the workers before the move (``look_ahead``); each move is timed after
+  that work is done (a learner reading the charts), one step up the slider at a time.
 
 ``simulate`` times the scenario call alone (one model, no chart).
 """
@@ -32,7 +36,7 @@ __all__ = ("redraw", "simulate_only")
 #: The dashboard of notebook 01: producer and consumer over a bounded channel.
 CHARTS = ("depth", "latency")
 
-How = Literal["live", "altair", "svg", "workers"]
+How = Literal["live", "altair", "svg", "workers", "ahead"]
 
 
 def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
@@ -43,9 +47,10 @@ def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
                      charts=list(CHARTS), compare_models=list(models) if len(models) > 1
                      else None, fixed={"messages": messages, "seed": 1,
                                        **({"model": models[0]} if len(models) == 1 else {})},
-                     cache_size=len(models), live=how in ("live", "workers"),
-                     workers=how == "workers")
-    if how in ("live", "workers") and dash.view is None:
+                     cache_size=len(models), live=how != "svg" and how != "altair",
+                     workers=how in ("workers", "ahead"),
+                     look_ahead=8 if how == "ahead" else 0)
+    if how in ("live", "workers", "ahead") and dash.view is None:
         raise BenchmarkError("the live dashboard needs anywidget: pip install anywidget")
     if how == "altair":  # the spec built through Altair on every move, no SVG
         dash.draw = lambda: dash.chart().to_dict(validate=False)  # type: ignore[method-assign]
@@ -53,15 +58,19 @@ def _dashboard(messages: int, models: tuple[str, ...], how: How) -> Any:
 
 
 def redraw(n: int, *, messages: int, models: tuple[str, ...], how: How = "live") -> Sample:
-    """Move the capacity slider ``n`` times; every move re-simulates and redraws."""
+    """Move the capacity slider ``n`` times; every move re-simulates (``ahead``: takes the
+    runs the workers worked out before it) and redraws."""
     dash = _dashboard(messages, models, how)
     capacity = dash.controls["capacity"]
     values = itertools.cycle([v for v in range(1, 11) if v != capacity.value])
     before = dash.simulations
-    start = clock()
+    seconds = 0.0
     for _ in range(n):
+        if how == "ahead" and not dash.ahead.settle(120):
+            raise BenchmarkError("the runs worked out ahead did not come")
+        start = clock()
         capacity.value = next(values)
-    seconds = clock() - start
+        seconds += clock() - start
     if dash.error is not None:
         raise BenchmarkError(f"the dashboard failed: {dash.error}")
     done = (dash.simulations - before) // len(models)

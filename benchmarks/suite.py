@@ -222,6 +222,7 @@ def _dashboard() -> Group:
                 ("svg", "after, no anywidget: template + SVG"))
             if len(models) > 1:
                 hows += (("workers", "after: live, the models in worker processes"),)
+            hows += (("ahead", "after: in workers, the next capacities worked out ahead"),)
             for how, what in hows:
                 rows.append(Bench(f"{label}: {what}",
                                   partial(dashboard.redraw, messages=messages, models=models,

@@ -406,6 +406,14 @@ class Dashboard:
     :data:`WORKERS_AFTER` seconds or more (thousands of messages), on a machine with two
     cores or more, for a scenario another process can import (a function of a module);
     ``True`` always, ``False`` never.
+
+    ``look_ahead``: while the runs go to worker processes, the dashboard also works out,
+    in them, the runs at this many other settings of the controls not in its run cache
+    (one control moved a step, then two, each way; for every model compared), while the
+    learner reads: a move to one of those draws at once. A move to another value stops
+    that work for the runs it needs. ``0``: none. Attributes ``worked_ahead`` (runs
+    shown that were worked out ahead) and ``ahead`` (the calls under way,
+    :class:`labkit.workers.Ahead`).
     """
 
     def __init__(self, scenario: Callable[..., Run[Any]],
@@ -414,7 +422,8 @@ class Dashboard:
                  *, compare_models: Sequence[str] | ipywidgets.ValueWidget | None = None,
                  fixed: Mapping[str, Any] | None = None,
                  steps: int = 40, interval_ms: int = 250, cache_size: int = 16,
-                 live: bool | None = None, workers: bool | None = None) -> None:
+                 live: bool | None = None, workers: bool | None = None,
+                 look_ahead: int = 8) -> None:
         self.scenario = check_callable("scenario", scenario)
         params = _scenario_params(scenario)
         controls = _check_names("controls", controls, scenario, params)
@@ -450,6 +459,8 @@ class Dashboard:
                              "by name (a function of a module, not one defined in the "
                              "notebook); use workers=None to run it here")
         self.workers = workers
+        self.look_ahead = check_int("look_ahead", look_ahead, minimum=0, maximum=100)
+        self.ahead = pool.Ahead()
 
         defaults = {name: default for name, default in (params or {}).items()
                     if default is not inspect.Parameter.empty}
@@ -487,6 +498,7 @@ class Dashboard:
         self.error: str | None = None
         self.simulations = 0
         self.in_workers = 0
+        self.worked_ahead = 0
         # wall seconds of the slowest run of this refresh (so far), and of the last one
         # that simulated anything: whether the next one's runs go to workers
         self._seconds = 0.0
@@ -530,22 +542,37 @@ class Dashboard:
         params.update((name, w.value) for name, w in self.controls.items())
         return params
 
-    def _key(self, model: str | None) -> Hashable:
-        """The run cache's key for ``model`` at the controls' values (``None``: a value
-        that cannot be hashed, so the run is not cached)."""
-        key: Hashable = (model, tuple((name, w.value) for name, w in self.controls.items()))
+    def _values(self) -> dict[str, Any]:
+        """The controls' values now (name -> value)."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def _key(self, model: str | None, values: Mapping[str, Any] | None = None) -> Hashable:
+        """The run cache's key for ``model`` at the controls' ``values`` (default: now),
+        or ``None`` for a value that cannot be hashed (the run is not cached)."""
+        key: Hashable = (model, tuple((values or self._values()).items()))
         try:
             hash(key)
         except TypeError:  # an unhashable option value: run it, do not cache it
             return None
         return key
 
-    def _call(self, model: str | None) -> dict[str, Any]:
-        """The scenario's keyword arguments for ``model`` (``None``: as the controls say)."""
-        params = self.params
+    def _call(self, model: str | None,
+              values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The scenario's keyword arguments for ``model`` (``None``: as the controls say)
+        at the controls' ``values`` (default: now)."""
+        params = dict(self.fixed)
+        params.update(values or self._values())
         if model is not None:
             params["model"] = model
         return params
+
+    def _prepared(self, model: str | None,
+                  values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The keyword arguments of :func:`labkit.viz.prepared` for a worker: the run at
+        ``values`` with its charts' data worked out there too."""
+        charts = [entry for entry in (_chart_entry(c) for c in self.charts) if entry]
+        return {"scenario": self.scenario, "params": self._call(model, values),
+                "charts": charts}
 
     def _store(self, key: Hashable, run: object) -> Run[Any]:
         """Check what the scenario returned and keep it in the run cache."""
@@ -559,10 +586,18 @@ class Dashboard:
         return run
 
     def _simulate(self, model: str | None) -> Run[Any]:
+        """The run for ``model`` at the controls' values: from the run cache, from the
+        calls worked out ahead, else simulated here."""
         key = self._key(model)
         if key is not None and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        ahead = self.ahead.take(key) if key is not None else None
+        if ahead is not None:
+            self.simulations += 1
+            self.in_workers += 1
+            self.worked_ahead += 1
+            return self._store(key, ahead())
         self.simulations += 1
         start = time.perf_counter()
         try:
@@ -575,14 +610,13 @@ class Dashboard:
         """For each model, a function that gives its run. Models not in the run cache are
         simulated side by side in worker processes when that pays (:attr:`workers`), else
         one after another here, each when its function is called."""
-        missing = [m for m in models if (k := self._key(m)) is None or k not in self._cache]
+        missing = [m for m in models if (k := self._key(m)) is None
+                   or (k not in self._cache and k not in self.ahead)]
         if len(missing) < 2 or not self._in_workers():
             return {m: partial(self._simulate, m) for m in models}
         # each worker also works out its run's chart data (viz.prepare), in parallel
-        charts = [entry for entry in (_chart_entry(c) for c in self.charts) if entry]
         results = dict(zip(missing, pool.run(viz.prepared, [
-            {"scenario": self.scenario, "params": self._call(m), "charts": charts}
-            for m in missing]), strict=True))
+            self._prepared(m) for m in missing]), strict=True))
         self.simulations += len(missing)
         self.in_workers += len(missing)
         return {m: partial(self._collect, self._key(m), results[m]) if m in results
@@ -597,7 +631,8 @@ class Dashboard:
         return self._store(key, run)
 
     def _in_workers(self) -> bool:
-        """Whether to simulate several models side by side in worker processes now."""
+        """Whether to use worker processes now: to simulate several models side by side,
+        and to work out runs ahead."""
         if self.workers is False or not self._portable:
             return False
         return self.workers is True or self._last_seconds >= WORKERS_AFTER
@@ -608,6 +643,7 @@ class Dashboard:
         models = self.compare_models
         runs: dict[str, Run[Any]] = {}
         skipped: dict[str, str] = {}
+        self._seconds = 0.0
         if models is None:
             try:
                 runs[""] = self._simulate(None)
@@ -618,22 +654,21 @@ class Dashboard:
             self._fail("no model chosen: choose at least one model to compare")
             return
         else:
-            self._seconds = 0.0
             for model, simulated in self._simulate_all(models).items():
                 label = MODEL_LABELS.get(model, model)
                 try:
                     runs[label] = simulated()
                 except Exception as exc:  # noqa: BLE001 - shown in the status line
                     skipped[label] = _describe(exc)
-            if self._seconds > 0:  # something was simulated, not all from the cache
-                self._last_seconds = self._seconds
-                if self.workers is None and self._in_workers():
-                    pool.warm_up()  # the next move's runs go to the workers
-            if not runs:
-                only = len(skipped) == 1
-                self._fail("\n".join(text if only else f"{label}: {text}"
-                                      for label, text in skipped.items()))
-                return
+        if self._seconds > 0:  # something was simulated, not all from the caches
+            self._last_seconds = self._seconds
+            if self.workers is None and self._in_workers():
+                pool.warm_up()  # the next move's runs go to the workers
+        if not runs:  # every model compared failed
+            only = len(skipped) == 1
+            self._fail("\n".join(text if only else f"{label}: {text}"
+                                  for label, text in skipped.items()))
+            return
         self.runs = runs
         self.skipped = skipped
         self._end = max(_end(run) for run in runs.values())
@@ -653,6 +688,26 @@ class Dashboard:
         self._full_domains = {}
         self._whole = None
         self.draw()
+        self._look_ahead()
+
+    def _look_ahead(self) -> None:
+        """Have the workers work out the runs at the controls' next settings not in the
+        run cache (:attr:`look_ahead` of them, nearest first), in place of those wanted
+        before; runs already made that are no longer wanted go to the run cache."""
+        calls: dict[Hashable, dict[str, Any]] = {}
+        if self.look_ahead and self._in_workers():
+            models = self.compare_models or (None,)
+            settings = 0
+            for values in _nearby(self.controls):
+                keys = [(m, k) for m in models if (k := self._key(m, values)) is not None]
+                missing = [(m, k) for m, k in keys if k not in self._cache]
+                calls.update((k, self._prepared(m, values)) for m, k in missing)
+                settings += bool(missing)
+                if settings == self.look_ahead:
+                    break
+        for key, run in self.ahead.want(viz.prepared, calls).items():
+            if isinstance(run, Run):
+                self._store(key, run)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -1035,6 +1090,33 @@ def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> An
         param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
 
     return Clock(play=play, time=time, chart=view)
+
+
+def _options(widget: ipywidgets.ValueWidget) -> list[Any] | None:
+    """The values a control can take, in order (``None``: too many to list, such as a
+    float slider's, or not known)."""
+    if isinstance(widget, ipywidgets.Checkbox | ipywidgets.ToggleButton):
+        return [False, True]
+    if isinstance(widget, ipywidgets.IntSlider):
+        return list(range(widget.min, widget.max + 1, widget.step or 1))
+    values = getattr(widget, "_options_values", None)  # a selection widget's values
+    return list(values) if isinstance(values, tuple) else None
+
+
+def _nearby(controls: Mapping[str, ipywidgets.ValueWidget]) -> Iterator[dict[str, Any]]:
+    """The settings of the controls near their values now, nearest first: each control in
+    turn moved one step up, one down, then two, and so on (the others as they are)."""
+    now = {name: w.value for name, w in controls.items()}
+    ranges = {}
+    for name, widget in controls.items():
+        options = _options(widget)
+        if options is not None and now[name] in options:
+            ranges[name] = (options, options.index(now[name]))
+    for distance in range(1, max((len(o) for o, _ in ranges.values()), default=0)):
+        for name, (options, at) in ranges.items():
+            for index in (at + distance, at - distance):
+                if 0 <= index < len(options):
+                    yield {**now, name: options[index]}
 
 
 def _stacked(found: list[viz.Parts | None]) -> viz.Parts | None:

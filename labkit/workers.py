@@ -14,6 +14,14 @@ Jupyter kernel, which has threads, is unsafe) and not :mod:`multiprocessing` (wh
 workers run the parent's main script again, which a notebook does not have and a script
 may not guard). Only a function that another process can import by name can be called
 there (a function of a module, not of the notebook).
+
+A thread of this process reads each answer as it comes, so a worker is free for its next
+call at once. The same determinism lets a worker make a call before anyone asks for it
+(:class:`Ahead`: a dashboard's runs at its controls' next values, while the learner
+reads). Such a call gives way: a call someone waits for stops it (a signal, then
+``KeyboardInterrupt`` in the worker, as an interrupt would) and it is made again later if
+still wanted. Workers run at a lower priority than the kernel (``os.nice``), so work done
+ahead does not slow the kernel's drawing, or the browser's.
 """
 
 from __future__ import annotations
@@ -27,12 +35,17 @@ import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent import futures
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ("cpus", "portable", "run", "warm_up")
+__all__ = ("Ahead", "cpus", "portable", "run", "warm_up")
 
 #: Where Linux's cgroup v2 says how much CPU time the process's group may use
 #: ("quota period", or "max period"), and where cgroup v1 says it (-1: no quota).
@@ -41,6 +54,13 @@ _CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
 _CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 #: Each message on a worker's pipes: its length (8 bytes, big-endian), then a pickle.
 _LENGTH = struct.Struct("!Q")
+#: The signal that tells a worker to look at its stop pipe, where the parent has written
+#: the number of the call to stop (a call made ahead, :class:`Ahead`). The number tells
+#: a stop that came before the call started from one that came after it ended.
+_STOP = signal.SIGUSR1
+#: How much less CPU time a worker asks for than the kernel (``os.nice``): calls made
+#: ahead must not slow the kernel's drawing, or the browser's, of the run already here.
+_NICENESS = 10
 
 
 def cpus() -> int:
@@ -104,19 +124,47 @@ def _read(pipe: IO[bytes]) -> Any:
     return pickle.loads(data)  # our own worker's answer, or our own request
 
 
+class _Job:
+    """One call for a worker: ``fn(**kwargs)``, and its answer once a worker gave it.
+
+    ``ahead``: worked out before anyone asked (:class:`Ahead`), so it gives way to a call
+    someone waits for; ``wanted``: still wanted (an ahead call its owner has forgotten is
+    not); ``stopping``: its worker was told to stop it (:data:`_STOP`)."""
+
+    __slots__ = ("ahead", "answer", "fn", "kwargs", "stopping", "wanted")
+
+    def __init__(self, fn: Callable[..., Any], kwargs: dict[str, Any], *,
+                 ahead: bool = False) -> None:
+        self.fn, self.kwargs = fn, kwargs
+        self.ahead = ahead
+        self.wanted = True
+        self.stopping = False
+        #: ``(True, result)``, or ``(False, None)`` when the call raised or no worker could
+        #: make it (then whoever takes it makes the call here, see :func:`_outcome`).
+        self.answer: Future[tuple[bool, Any]] = Future()
+
+
 class _Worker:
-    """One worker process and its two pipes; one call at a time."""
+    """One worker process and its two pipes; one call at a time (``job``), whose answer
+    a thread of this process reads (:func:`_wait`), so nothing here blocks on it."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "labkit.workers"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, cwd=os.getcwd())
+        stops, self.stops = os.pipe()  # the worker reads the numbers of calls to stop
+        # The worker starts with the stop signal blocked (a signal mask is inherited),
+        # until its handler is set: a stop sent while it starts would otherwise end it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {_STOP})
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "labkit.workers", str(stops)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, cwd=os.getcwd(), pass_fds=(stops,))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(stops)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests, self.answers = self.process.stdin, self.process.stdout
+        self.job: _Job | None = None
+        self.number = 0  # of the call sent last
         _write(self.requests, sys.path)  # it imports what this process can
-
-    def call(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-        _write(self.requests, (fn, kwargs))
 
     def answer(self) -> tuple[bool, Any]:
         """``(True, result)``, or ``(False, None)`` when the call raised there."""
@@ -126,93 +174,264 @@ class _Worker:
     def stop(self) -> None:
         with contextlib.suppress(OSError):
             self.requests.close()
+        with contextlib.suppress(OSError):
+            os.close(self.stops)
         self.process.kill()
         self.process.wait()
 
 
-#: Workers waiting for a call, and workers whose answer was never read (a caller
-#: interrupted): those are stopped rather than trusted again.
-_idle: list[_Worker] = []
-_busy: list[_Worker] = []
+#: The workers (at most one per core), the calls waiting for one (someone waits for
+#: these), and the calls to make ahead when a worker is free, in order. Threads that read
+#: the workers' answers change them too: always under the lock.
+_lock = threading.RLock()
+_workers: list[_Worker] = []
+_waiting: deque[_Job] = deque()
+_ahead: list[_Job] = []
 
 
 @atexit.register
 def _stop_all() -> None:
-    while _idle or _busy:
-        (_idle or _busy).pop().stop()
+    with _lock:
+        _waiting.clear()
+        _ahead.clear()
+        while _workers:
+            _workers.pop().stop()
 
 
 def warm_up() -> None:
     """Start the workers now (one per core, on a machine with two or more), so that they
     have imported labkit by the time the first call comes."""
     if cpus() >= 2:
-        _take(cpus(), keep=True)
+        with _lock:
+            _start_workers()
 
 
-def _take(n: int, *, keep: bool = False) -> list[_Worker]:
-    """Up to ``n`` workers (never more than :func:`cpus`), started when missing; with
-    ``keep`` they stay idle (warming up)."""
-    while _busy:  # their callers are gone: this process makes one call of run at a time
-        _busy.pop().stop()
-    _idle[:] = [w for w in _idle if w.process.poll() is None]
-    while len(_idle) < min(n, cpus()):
-        _idle.append(_Worker())
-    if keep:
-        return []
-    taken, _idle[:] = _idle[:n], _idle[n:]
-    _busy.extend(taken)
-    return taken
+def _start_workers() -> None:
+    """One worker per core, replacing any that died (lock held)."""
+    for worker in [w for w in _workers if w.process.poll() is not None and w.job is None]:
+        _workers.remove(worker)
+    while len(_workers) < cpus():
+        _workers.append(_Worker())
 
 
 def run(fn: Callable[..., Any],
         calls: Sequence[dict[str, Any]]) -> list[Callable[[], Any]]:
-    """Start ``fn(**kwargs)`` for each of ``calls`` in a worker, all at once (calls beyond
-    one per core run here); for each, a function that returns its result, waiting for it.
-    When a call raised in its worker, or the worker failed, that function makes the call
-    here instead: a scenario's error is raised here, with its traceback, exactly as if
-    there had been no workers. Call every function before the next :func:`run`."""
-    workers = _take(len(calls)) if cpus() >= 2 else []
-    out: list[Callable[[], Any]] = []
-    for i, kwargs in enumerate(calls):
-        worker = workers[i] if i < len(workers) else None
-        if worker is not None:
-            try:
-                worker.call(fn, kwargs)
-            except (OSError, pickle.PicklingError, TypeError, AttributeError):
-                _drop(worker)  # it died, or an argument does not pickle
-                worker = None
-        out.append(partial(_result, worker, fn, kwargs))
-    return out
+    """Start ``fn(**kwargs)`` for each of ``calls`` in the workers (one per core; calls
+    beyond that wait for a worker, and calls worked out ahead give way, see
+    :class:`Ahead`); for each, a function that returns its result, waiting for it. When a
+    call raised in its worker, or the worker failed, that function makes the call here
+    instead: a scenario's error is raised here, with its traceback, exactly as if there
+    had been no workers. On a machine with one core every call is made here."""
+    jobs = [_Job(fn, kwargs) for kwargs in calls]
+    if cpus() >= 2:
+        with _lock:
+            _waiting.extend(jobs)
+            _dispatch()
+    else:
+        for job in jobs:
+            job.answer.set_result((False, None))
+    return [partial(_outcome, job) for job in jobs]
 
 
-def _result(worker: _Worker | None, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    if worker is not None:
-        try:
-            ok, value = worker.answer()
-        except Exception:  # noqa: BLE001 - it died: made here instead
-            _drop(worker)
-        except BaseException:  # the wait was interrupted: its answer would come late
-            _drop(worker)
-            raise
-        else:
-            _busy.remove(worker)
-            _idle.append(worker)
-            if ok:
-                return value
-    return fn(**kwargs)
+def _outcome(job: _Job) -> Any:
+    """The job's result: its worker's answer (waiting for it), or the call made here."""
+    ok, value = job.answer.result()
+    return value if ok else job.fn(**job.kwargs)
 
 
-def _drop(worker: _Worker) -> None:
-    if worker in _busy:
-        _busy.remove(worker)
-    worker.stop()
+def _dispatch() -> None:
+    """Give free workers the calls waiting, then the calls to make ahead; when calls
+    still wait, tell workers busy with calls made ahead to stop them (lock held)."""
+    if not (_waiting or _ahead):
+        return
+    _start_workers()
+    for worker in list(_workers):
+        if worker.job is None and (_waiting or _ahead):
+            _give(worker, _waiting.popleft() if _waiting else _ahead.pop(0))
+    waiting = len(_waiting)
+    for worker in _workers:
+        job = worker.job
+        if waiting and job is not None and job.ahead and not job.stopping:
+            _stop_job(worker)
+            waiting -= 1
 
 
-def _serve() -> None:
+def _give(worker: _Worker, job: _Job) -> None:
+    """Send ``job`` to the free ``worker``; a thread waits for its answer (lock held)."""
+    try:
+        _write(worker.requests, (worker.number + 1, job.fn, job.kwargs))
+    except (pickle.PicklingError, TypeError, AttributeError):  # an argument does not pickle
+        job.answer.set_result((False, None))
+        return
+    except OSError:  # it died
+        _workers.remove(worker)
+        worker.stop()
+        job.answer.set_result((False, None))
+        return
+    worker.job = job
+    worker.number += 1
+    threading.Thread(target=_wait, args=(worker, job), daemon=True,
+                     name="labkit-worker-answer").start()
+
+
+def _stop_job(worker: _Worker) -> None:
+    """Tell ``worker`` to stop the call it makes ahead (lock held); it answers ``(False,
+    None)`` at once, or its result if it had finished."""
+    assert worker.job is not None
+    worker.job.stopping = True
+    with contextlib.suppress(OSError):
+        os.write(worker.stops, _LENGTH.pack(worker.number))
+        os.kill(worker.process.pid, _STOP)
+
+
+def _wait(worker: _Worker, job: _Job) -> None:
+    """A thread's: read ``worker``'s answer to ``job`` (unpickled here, off the caller's
+    thread), settle the job, give the worker its next call."""
+    try:
+        answer: tuple[bool, Any] | None = worker.answer()
+    except Exception:  # noqa: BLE001 - it died: the call is made here instead
+        answer = None
+    with _lock:
+        worker.job = None
+        if answer is None:
+            if worker in _workers:
+                _workers.remove(worker)
+            worker.stop()
+        if job.stopping and (answer is None or not answer[0]) and job.wanted:
+            job.stopping = False  # stopped for a call someone waits for: again later
+            if job.ahead:
+                _ahead.insert(0, job)
+            else:  # taken meanwhile: someone waits for it now
+                _waiting.appendleft(job)
+        elif job.wanted or not job.ahead:
+            job.answer.set_result(answer or (False, None))
+        _dispatch()
+
+
+def _forget(jobs: Mapping[Hashable, _Job]) -> dict[Hashable, Any]:
+    """Calls made ahead that nobody wants now: dropped when waiting, stopped when under
+    way; the results of those already made (key -> result)."""
+    made: dict[Hashable, Any] = {}
+    with _lock:
+        for key, job in jobs.items():
+            if job.answer.done():
+                ok, value = job.answer.result()
+                if ok:
+                    made[key] = value
+                continue
+            job.wanted = False
+            if job in _ahead:
+                _ahead.remove(job)
+            for worker in _workers:
+                if worker.job is job and not job.stopping:
+                    _stop_job(worker)
+    return made
+
+
+class Ahead:
+    """Calls worked out in the workers before anyone asks for them: a dashboard's runs
+    at the values next to its controls', while the learner reads.
+
+    :meth:`want` says which calls (by key), most likely first; they go to workers with
+    nothing else to do, and a call someone waits for (:func:`run`, :meth:`take`) stops
+    one of them to get a worker. :meth:`take` gives a wanted call's result function.
+    Calls forgotten by a later :meth:`want` are dropped, or stopped when under way."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[Hashable, _Job] = {}
+        weakref.finalize(self, _forget, self._jobs)  # its owner gone: nobody wants them
+
+    def want(self, fn: Callable[..., Any],
+             calls: Mapping[Any, dict[str, Any]]) -> dict[Any, Any]:
+        """Make ``calls`` (key -> kwargs of ``fn``) ahead, in this order, in place of the
+        calls wanted before; the results already made of calls no longer wanted (key ->
+        result), for the caller to keep. On a machine with one core nothing is made."""
+        kept: dict[Hashable, Any] = {}
+        if cpus() < 2:
+            return kept
+        with _lock:
+            forgotten = {key: self._jobs.pop(key) for key in list(self._jobs)
+                         if key not in calls}
+            kept.update(_forget(forgotten))
+            for key, kwargs in calls.items():
+                known = self._jobs.get(key)
+                if known is None:
+                    self._jobs[key] = known = _Job(fn, kwargs, ahead=True)
+                elif known not in _ahead:
+                    continue  # under way or done
+                else:
+                    _ahead.remove(known)
+                _ahead.append(known)  # in the order wanted now
+            _dispatch()
+        return kept
+
+    def take(self, key: Hashable) -> Callable[[], Any] | None:
+        """The result function of the call wanted as ``key`` (now someone waits for it:
+        if no worker has started it, it goes first), or ``None`` if it is not wanted."""
+        with _lock:
+            job = self._jobs.pop(key, None)
+            if job is None:
+                return None
+            job.ahead = False
+            if job in _ahead:
+                _ahead.remove(job)
+                _waiting.appendleft(job)
+                _dispatch()
+        return partial(_outcome, job)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._jobs
+
+    def pending(self) -> int:
+        """How many wanted calls have no answer yet."""
+        return sum(not job.answer.done() for job in self._jobs.values())
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until every wanted call has its answer (at most ``timeout`` seconds);
+        whether they all have."""
+        with _lock:
+            answers = [job.answer for job in self._jobs.values()]
+        _done, waiting = futures.wait(answers, timeout=timeout)
+        return not waiting
+
+
+#: In a worker: the number of the call under way (0: none), the highest number the parent
+#: asked to stop, and the pipe it writes those numbers to.
+_working = 0
+_stopped = 0
+_stops = -1
+
+
+def _on_stop(_signum: int, _frame: object) -> None:
+    """:data:`_STOP`'s handler in a worker: read which call to stop; when it is the one
+    under way, stop it as an interrupt would (``KeyboardInterrupt``, which a run lets
+    through at once)."""
+    _read_stops()
+    if _working and _stopped >= _working:
+        raise KeyboardInterrupt("stopped: a call someone waits for needs this worker")
+
+
+def _read_stops() -> None:
+    global _stopped
+    with contextlib.suppress(BlockingIOError, OSError):
+        while data := os.read(_stops, 64 * _LENGTH.size):
+            for (number,) in _LENGTH.iter_unpack(data[:len(data) - len(data) % _LENGTH.size]):
+                _stopped = max(_stopped, number)
+
+
+def _serve(stops: int) -> None:
     """A worker's life: take the parent's import path, import labkit, then answer each
-    ``(fn, kwargs)`` with ``(True, result)`` or ``(False, None)`` until the pipe closes.
+    ``(number, fn, kwargs)`` with ``(True, result)`` or ``(False, None)`` until the pipe
+    closes; a call the parent stops (``stops``, :data:`_STOP`) answers ``(False, None)``.
     Whatever the calls print goes to stderr: stdout carries the answers."""
+    global _working, _stops  # what the signal handler reads
+    _stops = stops
+    os.set_blocking(stops, False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel's interrupt is for the kernel
+    signal.signal(_STOP, _on_stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {_STOP})  # blocked by the parent till now
+    with contextlib.suppress(AttributeError, OSError):  # os.nice: Unix only
+        os.nice(_NICENESS)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     requests = sys.stdin.buffer
@@ -224,16 +443,22 @@ def _serve() -> None:
 
     while True:
         try:
-            fn, kwargs = _read(requests)
+            number, fn, kwargs = _read(requests)
         except EOFError:
             return
         try:
+            _working = number  # from here a stop interrupts; one that came before:
+            _read_stops()
+            if _stopped >= number:
+                raise KeyboardInterrupt("stopped before it started")
             answer: tuple[bool, Any] = (True, fn(**kwargs))
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            _working = 0
         except BaseException:  # noqa: BLE001 - the parent runs it again and raises there
+            _working = 0
             data = pickle.dumps((False, None))
         _send(answers, data)
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]))
