@@ -187,6 +187,24 @@ def test_a_call_someone_waits_for_stops_a_call_made_ahead_which_is_made_again_la
           scenarios.producer_consumer(**CALLS[1]))
 
 
+def test_a_worker_stopped_in_the_middle_of_a_run_makes_its_next_runs_right() -> None:
+    ahead = workers.Ahead()
+    long = {"model": "go", "capacity": 1, "messages": 300_000, "seed": 1}  # seconds
+    ahead.want(scenarios.producer_consumer, {"long": long})
+    assert _wait_until(lambda: any(w.job is not None for w in workers._workers))
+    time.sleep(0.3)  # well into the run
+    calls = [dict(CALLS[0], seed=s) for s in (11, 12)]
+    results = workers.run(scenarios.producer_consumer, calls)  # both workers: one stops
+    for result, kwargs in zip(results, calls, strict=True):
+        _same(result(), scenarios.producer_consumer(**kwargs))
+    assert ahead.pending() == 1  # made again, from the start
+    ahead.want(scenarios.producer_consumer, {})
+    assert _wait_until(_idle, 10.0)
+    for result, kwargs in zip(workers.run(scenarios.producer_consumer, CALLS), CALLS,
+                              strict=True):
+        _same(result(), scenarios.producer_consumer(**kwargs))
+
+
 def test_calls_made_ahead_for_an_owner_that_is_gone_are_stopped() -> None:
     ahead = workers.Ahead()
     ahead.want(_nap, {1: {"seconds": 60.0}, 2: {"seconds": 60.0}, 3: {"seconds": 60.0}})
@@ -337,6 +355,20 @@ def test_a_dashboard_works_out_the_next_values_ahead_and_shows_the_same_runs() -
     assert there.ahead.settle(60)
     off = _dashboard(workers=True, look_ahead=0)
     assert off._key("go", {"capacity": 1}) not in off.ahead and off.ahead.settle(0)
+
+
+def test_a_one_model_dashboard_works_out_its_next_runs_ahead_too() -> None:
+    def one(**kwargs: Any) -> Dashboard:
+        return Dashboard(scenarios.producer_consumer, controls={"capacity": range(0, 6)},
+                         charts="latency", fixed={"messages": 200, "seed": 2, "model": "rust"},
+                         live=False, **kwargs)
+
+    here, there = one(workers=False), one(workers=True, look_ahead=2)
+    assert there.ahead.settle(60)
+    here.controls["capacity"].value = there.controls["capacity"].value = 2
+    _same(here.runs[""], there.runs[""])
+    assert there.worked_ahead == 1 and there.in_workers == 1  # the first ran here
+    assert here.svg == there.svg
 
 
 def test_look_ahead_is_a_count() -> None:
