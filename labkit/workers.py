@@ -57,7 +57,10 @@ _LENGTH = struct.Struct("!Q")
 #: The signal that tells a worker to look at its stop pipe, where the parent has written
 #: the number of the call to stop (a call made ahead, :class:`Ahead`). The number tells
 #: a stop that came before the call started from one that came after it ended.
-_STOP = signal.SIGUSR1
+_STOP = getattr(signal, "SIGUSR1", signal.SIGTERM)
+#: Workers need POSIX signals and pipes handed to a child (not on Windows: calls are made
+#: here there, as on one core).
+_POSIX = hasattr(signal, "pthread_sigmask")
 #: How much less CPU time a worker asks for than the kernel (``os.nice``): calls made
 #: ahead must not slow the kernel's drawing, or the browser's, of the run already here.
 _NICENESS = 10
@@ -201,9 +204,14 @@ def _stop_all() -> None:
 def warm_up() -> None:
     """Start the workers now (one per core, on a machine with two or more), so that they
     have imported labkit by the time the first call comes."""
-    if cpus() >= 2:
+    if _parallel():
         with _lock:
             _start_workers()
+
+
+def _parallel() -> bool:
+    """Whether calls go to workers: two cores or more, on a POSIX system."""
+    return _POSIX and cpus() >= 2
 
 
 def _start_workers() -> None:
@@ -223,7 +231,7 @@ def run(fn: Callable[..., Any],
     instead: a scenario's error is raised here, with its traceback, exactly as if there
     had been no workers. On a machine with one core every call is made here."""
     jobs = [_Job(fn, kwargs) for kwargs in calls]
-    if cpus() >= 2:
+    if _parallel():
         with _lock:
             _waiting.extend(jobs)
             _dispatch()
@@ -246,7 +254,7 @@ def _dispatch() -> None:
         return
     _start_workers()
     for worker in list(_workers):
-        if worker.job is None and (_waiting or _ahead):
+        while worker.job is None and worker in _workers and (_waiting or _ahead):
             _give(worker, _waiting.popleft() if _waiting else _ahead.pop(0))
     waiting = len(_waiting)
     for worker in _workers:
@@ -347,7 +355,7 @@ class Ahead:
         calls wanted before; the results already made of calls no longer wanted (key ->
         result), for the caller to keep. On a machine with one core nothing is made."""
         kept: dict[Hashable, Any] = {}
-        if cpus() < 2:
+        if not _parallel():
             return kept
         with _lock:
             forgotten = {key: self._jobs.pop(key) for key in list(self._jobs)
@@ -437,9 +445,16 @@ def _serve(stops: int) -> None:
     requests = sys.stdin.buffer
     sys.path[:] = _read(requests)
     # warm: the first call should not wait for these (a dashboard's runs are scenarios,
-    # their chart data worked out by labkit.viz)
+    # their chart data worked out by labkit.viz), nor for the first run of their code
+    # (a first 10 000-message run and its charts take a fifth longer than the next)
     import labkit.scenarios
-    import labkit.viz  # noqa: F401
+    import labkit.viz
+
+    with contextlib.suppress(Exception):
+        for model in ("go", "rust"):
+            labkit.viz.prepared(labkit.scenarios.producer_consumer,
+                                {"model": model, "capacity": 1, "messages": 50, "seed": 1},
+                                list(labkit.viz.CHARTS))
 
     while True:
         try:
