@@ -1092,15 +1092,15 @@ def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> An
     return Clock(play=play, time=time, chart=view)
 
 
-def _options(widget: ipywidgets.ValueWidget) -> list[Any] | None:
-    """The values a control can take, in order (``None``: too many to list, such as a
-    float slider's, or not known)."""
+def _options(widget: ipywidgets.ValueWidget) -> Sequence[Any] | None:
+    """The values a control can take, in order (an int slider's as a ``range``, however
+    long), or ``None`` when they are not known or too many to list (a float slider's)."""
     if isinstance(widget, ipywidgets.Checkbox | ipywidgets.ToggleButton):
-        return [False, True]
+        return (False, True)
     if isinstance(widget, ipywidgets.IntSlider):
-        return list(range(widget.min, widget.max + 1, widget.step or 1))
+        return range(widget.min, widget.max + 1, widget.step or 1)
     values = getattr(widget, "_options_values", None)  # a selection widget's values
-    return list(values) if isinstance(values, tuple) else None
+    return values if isinstance(values, tuple) else None
 
 
 def _nearby(controls: Mapping[str, ipywidgets.ValueWidget]) -> Iterator[dict[str, Any]]:

@@ -392,3 +392,5 @@ def test_the_settings_worked_out_ahead_are_the_nearest_first() -> None:
     assert len(both) == 7
     assert list(_nearby({"c": ipywidgets.Checkbox(value=True)})) == [{"c": False}]
     assert list(_nearby({"f": ipywidgets.FloatSlider(value=0.5)})) == []  # too many
+    wide = ipywidgets.IntSlider(value=5, min=0, max=10**12)  # a range, not a list
+    assert next(_nearby({"n": wide})) == {"n": 6}
