@@ -88,6 +88,7 @@ from labkit.trace import Columns, Trace
 __all__ = (
     "MAX_STEPS",
     "MODEL_LABELS",
+    "AHEAD_SECONDS",
     "WORKERS_AFTER",
     "ChartSpec",
     "ControlSpec",
@@ -112,6 +113,10 @@ MAX_STEPS = 1_000
 #: processes, one core each, once a refresh's runs took this many seconds of wall time
 #: (and here again once the workers' took less).
 WORKERS_AFTER = 0.05
+#: A dashboard works out at most this many seconds of runs ahead (``look_ahead``), as its
+#: last runs took: fewer settings when runs are long, whose results are big too (a
+#: 10 000-message run takes about 0.13 s and 5 MB; the default 8 settings fit).
+AHEAD_SECONDS = 4.0
 #: Panel titles for ``compare_models`` (the colours come from the trace's ``model`` column).
 MODEL_LABELS: Mapping[str, str] = {"go": "Go", "rust": "Rust", "actor": "Actor"}
 
@@ -411,7 +416,8 @@ class Dashboard:
     in them, the runs at this many other settings of the controls not in its run cache
     (one control moved a step, then two, each way; for every model compared), while the
     learner reads: a move to one of those draws at once. A move to another value stops
-    that work for the runs it needs. ``0``: none. Attributes ``worked_ahead`` (runs
+    that work for the runs it needs. ``0``: none. Fewer when runs are long: at most
+    :data:`AHEAD_SECONDS` of runs, as long as the last ones took. Attributes ``worked_ahead`` (runs
     shown that were worked out ahead) and ``ahead`` (the calls under way,
     :class:`labkit.workers.Ahead`).
     """
@@ -597,7 +603,10 @@ class Dashboard:
             self.simulations += 1
             self.in_workers += 1
             self.worked_ahead += 1
-            return self._store(key, ahead())
+            try:
+                return self._store(key, ahead())
+            finally:  # how long the run took in its worker, not the wait for it
+                self._seconds = max(self._seconds, ahead.seconds)
         self.simulations += 1
         start = time.perf_counter()
         try:
@@ -622,12 +631,11 @@ class Dashboard:
         return {m: partial(self._collect, self._key(m), results[m]) if m in results
                 else partial(self._simulate, m) for m in models}
 
-    def _collect(self, key: Hashable, result: Callable[[], Any]) -> Run[Any]:
-        start = time.perf_counter()
+    def _collect(self, key: Hashable, result: pool.Call) -> Run[Any]:
         try:
             run = result()
-        finally:  # the wait for the slowest worker (the first waited for included)
-            self._seconds = max(self._seconds, time.perf_counter() - start)
+        finally:  # how long the run took in its worker (not a worker's start)
+            self._seconds = max(self._seconds, result.seconds)
         return self._store(key, run)
 
     def _in_workers(self) -> bool:
@@ -695,15 +703,16 @@ class Dashboard:
         run cache (:attr:`look_ahead` of them, nearest first), in place of those wanted
         before; runs already made that are no longer wanted go to the run cache."""
         calls: dict[Hashable, dict[str, Any]] = {}
-        if self.look_ahead and self._in_workers():
-            models = self.compare_models or (None,)
+        models = self.compare_models or (None,)
+        most = _settings_ahead(self.look_ahead, self._last_seconds * len(models))
+        if most > 0 and self._in_workers():
             settings = 0
             for values in _nearby(self.controls):
                 keys = [(m, k) for m in models if (k := self._key(m, values)) is not None]
                 missing = [(m, k) for m, k in keys if k not in self._cache]
                 calls.update((k, self._prepared(m, values)) for m, k in missing)
                 settings += bool(missing)
-                if settings == self.look_ahead:
+                if settings == most:
                     break
         for key, run in self.ahead.want(viz.prepared, calls).items():
             if isinstance(run, Run):
@@ -1090,6 +1099,14 @@ def _clock(play: ipywidgets.Play, time: ipywidgets.FloatSlider, view: Any) -> An
         param = traitlets.Unicode(viz.PARAMS["time"]).tag(sync=True)
 
     return Clock(play=play, time=time, chart=view)
+
+
+def _settings_ahead(look_ahead: int, seconds: float) -> int:
+    """How many settings to work out ahead, each ``seconds`` of runs: ``look_ahead``, or
+    fewer to stay within :data:`AHEAD_SECONDS`."""
+    if seconds <= 0:
+        return look_ahead
+    return min(look_ahead, int(AHEAD_SECONDS / seconds))
 
 
 def _options(widget: ipywidgets.ValueWidget) -> Sequence[Any] | None:

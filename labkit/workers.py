@@ -36,16 +36,16 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import Future
-from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-__all__ = ("Ahead", "cpus", "portable", "run", "warm_up")
+__all__ = ("Ahead", "Call", "cpus", "portable", "run", "warm_up")
 
 #: Where Linux's cgroup v2 says how much CPU time the process's group may use
 #: ("quota period", or "max period"), and where cgroup v1 says it (-1: no quota).
@@ -127,6 +127,19 @@ def _read(pipe: IO[bytes]) -> Any:
     return pickle.loads(data)  # our own worker's answer, or our own request
 
 
+class _Answer(NamedTuple):
+    """A worker's answer: ``ok`` and the call's result, and how long the call took there;
+    not ``ok`` when the call raised or no worker could make it (then whoever takes it
+    makes the call here, see :class:`Call`)."""
+
+    ok: bool
+    value: Any
+    seconds: float
+
+
+_NONE = _Answer(False, None, 0.0)
+
+
 class _Job:
     """One call for a worker: ``fn(**kwargs)``, and its answer once a worker gave it.
 
@@ -142,9 +155,7 @@ class _Job:
         self.ahead = ahead
         self.wanted = True
         self.stopping = False
-        #: ``(True, result)``, or ``(False, None)`` when the call raised or no worker could
-        #: make it (then whoever takes it makes the call here, see :func:`_outcome`).
-        self.answer: Future[tuple[bool, Any]] = Future()
+        self.answer: Future[_Answer] = Future()
 
 
 class _Worker:
@@ -169,10 +180,10 @@ class _Worker:
         self.number = 0  # of the call sent last
         _write(self.requests, sys.path)  # it imports what this process can
 
-    def answer(self) -> tuple[bool, Any]:
-        """``(True, result)``, or ``(False, None)`` when the call raised there."""
-        ok, value = _read(self.answers)
-        return bool(ok), value
+    def answer(self) -> _Answer:
+        """The answer to the call sent last (not ``ok`` when it raised there)."""
+        ok, value, seconds = _read(self.answers)
+        return _Answer(bool(ok), value, float(seconds))
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -222,8 +233,7 @@ def _start_workers() -> None:
         _workers.append(_Worker())
 
 
-def run(fn: Callable[..., Any],
-        calls: Sequence[dict[str, Any]]) -> list[Callable[[], Any]]:
+def run(fn: Callable[..., Any], calls: Sequence[dict[str, Any]]) -> list[Call]:
     """Start ``fn(**kwargs)`` for each of ``calls`` in the workers (one per core; calls
     beyond that wait for a worker, and calls worked out ahead give way, see
     :class:`Ahead`); for each, a function that returns its result, waiting for it. When a
@@ -237,14 +247,31 @@ def run(fn: Callable[..., Any],
             _dispatch()
     else:
         for job in jobs:
-            job.answer.set_result((False, None))
-    return [partial(_outcome, job) for job in jobs]
+            job.answer.set_result(_NONE)
+    return [Call(job) for job in jobs]
 
 
-def _outcome(job: _Job) -> Any:
-    """The job's result: its worker's answer (waiting for it), or the call made here."""
-    ok, value = job.answer.result()
-    return value if ok else job.fn(**job.kwargs)
+class Call:
+    """A call given to the workers: call it for its result, waiting for the worker's
+    answer, or made here when no worker could make it (it raised there, the worker died,
+    an argument does not pickle). Then ``seconds`` is how long the call itself took."""
+
+    __slots__ = ("_job", "seconds")
+
+    def __init__(self, job: _Job) -> None:
+        self._job = job
+        self.seconds = 0.0
+
+    def __call__(self) -> Any:
+        answer = self._job.answer.result()
+        if answer.ok:
+            self.seconds = answer.seconds
+            return answer.value
+        start = time.perf_counter()
+        try:
+            return self._job.fn(**self._job.kwargs)
+        finally:
+            self.seconds = time.perf_counter() - start
 
 
 def _dispatch() -> None:
@@ -269,12 +296,12 @@ def _give(worker: _Worker, job: _Job) -> None:
     try:
         _write(worker.requests, (worker.number + 1, job.fn, job.kwargs))
     except (pickle.PicklingError, TypeError, AttributeError):  # an argument does not pickle
-        job.answer.set_result((False, None))
+        job.answer.set_result(_NONE)
         return
     except OSError:  # it died
         _workers.remove(worker)
         worker.stop()
-        job.answer.set_result((False, None))
+        job.answer.set_result(_NONE)
         return
     worker.job = job
     worker.number += 1
@@ -296,7 +323,7 @@ def _wait(worker: _Worker, job: _Job) -> None:
     """A thread's: read ``worker``'s answer to ``job`` (unpickled here, off the caller's
     thread), settle the job, give the worker its next call."""
     try:
-        answer: tuple[bool, Any] | None = worker.answer()
+        answer: _Answer | None = worker.answer()
     except Exception:  # noqa: BLE001 - it died: the call is made here instead
         answer = None
     with _lock:
@@ -305,14 +332,14 @@ def _wait(worker: _Worker, job: _Job) -> None:
             if worker in _workers:
                 _workers.remove(worker)
             worker.stop()
-        if job.stopping and (answer is None or not answer[0]) and job.wanted:
+        if job.stopping and (answer is None or not answer.ok) and job.wanted:
             job.stopping = False  # stopped for a call someone waits for: again later
             if job.ahead:
                 _ahead.insert(0, job)
             else:  # taken meanwhile: someone waits for it now
                 _waiting.appendleft(job)
         elif job.wanted or not job.ahead:
-            job.answer.set_result(answer or (False, None))
+            job.answer.set_result(answer or _NONE)
         _dispatch()
 
 
@@ -323,9 +350,9 @@ def _forget(jobs: Mapping[Hashable, _Job]) -> dict[Hashable, Any]:
     with _lock:
         for key, job in jobs.items():
             if job.answer.done():
-                ok, value = job.answer.result()
-                if ok:
-                    made[key] = value
+                answer = job.answer.result()
+                if answer.ok:
+                    made[key] = answer.value
                 continue
             job.wanted = False
             if job in _ahead:
@@ -373,7 +400,7 @@ class Ahead:
             _dispatch()
         return kept
 
-    def take(self, key: Hashable) -> Callable[[], Any] | None:
+    def take(self, key: Hashable) -> Call | None:
         """The result function of the call wanted as ``key`` (now someone waits for it:
         if no worker has started it, it goes first), or ``None`` if it is not wanted."""
         with _lock:
@@ -385,7 +412,7 @@ class Ahead:
                 _ahead.remove(job)
                 _waiting.appendleft(job)
                 _dispatch()
-        return partial(_outcome, job)
+        return Call(job)
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._jobs
@@ -429,8 +456,8 @@ def _read_stops() -> None:
 
 def _serve(stops: int) -> None:
     """A worker's life: take the parent's import path, import labkit, then answer each
-    ``(number, fn, kwargs)`` with ``(True, result)`` or ``(False, None)`` until the pipe
-    closes; a call the parent stops (``stops``, :data:`_STOP`) answers ``(False, None)``.
+    ``(number, fn, kwargs)`` with ``(True, result, seconds)`` or ``(False, None, 0.0)``
+    until the pipe closes; so does a call the parent stops (``stops``, :data:`_STOP`).
     Whatever the calls print goes to stderr: stdout carries the answers."""
     global _working, _stops  # what the signal handler reads
     _stops = stops
@@ -466,12 +493,13 @@ def _serve(stops: int) -> None:
             _read_stops()
             if _stopped >= number:
                 raise KeyboardInterrupt("stopped before it started")
-            answer: tuple[bool, Any] = (True, fn(**kwargs))
+            start = time.perf_counter()
+            answer = (True, fn(**kwargs), time.perf_counter() - start)
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
             _working = 0
         except BaseException:  # noqa: BLE001 - the parent runs it again and raises there
             _working = 0
-            data = pickle.dumps((False, None))
+            data = pickle.dumps(tuple(_NONE))
         _send(answers, data)
 
 

@@ -222,7 +222,8 @@ def test_a_stop_sent_while_a_worker_starts_does_not_end_it() -> None:
         os.kill(worker.process.pid, workers._STOP)
         worker.number = 1
         workers._write(worker.requests, (1, _nap, {"seconds": 0.0}))
-        assert worker.answer() == (True, 0.0)
+        answer = worker.answer()
+        assert answer.ok and answer.value == 0.0
         assert worker.process.poll() is None
     finally:
         worker.stop()
@@ -369,6 +370,21 @@ def test_a_one_model_dashboard_works_out_its_next_runs_ahead_too() -> None:
     _same(here.runs[""], there.runs[""])
     assert there.worked_ahead == 1 and there.in_workers == 1  # the first ran here
     assert here.svg == there.svg
+
+
+def test_long_runs_are_worked_out_fewer_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.widgets import _settings_ahead
+
+    assert widgets.AHEAD_SECONDS == 4.0
+    assert _settings_ahead(8, 0.26) == 8  # 10 000 messages, two models: all 8
+    assert _settings_ahead(8, 1.0) == 4
+    assert _settings_ahead(8, 2.6) == 1  # 100 000 messages: one
+    assert _settings_ahead(8, 5.0) == 0  # longer than the budget: none
+    assert _settings_ahead(3, 0.0) == 3 and _settings_ahead(0, 0.1) == 0
+    monkeypatch.setattr(widgets, "AHEAD_SECONDS", 0.0)
+    dash = _dashboard(workers=True, look_ahead=5)
+    dash.controls["capacity"].value = 2
+    assert dash.ahead.pending() == 0 and dash._key("go", {"capacity": 3}) not in dash.ahead
 
 
 def test_look_ahead_is_a_count() -> None:
