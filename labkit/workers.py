@@ -45,6 +45,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from labkit._runtime.vloop import interrupt_running
+
 __all__ = ("Ahead", "Call", "cpus", "portable", "run", "warm_up")
 
 #: Where Linux's cgroup v2 says how much CPU time the process's group may use
@@ -54,13 +56,15 @@ _CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
 _CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 #: Each message on a worker's pipes: its length (8 bytes, big-endian), then a pickle.
 _LENGTH = struct.Struct("!Q")
-#: The signal that tells a worker to look at its stop pipe, where the parent has written
-#: the number of the call to stop (a call made ahead, :class:`Ahead`). The number tells
-#: a stop that came before the call started from one that came after it ended.
+#: How a worker stops a call made ahead (:class:`Ahead`): the parent writes the call's
+#: number to the worker's stop pipe; a thread of the worker reads it and sends this signal
+#: to the worker's main thread, the one making the call (a signal to the process could go
+#: to another of its threads, and a sleep in the main thread would not end). The number
+#: tells a stop that came before the call started from one that came after it ended.
 _STOP = getattr(signal, "SIGUSR1", signal.SIGTERM)
-#: Workers need POSIX signals and pipes handed to a child (not on Windows: calls are made
-#: here there, as on one core).
-_POSIX = hasattr(signal, "pthread_sigmask")
+#: Workers need POSIX signals sent to a thread, and pipes handed to a child (not on
+#: Windows: calls are made here there, as on one core).
+_POSIX = hasattr(signal, "pthread_kill")
 #: How much less CPU time a worker asks for than the kernel (``os.nice``): calls made
 #: ahead must not slow the kernel's drawing, or the browser's, of the run already here.
 _NICENESS = 10
@@ -164,15 +168,11 @@ class _Worker:
 
     def __init__(self) -> None:
         stops, self.stops = os.pipe()  # the worker reads the numbers of calls to stop
-        # The worker starts with the stop signal blocked (a signal mask is inherited),
-        # until its handler is set: a stop sent while it starts would otherwise end it.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {_STOP})
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "labkit.workers", str(stops)], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, cwd=os.getcwd(), pass_fds=(stops,))
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(stops)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests, self.answers = self.process.stdin, self.process.stdout
@@ -310,13 +310,12 @@ def _give(worker: _Worker, job: _Job) -> None:
 
 
 def _stop_job(worker: _Worker) -> None:
-    """Tell ``worker`` to stop the call it makes ahead (lock held); it answers ``(False,
-    None)`` at once, or its result if it had finished."""
+    """Tell ``worker`` to stop the call it makes ahead (lock held, :data:`_STOP`); it
+    answers at once that it did not make it, or gives the result if it had finished."""
     assert worker.job is not None
     worker.job.stopping = True
     with contextlib.suppress(OSError):
         os.write(worker.stops, _LENGTH.pack(worker.number))
-        os.kill(worker.process.pid, _STOP)
 
 
 def _wait(worker: _Worker, job: _Job) -> None:
@@ -430,28 +429,28 @@ class Ahead:
         return not waiting
 
 
-#: In a worker: the number of the call under way (0: none), the highest number the parent
-#: asked to stop, and the pipe it writes those numbers to.
+#: In a worker: the number of the call under way (0: none) and the highest number the
+#: parent asked to stop.
 _working = 0
 _stopped = 0
-_stops = -1
 
 
 def _on_stop(_signum: int, _frame: object) -> None:
-    """:data:`_STOP`'s handler in a worker: read which call to stop; when it is the one
-    under way, stop it as an interrupt would (``KeyboardInterrupt``, which a run lets
-    through at once)."""
-    _read_stops()
+    """:data:`_STOP`'s handler in a worker: when the call under way is one to stop, stop
+    it as an interrupt would (``KeyboardInterrupt``: a simulation's after its step under
+    way, anything else at once)."""
     if _working and _stopped >= _working:
-        raise KeyboardInterrupt("stopped: a call someone waits for needs this worker")
+        interrupt_running()
 
 
-def _read_stops() -> None:
+def _watch_stops(stops: int, main: int) -> None:
+    """A worker's thread: read the numbers of the calls to stop as the parent writes
+    them, and signal the main thread for each (until the parent closes the pipe)."""
     global _stopped
-    with contextlib.suppress(BlockingIOError, OSError):
-        while data := os.read(_stops, 64 * _LENGTH.size):
-            for (number,) in _LENGTH.iter_unpack(data[:len(data) - len(data) % _LENGTH.size]):
-                _stopped = max(_stopped, number)
+    with os.fdopen(stops, "rb", buffering=0) as pipe:
+        while len(data := pipe.read(_LENGTH.size)) == _LENGTH.size:
+            _stopped = max(_stopped, _LENGTH.unpack(data)[0])
+            signal.pthread_kill(main, _STOP)
 
 
 def _serve(stops: int) -> None:
@@ -459,12 +458,11 @@ def _serve(stops: int) -> None:
     ``(number, fn, kwargs)`` with ``(True, result, seconds)`` or ``(False, None, 0.0)``
     until the pipe closes; so does a call the parent stops (``stops``, :data:`_STOP`).
     Whatever the calls print goes to stderr: stdout carries the answers."""
-    global _working, _stops  # what the signal handler reads
-    _stops = stops
-    os.set_blocking(stops, False)
+    global _working  # what the signal handler reads
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel's interrupt is for the kernel
     signal.signal(_STOP, _on_stop)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {_STOP})  # blocked by the parent till now
+    threading.Thread(target=_watch_stops, args=(stops, threading.get_ident()), daemon=True,
+                     name="labkit-worker-stops").start()
     with contextlib.suppress(AttributeError, OSError):  # os.nice: Unix only
         os.nice(_NICENESS)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -490,7 +488,6 @@ def _serve(stops: int) -> None:
             return
         try:
             _working = number  # from here a stop interrupts; one that came before:
-            _read_stops()
             if _stopped >= number:
                 raise KeyboardInterrupt("stopped before it started")
             start = time.perf_counter()

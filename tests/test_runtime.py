@@ -609,3 +609,41 @@ def test_a_deadlocked_run_names_the_tasks_still_running() -> None:
         labkit.simulate(main)
     assert info.value.run is not None
     assert info.value.run.leaked == ("go-1",)
+
+
+def test_an_interrupt_ends_a_simulation_after_its_step_and_leaves_nothing_behind() -> None:
+    """``vloop.interrupt_running`` (what a signal handler calls: a worker's stop) ends a
+    simulation with ``KeyboardInterrupt`` once the step under way is done, at any step:
+    not a false deadlock, not a run that goes on; the next simulation is the whole run.
+    (Raised in the middle of the loop's own code, the interrupt could leave a task that
+    can never be woken, and the run's clean-up waiting for it for ever.)"""
+    from labkit import go
+    from labkit._runtime.vloop import interrupt_running
+
+    async def main(at: int) -> int:
+        ch: go.Chan[int] = go.Chan(1)
+
+        async def producer() -> None:
+            for i in range(40):
+                await go.sleep(0.001)
+                await ch.send(i)
+            ch.close()
+
+        go.go(producer)
+        got = 0
+        async for _ in ch:
+            got += 1
+            if got == at:
+                interrupt_running()
+            await go.sleep(0.002)
+        return got
+
+    whole = labkit.simulate(main, 0)
+    assert whole.result == 40
+    for at in range(1, 41, 3):
+        with pytest.raises(KeyboardInterrupt):
+            labkit.simulate(main, at)
+    again = labkit.simulate(main, 0)
+    assert again.result == 40 and again.trace.df.equals(whole.trace.df)
+    with pytest.raises(KeyboardInterrupt):  # outside a simulation: at once
+        interrupt_running()

@@ -216,12 +216,13 @@ def test_calls_made_ahead_for_an_owner_that_is_gone_are_stopped() -> None:
     assert not workers._ahead
 
 
-def test_a_stop_sent_while_a_worker_starts_does_not_end_it() -> None:
-    worker = workers._Worker()  # still starting: its handler is not set yet
+def test_a_stop_that_comes_before_its_call_stops_it_and_only_it() -> None:
+    worker = workers._Worker()  # still starting
     try:
-        os.kill(worker.process.pid, workers._STOP)
-        worker.number = 1
-        workers._write(worker.requests, (1, _nap, {"seconds": 0.0}))
+        os.write(worker.stops, workers._LENGTH.pack(1))  # stop call 1, not yet sent
+        workers._write(worker.requests, (1, _nap, {"seconds": 60.0}))
+        assert not worker.answer().ok  # at once, not after a minute
+        workers._write(worker.requests, (2, _nap, {"seconds": 0.0}))
         answer = worker.answer()
         assert answer.ok and answer.value == 0.0
         assert worker.process.poll() is None

@@ -37,7 +37,7 @@ from typing import Any
 
 from labkit.errors import LabkitError
 
-__all__ = ("LoopStalled", "VirtualEventLoop")
+__all__ = ("LoopStalled", "VirtualEventLoop", "interrupt_running")
 
 
 class LoopStalled(LabkitError):
@@ -137,9 +137,29 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         #: clock moves to ``deadline`` and ``on_deadline`` is called once (``until``).
         self.deadline = math.inf
         self.on_deadline: Callable[[], None] | None = None
+        #: Set by :meth:`interrupt`: raise ``KeyboardInterrupt`` after the step under way.
+        self._interrupted = False
+
+    def __del__(self) -> None:
+        """asyncio's, for a loop built in full. A loop whose ``__init__`` an interrupt
+        stopped half way only closes its wake-up pipe (asyncio's would fail on what is
+        missing, and say so on stderr)."""
+        if hasattr(self, "_signal_handlers") and hasattr(self, "_closed"):
+            super().__del__()
+        elif hasattr(self, "_ssock"):
+            self._ssock.close()
+            self._csock.close()  # type: ignore[attr-defined]
 
     def time(self) -> float:
         return self._virtual_now
+
+    def interrupt(self) -> None:
+        """Raise ``KeyboardInterrupt`` out of the loop once the step under way is done:
+        what a signal handler calls, since an exception raised in the middle of the loop's
+        own code (a wake-up half scheduled) could leave a task that can never be woken or
+        cancelled, and the run's clean-up waiting for it for ever. Safe from a signal
+        handler: it only sets a flag."""
+        self._interrupted = True
 
     def call_at(self, when: float, callback: Callable[..., object], *args: Any,  # type: ignore[override]
                 context: Any = None) -> asyncio.TimerHandle:
@@ -283,6 +303,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     self._callback_failed(step, exc)
             if self._stopping:  # type: ignore[attr-defined]
                 return
+            if self._interrupted:  # between steps, where nothing is half done
+                self._interrupted = False
+                raise KeyboardInterrupt("the simulation was interrupted")
 
     def _callback_failed(self, handle: asyncio.Handle, exc: BaseException) -> None:
         """Report a callback's exception to the loop's handler (``Handle._run``'s words)."""
@@ -359,3 +382,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         while len(due) > 1:
             ready.append(due.pop(choose(len(due), "timer")))
         ready.extend(due)
+
+
+def interrupt_running() -> None:
+    """Interrupt what this thread runs, as a signal handler should: a simulation's
+    virtual loop after its step under way (:meth:`VirtualEventLoop.interrupt`), anything
+    else at once (``KeyboardInterrupt`` raised here)."""
+    loop = asyncio._get_running_loop()
+    if isinstance(loop, VirtualEventLoop):
+        loop.interrupt()
+    else:
+        raise KeyboardInterrupt("interrupted")
