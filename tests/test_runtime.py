@@ -647,3 +647,22 @@ def test_an_interrupt_ends_a_simulation_after_its_step_and_leaves_nothing_behind
     assert again.result == 40 and again.trace.df.equals(whole.trace.df)
     with pytest.raises(KeyboardInterrupt):  # outside a simulation: at once
         interrupt_running()
+
+
+def test_ctrl_c_during_a_simulation_is_a_keyboard_interrupt_after_the_step() -> None:
+    """SIGINT (Ctrl-C, a Jupyter kernel's interrupt) during a simulation on the main
+    thread: ``KeyboardInterrupt`` from the loop between steps, not an ``InvalidStateError``
+    from a wake-up the signal handler cut in two; the handler is put back after."""
+    from labkit import scenarios
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    for delay in (0.05, 0.13, 0.21):
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):  # long before its seconds of run
+                scenarios.producer_consumer(model="rust", capacity=1, messages=300_000)
+        finally:
+            timer.join()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert scenarios.producer_consumer(model="rust", capacity=1, messages=50).result.delivered == 50

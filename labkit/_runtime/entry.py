@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import anyio
@@ -27,7 +30,7 @@ from labkit._runtime.core import (
     in_worker_thread,
     loop_running_here,
 )
-from labkit._runtime.vloop import LoopStalled, VirtualEventLoop
+from labkit._runtime.vloop import LoopStalled, VirtualEventLoop, interrupt_running
 from labkit.errors import LabkitError
 from labkit.trace import Trace
 
@@ -154,8 +157,9 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
             return loop
 
         try:
-            anyio.run(_root, rt, main, args, backend="asyncio",
-                      backend_options={"loop_factory": loop_factory})
+            with _interrupts_between_steps():
+                anyio.run(_root, rt, main, args, backend="asyncio",
+                          backend_options={"loop_factory": loop_factory})
         except LoopStalled:
             if rt.fatal is None:
                 raise
@@ -166,6 +170,28 @@ def simulate(main: Main[T], *args: Any, seed: int | None = 0, until: float | Non
     if loop_running_here():
         return in_worker_thread(go)
     return go()
+
+
+def _on_sigint(_signum: int, _frame: object) -> None:
+    interrupt_running()
+
+
+@contextlib.contextmanager
+def _interrupts_between_steps() -> Iterator[None]:
+    """Ctrl-C (a kernel's interrupt) during a simulation on the main thread: its
+    ``KeyboardInterrupt`` comes out of the virtual loop after the step under way
+    (:func:`~labkit._runtime.vloop.interrupt_running`). asyncio's own handling cancels the
+    main task from the signal handler, in the middle of whatever code runs, which in a
+    simulation's Python-level parking could end the run with ``InvalidStateError``."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run(main: Main[T], *args: Any, backend: str = "asyncio", seed: int | None = 0,

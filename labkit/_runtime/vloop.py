@@ -387,9 +387,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 def interrupt_running() -> None:
     """Interrupt what this thread runs, as a signal handler should: a simulation's
     virtual loop after its step under way (:meth:`VirtualEventLoop.interrupt`), anything
-    else at once (``KeyboardInterrupt`` raised here)."""
+    else at once (``KeyboardInterrupt`` raised here), and the loop too when an interrupt
+    already waits for its step (a step that never ends: a second Ctrl-C)."""
     loop = asyncio._get_running_loop()
-    if isinstance(loop, VirtualEventLoop):
+    if isinstance(loop, VirtualEventLoop) and not loop._interrupted:
         loop.interrupt()
     else:
         raise KeyboardInterrupt("interrupted")
