@@ -18,10 +18,10 @@ there (a function of a module, not of the notebook).
 A thread of this process reads each answer as it comes, so a worker is free for its next
 call at once. The same determinism lets a worker make a call before anyone asks for it
 (:class:`Ahead`: a dashboard's runs at its controls' next values, while the learner
-reads). Such a call gives way: a call someone waits for stops it (a signal, then
-``KeyboardInterrupt`` in the worker, as an interrupt would) and it is made again later if
-still wanted. Workers run at a lower priority than the kernel (``os.nice``), so work done
-ahead does not slow the kernel's drawing, or the browser's.
+reads). Such a call gives way: a call someone waits for stops it (its number on the
+worker's stop pipe, then ``KeyboardInterrupt`` there, a simulation's between two steps) and
+it is made again later if still wanted. Workers run at a lower priority than the kernel
+(``os.nice``), so work done ahead does not slow the kernel's drawing, or the browser's.
 """
 
 from __future__ import annotations
