@@ -62,6 +62,9 @@ _LENGTH = struct.Struct("!Q")
 #: to another of its threads, and a sleep in the main thread would not end). The number
 #: tells a stop that came before the call started from one that came after it ended.
 _STOP = getattr(signal, "SIGUSR1", signal.SIGTERM)
+#: Seconds between two signals for the same call (the first may be lost, see
+#: :func:`_watch_stops`; a simulation takes it after its step under way, microseconds).
+_STOP_AGAIN = 0.05
 #: Workers need POSIX signals sent to a thread, and pipes handed to a child (not on
 #: Windows: calls are made here there, as on one core).
 _POSIX = hasattr(signal, "pthread_kill")
@@ -440,17 +443,22 @@ def _on_stop(_signum: int, _frame: object) -> None:
     it as an interrupt would (``KeyboardInterrupt``: a simulation's after its step under
     way, anything else at once)."""
     if _working and _stopped >= _working:
-        interrupt_running()
+        interrupt_running(again_at_once=False)  # signalled again and again: see below
 
 
 def _watch_stops(stops: int, main: int) -> None:
     """A worker's thread: read the numbers of the calls to stop as the parent writes
-    them, and signal the main thread for each (until the parent closes the pipe)."""
+    them, and signal the main thread until that call has ended (until the parent closes
+    the pipe). Again and again: a ``KeyboardInterrupt`` raised where Python only prints
+    it (a weakref callback, which a garbage collection may run anywhere) is lost."""
     global _stopped
     with os.fdopen(stops, "rb", buffering=0) as pipe:
         while len(data := pipe.read(_LENGTH.size)) == _LENGTH.size:
-            _stopped = max(_stopped, _LENGTH.unpack(data)[0])
-            signal.pthread_kill(main, _STOP)
+            (number,) = _LENGTH.unpack(data)
+            _stopped = max(_stopped, number)
+            while _working == number:  # not yet started (0, an older one): the check
+                signal.pthread_kill(main, _STOP)  # before the call stops it
+                time.sleep(_STOP_AGAIN)
 
 
 def _serve(stops: int) -> None:

@@ -384,13 +384,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         ready.extend(due)
 
 
-def interrupt_running() -> None:
+def interrupt_running(*, again_at_once: bool = True) -> None:
     """Interrupt what this thread runs, as a signal handler should: a simulation's
     virtual loop after its step under way (:meth:`VirtualEventLoop.interrupt`), anything
-    else at once (``KeyboardInterrupt`` raised here), and the loop too when an interrupt
-    already waits for its step (a step that never ends: a second Ctrl-C)."""
+    else at once (``KeyboardInterrupt`` raised here). With ``again_at_once``, the loop
+    too when an interrupt already waits for its step (a step that never ends: a second
+    Ctrl-C); without, a repeated interrupt only waits for the step too."""
     loop = asyncio._get_running_loop()
-    if isinstance(loop, VirtualEventLoop) and not loop._interrupted:
+    if isinstance(loop, VirtualEventLoop) and not (again_at_once and loop._interrupted):
         loop.interrupt()
     else:
         raise KeyboardInterrupt("interrupted")
