@@ -544,9 +544,7 @@ class Dashboard:
     @property
     def params(self) -> dict[str, Any]:
         """The keyword arguments the scenario gets now (without ``model`` in compare mode)."""
-        params = dict(self.fixed)
-        params.update((name, w.value) for name, w in self.controls.items())
-        return params
+        return self._call(None)
 
     def _values(self) -> dict[str, Any]:
         """The controls' values now (name -> value)."""

@@ -286,7 +286,8 @@ def _dispatch() -> None:
     for worker in list(_workers):
         while worker.job is None and worker in _workers and (_waiting or _ahead):
             _give(worker, _waiting.popleft() if _waiting else _ahead.pop(0))
-    waiting = len(_waiting)
+    # calls still waiting, less the workers already told to stop for them
+    waiting = len(_waiting) - sum(w.job is not None and w.job.stopping for w in _workers)
     for worker in _workers:
         job = worker.job
         if waiting and job is not None and job.ahead and not job.stopping:
@@ -340,7 +341,7 @@ def _wait(worker: _Worker, job: _Job) -> None:
                 _ahead.insert(0, job)
             else:  # taken meanwhile: someone waits for it now
                 _waiting.appendleft(job)
-        elif job.wanted or not job.ahead:
+        else:  # (a call nobody wants any more keeps its answer too, unread)
             job.answer.set_result(answer or _NONE)
         _dispatch()
 
